@@ -1,0 +1,87 @@
+"""Every error the engine raises on purpose. Entry points map them to problem+json and exit codes.
+
+::
+
+    GongshengError                      base; ``title`` is a short, stable name
+    ├── InvalidInput            (422)   malformed or out-of-range input; nothing was changed
+    │   ├── PolicyError                 a policy file or rule that cannot be applied
+    │   ├── InfeasibleSplit             the waterfall parts would exceed the concession
+    │   └── InsufficientBalance         spending more than a balance holds (vouchers, cash, points)
+    ├── NotFound                (404)   an unknown party, order, period, ...
+    ├── Conflict                (409)   the request clashes with the state of the books
+    │   ├── IdempotencyConflict         an idempotency key reused with another body
+    │   ├── AlreadyHeld                 a region already held by a partner, a name already taken
+    │   └── PeriodClosed                writing into a period that is closed
+    ├── Unauthorized            (401)   no or bad credentials
+    ├── Forbidden               (403)   not yours
+    └── InvariantViolation      (500)   the books break an invariant (``verify`` reports these)
+
+Every write is atomic: when one of these is raised inside a unit of work, nothing is committed.
+"""
+
+from __future__ import annotations
+
+
+class GongshengError(Exception):
+    """Base of the engine's errors: ``str(err)`` is a sentence a person understands."""
+
+    title = "Error"
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(GongshengError):
+    title = "Invalid input"
+    status = 422
+
+
+class PolicyError(InvalidInput):
+    title = "Invalid policy"
+
+
+class InfeasibleSplit(PolicyError):
+    title = "Infeasible concession split"
+
+
+class InsufficientBalance(InvalidInput):
+    title = "Insufficient balance"
+
+
+class NotFound(GongshengError):
+    title = "Not found"
+    status = 404
+
+
+class Conflict(GongshengError):
+    title = "Conflict"
+    status = 409
+
+
+class IdempotencyConflict(Conflict):
+    title = "Idempotency key reused with a different request"
+
+
+class AlreadyHeld(Conflict):
+    title = "Already held"
+
+
+class PeriodClosed(Conflict):
+    title = "Period closed"
+
+
+class Unauthorized(GongshengError):
+    title = "Unauthorized"
+    status = 401
+
+
+class Forbidden(GongshengError):
+    title = "Forbidden"
+    status = 403
+
+
+class InvariantViolation(GongshengError):
+    title = "Invariant violated"
+    status = 500

@@ -1,0 +1,201 @@
+"""Orders and refunds as amounts and journal entries.
+
+An order's :class:`OrderAmounts` hold every figure it moves: cash, voucher part, the voucher's cost
+to the pool, the concession and its split, and the points awarded. :func:`order_legs` turns them
+into the legs of one balanced entry; a refund is the same builder applied to the difference of two
+cumulative pro-rata scalings (:meth:`OrderAmounts.refunded_to`), so that
+
+- every refund entry balances, by construction;
+- after refunds totalling the whole order, every amount is reversed exactly, to the fen, however
+  the refunds were cut (no drift from per-refund rounding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from gongsheng.domain.errors import InsufficientBalance, InvalidInput
+from gongsheng.domain.ledger import AccountKind, Asset, account_id, system_account
+from gongsheng.domain.money import apply_rate, prorate, split_pro_rata
+from gongsheng.domain.policy import Policy, Recipient
+from gongsheng.domain.waterfall import Split
+
+Leg = tuple[int, Asset, int]
+
+
+@dataclass(frozen=True)
+class PointsAward:
+    """Points of one order, centi-points: consumer and merchant get the same; referrer on a first order."""
+
+    consumer_cpts: int
+    merchant_cpts: int
+    referrer_cpts: int
+
+
+def award_points(policy: Policy, gross_fen: int, concession_fen: int, *, first_order: bool,
+                 has_referrer: bool) -> PointsAward:
+    """绿色积分: points = concession x points-per-yuan; referral points on a first order only."""
+    pts = int(apply_rate(concession_fen, policy.points_per_yuan))
+    referral = (
+        int(apply_rate(gross_fen, policy.referral.rate))
+        if policy.referral.enabled and first_order and has_referrer else 0
+    )
+    return PointsAward(pts, pts, referral)
+
+
+def voucher_limit(policy: Policy, gross_fen: int, *, at_mall: bool) -> int:
+    """The most of an order of ``gross_fen`` that vouchers may pay at this kind of seller."""
+    share = policy.vouchers.max_share_at_mall if at_mall else policy.vouchers.max_share_at_merchant
+    return int(apply_rate(gross_fen, share)) if share < 1 else gross_fen
+
+
+def voucher_cost(policy: Policy, voucher_fen: int, *, at_mall: bool) -> int:
+    """What spending ``voucher_fen`` costs the pool: face value at a merchant, the cost share at the mall."""
+    return int(apply_rate(voucher_fen, policy.vouchers.mall_cost_share)) if at_mall else voucher_fen
+
+
+def check_voucher_part(policy: Policy, gross_fen: int, voucher_fen: int, balance_fen: int, *,
+                       at_mall: bool, merchant_accepts: bool) -> None:
+    """Refuse a voucher part the merchant, the channel's share cap or the balance does not allow."""
+    if voucher_fen < 0:
+        raise InvalidInput("voucher_fen must not be negative")
+    if voucher_fen == 0:
+        return
+    if not merchant_accepts:
+        raise InvalidInput("this merchant does not accept vouchers")
+    limit = voucher_limit(policy, gross_fen, at_mall=at_mall)
+    if voucher_fen > limit:
+        raise InvalidInput(
+            f"voucher part {voucher_fen} fen exceeds the {limit} fen vouchers may pay on this order"
+        )
+    if voucher_fen > balance_fen:
+        raise InsufficientBalance(
+            f"voucher part {voucher_fen} fen exceeds the consumer's voucher balance {balance_fen} fen"
+        )
+
+
+@dataclass(frozen=True)
+class OrderParties:
+    """The parties an order's legs touch; ``None`` where absent (its share went to the pool)."""
+
+    consumer: int
+    merchant: int
+    referrer: int | None
+    recipients: tuple[int | None, ...]  # per waterfall part, in policy order
+    platform_parts: tuple[bool, ...]    # per part: paid to platform revenue
+
+
+@dataclass(frozen=True)
+class OrderAmounts:
+    """Every amount one order moves (or, as a difference, one refund reverses)."""
+
+    gross_fen: int
+    voucher_fen: int
+    voucher_cost_fen: int
+    concession_fen: int
+    parts_fen: tuple[int, ...]  # per waterfall part, vacant parts included
+    pool_fen: int               # the pool's share, vacant parts included
+    points: PointsAward
+
+    @classmethod
+    def of(cls, split: Split, voucher_fen: int, voucher_cost_fen: int,
+           points: PointsAward) -> OrderAmounts:
+        return cls(split.gross_fen, voucher_fen, voucher_cost_fen, split.concession_fen,
+                   tuple(a.amount_fen for a in split.allocations), split.pool_fen, points)
+
+    def refunded_to(self, refunded_fen: int, vacant: tuple[bool, ...]) -> OrderAmounts:
+        """The cumulative amounts reversed once ``refunded_fen`` of the gross has been refunded.
+
+        Each amount is prorated half up; the concession's reversal is split over the paid parts
+        and the pool by largest remainder, so it always sums to the reversed concession. A vacant
+        part's figure is for display (its money is in the pool's share).
+        """
+        if not 0 <= refunded_fen <= self.gross_fen:
+            raise InvalidInput("refunded amount must lie within the order's amount")
+        g = self.gross_fen
+
+        def part(x: int) -> int:
+            return prorate(x, refunded_fen, g)
+
+        conc = part(self.concession_fen)
+        paid_weights = [0 if v else a for a, v in zip(self.parts_fen, vacant, strict=True)]
+        shares = split_pro_rata(conc, [*paid_weights, self.pool_fen])
+        parts = tuple(
+            (part(a) if v else s) for a, v, s in zip(self.parts_fen, vacant, shares, strict=False)
+        )
+        return OrderAmounts(
+            refunded_fen, part(self.voucher_fen), part(self.voucher_cost_fen),
+            conc, parts, shares[-1],
+            PointsAward(part(self.points.consumer_cpts), part(self.points.merchant_cpts),
+                        part(self.points.referrer_cpts)),
+        )
+
+    def minus(self, other: OrderAmounts) -> OrderAmounts:
+        return OrderAmounts(
+            self.gross_fen - other.gross_fen,
+            self.voucher_fen - other.voucher_fen,
+            self.voucher_cost_fen - other.voucher_cost_fen,
+            self.concession_fen - other.concession_fen,
+            tuple(a - b for a, b in zip(self.parts_fen, other.parts_fen, strict=True)),
+            self.pool_fen - other.pool_fen,
+            PointsAward(self.points.consumer_cpts - other.points.consumer_cpts,
+                        self.points.merchant_cpts - other.points.merchant_cpts,
+                        self.points.referrer_cpts - other.points.referrer_cpts),
+        )
+
+    @property
+    def points_total(self) -> int:
+        return self.points.consumer_cpts + self.points.merchant_cpts + self.points.referrer_cpts
+
+
+def order_legs(amounts: OrderAmounts, parties: OrderParties, sign: int = 1) -> list[Leg]:
+    """The legs of an order (``sign=1``) or of its reversal (``sign=-1``); they always balance.
+
+    Cash: the buyer's cash comes in; the merchant is settled the order less its concession (at
+    the mall, less the part of the vouchers the pool does not pay); each part of the concession
+    goes to its recipient, vacant parts and the rest to the pool. Vouchers spent are redeemed
+    out of the reserve. Points are issued to consumer, merchant and referrer.
+    """
+    a, s = amounts, sign
+    cash = a.gross_fen - a.voucher_fen
+    legs: list[Leg] = [
+        (system_account(AccountKind.CASH_IN), Asset.CNY, -s * cash),
+        (account_id(parties.merchant, AccountKind.CASH), Asset.CNY,
+         s * (a.gross_fen - a.concession_fen - a.voucher_fen + a.voucher_cost_fen)),
+        (system_account(AccountKind.POOL_RESERVED), Asset.CNY, -s * a.voucher_fen),
+        (system_account(AccountKind.POOL_AVAILABLE), Asset.CNY,
+         s * (a.voucher_fen - a.voucher_cost_fen + a.pool_fen)),
+    ]
+    for amount, holder, platform in zip(a.parts_fen, parties.recipients, parties.platform_parts,
+                                        strict=True):
+        if holder is None:
+            continue
+        acc = (system_account(AccountKind.PLATFORM_REVENUE) if platform
+               else account_id(holder, AccountKind.CASH))
+        legs.append((acc, Asset.CNY, s * amount))
+    if a.voucher_fen:
+        legs += [
+            (account_id(parties.consumer, AccountKind.VOUCHERS), Asset.VCH, -s * a.voucher_fen),
+            (system_account(AccountKind.VOUCHERS_REDEEMED), Asset.VCH, s * a.voucher_fen),
+        ]
+    p = a.points
+    legs += [
+        (system_account(AccountKind.POINTS_ISSUED), Asset.PTS, -s * a.points_total),
+        (account_id(parties.consumer, AccountKind.POINTS), Asset.PTS, s * p.consumer_cpts),
+        (account_id(parties.merchant, AccountKind.POINTS), Asset.PTS, s * p.merchant_cpts),
+    ]
+    if parties.referrer is not None and p.referrer_cpts:
+        legs.append((account_id(parties.referrer, AccountKind.POINTS), Asset.PTS,
+                     s * p.referrer_cpts))
+    return legs
+
+
+def platform_parts(policy: Policy) -> tuple[bool, ...]:
+    return tuple(part.recipient is Recipient.PLATFORM for part in policy.waterfall)
+
+
+def cap_fen(points_cpts: int, multiple: Decimal) -> int:
+    """The vouchers a holding of points may release at most (display; releases use exact ratios)."""
+    return int(apply_rate(points_cpts, multiple))
+

@@ -1,0 +1,151 @@
+"""The release engine's arithmetic (动态分红): one rate per period, cumulative indexes per group.
+
+Points earned in period t form, per cap multiple, a **group** that starts releasing in t+1. All
+holdings release at one rate, so every member of a group has released the same fraction ``F_g``
+of its cap. ``F_g`` is an integer scaled by :data:`SCALE` (exact), ``0 <= F_g <= SCALE``.
+
+- A holding of ``p`` points with cap multiple ``m`` has cap ``V = p x m`` and has released, to
+  date, ``floor(V x F_g)`` (:func:`released_to_date`): computed from the cumulative fraction, so
+  per-period roundings never drift. Settling a holder posts the difference from its last
+  settlement; a holder is never over-paid (floor) and the group's remainder,
+  ``floor(V_g x F_g) - sum_h floor(V_hg x F_g)``, lies in ``[0, holders)``.
+- Closing a period advances each active group by ``min(rho, SCALE - F_g)`` (:func:`advance`);
+  the cost is O(groups), never O(holders).
+- Under the ``budget`` controller, rho is the largest rate whose release the pool can pay
+  (:func:`affordable_rate`): the release is piecewise linear in rho with one kink per group, solved
+  exactly by sorting the groups by their remaining fraction.
+
+Every function uses integer operators only, so the simulator applies them to arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from gongsheng.domain.money import ratio
+
+SCALE = 10**18
+"""Fractions of a cap are integers scaled by this (1.0 == SCALE)."""
+
+
+def nominal_rate(periods: int) -> int:
+    """1/N of a cap, rounded up so that exactly N steps complete a holding."""
+    return -(-SCALE // periods)
+
+
+def released_to_date(points: Any, mult_num: int, mult_den: int, fraction: Any) -> Any:
+    """``floor(points x multiple x F / SCALE)``: vouchers a holding has released to date (fen)."""
+    return (points * mult_num * fraction) // (mult_den * SCALE)
+
+
+def step(fraction: Any, rate: int) -> Any:
+    """How far a group at ``fraction`` advances at ``rate``: ``min(rate, SCALE - fraction)``."""
+    left = SCALE - fraction
+    return left - (left - rate) * (left > rate)
+
+
+def advance(fraction: Any, rate: int) -> Any:
+    """The group's cumulative fraction after one period at ``rate``."""
+    return fraction + step(fraction, rate)
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """One release group: its total points, cap multiple and cumulative released fraction."""
+
+    start_period: int
+    multiple: Decimal
+    points_cpts: int
+    fraction: int
+
+    @property
+    def cap(self) -> Fraction:
+        return Fraction(self.points_cpts) * Fraction(self.multiple)
+
+    def released(self, fraction: int | None = None) -> int:
+        num, den = ratio(self.multiple)
+        return int(released_to_date(self.points_cpts, num, den,
+                                    self.fraction if fraction is None else fraction))
+
+    def release_at(self, rate: int) -> int:
+        """Fen this group releases (group level, floor of cumulative) if the period runs at ``rate``."""
+        return self.released(int(advance(self.fraction, rate))) - self.released()
+
+    @property
+    def active(self) -> bool:
+        return self.points_cpts > 0 and self.fraction < SCALE
+
+
+def release_at(groups: Sequence[GroupState], rate: int) -> int:
+    """The period's total release at ``rate`` (what the close posts)."""
+    return sum(g.release_at(rate) for g in groups if g.active)
+
+
+def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int) -> int:
+    """The largest rate ``<= max_rate`` whose release :func:`release_at` is ``<= budget_fen``.
+
+    Exact: the unfloored release ``L(rho) = sum_g V_g min(rho, r_g) / SCALE`` is solved on the
+    segment where the budget falls (groups sorted by remaining fraction ``r_g``); the floors of
+    the group releases exceed ``L`` by less than one fen per group, so the solve uses a budget
+    lowered by the number of groups and the result is then checked (and lowered if ever needed).
+    """
+    active = sorted((g for g in groups if g.active), key=lambda g: SCALE - g.fraction)
+    if not active or budget_fen <= 0:
+        return 0 if budget_fen <= 0 else max_rate
+    if release_at(active, max_rate) <= budget_fen:
+        return max_rate
+    target = Fraction(budget_fen - len(active))
+    if target <= 0:
+        return 0
+    spent = Fraction(0)                       # sum of V_i r_i / SCALE of exhausted groups
+    tail = sum((g.cap for g in active), Fraction(0))  # sum of caps still running
+    rate = 0
+    for g in active:
+        remaining = SCALE - g.fraction
+        at_kink = spent + tail * remaining / SCALE
+        if at_kink >= target:
+            rate = int((target - spent) * SCALE / tail)
+            break
+        spent += g.cap * remaining / SCALE
+        tail -= g.cap
+        rate = remaining
+    rate = min(rate, max_rate)
+    while rate > 0 and release_at(active, rate) > budget_fen:  # floors: at most a few steps
+        rate -= max(1, rate // 10**6)
+    return max(rate, 0)
+
+
+def periods_to_complete(fraction: int, rate: int) -> int | None:
+    """Periods a holding at ``fraction`` still needs at ``rate`` (a projection); None if never."""
+    left = SCALE - fraction
+    if left <= 0:
+        return 0
+    if rate <= 0:
+        return None
+    return -(-left // rate)
+
+
+def rate_as_decimal(rate: int) -> Decimal:
+    """A scaled rate as an exact decimal fraction of the cap (for reports and the API)."""
+    return Decimal(rate) / Decimal(SCALE)
+
+
+def smoothed_rate(previous: int, target: int, affordable: int, weight: Decimal) -> int:
+    """``smoothed``: move from the previous rate toward the target by ``weight``; never above affordable."""
+    num, den = ratio(weight)
+    blended = (previous * (den - num) + target * num) // den
+    return min(blended, affordable)
+
+
+def growth_gated_rate(rate: int, growth: Decimal | None, threshold: Decimal) -> int:
+    """The growth valve: below the growth threshold, the rate follows actual growth (0 if none)."""
+    if growth is None or threshold <= 0 or growth >= threshold:
+        return rate
+    if growth <= 0:
+        return 0
+    num, den = ratio(growth / threshold)
+    return rate * num // den
