@@ -17,14 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from gongsheng.domain.errors import InvalidInput
 
 FEN_PER_YUAN: Final = 100
 CPTS_PER_POINT: Final = 100
 
-A = TypeVar("A")  # an int or an integer array
 
 
 def parse_rate(value: str | int | Decimal, *, name: str = "rate") -> Decimal:
@@ -53,7 +52,7 @@ def ratio(rate: Decimal) -> tuple[int, int]:
     return frac.numerator, frac.denominator
 
 
-def apply_rate(amount: A, rate: Decimal) -> A:
+def apply_rate(amount: Any, rate: Decimal) -> Any:
     """``round_half_up(amount x rate)`` for a non-negative amount: the platform's rounding rule."""
     num, den = ratio(rate)
     return apply_ratio(amount, num, den)
