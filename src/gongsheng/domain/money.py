@@ -39,7 +39,7 @@ def parse_rate(value: str | int | Decimal, *, name: str = "rate") -> Decimal:
             rate = Decimal(text[:-1] if percent else text)
         except InvalidOperation:
             raise InvalidInput(f"{name} is not a decimal number: {value!r}") from None
-        if percent:
+        if percent and rate.is_finite():  # a NaN must not reach the division (sNaN raises)
             rate = rate / 100
     if not rate.is_finite():
         raise InvalidInput(f"{name} must be finite: {value!r}")
@@ -116,7 +116,9 @@ def parse_yuan(text: str) -> int:
         value = Decimal(text.strip())
     except InvalidOperation:
         raise InvalidInput(f"not an amount in yuan: {text!r}") from None
-    fen = value * FEN_PER_YUAN
-    if fen != fen.to_integral_value():
+    if not value.is_finite():
+        raise InvalidInput(f"not an amount in yuan: {text!r}")
+    fen = Fraction(value) * FEN_PER_YUAN  # exact: Decimal multiplication rounds to 28 digits
+    if fen.denominator != 1:
         raise InvalidInput(f"amount has more than two decimals: {text!r}")
-    return int(fen)
+    return fen.numerator

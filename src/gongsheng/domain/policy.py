@@ -12,6 +12,7 @@ version is a new policy. Invariants a valid :class:`Policy` guarantees:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -370,7 +371,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
                                       "payouts"),
         coverage_warning=_rate(data.get("risk", {"coverage_warning": "0.8"}), "coverage_warning",
                                "risk"),
-        source=dict(data),
+        source=copy.deepcopy(dict(data)),  # a snapshot: the digest must not follow the caller
     )
     for rate in policy.allowed_rates():
         fixed = sum(

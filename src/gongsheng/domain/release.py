@@ -42,6 +42,25 @@ def released_to_date(points: Any, mult_num: int, mult_den: int, fraction: Any) -
     return (points * mult_num * fraction) // (mult_den * SCALE)
 
 
+_HALF_SCALE = 10**9
+"""``SCALE == _HALF_SCALE ** 2``: a fraction splits into two halves of at most 10^9 each."""
+
+
+def released_to_date_int64(points: Any, mult_num: int, mult_den: int, fraction: int) -> Any:
+    """:func:`released_to_date`, exactly, without intermediate products above ``points x mult_num x 10^9``.
+
+    Writing ``F = hi x 10^9 + lo`` and ``a = points x mult_num``:
+    ``floor(a F / (den 10^18)) == floor((a hi + floor(a lo / 10^9)) / (den 10^9))``, because the
+    dropped part ``(a lo mod 10^9) / 10^9`` is below one and the divisor is a whole number. So
+    ``points`` may be a NumPy int64 array as long as ``points x mult_num < 2^63 / 10^9`` (about
+    9.2e9 centi-points times the multiple's numerator); ``fraction`` is one group's scalar.
+    """
+    hi = fraction // _HALF_SCALE
+    lo = fraction - hi * _HALF_SCALE
+    a = points * mult_num
+    return (a * hi + (a * lo) // _HALF_SCALE) // (mult_den * _HALF_SCALE)
+
+
 def step(fraction: Any, rate: int) -> Any:
     """How far a group at ``fraction`` advances at ``rate``: ``min(rate, SCALE - fraction)``."""
     left = SCALE - fraction
@@ -147,5 +166,6 @@ def growth_gated_rate(rate: int, growth: Decimal | None, threshold: Decimal) -> 
         return rate
     if growth <= 0:
         return 0
-    num, den = ratio(growth / threshold)
-    return rate * num // den
+    g_num, g_den = ratio(growth)
+    t_num, t_den = ratio(threshold)
+    return rate * g_num * t_den // (g_den * t_num)  # exact: a Decimal quotient would round

@@ -1,0 +1,1 @@
+"""Adapters: the database (tables, migrations, repositories) and files (policy, scenarios)."""

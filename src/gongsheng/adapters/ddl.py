@@ -1,0 +1,119 @@
+"""Database-side guards of the journal, per dialect.
+
+The database itself refuses what must never be stored, whatever client writes to it:
+
+- **balance**: every journal entry's postings sum to zero per asset, and there are exactly
+  ``leg_count`` of them. PostgreSQL: a deferred constraint trigger on ``journal_entries`` checks
+  each new entry at commit; a statement trigger on ``postings`` refuses legs outside an entry's
+  ``leg_count`` (so nothing can be added to an entry later). SQLite (no deferred triggers): the
+  legs are numbered, and inserting an entry's last leg checks the whole entry, aborting otherwise.
+- **append-only**: updates and deletes of entries and postings are refused.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+POSTGRES = [
+    """
+    CREATE OR REPLACE FUNCTION gs_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        legs integer;
+        off record;
+    BEGIN
+        SELECT count(*) INTO legs FROM postings WHERE entry_id = NEW.id;
+        IF legs <> NEW.leg_count THEN
+            RAISE EXCEPTION 'journal entry % has % postings, declares %', NEW.id, legs, NEW.leg_count
+                USING ERRCODE = '23514';
+        END IF;
+        SELECT asset, sum(amount) AS total INTO off FROM postings WHERE entry_id = NEW.id
+            GROUP BY asset HAVING sum(amount) <> 0 LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'journal entry % does not balance in %: off by %',
+                NEW.id, off.asset, off.total USING ERRCODE = '23514';
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE CONSTRAINT TRIGGER journal_entry_balanced AFTER INSERT ON journal_entries
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION gs_entry_balanced()
+    """,
+    """
+    CREATE OR REPLACE FUNCTION gs_legs_in_range() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM new_legs n LEFT JOIN journal_entries e ON e.id = n.entry_id
+                   WHERE e.id IS NULL OR n.leg >= e.leg_count) THEN
+            RAISE EXCEPTION 'posting outside its journal entry''s declared legs'
+                USING ERRCODE = '23514';
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER postings_legs_in_range AFTER INSERT ON postings
+        REFERENCING NEW TABLE AS new_legs FOR EACH STATEMENT EXECUTE FUNCTION gs_legs_in_range()
+    """,
+    """
+    CREATE OR REPLACE FUNCTION gs_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'the journal is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+            USING ERRCODE = '23514';
+    END $$
+    """,
+    """
+    CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON postings
+        FOR EACH STATEMENT EXECUTE FUNCTION gs_append_only()
+    """,
+    """
+    CREATE TRIGGER journal_entries_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
+        ON journal_entries FOR EACH STATEMENT EXECUTE FUNCTION gs_append_only()
+    """,
+]
+
+SQLITE = [
+    """
+    CREATE TRIGGER postings_legs_in_range BEFORE INSERT ON postings
+    WHEN NEW.leg >= coalesce((SELECT leg_count FROM journal_entries WHERE id = NEW.entry_id), 0)
+    BEGIN
+        SELECT RAISE(ABORT, 'posting outside its journal entry''s declared legs');
+    END
+    """,
+    """
+    CREATE TRIGGER postings_entry_balanced AFTER INSERT ON postings
+    WHEN NEW.leg = (SELECT leg_count - 1 FROM journal_entries WHERE id = NEW.entry_id)
+    BEGIN
+        SELECT RAISE(ABORT, 'journal entry does not balance or misses legs')
+        WHERE EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.entry_id
+                      GROUP BY asset HAVING sum(amount) <> 0)
+           OR (SELECT count(*) FROM postings WHERE entry_id = NEW.entry_id)
+              <> (SELECT leg_count FROM journal_entries WHERE id = NEW.entry_id);
+    END
+    """,
+    """
+    CREATE TRIGGER postings_no_update BEFORE UPDATE ON postings
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: UPDATE on postings refused'); END
+    """,
+    """
+    CREATE TRIGGER postings_no_delete BEFORE DELETE ON postings
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: DELETE on postings refused'); END
+    """,
+    """
+    CREATE TRIGGER journal_entries_no_update BEFORE UPDATE ON journal_entries
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: UPDATE on journal_entries refused'); END
+    """,
+    """
+    CREATE TRIGGER journal_entries_no_delete BEFORE DELETE ON journal_entries
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: DELETE on journal_entries refused'); END
+    """,
+]
+
+
+def install_guards(conn: Connection) -> None:
+    """Create the journal's triggers for the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        for sql in POSTGRES:  # psycopg takes '%' as a placeholder mark unless doubled
+            conn.exec_driver_sql(sql.replace("%", "%%"))
+    else:
+        for sql in SQLITE:
+            conn.exec_driver_sql(sql)

@@ -1,0 +1,126 @@
+"""Where journal entries are written and balances read.
+
+Posting an entry writes the entry row, its numbered legs, and adds each leg onto the account's
+balance row (striped for the platform's hot accounts, see ``tables.STRIPES``), all in the caller's
+transaction. A must-stay-positive balance that would go negative makes the database refuse the
+write (``CHECK``), which :func:`post` reports as :class:`InsufficientBalance`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.bulk import upsert_add
+from gongsheng.domain.errors import InsufficientBalance
+from gongsheng.domain.ledger import (
+    ACCOUNTS_PER_PARTY,
+    AccountKind,
+    Asset,
+    JournalEntry,
+    account_name,
+    system_account,
+)
+
+_rng = random.Random()
+_KINDS = {k.code: k for k in AccountKind}
+
+
+def stripe_for(account: int) -> int:
+    """0 for a party's account (one row, so its CHECK holds); a random stripe for system accounts."""
+    return _rng.randrange(t.STRIPES) if _KINDS[account % ACCOUNTS_PER_PARTY].system else 0
+
+
+def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None = None) -> int:
+    """Write a balanced entry and update balances; returns the entry id."""
+    return post_many(conn, [(entry, period, ref_id)])[0]
+
+
+def post_many(conn: Connection,
+              entries: Sequence[tuple[JournalEntry, int, int | None]]) -> list[int]:
+    """Write several entries in the caller's transaction; returns their ids in order."""
+    ids: list[int] = []
+    legs: list[dict[str, object]] = []
+    deltas: dict[tuple[int, str, int], int] = defaultdict(int)
+    for entry, period, ref_id in entries:
+        entry_id = conn.execute(
+            insert(t.journal_entries).returning(t.journal_entries.c.id),
+            {"kind": entry.kind.value, "period": period, "ref_id": ref_id,
+             "leg_count": len(entry.postings), "memo": entry.memo[:200]},
+        ).scalar_one()
+        ids.append(entry_id)
+        for leg, p in enumerate(entry.postings):
+            legs.append({"entry_id": entry_id, "leg": leg, "account_id": p.account,
+                         "asset": p.asset.value, "amount": p.amount})
+            deltas[(p.account, p.asset.value, stripe_for(p.account))] += p.amount
+    conn.execute(insert(t.postings), legs)
+    rows = [(acc, asset, stripe, amount, _KINDS[acc % ACCOUNTS_PER_PARTY].nonnegative)
+            for (acc, asset, stripe), amount in deltas.items() if amount]
+    # A database checks a row proposed for insertion before it sees the conflict, so takings
+    # from must-stay-positive balances are plain updates: the CHECK then sees the new balance.
+    takings = [r for r in rows if r[4] and r[3] < 0]
+    upsert_add(conn, t.balances, ("account_id", "asset", "stripe"), ("amount",),
+               [r for r in rows if not (r[4] and r[3] < 0)], extras=("nonneg",))
+    for acc, asset, stripe, amount, _ in sorted(takings):
+        try:
+            found = conn.execute(
+                update(t.balances).where(t.balances.c.account_id == acc, t.balances.c.asset == asset,
+                                         t.balances.c.stripe == stripe)
+                .values(amount=t.balances.c.amount + amount)).rowcount
+        except IntegrityError as err:
+            if "nonneg" not in str(err.orig):
+                raise
+            found = 0
+        if found != 1:
+            raise InsufficientBalance(
+                f"{account_name(acc)} holds less than the {-amount} {asset} to take from it; "
+                "nothing was posted")
+    return ids
+
+
+def balance(conn: Connection, account: int, asset: Asset) -> int:
+    """The balance of one account in one asset (sum over its stripes)."""
+    total = conn.execute(
+        select(func.coalesce(func.sum(t.balances.c.amount), 0)).where(
+            t.balances.c.account_id == account, t.balances.c.asset == asset.value)
+    ).scalar_one()
+    return int(total)
+
+
+def balances_of(conn: Connection, accounts: Sequence[int]) -> dict[int, int]:
+    """Balance per account (each account holds one asset) for a few accounts."""
+    rows = conn.execute(
+        select(t.balances.c.account_id, func.sum(t.balances.c.amount))
+        .where(t.balances.c.account_id.in_(list(accounts)))
+        .group_by(t.balances.c.account_id)
+    ).all()
+    found = {int(a): int(s) for a, s in rows}
+    return {a: found.get(a, 0) for a in accounts}
+
+
+def trial_balance(conn: Connection) -> dict[tuple[int, Asset], int]:
+    """Balance per (account, asset) from the balance rows: O(accounts), not O(history)."""
+    rows = conn.execute(
+        select(t.balances.c.account_id, t.balances.c.asset, func.sum(t.balances.c.amount))
+        .group_by(t.balances.c.account_id, t.balances.c.asset)
+    ).all()
+    return {(int(a), Asset(s)): int(v) for a, s, v in rows if v}
+
+
+def journal_balances(conn: Connection) -> dict[tuple[int, Asset], int]:
+    """Balance per (account, asset) recomputed from every posting (for ``verify``; scans history)."""
+    rows = conn.execute(
+        select(t.postings.c.account_id, t.postings.c.asset, func.sum(t.postings.c.amount))
+        .group_by(t.postings.c.account_id, t.postings.c.asset)
+    ).all()
+    return {(int(a), Asset(s)): int(v) for a, s, v in rows if v}
+
+
+def system_balance(conn: Connection, kind: AccountKind) -> int:
+    """The balance of one of the platform's system accounts."""
+    return balance(conn, system_account(kind), kind.asset)

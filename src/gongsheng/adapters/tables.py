@@ -1,0 +1,322 @@
+"""The database schema (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Design rules that keep the hot path cheap at platform scale:
+
+- the journal (``journal_entries``, ``postings``) is append-only; triggers refuse updates and
+  deletes and refuse an entry whose postings do not balance per asset (see ``ddl.py``);
+- balances are kept in ``balances`` rows, one per (account, asset, stripe): a party's account
+  has one stripe (0), so a ``CHECK`` keeps must-stay-positive balances (points, vouchers) from
+  going negative even under concurrent writers; the platform's hot accounts (pool, revenue,
+  clearing) are spread over :data:`STRIPES` rows so that concurrent orders do not queue on one row;
+- per-period counters (``period_counters``) and release-group points (``group_points``) are
+  striped the same way; a period close reads O(stripes x groups) rows, never O(holders).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+
+STRIPES = 16
+"""Rows each hot platform account, counter and group total is spread over."""
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
+
+
+def _created() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+policy_versions = Table(
+    "policy_versions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(32), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("body", Text, nullable=False),  # the policy mapping as JSON
+    Column("active_from_period", Integer, nullable=True),
+    _created(),
+)
+
+periods = Table(
+    "periods", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("starts_on", String(10), nullable=False),
+    Column("ends_on", String(10), nullable=False),
+    Column("status", String(8), nullable=False),  # open | closed
+    Column("policy_version_id", ForeignKey("policy_versions.id"), nullable=False),
+    Column("release_rate", BigInteger, nullable=True),  # scaled by release.SCALE
+    Column("nominal_rate", BigInteger, nullable=True),
+    Column("released_fen", BigInteger, nullable=True),
+    Column("unfunded_fen", BigInteger, nullable=True),
+    Column("figures", Text, nullable=True),  # MODEL.md section 8 figures as JSON, set at close
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("status in ('open', 'closed')", name="status"),
+)
+Index("uq_periods_one_open", periods.c.status, unique=True,
+      sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'"))
+
+parties = Table(
+    "parties", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),
+    Column("name", String(200), nullable=False),
+    _created(),
+    CheckConstraint(
+        "kind in ('platform', 'consumer', 'merchant', 'bm', 'partner', 'promoter')", name="kind"
+    ),
+)
+
+regions = Table(
+    "regions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("parent_id", ForeignKey("regions.id"), nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("level", String(10), nullable=False),  # province | city | district
+    Column("merchant_universe", Integer, nullable=False, server_default="0"),
+    _created(),
+    CheckConstraint("merchant_universe >= 0", name="universe"),
+)
+
+partners = Table(
+    "partners", metadata,
+    Column("party_id", ForeignKey("parties.id"), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), nullable=False),
+    Column("investment_fen", BigInteger, nullable=False),
+    Column("term_start", Integer, nullable=False),  # period seq
+    Column("term_end", Integer, nullable=True),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    CheckConstraint("investment_fen >= 0", name="investment"),
+)
+Index("uq_partners_region_active", partners.c.region_id, unique=True,
+      sqlite_where=text("active"), postgresql_where=text("active"))
+
+promoters = Table(
+    "promoters", metadata,
+    Column("party_id", ForeignKey("parties.id"), primary_key=True),
+    Column("partner_id", ForeignKey("partners.party_id"), nullable=False, index=True),
+)
+
+business_managers = Table(
+    "business_managers", metadata,
+    Column("party_id", ForeignKey("parties.id"), primary_key=True),
+)
+
+merchants = Table(
+    "merchants", metadata,
+    Column("party_id", ForeignKey("parties.id"), primary_key=True),
+    Column("category", String(50), nullable=False),
+    Column("channel", String(10), nullable=False),  # mall | brand | alliance
+    Column("region_id", ForeignKey("regions.id"), nullable=False, index=True),
+    Column("concession_rate", String(20), nullable=False),  # exact decimal
+    Column("accepts_vouchers", Boolean, nullable=False),
+    Column("bm_id", ForeignKey("business_managers.party_id"), nullable=True, index=True),
+    Column("bm_rate", String(20), nullable=True),
+    Column("promoter_id", ForeignKey("promoters.party_id"), nullable=True, index=True),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    CheckConstraint("channel in ('mall', 'brand', 'alliance')", name="channel"),
+)
+
+consumers = Table(
+    "consumers", metadata,
+    Column("party_id", ForeignKey("parties.id"), primary_key=True),
+    Column("referrer_id", ForeignKey("consumers.party_id"), nullable=True, index=True),
+    Column("home_merchant_id", ForeignKey("merchants.party_id"), nullable=True),
+    Column("first_order_key", String(200), nullable=True),
+    Column("last_active_period", Integer, nullable=True),
+    Column("referral_code", String(20), nullable=True, unique=True),
+    CheckConstraint("referrer_id is null or referrer_id <> party_id", name="self_referral"),
+)
+
+journal_entries = Table(
+    "journal_entries", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("ref_id", BigInteger, nullable=True),  # the order, refund, payout, ... it records
+    Column("leg_count", Integer, nullable=False),
+    Column("memo", String(200), nullable=False, server_default=""),
+    _created(),
+)
+Index("ix_journal_entries_kind_ref", journal_entries.c.kind, journal_entries.c.ref_id)
+
+postings = Table(
+    "postings", metadata,
+    Column("entry_id", ForeignKey("journal_entries.id"), primary_key=True),
+    Column("leg", Integer, primary_key=True, autoincrement=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("asset", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    CheckConstraint("asset in ('CNY', 'PTS', 'VCH')", name="asset"),
+    CheckConstraint("leg >= 0", name="leg"),
+)
+Index("ix_postings_account", postings.c.account_id, postings.c.entry_id)
+
+balances = Table(
+    "balances", metadata,
+    Column("account_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("asset", String(3), primary_key=True),
+    Column("stripe", Integer, primary_key=True, autoincrement=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("nonneg", Boolean, nullable=False),
+    CheckConstraint("not nonneg or amount >= 0", name="nonneg"),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idem_key", String(200), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("consumer_id", ForeignKey("consumers.party_id"), nullable=False, index=True),
+    Column("merchant_id", ForeignKey("merchants.party_id"), nullable=False, index=True),
+    Column("channel", String(10), nullable=False),
+    Column("region_id", BigInteger, nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("policy_version_id", ForeignKey("policy_versions.id"), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("voucher_fen", BigInteger, nullable=False),
+    Column("voucher_cost_fen", BigInteger, nullable=False),
+    Column("concession_fen", BigInteger, nullable=False),
+    Column("concession_rate", String(20), nullable=False),
+    Column("contract_rate", String(20), nullable=False),
+    Column("pool_fen", BigInteger, nullable=False),
+    Column("allocations", Text, nullable=False),  # JSON: [[part, recipient, party_id, fen], ...]
+    Column("consumer_cpts", BigInteger, nullable=False),
+    Column("merchant_cpts", BigInteger, nullable=False),
+    Column("referrer_id", BigInteger, nullable=True),
+    Column("referrer_cpts", BigInteger, nullable=False),
+    Column("refunded_fen", BigInteger, nullable=False, server_default="0"),
+    _created(),
+    CheckConstraint("amount_fen > 0", name="amount"),
+    CheckConstraint("voucher_fen >= 0 and voucher_fen <= amount_fen", name="voucher"),
+    CheckConstraint("refunded_fen >= 0 and refunded_fen <= amount_fen", name="refunded"),
+)
+Index("ix_orders_period", orders.c.period)
+
+refunds = Table(
+    "refunds", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idem_key", String(200), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("clawback_fen", BigInteger, nullable=False, server_default="0"),
+    Column("platform_cover_fen", BigInteger, nullable=False, server_default="0"),
+    _created(),
+    CheckConstraint("amount_fen > 0", name="amount"),
+)
+
+payouts = Table(
+    "payouts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idem_key", String(200), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("party_id", ForeignKey("parties.id"), nullable=False, index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("period", Integer, nullable=False),
+    _created(),
+    CheckConstraint("amount_fen > 0", name="amount"),
+)
+
+holdings = Table(
+    "holdings", metadata,
+    Column("holder_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("start_period", Integer, primary_key=True, autoincrement=False),
+    Column("multiple", String(20), primary_key=True),
+    Column("points_cpts", BigInteger, nullable=False),
+    Column("settled_fen", BigInteger, nullable=False, server_default="0"),  # checkpoint
+    CheckConstraint("points_cpts >= 0", name="points"),
+    CheckConstraint("settled_fen >= 0", name="settled"),
+)
+
+group_points = Table(
+    "group_points", metadata,
+    Column("start_period", Integer, primary_key=True, autoincrement=False),
+    Column("multiple", String(20), primary_key=True),
+    Column("stripe", Integer, primary_key=True, autoincrement=False),
+    Column("points_cpts", BigInteger, nullable=False),
+)
+
+release_groups = Table(
+    "release_groups", metadata,
+    Column("start_period", Integer, primary_key=True, autoincrement=False),
+    Column("multiple", String(20), primary_key=True),
+    Column("fraction", BigInteger, nullable=False, server_default="0"),  # F_g x SCALE
+    Column("issued_fen", BigInteger, nullable=False, server_default="0"),  # floor(V_g F_g)
+    Column("points_cpts", BigInteger, nullable=False, server_default="0"),  # as of last close
+)
+
+period_counters = Table(
+    "period_counters", metadata,
+    Column("period", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(40), primary_key=True),
+    Column("stripe", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("party_id", ForeignKey("parties.id"), nullable=True),
+    Column("demo", Boolean, nullable=False, server_default=text("false")),
+    _created(),
+    CheckConstraint(
+        "role in ('admin', 'consumer', 'merchant', 'bm', 'partner', 'promoter')", name="role"
+    ),
+)
+
+share_programmes = Table(
+    "share_programmes", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("merchant_id", ForeignKey("merchants.party_id"), nullable=False, index=True),
+    Column("unit_price_cpts", BigInteger, nullable=False),
+    Column("units_offered", BigInteger, nullable=False),
+    Column("units_sold", BigInteger, nullable=False, server_default="0"),
+    Column("profit_share", String(20), nullable=False),
+    _created(),
+    CheckConstraint("units_sold >= 0 and units_sold <= units_offered", name="units"),
+    CheckConstraint("unit_price_cpts > 0", name="price"),
+)
+
+share_units = Table(
+    "share_units", metadata,
+    Column("programme_id", ForeignKey("share_programmes.id"), primary_key=True),
+    Column("holder_id", ForeignKey("parties.id"), primary_key=True),
+    Column("units", BigInteger, nullable=False),
+    CheckConstraint("units >= 0", name="units"),
+)
+
+share_dividends = Table(
+    "share_dividends", metadata,
+    Column("programme_id", ForeignKey("share_programmes.id"), primary_key=True),
+    Column("period", Integer, primary_key=True, autoincrement=False),
+    Column("profit_fen", BigInteger, nullable=False),
+    Column("paid_fen", BigInteger, nullable=False),
+)

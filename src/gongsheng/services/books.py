@@ -1,0 +1,150 @@
+"""Opening the books: schema, the platform party, the first period, policy versions.
+
+Invariants: party 1 is the platform; exactly one period is open at any time; every period
+names the policy version its orders use, and a stored policy version never changes (a new
+policy is a new version, activated from the next period).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.bulk import upsert_add
+from gongsheng.adapters.database import make_engine, migrate
+from gongsheng.adapters.policy_file import load_policy, policy_from_json, policy_to_json
+from gongsheng.domain.errors import NotFound
+from gongsheng.domain.ledger import PLATFORM_PARTY_ID
+from gongsheng.domain.policy import PeriodUnit, Policy
+from gongsheng.services.unit_of_work import UnitOfWork
+
+LIFETIME = 0
+"""The ``period_counters`` period that holds lifetime counters (registrations)."""
+
+_stripe_rng = random.Random()
+
+
+@dataclass(frozen=True)
+class OpenPeriod:
+    seq: int
+    policy_version_id: int
+    starts_on: str
+
+
+def open_books(url: str | None = None, policy: Policy | None = None) -> Engine:
+    """An engine on a migrated database with the platform and an open period; safe to repeat."""
+    engine = make_engine(url)
+    migrate(engine)
+    with UnitOfWork(engine) as uow:
+        conn = uow.conn
+        if conn.execute(select(t.parties.c.id).where(t.parties.c.id == PLATFORM_PARTY_ID)).first() is None:
+            conn.execute(insert(t.parties), {"id": PLATFORM_PARTY_ID, "kind": "platform",
+                                             "name": "platform"})
+            if uow.postgres:  # the explicit id does not advance the sequence
+                conn.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence('parties', 'id'), "
+                    "(SELECT max(id) FROM parties))")
+        if conn.execute(select(func.count()).select_from(t.periods)).scalar_one() == 0:
+            version = store_policy(conn, policy or load_policy())
+            start = dt.date.today()
+            conn.execute(insert(t.periods), {
+                "seq": 1, "starts_on": start.isoformat(),
+                "ends_on": period_end(start, (policy or load_policy()).release.period).isoformat(),
+                "status": "open", "policy_version_id": version})
+        uow.commit()
+    return engine
+
+
+def period_end(start: dt.date, unit: PeriodUnit) -> dt.date:
+    """The first day after a period starting on ``start``."""
+    if unit is PeriodUnit.DAY:
+        return start + dt.timedelta(days=1)
+    if unit is PeriodUnit.WEEK:
+        return start + dt.timedelta(days=7)
+    month = start.month % 12 + 1
+    year = start.year + (start.month == 12)
+    day = min(start.day, 28)
+    return dt.date(year, month, day)
+
+
+def store_policy(conn: Connection, policy: Policy) -> int:
+    """The id of the stored version with this policy's content, storing it when new."""
+    found = conn.execute(
+        select(t.policy_versions.c.id).where(t.policy_versions.c.digest == policy.digest)
+    ).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    return int(conn.execute(
+        insert(t.policy_versions).returning(t.policy_versions.c.id),
+        {"digest": policy.digest, "name": policy.name, "body": policy_to_json(policy)},
+    ).scalar_one())
+
+
+@lru_cache(maxsize=64)
+def _policy_cached(url: str, version_id: int, body: str) -> Policy:
+    del url, version_id
+    return policy_from_json(body)
+
+
+_bodies: dict[tuple[str, int], str] = {}
+
+
+def policy_version(conn: Connection, version_id: int) -> Policy:
+    """The policy of a stored version (cached: versions never change)."""
+    key = (str(conn.engine.url), version_id)
+    body = _bodies.get(key)
+    if body is None:
+        body = conn.execute(
+            select(t.policy_versions.c.body).where(t.policy_versions.c.id == version_id)
+        ).scalar_one_or_none()
+        if body is None:
+            raise NotFound(f"policy version {version_id} does not exist")
+        _bodies[key] = body
+    return _policy_cached(key[0], version_id, body)
+
+
+def open_period(conn: Connection) -> OpenPeriod:
+    row = conn.execute(
+        select(t.periods.c.seq, t.periods.c.policy_version_id, t.periods.c.starts_on)
+        .where(t.periods.c.status == "open")
+    ).first()
+    if row is None:
+        raise NotFound("the books have no open period (run a migration / open the books first)")
+    return OpenPeriod(int(row[0]), int(row[1]), str(row[2]))
+
+
+def current_policy(conn: Connection) -> tuple[OpenPeriod, Policy]:
+    period = open_period(conn)
+    return period, policy_version(conn, period.policy_version_id)
+
+
+def add_counters(conn: Connection, period: int, values: Mapping[str, int]) -> None:
+    """Add to named counters of a period (striped rows; O(1) per counter)."""
+    stripe = _stripe_rng.randrange(t.STRIPES)
+    rows = [(period, name, stripe, int(v)) for name, v in values.items() if v]
+    upsert_add(conn, t.period_counters, ("period", "name", "stripe"), ("value",), rows)
+
+
+def counters(conn: Connection, period: int) -> dict[str, int]:
+    """All counters of a period, summed over stripes."""
+    rows = conn.execute(
+        select(t.period_counters.c.name, func.sum(t.period_counters.c.value))
+        .where(t.period_counters.c.period == period)
+        .group_by(t.period_counters.c.name)
+    ).all()
+    return {str(n): int(v) for n, v in rows}
+
+
+def schedule_policy(conn: Connection, policy: Policy) -> tuple[int, int]:
+    """Store a policy version and make it apply from the next period; ``(version, period)``."""
+    version = store_policy(conn, policy)
+    period = open_period(conn)
+    conn.execute(update(t.policy_versions).where(t.policy_versions.c.id == version)
+                 .values(active_from_period=period.seq + 1))
+    return version, period.seq + 1

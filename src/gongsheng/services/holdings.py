@@ -1,0 +1,177 @@
+"""Holdings of points and their lazy settlement into vouchers (the accumulator pattern).
+
+A holding is a holder's points in one release group (start period, cap multiple). Closing a
+period advances only the groups' cumulative fractions; a holder is settled when touched
+(wallet read, voucher spend, refund, exchange): it is owed ``floor(points x multiple x F_g)``
+per group, and the settlement posts the difference from the holding's checkpoint
+``settled_fen``. Released vouchers first repay any voucher debt (vouchers taken back after
+they were spent). Invariants: ``settled_fen <= points x multiple x F_g``; the group's
+``issued_fen`` equals ``floor(V_g x F_g)`` for its current points; the clearing account of
+released-unsettled vouchers holds, per group, at most one fen per holder beyond what holders are owed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Connection, func, select, update
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.bulk import upsert_add
+from gongsheng.adapters.ledger_store import balance, post
+from gongsheng.domain.errors import InsufficientBalance
+from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
+from gongsheng.domain.money import ratio
+from gongsheng.domain.release import SCALE, released_to_date
+
+_rng = random.Random()
+
+
+def add_points(conn: Connection, start_period: int,
+               awards: Iterable[tuple[int | None, Decimal, int]]) -> None:
+    """Add ``(holder, multiple, points)`` to holdings starting in ``start_period`` and to its groups."""
+    merged: dict[tuple[int, str], int] = {}
+    for holder, multiple, pts in awards:
+        if holder is None or not pts:
+            continue
+        key = (holder, str(multiple))
+        merged[key] = merged.get(key, 0) + pts
+    if not merged:
+        return
+    upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"), ("points_cpts",),
+               [(h, start_period, m, p) for (h, m), p in merged.items()])
+    per_group: dict[str, int] = {}
+    for (_, m), p in merged.items():
+        per_group[m] = per_group.get(m, 0) + p
+    stripe = _rng.randrange(t.STRIPES)
+    upsert_add(conn, t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
+               [(start_period, m, stripe, p) for m, p in per_group.items()])
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One holding as a wallet shows it."""
+
+    start_period: int
+    multiple: Decimal
+    points_cpts: int
+    fraction: int  # the group's released fraction, x SCALE
+    settled_fen: int
+
+    @property
+    def cap_fen(self) -> int:
+        num, den = ratio(self.multiple)
+        return int(released_to_date(self.points_cpts, num, den, SCALE))
+
+    @property
+    def owed_fen(self) -> int:
+        num, den = ratio(self.multiple)
+        return int(released_to_date(self.points_cpts, num, den, self.fraction))
+
+
+def holdings_of(conn: Connection, holder: int) -> list[Holding]:
+    h, g = t.holdings, t.release_groups
+    rows = conn.execute(
+        select(h.c.start_period, h.c.multiple, h.c.points_cpts, func.coalesce(g.c.fraction, 0),
+               h.c.settled_fen)
+        .select_from(h.outerjoin(g, (g.c.start_period == h.c.start_period)
+                                 & (g.c.multiple == h.c.multiple)))
+        .where(h.c.holder_id == holder).order_by(h.c.start_period, h.c.multiple)
+    ).all()
+    return [Holding(int(s), Decimal(m), int(p), int(f), int(d)) for s, m, p, f, d in rows]
+
+
+def settlement_legs(holder: int, owed: int, debt: int) -> list[tuple[int, Asset, int]]:
+    """Legs moving ``owed`` released vouchers to a holder, repaying its debt (``debt <= 0``) first."""
+    repay = min(owed, -debt)
+    return [
+        (system_account(AccountKind.VOUCHERS_UNSETTLED), Asset.VCH, -owed),
+        (account_id(holder, AccountKind.VOUCHER_DEBT), Asset.VCH, repay),
+        (account_id(holder, AccountKind.VOUCHERS), Asset.VCH, owed - repay),
+    ]
+
+
+def settle_holder(conn: Connection, holder: int, period: int) -> int:
+    """Post what the holder's groups released since its last settlement; returns the fen."""
+    due = [(hd, hd.owed_fen - hd.settled_fen) for hd in holdings_of(conn, holder)]
+    due = [(hd, d) for hd, d in due if d > 0]
+    if not due:
+        return 0
+    total = sum(d for _, d in due)
+    upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"),
+               ("points_cpts", "settled_fen"),
+               [(holder, hd.start_period, str(hd.multiple), 0, d) for hd, d in due])
+    debt = balance(conn, account_id(holder, AccountKind.VOUCHER_DEBT), Asset.VCH)
+    entry = JournalEntry.build(EntryKind.SETTLEMENT, settlement_legs(holder, total, debt),
+                               f"settle {holder}")
+    assert entry is not None
+    post(conn, entry, period, holder)
+    return total
+
+
+def group_points(conn: Connection, start_period: int, multiple: str) -> int:
+    return int(conn.execute(
+        select(func.coalesce(func.sum(t.group_points.c.points_cpts), 0)).where(
+            t.group_points.c.start_period == start_period, t.group_points.c.multiple == multiple)
+    ).scalar_one())
+
+
+def remove_points(conn: Connection, holder: int, start_period: int, multiple: Decimal, pts: int,
+                  period: int, kind: EntryKind, extra_legs: list[tuple[int, Asset, int]]) -> int:
+    """Take ``pts`` points out of a holding (refund or exchange), taking back what they released.
+
+    The holder is settled first; vouchers released on the removed points are taken back from its
+    voucher balance, the rest as voucher debt; the group's issued total and the pool's reserve
+    follow. ``extra_legs`` (the points' own movement) are posted in the same entry. Returns the
+    vouchers taken back.
+    """
+    m = str(multiple)
+    if pts <= 0:
+        entry = JournalEntry.build(kind, extra_legs)
+        if entry is not None:
+            post(conn, entry, period, holder)
+        return 0
+    settle_holder(conn, holder, period)
+    row = conn.execute(select(t.holdings.c.points_cpts, t.holdings.c.settled_fen).where(
+        t.holdings.c.holder_id == holder, t.holdings.c.start_period == start_period,
+        t.holdings.c.multiple == m)).first()
+    if row is None or row[0] < pts:
+        raise InsufficientBalance(
+            f"party {holder} holds {0 if row is None else row[0]} centi-points in the holding of "
+            f"period {start_period}, fewer than the {pts} to take back (exchanged already?)")
+    grp = conn.execute(select(t.release_groups.c.fraction, t.release_groups.c.issued_fen).where(
+        t.release_groups.c.start_period == start_period, t.release_groups.c.multiple == m)).first()
+    fraction = int(grp[0]) if grp else 0
+    num, den = ratio(multiple)
+    new_settled = int(released_to_date(row[0] - pts, num, den, fraction))
+    clawback = int(row[1]) - new_settled
+    conn.execute(update(t.holdings).where(
+        t.holdings.c.holder_id == holder, t.holdings.c.start_period == start_period,
+        t.holdings.c.multiple == m).values(points_cpts=row[0] - pts, settled_fen=new_settled))
+    upsert_add(conn, t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
+               [(start_period, m, _rng.randrange(t.STRIPES), -pts)])
+    legs = list(extra_legs)
+    if grp is not None and fraction > 0:
+        total = group_points(conn, start_period, m)
+        issued = int(released_to_date(total, num, den, fraction))
+        unissue = int(grp[1]) - issued
+        conn.execute(update(t.release_groups).where(
+            t.release_groups.c.start_period == start_period, t.release_groups.c.multiple == m)
+            .values(issued_fen=issued, points_cpts=total))
+        held = balance(conn, account_id(holder, AccountKind.VOUCHERS), Asset.VCH)
+        take = min(held, clawback)
+        legs += [
+            (account_id(holder, AccountKind.VOUCHERS), Asset.VCH, -take),
+            (account_id(holder, AccountKind.VOUCHER_DEBT), Asset.VCH, -(clawback - take)),
+            (system_account(AccountKind.VOUCHERS_ISSUED), Asset.VCH, unissue),
+            (system_account(AccountKind.VOUCHERS_UNSETTLED), Asset.VCH, clawback - unissue),
+            (system_account(AccountKind.POOL_RESERVED), Asset.CNY, -unissue),
+            (system_account(AccountKind.POOL_AVAILABLE), Asset.CNY, unissue),
+        ]
+    entry = JournalEntry.build(kind, legs, f"{kind.value} {holder}")
+    if entry is not None:
+        post(conn, entry, period, holder)
+    return clawback

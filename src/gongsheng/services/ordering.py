@@ -1,0 +1,258 @@
+"""Placing orders: concession, waterfall, points, vouchers, one balanced entry per order.
+
+An order is written in one transaction: the order row (unique idempotency key), its journal
+entry, the balance rows, the holdings of points (starting to release next period), the release
+group's points and the period's counters. The same key with the same body returns the first
+result, with another body a conflict; a key is never posted twice.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.orm import aliased
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.ledger_store import balance, post
+from gongsheng.domain.errors import InvalidInput, NotFound
+from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, EntryKind, JournalEntry, account_id
+from gongsheng.domain.orders import (
+    OrderAmounts,
+    OrderParties,
+    award_points,
+    check_voucher_part,
+    order_legs,
+    platform_parts,
+    voucher_cost,
+)
+from gongsheng.domain.policy import Recipient
+from gongsheng.domain.waterfall import Beneficiaries, split_order
+from gongsheng.services.books import add_counters, current_policy
+from gongsheng.services.holdings import add_points, settle_holder
+from gongsheng.services.idempotency import check_key, request_hash, same_request
+from gongsheng.services.unit_of_work import UnitOfWork
+
+MAX_ORDER_FEN = 10**12
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """An order as the merchant's or payment side reports it (never declared by the consumer)."""
+
+    consumer_id: int
+    merchant_id: int
+    amount_fen: int
+    voucher_fen: int = 0
+    idempotency_key: str = ""
+
+    def body(self) -> dict[str, int]:
+        return {"consumer_id": self.consumer_id, "merchant_id": self.merchant_id,
+                "amount_fen": self.amount_fen, "voucher_fen": self.voucher_fen}
+
+    def validate(self) -> None:
+        check_key(self.idempotency_key)
+        for name, value in self.body().items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidInput(f"{name} must be an integer")
+        if not 0 < self.amount_fen <= MAX_ORDER_FEN:
+            raise InvalidInput(f"amount_fen must be between 1 and {MAX_ORDER_FEN}")
+        if not 0 <= self.voucher_fen <= self.amount_fen:
+            raise InvalidInput("voucher_fen must lie between 0 and amount_fen")
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """A placed order: its figures, the waterfall and the points awarded."""
+
+    order_id: int
+    period: int
+    consumer_id: int
+    merchant_id: int
+    channel: str
+    amount_fen: int
+    voucher_fen: int
+    voucher_cost_fen: int
+    concession_rate: str
+    concession_fen: int
+    allocations: tuple[dict[str, Any], ...]
+    pool_fen: int
+    consumer_cpts: int
+    merchant_cpts: int
+    referrer_id: int | None
+    referrer_cpts: int
+    refunded_fen: int
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """What the waterfall needs to know of the consumer, the merchant and the roles around them."""
+
+    merchant_channel: str
+    merchant_region: int
+    merchant_rate: Decimal
+    contract_rate: Decimal
+    accepts_vouchers: bool
+    beneficiaries: Beneficiaries
+    referrer_id: int | None
+    first_order_pending: bool
+    last_active_period: int | None
+
+
+def _context(conn: Connection, consumer_id: int, merchant_id: int) -> OrderContext:
+    c, m, p, pr = t.consumers, t.merchants, t.partners, t.promoters
+    home = aliased(t.merchants)
+    row = conn.execute(
+        select(m.c.channel, m.c.region_id, m.c.concession_rate, m.c.bm_id, m.c.bm_rate,
+               m.c.promoter_id, m.c.accepts_vouchers, m.c.active, p.c.party_id,
+               c.c.referrer_id, c.c.home_merchant_id, c.c.first_order_key,
+               c.c.last_active_period, home.c.party_id)
+        .select_from(m.outerjoin(p, (p.c.region_id == m.c.region_id) & p.c.active))
+        .join(c, c.c.party_id == consumer_id)
+        .outerjoin(home, home.c.party_id == c.c.home_merchant_id)
+        .outerjoin(pr, pr.c.party_id == m.c.promoter_id)
+        .where(m.c.party_id == merchant_id)
+    ).first()
+    if row is None:
+        known = conn.execute(select(c.c.party_id).where(c.c.party_id == consumer_id)).first()
+        raise NotFound(f"consumer {consumer_id} does not exist" if known is None
+                       else f"merchant {merchant_id} does not exist")
+    (channel, region, rate, bm_id, bm_rate, promoter, accepts, active, partner, referrer,
+     home_id, first_key, last_active, _) = row
+    if not active:
+        raise InvalidInput(f"merchant {merchant_id} is not active")
+    return OrderContext(
+        merchant_channel=channel, merchant_region=int(region), merchant_rate=Decimal(rate),
+        contract_rate=Decimal(bm_rate) if bm_rate is not None else Decimal(0),
+        accepts_vouchers=bool(accepts),
+        beneficiaries=Beneficiaries(
+            platform=PLATFORM_PARTY_ID, region_partner=partner, signing_promoter=promoter,
+            bound_bm=bm_id,
+            home_merchant=home_id if home_id is not None and home_id != merchant_id else None),
+        referrer_id=referrer, first_order_pending=first_key is None,
+        last_active_period=last_active,
+    )
+
+
+def _result(row: Any, replayed: bool) -> OrderResult:
+    allocations = tuple(
+        {"part": a[0], "recipient": a[1], "party_id": a[2], "amount_fen": a[3],
+         "vacant": a[2] is None}
+        for a in json.loads(row.allocations)
+    )
+    return OrderResult(
+        order_id=int(row.id), period=int(row.period), consumer_id=int(row.consumer_id),
+        merchant_id=int(row.merchant_id), channel=row.channel, amount_fen=int(row.amount_fen),
+        voucher_fen=int(row.voucher_fen), voucher_cost_fen=int(row.voucher_cost_fen),
+        concession_rate=row.concession_rate, concession_fen=int(row.concession_fen),
+        allocations=allocations, pool_fen=int(row.pool_fen),
+        consumer_cpts=int(row.consumer_cpts), merchant_cpts=int(row.merchant_cpts),
+        referrer_id=row.referrer_id, referrer_cpts=int(row.referrer_cpts),
+        refunded_fen=int(row.refunded_fen), replayed=replayed)
+
+
+def get_order(conn: Connection, order_id: int) -> OrderResult:
+    row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return _result(row, replayed=False)
+
+
+def find_by_key(conn: Connection, key: str, body_hash: str) -> OrderResult | None:
+    """The order first placed with ``key`` (a replay), or None; 409 if its body differed."""
+    row = conn.execute(select(t.orders).where(t.orders.c.idem_key == key)).first()
+    if row is None:
+        return None
+    same_request(row.request_hash, body_hash, key)
+    return _result(row, replayed=True)
+
+
+def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
+    """Place one order in the unit of work (the caller commits)."""
+    req.validate()
+    conn = uow.conn
+    body_hash = request_hash(req.body())
+    replay = find_by_key(conn, req.idempotency_key, body_hash)
+    if replay is not None:
+        return replay
+    uow.lock_books()
+    period, policy = current_policy(conn)
+    ctx = _context(conn, req.consumer_id, req.merchant_id)
+    at_mall = ctx.merchant_channel == "mall"
+    if req.voucher_fen:
+        settle_holder(conn, req.consumer_id, period.seq)
+        held = balance(conn, account_id(req.consumer_id, AccountKind.VOUCHERS), AccountKind.VOUCHERS.asset)
+        check_voucher_part(policy, req.amount_fen, req.voucher_fen, held, at_mall=at_mall,
+                           merchant_accepts=ctx.accepts_vouchers)
+    first = False
+    if ctx.first_order_pending:
+        first = conn.execute(
+            update(t.consumers).where(t.consumers.c.party_id == req.consumer_id,
+                                      t.consumers.c.first_order_key.is_(None))
+            .values(first_order_key=req.idempotency_key)).rowcount == 1
+    split = split_order(policy, req.amount_fen, ctx.merchant_rate, ctx.contract_rate,
+                        ctx.beneficiaries)
+    points = award_points(policy, req.amount_fen, split.concession_fen, first_order=first,
+                          has_referrer=ctx.referrer_id is not None)
+    cost = voucher_cost(policy, req.voucher_fen, at_mall=at_mall)
+    amounts = OrderAmounts.of(split, req.voucher_fen, cost, points)
+    referrer = ctx.referrer_id if points.referrer_cpts else None
+    values: dict[str, Any] = {
+        "idem_key": req.idempotency_key, "request_hash": body_hash,
+        "consumer_id": req.consumer_id, "merchant_id": req.merchant_id,
+        "channel": ctx.merchant_channel, "region_id": ctx.merchant_region, "period": period.seq,
+        "policy_version_id": period.policy_version_id, "amount_fen": req.amount_fen,
+        "voucher_fen": req.voucher_fen, "voucher_cost_fen": cost,
+        "concession_fen": split.concession_fen, "concession_rate": str(ctx.merchant_rate),
+        "contract_rate": str(ctx.contract_rate), "pool_fen": split.pool_fen,
+        "allocations": json.dumps([[a.part, a.recipient.value, a.party_id, a.amount_fen]
+                                   for a in split.allocations]),
+        "consumer_cpts": points.consumer_cpts, "merchant_cpts": points.merchant_cpts,
+        "referrer_id": referrer, "referrer_cpts": points.referrer_cpts, "refunded_fen": 0,
+    }
+    order_id = int(conn.execute(insert(t.orders).returning(t.orders.c.id), values).scalar_one())
+    parties = OrderParties(req.consumer_id, req.merchant_id, referrer,
+                           tuple(a.party_id for a in split.allocations), platform_parts(policy))
+    entry = JournalEntry.build(EntryKind.ORDER, order_legs(amounts, parties), f"order {order_id}")
+    assert entry is not None
+    post(conn, entry, period.seq, order_id)
+    add_points(conn, period.seq + 1, [
+        (req.consumer_id, policy.consumer_cap_multiple, points.consumer_cpts),
+        (req.merchant_id, policy.merchant_cap_multiple, points.merchant_cpts),
+        (referrer, policy.consumer_cap_multiple, points.referrer_cpts),
+    ])
+    add_counters(conn, period.seq, {"orders": 1, **order_counters(amounts, split.allocations,
+                                                                  ctx.merchant_channel)})
+    if ctx.last_active_period != period.seq:
+        became_active = conn.execute(
+            update(t.consumers).where(
+                t.consumers.c.party_id == req.consumer_id,
+                (t.consumers.c.last_active_period.is_(None))
+                | (t.consumers.c.last_active_period != period.seq))
+            .values(last_active_period=period.seq)).rowcount
+        add_counters(conn, period.seq, {"active_consumers": became_active})
+    return _result(SimpleNamespace(id=order_id, **values), replayed=False)
+
+
+def order_counters(amounts: OrderAmounts, allocations: Any, channel: str,
+                   sign: int = 1) -> dict[str, int]:
+    """The period counters an order (or, with ``sign=-1``, a refund) moves."""
+    out = {
+        "gmv_fen": amounts.gross_fen, f"gmv_fen:{channel}": amounts.gross_fen,
+        "concession_fen": amounts.concession_fen, "pool_in_fen": amounts.pool_fen,
+        "vouchers_spent_fen": amounts.voucher_fen, "voucher_cost_fen": amounts.voucher_cost_fen,
+        "points_consumer_cpts": amounts.points.consumer_cpts,
+        "points_merchant_cpts": amounts.points.merchant_cpts,
+        "points_referral_cpts": amounts.points.referrer_cpts,
+    }
+    for alloc, amount in zip(allocations, amounts.parts_fen, strict=True):
+        key = "vacant_to_pool_fen" if alloc.party_id is None else f"part:{alloc.part}"
+        out[key] = out.get(key, 0) + amount
+        if alloc.party_id is not None and alloc.recipient is not Recipient.PLATFORM:
+            out["incentives_fen"] = out.get("incentives_fen", 0) + amount
+    return {k: sign * v for k, v in out.items()}

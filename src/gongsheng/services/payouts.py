@@ -1,0 +1,73 @@
+"""Payouts: withdrawals of cash balances (commissions, merchant settlement) as real money.
+
+A party may withdraw when its cash balance reaches the policy's threshold, at most its balance.
+Commissions reversed after a payout leave a negative balance, netted against later earnings.
+Points and vouchers are never paid out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.ledger_store import balance, post
+from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound
+from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
+from gongsheng.domain.money import yuan
+from gongsheng.services.books import add_counters, current_policy
+from gongsheng.services.idempotency import check_key, request_hash, same_request
+from gongsheng.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class PayoutResult:
+    payout_id: int
+    party_id: int
+    amount_fen: int
+    balance_after_fen: int
+    replayed: bool = False
+
+
+def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> PayoutResult:
+    """Pay ``amount_fen`` of a party's cash balance out (the caller commits)."""
+    check_key(key)
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise InvalidInput("payout amount_fen must be a positive integer")
+    conn = uow.conn
+    body_hash = request_hash({"party_id": party_id, "amount_fen": amount_fen})
+    prior = conn.execute(select(t.payouts).where(t.payouts.c.idem_key == key)).first()
+    cash = account_id(party_id, AccountKind.CASH)
+    if prior is not None:
+        same_request(prior.request_hash, body_hash, key)
+        return PayoutResult(int(prior.id), party_id, int(prior.amount_fen),
+                            balance(conn, cash, Asset.CNY), replayed=True)
+    kind = conn.execute(select(t.parties.c.kind).where(t.parties.c.id == party_id)).scalar_one_or_none()
+    if kind is None:
+        raise NotFound(f"party {party_id} does not exist")
+    if kind in ("platform", "consumer"):
+        raise InvalidInput(f"a {kind} has no withdrawable cash balance")
+    uow.lock_adjustments()
+    if uow.postgres:  # the party's cash row, so two withdrawals cannot both pass the check
+        conn.exec_driver_sql(
+            "SELECT 1 FROM balances WHERE account_id = %(a)s AND asset = 'CNY' FOR UPDATE",
+            {"a": cash})
+    period, policy = current_policy(conn)
+    held = balance(conn, cash, Asset.CNY)
+    if held < policy.withdrawal_threshold_fen:
+        raise InsufficientBalance(
+            f"balance {yuan(held)} yuan is below the withdrawal threshold of "
+            f"{yuan(policy.withdrawal_threshold_fen)} yuan")
+    if amount_fen > held:
+        raise InsufficientBalance(f"cannot withdraw {yuan(amount_fen)} yuan: balance is {yuan(held)} yuan")
+    payout_id = int(conn.execute(insert(t.payouts).returning(t.payouts.c.id), {
+        "idem_key": key, "request_hash": body_hash, "party_id": party_id,
+        "amount_fen": amount_fen, "period": period.seq}).scalar_one())
+    entry = JournalEntry.build(EntryKind.PAYOUT, [
+        (cash, Asset.CNY, -amount_fen),
+        (system_account(AccountKind.CASH_OUT), Asset.CNY, amount_fen)], f"payout {payout_id}")
+    assert entry is not None
+    post(conn, entry, period.seq, payout_id)
+    add_counters(conn, period.seq, {"payouts_fen": amount_fen})
+    return PayoutResult(payout_id, party_id, amount_fen, held - amount_fen)

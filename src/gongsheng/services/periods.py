@@ -1,0 +1,199 @@
+"""Closing a period (期): one release rate for every active group, figures stored, next period open.
+
+The close costs O(release groups x stripes), never O(holders): it advances each group's
+cumulative fraction and posts one aggregate release entry (vouchers issued into the
+released-unsettled clearing account; pool available moved to the reserve). Holders are settled
+lazily (``holdings.settle_holder``). Closing is idempotent: asking to close a period that is
+already closed returns its stored summary and changes nothing; a closed period takes no entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.bulk import upsert_add
+from gongsheng.adapters.ledger_store import post, system_balance
+from gongsheng.domain.errors import NotFound, PolicyError
+from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
+from gongsheng.domain.money import apply_rate
+from gongsheng.domain.policy import Controller, Policy
+from gongsheng.domain.release import (
+    SCALE,
+    GroupState,
+    advance,
+    affordable_rate,
+    growth_gated_rate,
+    nominal_rate,
+    periods_to_complete,
+    rate_as_decimal,
+    release_at,
+    smoothed_rate,
+)
+from gongsheng.services.books import counters, open_period, period_end, policy_version
+from gongsheng.services.figures import period_figures
+from gongsheng.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class CloseSummary:
+    """What a close did: the rate, the release, the pool after it."""
+
+    period: int
+    controller: str
+    nominal_periods: int
+    release_rate: str      # fraction of cap, exact decimal
+    nominal_rate: str
+    released_fen: int
+    unfunded_fen: int
+    pool_available_fen: int
+    pool_reserved_fen: int
+    periods_to_complete: int | None
+    figures: dict[str, Any]
+    already_closed: bool = False
+
+
+def groups_due(conn: Connection, period: int) -> list[GroupState]:
+    """Release groups that start on or before ``period``, with their current points (summed stripes)."""
+    gp, rg = t.group_points, t.release_groups
+    totals = (select(gp.c.start_period, gp.c.multiple, func.sum(gp.c.points_cpts).label("pts"))
+              .where(gp.c.start_period <= period)
+              .group_by(gp.c.start_period, gp.c.multiple).subquery())
+    rows = conn.execute(
+        select(totals.c.start_period, totals.c.multiple, totals.c.pts,
+               func.coalesce(rg.c.fraction, 0))
+        .select_from(totals.outerjoin(rg, (rg.c.start_period == totals.c.start_period)
+                                      & (rg.c.multiple == totals.c.multiple)))
+    ).all()
+    return [GroupState(int(s), Decimal(m), int(p), int(f)) for s, m, p, f in rows]
+
+
+def _growth(conn: Connection, period: int) -> Decimal | None:
+    now, before = counters(conn, period).get("gmv_fen", 0), counters(conn, period - 1).get("gmv_fen", 0)
+    if period <= 1 or before <= 0:
+        return None
+    return Decimal(now - before) / Decimal(before)
+
+
+def _previous_rate(conn: Connection, period: int) -> int | None:
+    value = conn.execute(select(t.periods.c.release_rate).where(t.periods.c.seq == period - 1)).scalar()
+    return None if value is None else int(value)
+
+
+def choose_rate(policy: Policy, groups: list[GroupState], available: int, gmv: int,
+                growth: Decimal | None, previous: int | None, force: bool) -> tuple[int, int]:
+    """``(rate, nominal)`` for the period under the policy's controller and valves."""
+    rule = policy.release
+    nominal = nominal_rate(rule.periods_for_growth(growth))
+    if rule.controller is Controller.PROMISE:
+        if not force:
+            raise PolicyError(
+                "the promise controller releases whatever the pool holds; the live engine refuses "
+                "it unless forced (--force-promise), and then reports the unfunded amount")
+        return nominal, nominal
+    budget = max(available, 0)
+    if rule.max_share_of_period_gmv is not None:
+        budget = min(budget, int(apply_rate(gmv, rule.max_share_of_period_gmv)))
+    ceiling = nominal
+    if rule.growth_gate:
+        ceiling = growth_gated_rate(nominal, growth, rule.growth_gate_threshold)
+    affordable = affordable_rate(groups, budget, ceiling)
+    if rule.controller is Controller.SMOOTHED:
+        return smoothed_rate(previous if previous is not None else affordable, ceiling, affordable,
+                             rule.smoothing), nominal
+    return affordable, nominal
+
+
+def close_period(uow: UnitOfWork, expected: int | None = None, *,
+                 force_promise: bool = False) -> CloseSummary:
+    """Close the open period (or return the summary of ``expected`` if it is closed already)."""
+    conn = uow.conn
+    uow.lock_books(exclusive=True)
+    if expected is not None:
+        done = conn.execute(select(t.periods).where(t.periods.c.seq == expected)).first()
+        if done is None:
+            raise NotFound(f"period {expected} does not exist")
+        if done.status == "closed":
+            return summary_of(done, already_closed=True)
+    current = open_period(conn)
+    policy = policy_version(conn, current.policy_version_id)
+    seq = current.seq
+    groups = groups_due(conn, seq)
+    available = system_balance(conn, AccountKind.POOL_AVAILABLE)
+    gmv = counters(conn, seq).get("gmv_fen", 0)
+    rate, nominal = choose_rate(policy, groups, available, gmv, _growth(conn, seq),
+                                _previous_rate(conn, seq), force_promise)
+    released = release_at(groups, rate)
+    unfunded = max(0, released - max(available, 0))
+    for g in groups:
+        fraction = int(advance(g.fraction, rate)) if g.active else g.fraction
+        after = GroupState(g.start_period, g.multiple, g.points_cpts, fraction)
+        upsert_add(conn, t.release_groups, ("start_period", "multiple"), ("fraction", "issued_fen"),
+                   [(g.start_period, str(g.multiple), fraction - g.fraction,
+                     after.released() - _issued(conn, g))])
+        conn.execute(update(t.release_groups).where(
+            t.release_groups.c.start_period == g.start_period,
+            t.release_groups.c.multiple == str(g.multiple)).values(points_cpts=g.points_cpts))
+    entry = JournalEntry.build(EntryKind.RELEASE, [
+        (system_account(AccountKind.VOUCHERS_ISSUED), Asset.VCH, -released),
+        (system_account(AccountKind.VOUCHERS_UNSETTLED), Asset.VCH, released),
+        (system_account(AccountKind.POOL_AVAILABLE), Asset.CNY, -released),
+        (system_account(AccountKind.POOL_RESERVED), Asset.CNY, released),
+    ], f"release of period {seq}")
+    if entry is not None:
+        post(conn, entry, seq)
+    figures = period_figures(conn, seq, policy, rate, nominal, released, unfunded)
+    conn.execute(update(t.periods).where(t.periods.c.seq == seq).values(
+        status="closed", release_rate=rate, nominal_rate=nominal, released_fen=released,
+        unfunded_fen=unfunded, figures=json.dumps(figures), closed_at=dt.datetime.now(dt.UTC)))
+    next_version = conn.execute(
+        select(func.max(t.policy_versions.c.id)).where(
+            t.policy_versions.c.active_from_period.is_not(None),
+            t.policy_versions.c.active_from_period <= seq + 1)
+    ).scalar() or current.policy_version_id
+    starts = dt.date.fromisoformat(conn.execute(
+        select(t.periods.c.ends_on).where(t.periods.c.seq == seq)).scalar_one())
+    next_policy = policy_version(conn, int(next_version))
+    conn.execute(insert(t.periods), {
+        "seq": seq + 1, "starts_on": starts.isoformat(),
+        "ends_on": period_end(starts, next_policy.release.period).isoformat(),
+        "status": "open", "policy_version_id": int(next_version)})
+    row = conn.execute(select(t.periods).where(t.periods.c.seq == seq)).one()
+    return summary_of(row, already_closed=False)
+
+
+def _issued(conn: Connection, g: GroupState) -> int:
+    value = conn.execute(select(t.release_groups.c.issued_fen).where(
+        t.release_groups.c.start_period == g.start_period,
+        t.release_groups.c.multiple == str(g.multiple))).scalar()
+    return int(value or 0)
+
+
+def summary_of(row: Any, already_closed: bool) -> CloseSummary:
+    figures = json.loads(row.figures) if row.figures else {}
+    rate = int(row.release_rate or 0)
+    return CloseSummary(
+        period=int(row.seq), controller=str(figures.get("controller", "")),
+        nominal_periods=int(figures.get("nominal_periods", 0)),
+        release_rate=str(rate_as_decimal(rate)), nominal_rate=str(rate_as_decimal(int(row.nominal_rate or 0))),
+        released_fen=int(row.released_fen or 0), unfunded_fen=int(row.unfunded_fen or 0),
+        pool_available_fen=int(figures.get("pool_available_fen", 0)),
+        pool_reserved_fen=int(figures.get("pool_reserved_fen", 0)),
+        periods_to_complete=periods_to_complete(0, rate), figures=figures,
+        already_closed=already_closed)
+
+
+def last_rate(conn: Connection) -> int:
+    """The release rate of the last closed period (0 before any close)."""
+    value = conn.execute(select(t.periods.c.release_rate).where(t.periods.c.status == "closed")
+                         .order_by(t.periods.c.seq.desc()).limit(1)).scalar()
+    return int(value or 0)
+
+
+__all__ = ["SCALE", "CloseSummary", "close_period", "groups_due", "last_rate"]

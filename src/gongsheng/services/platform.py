@@ -1,0 +1,98 @@
+"""The platform facade: every use case as one call that opens, commits or rolls back a unit of work.
+
+Entry points (CLI, API, demo) use this class only. Writes that carry an idempotency key are
+retried once when a concurrent writer committed the same key first: the retry reads the first
+result (same body) or reports the conflict (other body).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from gongsheng.adapters.ledger_store import trial_balance
+from gongsheng.domain.policy import Policy
+from gongsheng.services import ordering, payouts, periods, refunding, registry, verification, wallets
+from gongsheng.services.books import open_books
+from gongsheng.services.unit_of_work import UnitOfWork
+
+R = TypeVar("R")
+
+
+class Platform:
+    """The engine's use cases over one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None, policy: Policy | None = None) -> Platform:
+        return cls(open_books(url, policy))
+
+    def run(self, use_case: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run a use case in its own unit of work and commit it."""
+        for attempt in range(3):
+            try:
+                with UnitOfWork(self.engine) as uow:
+                    result = use_case(uow, *args, **kwargs)
+                    uow.commit()
+                    return result
+            except IntegrityError as err:
+                if attempt == 2 or "idem_key" not in str(err.orig):
+                    raise
+            except OperationalError as err:  # PostgreSQL deadlock / serialization: retry
+                if attempt == 2 or getattr(err.orig, "sqlstate", "") not in ("40P01", "40001"):
+                    raise
+        raise AssertionError("unreachable")
+
+    def read(self, query: Callable[..., R], *args: Any) -> R:
+        with UnitOfWork(self.engine) as uow:
+            return query(uow.conn, *args)
+
+    # registration
+    def region(self, name: str, level: str = "city", parent_id: int | None = None,
+               merchant_universe: int = 0) -> int:
+        return self.run(registry.create_region, name, level, parent_id, merchant_universe)
+
+    def partner(self, name: str, region_id: int, investment_fen: int) -> int:
+        return self.run(registry.create_partner, name, region_id, investment_fen)
+
+    def promoter(self, name: str, partner_id: int) -> int:
+        return self.run(registry.create_promoter, name, partner_id)
+
+    def business_manager(self, name: str) -> int:
+        return self.run(registry.create_business_manager, name)
+
+    def merchant(self, terms: registry.MerchantTerms) -> int:
+        return self.run(registry.create_merchant, terms)
+
+    def consumer(self, name: str, referrer_id: int | None = None,
+                 home_merchant_id: int | None = None) -> int:
+        return self.run(registry.create_consumer, name, referrer_id, home_merchant_id)
+
+    # value-moving writes
+    def order(self, req: ordering.OrderRequest) -> ordering.OrderResult:
+        return self.run(ordering.place_order, req)
+
+    def refund(self, order_id: int, amount_fen: int, key: str) -> refunding.RefundResult:
+        return self.run(refunding.refund_order, order_id, amount_fen, key)
+
+    def withdraw(self, party_id: int, amount_fen: int, key: str) -> payouts.PayoutResult:
+        return self.run(payouts.withdraw, party_id, amount_fen, key)
+
+    def close_period(self, expected: int | None = None, *,
+                     force_promise: bool = False) -> periods.CloseSummary:
+        return self.run(periods.close_period, expected, force_promise=force_promise)
+
+    # reads
+    def wallet(self, party_id: int) -> wallets.Wallet:
+        return self.run(lambda uow: wallets.wallet(uow.conn, party_id))
+
+    def verify(self) -> list[verification.Check]:
+        return self.read(verification.verify_books)
+
+    def trial_balance(self) -> dict[Any, int]:
+        return self.read(trial_balance)

@@ -1,0 +1,114 @@
+"""Refunds: partial or full, idempotent, reversing every part of the order pro rata.
+
+The reversal is the difference of two cumulative pro-rata scalings of the order
+(:meth:`OrderAmounts.refunded_to`), so refunds that add up to the order reverse it exactly.
+Points are taken out of their holdings; vouchers already released on them are taken back
+(voucher debt where already spent). If the dividend pool cannot return its share (it was
+released already), the platform covers the shortfall from its revenue, so the pool never goes
+negative; the refund records how much it covered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import insert, select, update
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.ledger_store import balance, post
+from gongsheng.domain.errors import InvalidInput, NotFound
+from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
+from gongsheng.domain.orders import OrderAmounts, OrderParties, PointsAward, order_legs
+from gongsheng.domain.policy import Recipient
+from gongsheng.domain.waterfall import Allocation
+from gongsheng.services.books import add_counters, open_period, policy_version
+from gongsheng.services.holdings import remove_points
+from gongsheng.services.idempotency import check_key, request_hash, same_request
+from gongsheng.services.ordering import order_counters
+from gongsheng.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: int
+    order_id: int
+    amount_fen: int
+    refunded_total_fen: int
+    concession_reversed_fen: int
+    clawback_fen: int
+    platform_cover_fen: int
+    replayed: bool = False
+
+
+def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> RefundResult:
+    """Refund ``amount_fen`` of an order (the caller commits)."""
+    check_key(key)
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise InvalidInput("refund amount_fen must be a positive integer")
+    conn = uow.conn
+    body_hash = request_hash({"order_id": order_id, "amount_fen": amount_fen})
+    prior = conn.execute(select(t.refunds).where(t.refunds.c.idem_key == key)).first()
+    if prior is not None:
+        same_request(prior.request_hash, body_hash, key)
+        total = conn.execute(select(t.orders.c.refunded_fen)
+                             .where(t.orders.c.id == prior.order_id)).scalar_one()
+        return RefundResult(int(prior.id), int(prior.order_id), int(prior.amount_fen), int(total),
+                            0, int(prior.clawback_fen), int(prior.platform_cover_fen), True)
+    uow.lock_adjustments()
+    query = select(t.orders).where(t.orders.c.id == order_id)
+    order = conn.execute(query.with_for_update() if uow.postgres else query).first()
+    if order is None:
+        raise NotFound(f"order {order_id} does not exist")
+    remaining = order.amount_fen - order.refunded_fen
+    if amount_fen > remaining:
+        raise InvalidInput(
+            f"refund of {amount_fen} fen exceeds the {remaining} fen of order {order_id} "
+            "not yet refunded")
+    policy = policy_version(conn, order.policy_version_id)
+    period = open_period(conn).seq
+    allocations = [Allocation(p, Recipient(r), pid, a) for p, r, pid, a in json.loads(order.allocations)]
+    amounts = OrderAmounts(
+        order.amount_fen, order.voucher_fen, order.voucher_cost_fen, order.concession_fen,
+        tuple(a.amount_fen for a in allocations), order.pool_fen,
+        PointsAward(order.consumer_cpts, order.merchant_cpts, order.referrer_cpts))
+    vacant = tuple(a.vacant for a in allocations)
+    before = amounts.refunded_to(order.refunded_fen, vacant)
+    after = amounts.refunded_to(order.refunded_fen + amount_fen, vacant)
+    delta = after.minus(before)
+    parties = OrderParties(order.consumer_id, order.merchant_id, order.referrer_id,
+                           tuple(a.party_id for a in allocations),
+                           tuple(a.recipient is Recipient.PLATFORM for a in allocations))
+    legs = order_legs(delta, parties, sign=-1)
+    pool_change = sum(v for acc, _, v in legs if acc == system_account(AccountKind.POOL_AVAILABLE))
+    available = balance(conn, system_account(AccountKind.POOL_AVAILABLE), Asset.CNY)
+    cover = max(0, -(available + pool_change))
+    if cover:
+        legs += [(system_account(AccountKind.PLATFORM_REVENUE), Asset.CNY, -cover),
+                 (system_account(AccountKind.POOL_AVAILABLE), Asset.CNY, cover)]
+    refund_id = int(conn.execute(insert(t.refunds).returning(t.refunds.c.id), {
+        "idem_key": key, "request_hash": body_hash, "order_id": order_id,
+        "amount_fen": amount_fen, "period": period, "platform_cover_fen": cover}).scalar_one())
+    conn.execute(update(t.orders).where(t.orders.c.id == order_id)
+                 .values(refunded_fen=order.refunded_fen + amount_fen))
+    entry = JournalEntry.build(EntryKind.REFUND, legs, f"refund {refund_id} of order {order_id}")
+    assert entry is not None
+    post(conn, entry, period, refund_id)
+    start = order.period + 1
+    clawback = 0
+    for holder, multiple, pts in (
+        (order.consumer_id, policy.consumer_cap_multiple, delta.points.consumer_cpts),
+        (order.merchant_id, policy.merchant_cap_multiple, delta.points.merchant_cpts),
+        (order.referrer_id, policy.consumer_cap_multiple, delta.points.referrer_cpts),
+    ):
+        if holder is not None and pts:
+            clawback += remove_points(conn, holder, start, Decimal(multiple), pts, period,
+                                      EntryKind.CLAWBACK, [])
+    conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id)
+                 .values(clawback_fen=clawback))
+    counters = order_counters(delta, allocations, order.channel, sign=-1)
+    add_counters(conn, period, {"refunds_fen": amount_fen, "refunds": 1, "platform_cover_fen": cover,
+                                **{f"refunded:{k}": -v for k, v in counters.items()}})
+    return RefundResult(refund_id, order_id, amount_fen, order.refunded_fen + amount_fen,
+                        delta.concession_fen, clawback, cover)

@@ -1,0 +1,182 @@
+"""Registering the parties: regions, partners, promoters, business managers, merchants, consumers.
+
+Invariants kept here: one active partner per region (also a unique index); a merchant's
+concession rate lies within the policy's bounds and its BM contract keeps the waterfall
+feasible at that rate; a promoter belongs to a partner; a consumer never refers itself.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from gongsheng.adapters import tables as t
+from gongsheng.domain.errors import AlreadyHeld, InvalidInput, NotFound
+from gongsheng.domain.money import parse_rate
+from gongsheng.services.books import LIFETIME, add_counters, current_policy, open_period
+from gongsheng.services.unit_of_work import UnitOfWork
+
+CHANNELS = ("mall", "brand", "alliance")
+LEVELS = ("province", "city", "district")
+
+
+def _name(name: str, what: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(f"{what} name must be 1 to 200 characters")
+    return name
+
+
+def _party(conn: Connection, kind: str, name: str) -> int:
+    return int(conn.execute(insert(t.parties).returning(t.parties.c.id),
+                            {"kind": kind, "name": _name(name, kind)}).scalar_one())
+
+
+def _exists(conn: Connection, table: t.Table, key: int | None, what: str) -> None:
+    if key is None:
+        return
+    pk = next(iter(table.primary_key.columns))
+    if conn.execute(select(pk).where(pk == key)).first() is None:
+        raise NotFound(f"{what} {key} does not exist")
+
+
+def create_region(uow: UnitOfWork, name: str, level: str = "city", parent_id: int | None = None,
+                  merchant_universe: int = 0) -> int:
+    """A region of the tree province > city > district, with its estimated merchant universe."""
+    if level not in LEVELS:
+        raise InvalidInput(f"region level must be one of {', '.join(LEVELS)}")
+    if merchant_universe < 0:
+        raise InvalidInput("merchant_universe must not be negative")
+    _exists(uow.conn, t.regions, parent_id, "parent region")
+    return int(uow.conn.execute(insert(t.regions).returning(t.regions.c.id), {
+        "name": _name(name, "region"), "level": level, "parent_id": parent_id,
+        "merchant_universe": merchant_universe}).scalar_one())
+
+
+def create_partner(uow: UnitOfWork, name: str, region_id: int, investment_fen: int) -> int:
+    """A city partner holding a region from the current period; refused if the region is held."""
+    if investment_fen < 0:
+        raise InvalidInput("investment_fen must not be negative")
+    _exists(uow.conn, t.regions, region_id, "region")
+    held = uow.conn.execute(select(t.partners.c.party_id).where(
+        t.partners.c.region_id == region_id, t.partners.c.active)).first()
+    if held is not None:
+        raise AlreadyHeld(f"region {region_id} is already held by partner {held[0]}")
+    party = _party(uow.conn, "partner", name)
+    try:
+        with uow.conn.begin_nested():
+            uow.conn.execute(insert(t.partners), {
+                "party_id": party, "region_id": region_id, "investment_fen": investment_fen,
+                "term_start": open_period(uow.conn).seq, "active": True})
+    except IntegrityError:
+        raise AlreadyHeld(f"region {region_id} is already held by a partner") from None
+    return party
+
+
+def create_promoter(uow: UnitOfWork, name: str, partner_id: int) -> int:
+    """A ground promoter (地推) in a partner's team."""
+    _exists(uow.conn, t.partners, partner_id, "partner")
+    party = _party(uow.conn, "promoter", name)
+    uow.conn.execute(insert(t.promoters), {"party_id": party, "partner_id": partner_id})
+    return party
+
+
+def create_business_manager(uow: UnitOfWork, name: str) -> int:
+    """A business manager (商务经理) who signs merchants."""
+    party = _party(uow.conn, "bm", name)
+    uow.conn.execute(insert(t.business_managers), {"party_id": party})
+    return party
+
+
+@dataclass(frozen=True)
+class MerchantTerms:
+    """What a merchant signs: category, channel, region, concession and BM contract."""
+
+    name: str
+    category: str
+    channel: str
+    region_id: int
+    concession_rate: str | None = None  # None: the category's default
+    accepts_vouchers: bool = True
+    bm_id: int | None = None
+    bm_rate: str | None = None
+    promoter_id: int | None = None
+
+
+def create_merchant(uow: UnitOfWork, terms: MerchantTerms) -> int:
+    """Sign a merchant; refused when its concession or BM contract breaks the policy."""
+    conn = uow.conn
+    period, policy = current_policy(conn)
+    if terms.channel not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}")
+    category = (terms.category or "").strip().lower()
+    if not category:
+        raise InvalidInput("category is required")
+    rate = (parse_rate(terms.concession_rate, name="concession_rate")
+            if terms.concession_rate is not None else policy.rate_for_category(category))
+    contract = policy.contract_part
+    if terms.bm_id is None and terms.bm_rate is not None:
+        raise InvalidInput("bm_rate given without bm_id")
+    if terms.bm_id is not None and contract is not None and terms.bm_rate is None:
+        raise InvalidInput("bm_rate is required when a business manager is bound")
+    bm_rate = parse_rate(terms.bm_rate, name="bm_rate") if terms.bm_rate is not None else None
+    if bm_rate is not None:
+        policy.check_contract(rate, bm_rate)
+    else:
+        policy.check_concession_rate(rate)
+    _exists(conn, t.regions, terms.region_id, "region")
+    _exists(conn, t.business_managers, terms.bm_id, "business manager")
+    _exists(conn, t.promoters, terms.promoter_id, "promoter")
+    party = _party(conn, "merchant", terms.name)
+    conn.execute(insert(t.merchants), {
+        "party_id": party, "category": category, "channel": terms.channel,
+        "region_id": terms.region_id, "concession_rate": str(rate),
+        "accepts_vouchers": bool(terms.accepts_vouchers), "bm_id": terms.bm_id,
+        "bm_rate": str(bm_rate) if bm_rate is not None else None,
+        "promoter_id": terms.promoter_id, "active": True})
+    add_counters(conn, LIFETIME, {"merchants": 1, f"merchants:channel:{terms.channel}": 1,
+                                  f"merchants:region:{terms.region_id}": 1})
+    add_counters(conn, period.seq, {"new_merchants": 1})
+    return party
+
+
+def create_consumer(uow: UnitOfWork, name: str, referrer_id: int | None = None,
+                    home_merchant_id: int | None = None) -> int:
+    """A consumer, optionally referred by another consumer and brought in by a merchant."""
+    conn = uow.conn
+    _exists(conn, t.consumers, referrer_id, "referrer")
+    _exists(conn, t.merchants, home_merchant_id, "home merchant")
+    party = _party(conn, "consumer", name)
+    conn.execute(insert(t.consumers), {
+        "party_id": party, "referrer_id": referrer_id, "home_merchant_id": home_merchant_id,
+        "referral_code": secrets.token_hex(4)})
+    add_counters(conn, LIFETIME, {"consumers": 1})
+    add_counters(conn, open_period(conn).seq, {"new_consumers": 1})
+    return party
+
+
+def consumer_by_referral_code(uow: UnitOfWork, code: str) -> int:
+    found = uow.conn.execute(select(t.consumers.c.party_id)
+                             .where(t.consumers.c.referral_code == code)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no consumer has referral code {code!r}")
+    return int(found)
+
+
+def set_merchant_rate(uow: UnitOfWork, merchant_id: int, rate: Decimal) -> None:
+    """Change a merchant's concession rate (checked against its BM contract)."""
+    row = uow.conn.execute(select(t.merchants.c.bm_rate)
+                           .where(t.merchants.c.party_id == merchant_id)).first()
+    if row is None:
+        raise NotFound(f"merchant {merchant_id} does not exist")
+    _, policy = current_policy(uow.conn)
+    if row[0] is not None:
+        policy.check_contract(rate, Decimal(row[0]))
+    else:
+        policy.check_concession_rate(rate)
+    uow.conn.execute(t.merchants.update().where(t.merchants.c.party_id == merchant_id)
+                     .values(concession_rate=str(rate)))

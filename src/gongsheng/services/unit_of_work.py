@@ -1,0 +1,67 @@
+"""The unit of work: one database transaction per use case.
+
+``with UnitOfWork(engine) as uow:`` opens a connection and a transaction; leaving the block
+without :meth:`UnitOfWork.commit` rolls everything back (so an error anywhere changes nothing).
+
+Serialisation between a period close and the writes that must not interleave with it uses
+PostgreSQL advisory locks (held until the transaction ends; SQLite has one writer at a time):
+
+- orders take the *books* lock shared, a period close takes it exclusive, so a close sees
+  every order of its period and none of the next;
+- refunds, exchanges and payouts also take the *adjust* lock exclusive: they read and lower the
+  pool and release groups, which must not race one another.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+BOOKS_LOCK = 7_000_001
+ADJUST_LOCK = 7_000_002
+
+
+class UnitOfWork:
+    """A transaction on ``engine``; commits only when asked, rolls back otherwise."""
+
+    conn: Connection
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._tx: RootTransaction | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self.engine.connect()
+        self._tx = self.conn.begin()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        assert self._tx is not None
+        self._tx.commit()
+
+    @property
+    def postgres(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
+
+    def lock_books(self, *, exclusive: bool = False) -> None:
+        """Orders share this lock; a period close holds it alone."""
+        if self.postgres:
+            fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            self.conn.exec_driver_sql(f"SELECT {fn}({BOOKS_LOCK})")
+
+    def lock_adjustments(self) -> None:
+        """Refunds, exchanges and payouts run one at a time (and never during a close)."""
+        if self.postgres:
+            self.conn.exec_driver_sql(
+                f"SELECT pg_advisory_xact_lock_shared({BOOKS_LOCK}), "
+                f"pg_advisory_xact_lock({ADJUST_LOCK})"
+            )

@@ -1,0 +1,140 @@
+"""``verify``: every invariant of the stored books, checked from the tables themselves.
+
+Unlike every other use case, verification reads history (all postings, all holdings): it is the
+auditor's check, not a request path. Each check returns a :class:`Check`; the books are sound
+only if all hold.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Connection, func, select
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.ledger_store import journal_balances, system_balance, trial_balance
+from gongsheng.domain.ledger import AccountKind, account_name, describe_account, unbalanced_assets
+from gongsheng.domain.money import ratio
+from gongsheng.domain.release import released_to_date
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _assets_sum_to_zero(conn: Connection) -> Check:
+    off = unbalanced_assets(trial_balance(conn))
+    return Check("every asset sums to zero", not off, f"off: {off}" if off else "CNY, PTS, VCH")
+
+
+def _balances_match_journal(conn: Connection) -> Check:
+    kept, journal = trial_balance(conn), journal_balances(conn)
+    diff = {k: (kept.get(k, 0), journal.get(k, 0)) for k in set(kept) | set(journal)
+            if kept.get(k, 0) != journal.get(k, 0)}
+    first = next(iter(sorted(diff)), None)
+    detail = (f"{len(diff)} accounts differ, e.g. {account_name(first[0])} {first[1]}: "
+              f"balance {diff[first][0]} vs journal {diff[first][1]}") if first else \
+        f"{len(kept)} account balances agree with the journal"
+    return Check("balances agree with the journal", not diff, detail)
+
+
+def _entries_balanced(conn: Connection) -> Check:
+    p, e = t.postings, t.journal_entries
+    off = conn.execute(
+        select(p.c.entry_id).group_by(p.c.entry_id, p.c.asset).having(func.sum(p.c.amount) != 0)
+        .limit(1)).scalar()
+    legs = (select(p.c.entry_id, func.count().label("n")).group_by(p.c.entry_id).subquery())
+    short = conn.execute(select(e.c.id).select_from(e.outerjoin(legs, legs.c.entry_id == e.c.id))
+                         .where(func.coalesce(legs.c.n, 0) != e.c.leg_count).limit(1)).scalar()
+    ok = off is None and short is None
+    return Check("every journal entry balances per asset and is complete", ok,
+                 "all entries balance" if ok else f"entry {off or short} does not")
+
+
+def _nonnegative(conn: Connection) -> Check:
+    b = t.balances
+    rows = conn.execute(select(b.c.account_id, func.sum(b.c.amount)).group_by(b.c.account_id)
+                        .having(func.sum(b.c.amount) < 0)).all()
+    bad = [(a, v) for a, v in rows if describe_account(int(a))[1].nonnegative]
+    return Check("no points or voucher balance is negative", not bad,
+                 f"{account_name(int(bad[0][0]))} is {bad[0][1]}" if bad else "none negative")
+
+
+def _reserve_mirrors_vouchers(conn: Connection) -> Check:
+    reserve = system_balance(conn, AccountKind.POOL_RESERVED)
+    outstanding = -(system_balance(conn, AccountKind.VOUCHERS_ISSUED)
+                    + system_balance(conn, AccountKind.VOUCHERS_REDEEMED))
+    return Check("the pool's reserve equals the vouchers outstanding", reserve == outstanding,
+                 f"reserve {reserve} fen, outstanding vouchers {outstanding} fen")
+
+
+def _pool_not_negative(conn: Connection) -> Check:
+    forced = conn.execute(select(func.count()).select_from(t.periods)
+                          .where(t.periods.c.unfunded_fen > 0)).scalar_one()
+    available = system_balance(conn, AccountKind.POOL_AVAILABLE)
+    ok = available >= 0 or forced > 0
+    return Check("the pool is never negative (unless a promise release was forced)", ok,
+                 f"available {available} fen; {forced} periods released unfunded")
+
+
+def _release_index(conn: Connection) -> Check:
+    """Groups: issued == floor(V_g F_g); holders owed <= issued; remainder < holders; points agree."""
+    h, g, gp = t.holdings, t.release_groups, t.group_points
+    groups = {(int(s), m): (int(f), int(i)) for s, m, f, i in conn.execute(
+        select(g.c.start_period, g.c.multiple, g.c.fraction, g.c.issued_fen)).all()}
+    points = {(int(s), m): int(p) for s, m, p in conn.execute(
+        select(gp.c.start_period, gp.c.multiple, func.sum(gp.c.points_cpts))
+        .group_by(gp.c.start_period, gp.c.multiple)).all()}
+    owed: dict[tuple[int, str], int] = defaultdict(int)
+    holders: dict[tuple[int, str], int] = defaultdict(int)
+    held_points: dict[tuple[int, str], int] = defaultdict(int)
+    settled_total = 0
+    for s, m, p, settled in conn.execute(select(h.c.start_period, h.c.multiple, h.c.points_cpts,
+                                                h.c.settled_fen)).all():
+        key = (int(s), m)
+        num, den = ratio(Decimal(m))
+        fraction = groups.get(key, (0, 0))[0]
+        due = int(released_to_date(int(p), num, den, fraction))
+        if int(settled) > due:
+            return Check("release index agrees with holders", False,
+                         f"a holding of group {key} settled {settled} > released {due}")
+        owed[key] += due
+        holders[key] += 1
+        held_points[key] += int(p)
+        settled_total += int(settled)
+    for key, pts in points.items():
+        if held_points.get(key, 0) != pts:
+            return Check("release index agrees with holders", False,
+                         f"group {key} totals {pts} points, holdings {held_points.get(key, 0)}")
+        fraction, issued = groups.get(key, (0, 0))
+        num, den = ratio(Decimal(key[1]))
+        if issued != int(released_to_date(pts, num, den, fraction)):
+            return Check("release index agrees with holders", False,
+                         f"group {key} issued {issued} != floor(cap x fraction)")
+        if not 0 <= issued - owed[key] <= max(holders[key] - 1, 0):
+            return Check("release index agrees with holders", False,
+                         f"group {key} remainder {issued - owed[key]} outside [0, holders)")
+    unsettled = system_balance(conn, AccountKind.VOUCHERS_UNSETTLED)
+    issued_total = sum(i for _, i in groups.values())
+    ok = unsettled == issued_total - settled_total
+    return Check("release index agrees with holders", ok,
+                 f"released-unsettled {unsettled} fen = issued {issued_total} - settled "
+                 f"{settled_total}" if ok else f"released-unsettled {unsettled} fen != issued "
+                 f"{issued_total} - settled {settled_total}")
+
+
+CHECKS: tuple[Callable[[Connection], Check], ...] = (
+    _assets_sum_to_zero, _entries_balanced, _balances_match_journal, _nonnegative,
+    _reserve_mirrors_vouchers, _pool_not_negative, _release_index,
+)
+
+
+def verify_books(conn: Connection) -> list[Check]:
+    """Run every check; the books are sound iff all are ``ok``."""
+    return [check(conn) for check in CHECKS]

@@ -1,0 +1,132 @@
+"""Release groups and per-holder books, vectorised (动态分红 for a whole population at once).
+
+MODEL.md section 4 run over arrays, with the domain's arithmetic (:mod:`gongsheng.domain.release`):
+
+- :class:`Groups` keeps one release group per (start period, cap multiple): its total points
+  and its cumulative released fraction ``F_g`` (an exact integer scaled by ``SCALE``, the same
+  for every member). The rate of a period is chosen over :class:`~gongsheng.domain.release.GroupState`
+  values by the domain's controllers; :meth:`Groups.advance` moves every fraction with
+  :func:`~gongsheng.domain.release.advance` applied to an int64 array.
+- :class:`HolderBook` keeps, per holder (one array element) and per group, the points it holds,
+  and derives what it has released to date from ``F_g`` alone: in exact mode
+  ``floor(P_hg x multiple x F_g)`` summed over groups, with
+  :func:`~gongsheng.domain.release.released_to_date_int64` (int64, no overflow); in fast mode the
+  same product in float64, without the floor (a projection).
+
+Invariants: ``0 <= F_g <= SCALE`` and never decreases; a holder's released-to-date never
+decreases and never exceeds its caps; the holders of a group together are credited at most the
+group-level release ``floor(V_g x F_g)`` (the remainder stays in the pool).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gongsheng.domain.money import ratio
+from gongsheng.domain.release import (
+    SCALE,
+    GroupState,
+    advance,
+    released_to_date,
+    released_to_date_int64,
+)
+from gongsheng.sim.scenario import Mode
+
+Arr = npt.NDArray[Any]
+
+#: The largest ``points x multiple numerator`` for which the int64 path cannot overflow.
+INT64_SAFE = (2**63 - 1) // 10**9
+
+
+class Groups:
+    """The release groups of one cap multiple, one per start period, in start order."""
+
+    def __init__(self, multiple: Decimal) -> None:
+        self.multiple = multiple
+        self.num, self.den = ratio(multiple)
+        self.start: list[int] = []
+        self.points: list[int] = []      # total points of each group, centi-points (real)
+        self.fraction = np.zeros(0, np.int64)
+
+    def add(self, start: int, points: int) -> None:
+        """Open the group of points earned in period ``start - 1``; it first releases at ``start``."""
+        self.start.append(start)
+        self.points.append(points)
+        self.fraction = np.append(self.fraction, np.int64(0))
+
+    def states(self) -> list[GroupState]:
+        """The groups as the domain's :class:`GroupState` values (for the rate controllers)."""
+        return [GroupState(s, self.multiple, p, int(f))
+                for s, p, f in zip(self.start, self.points, self.fraction, strict=True)]
+
+    def advance(self, rate: int) -> int:
+        """Advance every group at ``rate``; return the group-level release posted (fen)."""
+        before = self.released()
+        self.fraction = advance(self.fraction, rate)
+        return self.released() - before
+
+    def released(self) -> int:
+        """Group-level vouchers released to date, ``sum_g floor(V_g x F_g)`` (fen)."""
+        return sum(int(released_to_date(p, self.num, self.den, int(f)))
+                   for p, f in zip(self.points, self.fraction, strict=True))
+
+    def unreleased(self) -> int:
+        """Entitlement not yet released: ``sum_g V_g x (1 - F_g)``, rounded down (fen)."""
+        cap = sum(self.points) * self.num // self.den
+        return cap - self.released()
+
+
+class HolderBook:
+    """Per-holder points by group, vouchers released to date and voucher balance.
+
+    Columns are added one per period; ``released`` is a pure function of the group fractions, so
+    settling every holder each period equals settling each lazily when next touched.
+    """
+
+    def __init__(self, size: int, multiple: Decimal, mode: Mode) -> None:
+        self.mode = mode
+        self.num, self.den = ratio(multiple)
+        dtype = np.int64 if mode == "exact" else np.float64
+        self.columns: list[Arr] = []       # points per holder, one array per group
+        self.done = np.zeros(size, dtype)  # released by groups already complete
+        self.released = np.zeros(size, dtype)
+        self.balance = np.zeros(size, dtype)  # vouchers held, spendable (fen)
+        self._open: list[int] = []         # group index of each column still releasing
+
+    def add_column(self, group: int, points: Arr) -> None:
+        self.columns.append(points)
+        self._open.append(group)
+
+    def settle(self, fraction: Arr) -> Arr:
+        """Credit every holder with its release since the last settlement; return the increments."""
+        total = self.done.copy()
+        keep: list[int] = []
+        for col, g in enumerate(self._open):
+            f = int(fraction[g])
+            part = self._released(self.columns[col], f)
+            if f >= SCALE:
+                self.done += part
+                self.columns[col] = self.columns[col][:0]
+            else:
+                keep.append(col)
+            total += part
+        self.columns = [self.columns[c] for c in keep]
+        self._open = [self._open[c] for c in keep]
+        increment = total - self.released
+        self.released = total
+        self.balance += increment
+        return increment
+
+    def _released(self, points: Arr, fraction: int) -> Arr:
+        if fraction == 0:
+            return np.zeros(len(points), points.dtype)
+        if self.mode == "fast":
+            return points * (self.num * (fraction / SCALE) / self.den)
+        if len(points) and int(points.max()) * self.num > INT64_SAFE:
+            wide = released_to_date(points.astype(object), self.num, self.den, fraction)
+            return np.asarray(wide, dtype=np.int64)
+        return np.asarray(released_to_date_int64(points, self.num, self.den, fraction))
