@@ -124,9 +124,9 @@ presence = st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans())
 @given(gross_fen, concession_rates, contract_rates, presence)
 @settings(max_examples=300)
 def test_split_sums_exactly_and_each_part_is_rounded_half_up(
-    policy: Policy, gross: int, rate: Decimal, contract: Decimal, present: tuple[bool, ...]
+    policy: Policy, gross: int, rate: Decimal, contract: Decimal, present: tuple[bool, bool, bool, bool]
 ) -> None:
-    who = beneficiaries(present)  # type: ignore[arg-type]
+    who = beneficiaries(present)
     split = split_order(policy, gross, rate, contract, who)
 
     conc = half_up(gross * Fraction(rate))
@@ -152,7 +152,7 @@ def test_split_sums_exactly_and_each_part_is_rounded_half_up(
 
 @given(gross_fen, concession_rates, contract_rates, presence)
 def test_feasible_contracts_are_never_capped_on_orders_above_a_yuan(
-    policy: Policy, gross: int, rate: Decimal, contract: Decimal, present: tuple[bool, ...]
+    policy: Policy, gross: int, rate: Decimal, contract: Decimal, present: tuple[bool, bool, bool, bool]
 ) -> None:
     # with a pool share of at least 1/4 of C, a concession of 100 fen or more leaves >= 25 fen of
     # exact slack, far more than the rounding of five parts (<= 2.5 fen): nothing is capped
@@ -160,7 +160,7 @@ def test_feasible_contracts_are_never_capped_on_orders_above_a_yuan(
     conc = half_up(gross * Fraction(rate))
     if share > Fraction(3, 4) or conc < 100:
         return
-    split = split_order(policy, gross, rate, contract, beneficiaries(present))  # type: ignore[arg-type]
+    split = split_order(policy, gross, rate, contract, beneficiaries(present))
     for part, alloc in zip(policy.waterfall, split.allocations, strict=True):
         part_rate = Fraction(contract if part.rate is None else part.rate)
         base = gross if part.base is Base.ORDER else conc
@@ -175,7 +175,7 @@ order_rows = st.lists(
 @given(order_rows)
 @settings(max_examples=100, deadline=None)
 def test_split_amounts_on_int64_arrays_matches_the_scalar_split(
-    policy: Policy, rows: list[tuple[int, Decimal, Decimal, tuple[bool, ...]]]
+    policy: Policy, rows: list[tuple[int, Decimal, Decimal, tuple[bool, bool, bool, bool]]]
 ) -> None:
     gross = np.array([r[0] for r in rows], dtype=np.int64)
     r_num = np.array([ratio(r[1])[0] for r in rows], dtype=np.int64)
@@ -199,7 +199,7 @@ def test_split_amounts_on_int64_arrays_matches_the_scalar_split(
 
     assert conc.dtype == np.int64 and pool.dtype == np.int64
     for i, (g, rate, contract, here) in enumerate(rows):
-        split = split_order(policy, g, rate, contract, beneficiaries(here))  # type: ignore[arg-type]
+        split = split_order(policy, g, rate, contract, beneficiaries(here))
         assert int(conc[i]) == split.concession_fen
         assert int(pool[i]) == split.pool_fen
         assert [int(a[i]) for a in amounts] == [a.amount_fen for a in split.allocations]

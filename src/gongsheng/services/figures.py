@@ -67,7 +67,7 @@ def period_figures(conn: Connection, seq: int, policy: Policy, rate: int, nomina
     outstanding = reserved  # the reserve always equals the vouchers released and not yet spent
     regions = coverage_by_region(conn, life)
     flags = []
-    if rate < nominal:
+    if rate < nominal and unreleased_entitlement(conn) > 0:
         flags.append({"flag": "release_below_nominal",
                       "detail": f"release rate {rate_as_decimal(rate):.6f} below nominal "
                                 f"{rate_as_decimal(nominal):.6f} of cap per period"})

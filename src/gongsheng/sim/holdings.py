@@ -98,6 +98,7 @@ class HolderBook:
         self._open: list[int] = []         # group index of each column still releasing
 
     def add_column(self, group: int, points: Arr) -> None:
+        """Points each holder earned into ``group``; holders past ``len(points)`` earned none."""
         self.columns.append(points)
         self._open.append(group)
 
@@ -108,12 +109,12 @@ class HolderBook:
         for col, g in enumerate(self._open):
             f = int(fraction[g])
             part = self._released(self.columns[col], f)
+            n = len(part)
             if f >= SCALE:
-                self.done += part
-                self.columns[col] = self.columns[col][:0]
+                self.done[:n] += part
             else:
                 keep.append(col)
-            total += part
+            total[:n] += part
         self.columns = [self.columns[c] for c in keep]
         self._open = [self._open[c] for c in keep]
         increment = total - self.released

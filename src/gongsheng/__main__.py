@@ -1,0 +1,3 @@
+from gongsheng.entrypoints.cli import main
+
+main()

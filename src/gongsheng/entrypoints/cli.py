@@ -1,0 +1,158 @@
+"""The ``gongsheng`` command line. Bad input exits non-zero with one clear line on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+from rich.console import Console
+from rich.table import Table
+
+from gongsheng.adapters.policy_file import load_policy
+from gongsheng.domain.errors import GongshengError
+from gongsheng.domain.money import yuan
+from gongsheng.domain.policy import Base, Policy
+
+app = typer.Typer(help="gongsheng (共生): five-party rebate platform engine, reports and simulator.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+policy_app = typer.Typer(help="Policy files.", no_args_is_help=True)
+period_app = typer.Typer(help="Release periods.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(period_app, name="period")
+app.add_typer(admin_app, name="admin")
+
+out = Console()
+DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: GONGSHENG_DB or ./gongsheng.db)")]
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One clear line on stderr, then exit non-zero."""
+    print(f"gongsheng: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run ``action``, turning the engine's errors into one line on stderr."""
+    try:
+        return action()
+    except GongshengError as err:
+        fail(err.detail)
+    except SQLAlchemyError as err:
+        first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        fail(f"database error ({err.__class__.__name__}): {first}")
+    raise AssertionError("unreachable")
+
+
+def policy_table(policy: Policy) -> tuple[Table, list[str]]:
+    """Per allowed concession rate, each part's share of the concession and feasibility."""
+    table = Table(title=f"Concession split of policy {policy.name!r} (shares of the concession)")
+    table.add_column("rate", justify="right")
+    for part in policy.waterfall:
+        table.add_column(part.name + (" (of G)" if part.base is Base.ORDER else ""), justify="right")
+    table.add_column("pool", justify="right")
+    table.add_column("max contract rate", justify="right")
+    table.add_column("feasible")
+    problems = []
+    contract = policy.contract_part
+    for rate in policy.allowed_rates():
+        low = contract.min_rate if contract else Decimal(0)
+        high = contract.max_rate if contract else Decimal(0)
+        shares = [p.share_of_concession(rate, high) for p in policy.waterfall]
+        fixed = policy.named_share(rate, Decimal(0))
+        room = (1 - fixed) * rate  # the order share left for a contract part
+        fits_low, fits_high = policy.named_share(rate, low) <= 1, sum(shares) <= 1
+        verdict = "yes" if fits_high else ("contract <= " + f"{room:.4f}" if fits_low else "NO")
+        if not fits_low:
+            problems.append(f"at concession rate {rate} the waterfall exceeds the concession "
+                            f"even at the lowest contract rate {low}")
+        table.add_row(f"{rate:.2%}", *[f"{s:.2%}" for s in shares],
+                      f"{max(Decimal(0), 1 - sum(shares)):.2%}",
+                      f"{room:.4f}" if contract else "-", verdict)
+    return table, problems
+
+
+@policy_app.command("check")
+def policy_check(file: Annotated[Path, typer.Argument(help="policy TOML file")]) -> None:
+    """Validate a policy file and print the split at every allowed concession rate."""
+    policy = guarded(lambda: load_policy(file))
+    table, problems = policy_table(policy)
+    out.print(table)
+    out.print("Contract parts (BM commission) are checked per merchant when it is signed: a "
+              "contract rate above 'max contract rate' is refused at that concession rate.")
+    if problems:
+        fail(problems[0], code=1)
+    out.print(f"[green]policy {policy.name!r} is valid[/green] (digest {policy.digest})")
+
+
+def platform(db: str | None) -> Any:
+    from gongsheng.services.platform import Platform
+
+    return guarded(lambda: Platform.open(db))
+
+
+@period_app.command("close")
+def period_close(
+    db: DbOption = None,
+    force_promise: Annotated[bool, typer.Option(help="allow the promise controller (releases may be unfunded)")] = False,
+) -> None:
+    """Close the current period: release at this period's rate and open the next."""
+    summary = guarded(lambda: platform(db).close_period(force_promise=force_promise))
+    out.print(f"period {summary.period} closed: release rate {Decimal(summary.release_rate):.6f} of cap "
+              f"(nominal {Decimal(summary.nominal_rate):.6f}), released {yuan(summary.released_fen)} yuan, "
+              f"pool available {yuan(summary.pool_available_fen)} / reserved "
+              f"{yuan(summary.pool_reserved_fen)} yuan")
+    for flag in summary.figures.get("risk_flags", []):
+        out.print(f"[yellow]risk[/yellow] {flag['flag']}: {flag['detail']}")
+
+
+@app.command("verify")
+def verify(db: DbOption = None) -> None:
+    """Check every invariant of the stored books; exit 0 only if all hold."""
+    checks = guarded(lambda: platform(db).verify())
+    for check in checks:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        out.print(f"{mark} {check.name}: {check.detail}")
+    failed = next((c for c in checks if not c.ok), None)
+    if failed is not None:
+        fail(f"invariant failed: {failed.name} ({failed.detail})", code=1)
+
+
+@admin_app.command("create")
+def admin_create(username: str, db: DbOption = None) -> None:
+    """Create an admin account; the password comes from stdin or GONGSHENG_ADMIN_PASSWORD."""
+    from gongsheng.services import accounts
+
+    password = os.environ.get("GONGSHENG_ADMIN_PASSWORD")
+    if password is None:
+        password = (typer.prompt("password", hide_input=True) if sys.stdin.isatty()
+                    else sys.stdin.readline().rstrip("\n"))
+    account = guarded(lambda: platform(db).run(accounts.create_account, username, password, "admin"))
+    out.print(f"admin account {account.username!r} created")
+
+
+def _register_optional_commands() -> None:
+    """Commands whose modules may pull heavier dependencies are registered lazily here."""
+    try:
+        from gongsheng.sim.cli import register as register_simulate
+    except ImportError:  # pragma: no cover - the simulator ships with the package
+        return
+    register_simulate(app)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
