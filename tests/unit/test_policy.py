@@ -45,8 +45,8 @@ def test_default_policy_has_the_models_figures(policy: Policy) -> None:
     assert policy.release.period is PeriodUnit.MONTH
     assert policy.release.controller is Controller.BUDGET
     assert policy.release.nominal_periods == 40
-    assert policy.release.max_share_of_period_gmv == D("0.5")
-    assert policy.release.holder_spend_cap_multiple is None
+    assert policy.release.schedule == ((D("0.15"), 36),)
+    assert policy.release.holder_spend_cap_multiple is None  # anti-farming valve: off by default
     assert policy.withdrawal_threshold_fen == 100 * 100
     assert policy.coverage_warning == D("0.8")
 

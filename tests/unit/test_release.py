@@ -7,6 +7,7 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from gongsheng.domain.release import (
     rate_as_decimal,
     release_at,
     released_to_date,
+    released_to_date_int64,
     smoothed_rate,
     step,
 )
@@ -94,6 +96,28 @@ def test_group_state_basics() -> None:
     assert not GroupState(3, D(5), 0, 0).active
     assert not GroupState(3, D(5), 10, SCALE).active
     assert g.release_at(SCALE // 2) == 1126  # floor(2252.25 / 2)
+
+
+@st.composite
+def int64_holdings(draw: st.DrawFn) -> tuple[Decimal, list[int], int]:
+    multiple = draw(st.sampled_from(MULTIPLES))
+    num = Fraction(multiple).numerator
+    limit = (2**63 - 1) // 10**9 // num - 1  # the documented bound: points x num < 2^63 / 10^9
+    points = draw(st.lists(st.one_of(st.integers(0, limit), st.just(limit)), min_size=1, max_size=30))
+    fraction = draw(st.one_of(st.integers(0, SCALE), st.sampled_from([0, SCALE, SCALE - 1, 10**9 - 1])))
+    return multiple, points, fraction
+
+
+@given(int64_holdings())
+def test_released_to_date_int64_matches_the_exact_floor(holding: tuple[Decimal, list[int], int]) -> None:
+    multiple, points, fraction = holding
+    num, den = Fraction(multiple).numerator, Fraction(multiple).denominator
+    arr = released_to_date_int64(np.array(points, dtype=np.int64), num, den, fraction)
+    assert arr.dtype == np.int64
+    expected = [math.floor(p * Fraction(multiple) * Fraction(fraction, SCALE)) for p in points]
+    assert arr.tolist() == expected
+    assert [released_to_date_int64(p, num, den, fraction) for p in points] == expected
+    assert [released_to_date(p, num, den, fraction) for p in points] == expected
 
 
 # --- the lazy accumulator ----------------------------------------------------------------------

@@ -1,0 +1,308 @@
+"""The period loop: a scenario run forward, vectorised over consumers and merchants.
+
+Each period ``t`` (a month by default):
+
+1. the population grows (merchants signed, churn, newcomers registered);
+2. active consumers place orders (:func:`~gongsheng.sim.orders.draw_orders`), spending vouchers
+   on them; merchants spend a share of their vouchers at the mall;
+3. every order's concession goes down the waterfall; consumer, merchant and referrer earn points;
+   the pool receives its share and the margin on vouchers spent at the mall (MODEL.md section 3,
+   the legs of :func:`gongsheng.domain.orders.order_legs`);
+4. the period closes: the policy's controller picks one release rate over the release groups
+   (``budget``: what the pool can pay within the valves; ``promise``: 1/N whatever the pool
+   holds; ``smoothed``: toward what the forecast inflow pays, never above what the pool can pay),
+   every group advances, holders are settled from the cumulative fractions, and the points
+   earned in ``t`` open the groups that first release in ``t + 1``.
+
+Pool accounting (invariant, per period): ``available + reserved`` changes by the pool inflow
+plus the voucher margin minus the cost of vouchers spent; under ``budget`` and ``smoothed``
+``available >= 0``; ``reserved`` = vouchers outstanding + the release rounding remainder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gongsheng.domain.money import apply_rate
+from gongsheng.domain.policy import Controller, Recipient
+from gongsheng.domain.waterfall import concession
+from gongsheng.domain.release import (
+    SCALE,
+    affordable_rate,
+    growth_gated_rate,
+    nominal_rate,
+    periods_to_complete,
+    smoothed_rate,
+)
+from gongsheng.sim.figures import RunResult, empty_figures
+from gongsheng.sim.holdings import Groups, HolderBook
+from gongsheng.sim.orders import Split, draw_orders, spend_budget, split, voucher_parts
+from gongsheng.sim.population import CH_ALLIANCE, CH_FLAGSHIP, Population, build_schedule
+from gongsheng.sim.scenario import Mode, Scenario
+
+Arr = npt.NDArray[Any]
+
+
+def group_sum(keys: Arr, values: Arr, size: int) -> Arr:
+    """Sum of ``values`` per key in ``[0, size)``; exact for int64 values (float sums only when safe)."""
+    if values.dtype.kind == "f":
+        return np.bincount(keys, weights=values, minlength=size)
+    if len(values) == 0 or int(np.abs(values).sum()) < 2**53:
+        return np.rint(np.bincount(keys, weights=values, minlength=size)).astype(np.int64)
+    out = np.zeros(size, np.int64)
+    np.add.at(out, keys, values)
+    return out
+
+
+def _total(values: Arr) -> int | float:
+    return int(values.sum()) if values.dtype.kind in "iu" else float(values.sum())
+
+
+class Engine:
+    """One run of a scenario in a mode, drawing everything from ``rng``."""
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator, mode: Mode | None = None,
+                 seed: int = 0) -> None:
+        self.s, self.rng, self.seed = scenario, rng, seed
+        self.mode: Mode = mode or scenario.mode
+        self.schedule = build_schedule(scenario, self.mode)
+        self.pop = Population(scenario, self.schedule, self.mode, rng)
+        p = scenario.policy
+        self.cgroups, self.mgroups = Groups(p.consumer_cap_multiple), Groups(p.merchant_cap_multiple)
+        self.cbook = HolderBook(len(self.pop.c_weight), p.consumer_cap_multiple, self.mode)
+        self.mbook = HolderBook(len(self.pop.m_region), p.merchant_cap_multiple, self.mode)
+        self.available: int | float = 0
+        self.reserved: int | float = 0
+        self.posted: int | float = 0      # group-level release to date
+        self.settled: int | float = 0     # credited to holders to date
+        self.rate = 0
+        self.forecast = 0.0
+        self.prev_gmv: int | float = 0
+        self.completed_at: list[int] = []
+        self.f = empty_figures(scenario.periods)
+        self.year = min(12, scenario.periods)
+        n_bm = len(self.pop.m_region) // scenario.merchants.merchants_per_bm + 2
+        self.partner_div = np.zeros(len(self.pop.r_partner))
+        self.partner_team = np.zeros(len(self.pop.r_partner))
+        self.bm_income = np.zeros(n_bm)
+
+    def run(self, on_period: Callable[[int], None] | None = None) -> RunResult:
+        """Run every period of the scenario; return its :class:`RunResult`."""
+        for t in range(self.s.periods):
+            self.period(t)
+            if on_period is not None:
+                on_period(t)
+        return RunResult(
+            scenario=self.s.name, mode=self.mode, seed=self.seed, figures=self.f,
+            completion=self._completion(), partner_dividend=self.partner_div[self.pop.r_partner],
+            partner_team=self.partner_team[self.pop.r_partner],
+            bm_income=self.bm_income[: max(self.pop.n_bms, 1)], year_periods=self.year,
+        )
+
+    # ------------------------------------------------------------------ one period
+
+    def period(self, t: int) -> None:
+        pop, f, mode = self.pop, self.f, self.mode
+        pop.grow(t)
+        orders = draw_orders(pop, t, self.rng)
+        nc, nm = pop.nc, pop.nm
+        vpart, vcost = voucher_parts(pop, orders, self.cbook.balance[:nc], mode)
+        self.cbook.balance[:nc] -= group_sum(orders.consumer, vpart, nc) if len(orders) else 0
+        sp = split(pop, orders, mode)
+        w = orders.weight
+        gmv = _total(sp.gross)
+        conc = _total(sp.conc)
+        inflow = _total(sp.pool)
+        spent, cost = _total(vpart * w), _total(vcost * w)
+        mspent_h = spend_budget(self.mbook.balance, self.s.vouchers.merchant_spend_share, mode)
+        self.mbook.balance -= mspent_h
+        mcost_h = (apply_rate(mspent_h, self.s.policy.vouchers.mall_cost_share) if mode == "exact"
+                   else mspent_h * float(self.s.policy.vouchers.mall_cost_share))
+        mspent, mcost = _total(mspent_h), _total(np.asarray(mcost_h))
+        self.available += inflow + (spent - cost) + (mspent - mcost)
+        self.reserved -= spent + mspent
+        self._incentives(t, sp, f)
+        cpts, mpts, rpts = self._points(orders, sp)
+        growth = self._growth(gmv)
+        posted = self._close(t, gmv, growth, inflow + spent - cost + mspent - mcost)
+        self._open_groups(t, cpts, mpts)
+        active = np.unique(orders.consumer)
+        real_active = _total(pop.c_weight[active])
+        chan = pop.m_channel[:nm]
+        f["gmv"][t], f["orders"][t] = gmv, _total(w)
+        f["aov"][t] = gmv / f["orders"][t] if f["orders"][t] else np.nan
+        f["registered"][t] = _total(pop.c_weight[:nc])
+        f["active"][t] = real_active
+        f["purchases_per_active"][t] = f["orders"][t] / real_active if real_active else np.nan
+        f["merchants"][t] = nm - 1
+        f["merchants_flagship"][t] = int((chan == CH_FLAGSHIP).sum())
+        f["merchants_alliance"][t] = int((chan == CH_ALLIANCE).sum())
+        f["coverage"][t] = self.schedule.coverage[t]
+        f["mall_gmv"][t] = _total(sp.gross[sp.merchant == 0])
+        f["concession"][t] = conc
+        f["pool_inflow"][t] = inflow
+        f["vouchers_spent"][t], f["voucher_cost"][t] = spent + mspent, cost + mcost
+        f["points_issued"][t] = cpts + mpts + rpts
+        f["referral_points"][t] = rpts
+        f["users_share"][t] = 1 - f["platform_revenue"][t] / conc if conc else np.nan
+        f["funded_by_new"][t] = min(1.0, inflow / posted) if posted > 0 else np.nan
+        self.prev_gmv = gmv
+
+    def _incentives(self, t: int, sp: Split, f: dict[str, Arr]) -> None:
+        """Each waterfall part's total, and the partner, team and BM earnings of the last year."""
+        figure = {Recipient.PLATFORM: "platform_revenue", Recipient.REGION_PARTNER: "partner_dividend",
+                  Recipient.SIGNING_PROMOTER: "ground_commission", Recipient.BOUND_BM: "bm_commission",
+                  Recipient.HOME_MERCHANT: "acquisition_reward"}
+        vacant = 0.0
+        in_year = t >= self.s.periods - self.year
+        region = self.pop.m_region[sp.merchant]
+        for part, amount, here in zip(self.s.policy.waterfall, sp.amounts, sp.paid, strict=True):
+            paid = amount * here
+            key = figure[part.recipient]
+            f[key][t] = (0 if np.isnan(f[key][t]) else f[key][t]) + _total(paid)
+            vacant += _total(amount) - _total(paid)
+            if not in_year:
+                continue
+            if part.recipient is Recipient.REGION_PARTNER:
+                self.partner_div += group_sum(np.maximum(region, 0), paid, len(self.partner_div))
+            elif part.recipient is Recipient.SIGNING_PROMOTER:
+                self.partner_team += group_sum(np.maximum(region, 0), paid, len(self.partner_team))
+            elif part.recipient is Recipient.BOUND_BM:
+                bm = np.maximum(self.pop.m_bm[sp.merchant], 0)
+                self.bm_income += group_sum(bm, paid, len(self.bm_income))
+        f["vacant_to_pool"][t] = vacant
+
+    def _points(self, orders: Any, sp: Split) -> tuple[int | float, int | float, int | float]:
+        """Points of the period per holder (consumer, merchant, referrer), kept for the new groups."""
+        pop, mode, policy = self.pop, self.mode, self.s.policy
+        nc, nm = pop.nc, pop.nm
+        m, g = orders.merchant, orders.gross
+        if mode == "exact":
+            pts_order = apply_rate(_order_concession(pop, m, g), policy.points_per_yuan)
+            mpts = group_sum(m, pts_order * orders.weight, nm)
+        else:
+            rate = pop.m_rate_num[m] / pop.m_rate_den[m]
+            pts_order = g * rate * float(policy.points_per_yuan)
+            mpts = group_sum(sp.merchant, sp.conc * float(policy.points_per_yuan), nm)
+        cpts = group_sum(orders.consumer, pts_order, nc) if len(orders) else np.zeros(nc)
+        rpts_total: int | float = 0
+        if len(orders) and policy.referral.enabled:
+            first = orders.first
+            who = orders.consumer[first]
+            referrer = pop.c_referrer[who]
+            new = (~pop.c_ordered[who]) & (referrer >= 0)
+            who, referrer, gross = who[new], referrer[new], g[first][new]
+            if mode == "exact":
+                ref = apply_rate(gross, policy.referral.rate)
+                ref = ref * pop.c_weight[who] // pop.c_weight[referrer]
+            else:
+                ref = gross * float(policy.referral.rate) * pop.c_weight[who] / pop.c_weight[referrer]
+            cpts = cpts + group_sum(referrer, ref, nc)
+            rpts_total = _total(ref * pop.c_weight[referrer])
+            pop.c_ordered[orders.consumer[first]] = True
+        self._cpts, self._mpts = cpts, mpts
+        ctotal = _total(cpts * pop.c_weight[:nc]) - rpts_total
+        return ctotal, _total(mpts), rpts_total
+
+    def _growth(self, gmv: int | float) -> Decimal | None:
+        if not self.prev_gmv:
+            return None
+        return Decimal(repr(gmv)) / Decimal(repr(self.prev_gmv)) - 1
+
+    # ------------------------------------------------------------------ the close
+
+    def _close(self, t: int, gmv: int | float, growth: Decimal | None, inflow: int | float) -> int:
+        """Pick the period's rate, advance the groups, settle holders; return the release posted."""
+        rule, f = self.s.policy.release, self.f
+        nominal = nominal_rate(rule.periods_for_growth(growth))
+        states = self.cgroups.states() + self.mgroups.states()
+        cap = nominal
+        if rule.growth_gate:
+            cap = growth_gated_rate(cap, growth, rule.growth_gate_threshold)
+        budget = self.available if isinstance(self.available, int) else int(np.floor(self.available))
+        if rule.max_share_of_period_gmv is not None:
+            budget = min(budget, int(apply_rate(int(gmv), rule.max_share_of_period_gmv)))
+        self.forecast += float(rule.smoothing) * (float(inflow) - self.forecast)
+        if rule.controller is Controller.PROMISE:
+            rate = nominal
+        elif rule.controller is Controller.BUDGET:
+            rate = affordable_rate(states, budget, cap)
+        else:
+            affordable = affordable_rate(states, budget, cap)
+            target = affordable_rate(states, int(self.forecast), cap)
+            rate = smoothed_rate(self.rate, target, affordable, rule.smoothing)
+        if not any(g.active for g in states):
+            rate = 0
+        posted = self.cgroups.advance(rate) + self.mgroups.advance(rate)
+        self.rate = rate
+        self.available -= posted
+        self.reserved += posted
+        self.posted += posted
+        nc = self.pop.nc
+        inc_c = self.cbook.settle(self.cgroups.fraction)
+        inc_m = self.mbook.settle(self.mgroups.fraction)
+        self.settled += _total(inc_c[:nc] * self.pop.c_weight[:nc]) + _total(inc_m)
+        for g, frac in enumerate(self.cgroups.fraction):
+            if frac >= SCALE and self.completed_at[g] < 0:
+                self.completed_at[g] = t
+        outstanding = _total(self.cbook.balance[:nc] * self.pop.c_weight[:nc]) + \
+            _total(self.mbook.balance)
+        f["release"][t], f["release_rate"][t] = posted, rate / SCALE
+        f["nominal_rate"][t] = nominal / SCALE
+        left = periods_to_complete(0, rate)
+        f["periods_at_rate"][t] = np.nan if left is None else left
+        f["pool_available"][t], f["pool_reserved"][t] = self.available, self.reserved
+        f["vouchers_outstanding"][t] = outstanding
+        f["rounding_remainder"][t] = self.posted - self.settled
+        f["unreleased"][t] = self.cgroups.unreleased() + self.mgroups.unreleased()
+        pool = self.available + self.reserved
+        f["pool_coverage"][t] = pool / outstanding if outstanding > 0 else np.nan
+        f["unfunded"][t] = max(0.0, -float(self.available))
+        active = any(g.active for g in states)
+        f["flag_slow_release"][t] = float(active and rate < nominal)
+        f["flag_coverage"][t] = float(self.schedule.coverage[t] > float(self.s.policy.coverage_warning))
+        f["flag_pool_short"][t] = float(outstanding > 0 and pool < outstanding)
+        return posted
+
+    def _open_groups(self, t: int, cpts_total: int | float, mpts_total: int | float) -> None:
+        """The points earned in ``t`` open one group per multiple, first releasing in ``t + 1``."""
+        nc, nm = self.pop.nc, self.pop.nm
+        cw = self.pop.c_weight[:nc]
+        cpts, mpts = self._cpts, self._mpts
+        self.cgroups.add(t + 1, int(round(_total(cpts * cw))))
+        self.mgroups.add(t + 1, int(round(_total(mpts[:nm]))))
+        self.cbook.add_column(len(self.cgroups.start) - 1, np.asarray(cpts[:nc]))
+        self.mbook.add_column(len(self.mgroups.start) - 1, np.asarray(mpts[:nm]))
+        self.completed_at.append(-1)
+
+    def _completion(self) -> Arr:
+        """Release periods each start period's holding needs (actual, or projected at the last rate)."""
+        last = self.s.periods - 1
+        out = np.full(len(self.cgroups.start), np.nan)
+        for g, start in enumerate(self.cgroups.start):
+            if self.completed_at[g] >= 0:
+                out[g] = self.completed_at[g] - start + 1
+                continue
+            elapsed = max(0, last - start + 1)
+            left = periods_to_complete(int(self.cgroups.fraction[g]), self.rate)
+            out[g] = np.inf if left is None else elapsed + left
+        return out
+
+
+def _order_concession(pop: Population, merchant: Arr, gross: Arr) -> Arr:
+    """C = round_half_up(G x r) per order, with the merchant's rate (the domain's rule)."""
+    return np.asarray(concession(gross, pop.m_rate_num[merchant], pop.m_rate_den[merchant]))
+
+
+def simulate(scenario: Scenario, rng: np.random.Generator, mode: Mode | None = None,
+             seed: int = 0, on_period: Callable[[int], None] | None = None) -> RunResult:
+    """Run ``scenario`` once with ``rng`` (the only source of randomness) in ``mode``."""
+    return Engine(scenario, rng, mode, seed).run(on_period)
+
+
+__all__ = ["Engine", "group_sum", "simulate"]
