@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from gongsheng.adapters.policy_file import load_policy
 from gongsheng.domain.errors import GongshengError
@@ -29,7 +29,9 @@ app.add_typer(period_app, name="period")
 app.add_typer(admin_app, name="admin")
 
 out = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: GONGSHENG_DB or ./gongsheng.db)")]
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL (default: GONGSHENG_DB or ./gongsheng.db)")
+]
 T = TypeVar("T")
 
 
@@ -101,7 +103,9 @@ def platform(db: str | None) -> Any:
 @period_app.command("close")
 def period_close(
     db: DbOption = None,
-    force_promise: Annotated[bool, typer.Option(help="allow the promise controller (releases may be unfunded)")] = False,
+    force_promise: Annotated[
+        bool, typer.Option(help="allow the promise controller (releases may be unfunded)")
+    ] = False,
 ) -> None:
     """Close the current period: release at this period's rate and open the next."""
     summary = guarded(lambda: platform(db).close_period(force_promise=force_promise))

@@ -9,9 +9,9 @@ result, with another body a conflict; a key is never posted twice.
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update

@@ -181,7 +181,8 @@ def summary_of(row: Any, already_closed: bool) -> CloseSummary:
     return CloseSummary(
         period=int(row.seq), controller=str(figures.get("controller", "")),
         nominal_periods=int(figures.get("nominal_periods", 0)),
-        release_rate=str(rate_as_decimal(rate)), nominal_rate=str(rate_as_decimal(int(row.nominal_rate or 0))),
+        release_rate=str(rate_as_decimal(rate)),
+        nominal_rate=str(rate_as_decimal(int(row.nominal_rate or 0))),
         released_fen=int(row.released_fen or 0), unfunded_fen=int(row.unfunded_fen or 0),
         pool_available_fen=int(figures.get("pool_available_fen", 0)),
         pool_reserved_fen=int(figures.get("pool_reserved_fen", 0)),

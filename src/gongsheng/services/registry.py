@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
@@ -36,7 +36,7 @@ def _party(conn: Connection, kind: str, name: str) -> int:
                             {"kind": kind, "name": _name(name, kind)}).scalar_one())
 
 
-def _exists(conn: Connection, table: t.Table, key: int | None, what: str) -> None:
+def _exists(conn: Connection, table: Table, key: int | None, what: str) -> None:
     if key is None:
         return
     pk = next(iter(table.primary_key.columns))
