@@ -251,12 +251,15 @@ def _enum(kind: type[StrEnum], value: Any, where: str) -> Any:
 
 def _waterfall_part(raw: Mapping[str, Any], index: int) -> WaterfallPart:
     where = f"waterfall[{index}]"
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"policy: {where} must be a table")
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise PolicyError(f"policy: {where}.name is missing")
     where = f"waterfall part {name!r}"
     recipient_name = raw.get("recipient")
-    if recipient_name in MULTI_LEVEL_RECIPIENTS or int(raw.get("levels", 1)) != 1:
+    levels = _int(raw, "levels", where, 0) if "levels" in raw else 1
+    if recipient_name in MULTI_LEVEL_RECIPIENTS or levels != 1:
         raise PolicyError(
             f"policy: {where} pays on a relationship of a relationship; rewards may pay on one "
             "direct relationship only (multi-level pay is refused)"
@@ -351,7 +354,10 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     if max(voucher_rule.max_share_at_merchant, voucher_rule.max_share_at_mall,
            voucher_rule.mall_cost_share) > 1:
         raise PolicyError("policy: voucher shares must not exceed 1")
-    fee = data.get("compliance", {}).get("consumer_join_fee_fen", 0)
+    compliance = data.get("compliance", {})
+    if not isinstance(compliance, Mapping):
+        raise PolicyError("policy: [compliance] must be a table")
+    fee = compliance.get("consumer_join_fee_fen", 0)
     if fee:
         raise PolicyError("policy: consumers must pay no fee to join or upgrade (compliance)")
     policy = Policy(

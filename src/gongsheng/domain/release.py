@@ -110,7 +110,8 @@ def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int
     Exact: the unfloored release ``L(rho) = sum_g V_g min(rho, r_g) / SCALE`` is solved on the
     segment where the budget falls (groups sorted by remaining fraction ``r_g``); the floors of
     the group releases exceed ``L`` by less than one fen per group, so the solve uses a budget
-    lowered by the number of groups and the result is then checked (and lowered if ever needed).
+    lowered by the number of groups, and from that feasible start a bisection finds the exact
+    largest rate (the release is non-decreasing in the rate): O(groups x 60).
     """
     active = sorted((g for g in groups if g.active), key=lambda g: SCALE - g.fraction)
     if not active or budget_fen <= 0:
@@ -132,10 +133,17 @@ def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int
         spent += g.cap * remaining / SCALE
         tail -= g.cap
         rate = remaining
-    rate = min(rate, max_rate)
-    while rate > 0 and release_at(active, rate) > budget_fen:  # floors: at most a few steps
-        rate -= max(1, rate // 10**6)
-    return max(rate, 0)
+    lo = min(rate, max_rate)
+    while lo > 0 and release_at(active, lo) > budget_fen:  # floors: at most a few steps
+        lo -= max(1, lo // 10**6)
+    lo, hi = max(lo, 0), max_rate  # release_at(lo) <= budget < release_at(hi)
+    while hi - lo > 1:  # the release is non-decreasing in the rate: bisect to the exact maximum
+        mid = (lo + hi) // 2
+        if release_at(active, mid) <= budget_fen:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def periods_to_complete(fraction: int, rate: int) -> int | None:
