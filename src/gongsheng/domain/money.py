@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Final
 
 from gongsheng.domain.errors import InvalidInput
@@ -46,8 +47,9 @@ def parse_rate(value: str | int | Decimal, *, name: str = "rate") -> Decimal:
     return rate
 
 
+@lru_cache(maxsize=1024)
 def ratio(rate: Decimal) -> tuple[int, int]:
-    """The exact integer ratio ``(num, den)`` of a decimal rate, ``den > 0``."""
+    """The exact integer ratio ``(num, den)`` of a decimal rate, ``den > 0`` (memoised: pure)."""
     frac = Fraction(rate)
     return frac.numerator, frac.denominator
 

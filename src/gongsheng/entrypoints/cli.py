@@ -142,6 +142,85 @@ def admin_create(username: str, db: DbOption = None) -> None:
     out.print(f"admin account {account.username!r} created")
 
 
+@app.command("serve")
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (under /api/v1, OpenAPI at /openapi.json) with uvicorn."""
+    import uvicorn
+
+    from gongsheng.settings import Settings, serve_database
+
+    settings = Settings()
+    url = serve_database(db, settings)
+    secret = guarded(lambda: settings.secret(url))
+    platform(url).engine.dispose()  # migrate once, before the workers start
+    os.environ["GONGSHENG_DB"] = url
+    os.environ["GONGSHENG_SECRET_KEY"] = secret  # every worker signs with the same key
+    shown = url.split("@")[-1] if "@" in url else url
+    out.print(f"serving {shown} on http://{host}:{port} (API /api/v1, docs /docs)")
+    uvicorn.run("gongsheng.entrypoints.api.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="info", access_log=False)
+
+
+@app.command("demo")
+def demo(
+    db: DbOption = None,
+    periods: Annotated[int, typer.Option(min=1, max=240, help="periods to run")] = 12,
+    consumers: Annotated[int, typer.Option(min=1, max=1_000_000, help="consumers at the start")] = 150,
+    merchants: Annotated[int, typer.Option(min=3, max=100_000, help="merchants")] = 30,
+    seed: Annotated[int, typer.Option(help="seed of the random draws")] = 7,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="HTML report file (default: beside the database)")] = None,
+) -> None:
+    """Build a synthetic city, run it period by period, print KPIs and risk flags, write a report."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gongsheng.entrypoints.demo_report import COLUMNS, TERMINAL, cell, render
+    from gongsheng.services.demo import DemoConfig, demo_files, run_demo
+    from gongsheng.settings import DEMO_DB_FILE, Settings
+
+    settings = Settings()
+    url = db or settings.db or f"sqlite:///{DEMO_DB_FILE}"
+    plat = platform(url)
+    password = settings.demo_password.get_secret_value() if settings.demo_password else None
+    config = DemoConfig(periods=periods, consumers=consumers, merchants=merchants, seed=seed)
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=out) as bar:
+            task = bar.add_task("building the city", total=periods)
+            result = guarded(lambda: run_demo(
+                plat, config, password=password,
+                progress=lambda text, done: bar.update(task, description=text, completed=done)))
+        table = Table(title="KPIs per period (amounts in yuan)")
+        shown_columns = [(k, label) for k, label in COLUMNS if k in TERMINAL]
+        for _, label in shown_columns:
+            table.add_column(label, justify="right")
+        for row in result.kpis["periods"]:
+            table.add_row(*[cell(key, row.get(key)) for key, _ in shown_columns])
+        out.print(table)
+        flags = result.risk["flags"]
+        for flag in flags:
+            out.print(f"[yellow]risk[/yellow] {flag['flag']} (period {flag['period']}): {flag['detail']}")
+        if not flags:
+            out.print("[green]no risk flags[/green]")
+        report = out_file or demo_files(plat.engine.url.render_as_string(hide_password=False))[1]
+        shown = url.split("@")[-1] if "@" in url else url
+        meta = {"database": shown, "seed": str(seed), "periods run": str(len(result.closed)),
+                "orders placed": str(result.orders), "continued": "no" if result.first_run else "yes"}
+        guarded(lambda: report.write_text(render(result.kpis, result.risk, meta), "utf-8"))
+        out.print(f"{'built the city and ran' if result.first_run else 'continued for'} "
+                  f"{len(result.closed)} periods ({result.orders} orders) on {shown}")
+        out.print(f"report: {report}")
+        out.print(f"logins (username, role, party id, password): {result.logins_file}; "
+                  "sign in as 'admin' with the password in that file")
+    finally:
+        plat.engine.dispose()
+
+
 def _register_optional_commands() -> None:
     """Commands whose modules may pull heavier dependencies are registered lazily here."""
     try:

@@ -67,3 +67,24 @@ def authenticate(conn: Connection, username: str, password: str) -> Account:
     except (VerifyMismatchError, VerificationError):
         raise Unauthorized("unknown username or wrong password") from None
     return Account(int(row.id), row.username, row.role, row.party_id)
+
+
+def create_demo_accounts(uow: UnitOfWork, logins: list[tuple[str, str, int | None]],
+                         password: str) -> int:
+    """Logins ``(username, role, party_id)`` marked ``demo``, all with one password hashed once.
+
+    Only ``gongsheng demo`` calls this, on databases it made; taken usernames are skipped.
+    Returns the number created.
+    """
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
+    taken = set(uow.conn.execute(select(t.users.c.username)
+                                 .where(t.users.c.username.in_([u for u, _, _ in logins]))).scalars())
+    rows = [{"username": u, "password_hash": "", "role": r, "party_id": p, "demo": True}
+            for u, r, p in logins if u not in taken and r in ROLES]
+    if rows:
+        hashed = _hasher.hash(password)
+        for row in rows:
+            row["password_hash"] = hashed
+        uow.conn.execute(insert(t.users), rows)
+    return len(rows)

@@ -95,7 +95,16 @@ def settlement_legs(holder: int, owed: int, debt: int) -> list[tuple[int, Asset,
 
 
 def settle_holder(conn: Connection, holder: int, period: int) -> int:
-    """Post what the holder's groups released since its last settlement; returns the fen."""
+    """Post what the holder's groups released since its last settlement; returns the fen.
+
+    The holder's started holdings are locked first (PostgreSQL; SQLite has one writer), so that
+    concurrent settlements of one holder (two orders, a wallet read) cannot both read the same
+    checkpoint and pay the difference twice. Holdings starting after ``period`` (where orders add
+    points) are left unlocked: they owe nothing yet.
+    """
+    h = t.holdings
+    conn.execute(select(h.c.start_period).where(h.c.holder_id == holder, h.c.start_period <= period)
+                 .order_by(h.c.start_period, h.c.multiple).with_for_update())
     due = [(hd, hd.owed_fen - hd.settled_fen) for hd in holdings_of(conn, holder)]
     due = [(hd, d) for hd, d in due if d > 0]
     if not due:

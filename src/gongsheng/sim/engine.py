@@ -10,13 +10,15 @@ Each period ``t`` (a month by default):
    the legs of :func:`gongsheng.domain.orders.order_legs`);
 4. the period closes: the policy's controller picks one release rate over the release groups
    (``budget``: what the pool can pay within the valves; ``promise``: 1/N whatever the pool
-   holds; ``smoothed``: toward what the forecast inflow pays, never above what the pool can pay),
+   holds; ``smoothed``: from the previous rate toward 1/N by the policy's smoothing weight, never
+   above what the pool can pay; the same choice as the live engine's close),
    every group advances, holders are settled from the cumulative fractions, and the points
    earned in ``t`` open the groups that first release in ``t + 1``.
 
 Pool accounting (invariant, per period): ``available + reserved`` changes by the pool inflow
 plus the voucher margin minus the cost of vouchers spent; under ``budget`` and ``smoothed``
-``available >= 0``; ``reserved`` = vouchers outstanding + the release rounding remainder.
+``available >= 0``; ``reserved`` is the vouchers outstanding (released, not yet spent), of
+which the release rounding remainder is not yet credited to any holder.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import numpy.typing as npt
 
 from gongsheng.domain.money import apply_rate
 from gongsheng.domain.policy import Controller, Recipient
-from gongsheng.domain.waterfall import concession
 from gongsheng.domain.release import (
     SCALE,
     affordable_rate,
@@ -39,6 +40,7 @@ from gongsheng.domain.release import (
     periods_to_complete,
     smoothed_rate,
 )
+from gongsheng.domain.waterfall import concession
 from gongsheng.sim.figures import RunResult, empty_figures
 from gongsheng.sim.holdings import Groups, HolderBook
 from gongsheng.sim.orders import Split, draw_orders, spend_budget, split, voucher_parts
@@ -81,7 +83,7 @@ class Engine:
         self.posted: int | float = 0      # group-level release to date
         self.settled: int | float = 0     # credited to holders to date
         self.rate = 0
-        self.forecast = 0.0
+        self.previous: int | None = None
         self.prev_gmv: int | float = 0
         self.completed_at: list[int] = []
         self.f = empty_figures(scenario.periods)
@@ -129,9 +131,9 @@ class Engine:
         self._incentives(t, sp, f)
         cpts, mpts, rpts = self._points(orders, sp)
         growth = self._growth(gmv)
-        posted = self._close(t, gmv, growth, inflow + spent - cost + mspent - mcost)
+        posted = self._close(t, gmv, growth)
         self._open_groups(t, cpts, mpts)
-        active = np.unique(orders.consumer)
+        active = orders.consumer[orders.first]  # sorted by consumer: one per segment
         real_active = _total(pop.c_weight[active])
         chan = pop.m_channel[:nm]
         f["gmv"][t], f["orders"][t] = gmv, _total(w)
@@ -216,7 +218,7 @@ class Engine:
 
     # ------------------------------------------------------------------ the close
 
-    def _close(self, t: int, gmv: int | float, growth: Decimal | None, inflow: int | float) -> int:
+    def _close(self, t: int, gmv: int | float, growth: Decimal | None) -> int:
         """Pick the period's rate, advance the groups, settle holders; return the release posted."""
         rule, f = self.s.policy.release, self.f
         nominal = nominal_rate(rule.periods_for_growth(growth))
@@ -224,22 +226,21 @@ class Engine:
         cap = nominal
         if rule.growth_gate:
             cap = growth_gated_rate(cap, growth, rule.growth_gate_threshold)
-        budget = self.available if isinstance(self.available, int) else int(np.floor(self.available))
+        available = self.available if isinstance(self.available, int) else int(np.floor(self.available))
+        budget = max(available, 0)
         if rule.max_share_of_period_gmv is not None:
             budget = min(budget, int(apply_rate(int(gmv), rule.max_share_of_period_gmv)))
-        self.forecast += float(rule.smoothing) * (float(inflow) - self.forecast)
         if rule.controller is Controller.PROMISE:
             rate = nominal
         elif rule.controller is Controller.BUDGET:
             rate = affordable_rate(states, budget, cap)
         else:
             affordable = affordable_rate(states, budget, cap)
-            target = affordable_rate(states, int(self.forecast), cap)
-            rate = smoothed_rate(self.rate, target, affordable, rule.smoothing)
-        if not any(g.active for g in states):
-            rate = 0
+            previous = affordable if self.previous is None else self.previous
+            rate = smoothed_rate(previous, cap, affordable, rule.smoothing)
         posted = self.cgroups.advance(rate) + self.mgroups.advance(rate)
-        self.rate = rate
+        self.rate = self.previous = rate
+        unfunded = max(0, posted - max(available, 0))
         self.available -= posted
         self.reserved += posted
         self.posted += posted
@@ -250,8 +251,7 @@ class Engine:
         for g, frac in enumerate(self.cgroups.fraction):
             if frac >= SCALE and self.completed_at[g] < 0:
                 self.completed_at[g] = t
-        outstanding = _total(self.cbook.balance[:nc] * self.pop.c_weight[:nc]) + \
-            _total(self.mbook.balance)
+        outstanding = self.reserved  # released, not yet spent (the remainder included), as live
         f["release"][t], f["release_rate"][t] = posted, rate / SCALE
         f["nominal_rate"][t] = nominal / SCALE
         left = periods_to_complete(0, rate)
@@ -262,7 +262,8 @@ class Engine:
         f["unreleased"][t] = self.cgroups.unreleased() + self.mgroups.unreleased()
         pool = self.available + self.reserved
         f["pool_coverage"][t] = pool / outstanding if outstanding > 0 else np.nan
-        f["unfunded"][t] = max(0.0, -float(self.available))
+        f["unfunded"][t] = unfunded
+        f["pool_deficit"][t] = max(0.0, -float(self.available))
         active = any(g.active for g in states)
         f["flag_slow_release"][t] = float(active and rate < nominal)
         f["flag_coverage"][t] = float(self.schedule.coverage[t] > float(self.s.policy.coverage_warning))
@@ -274,8 +275,8 @@ class Engine:
         nc, nm = self.pop.nc, self.pop.nm
         cw = self.pop.c_weight[:nc]
         cpts, mpts = self._cpts, self._mpts
-        self.cgroups.add(t + 1, int(round(_total(cpts * cw))))
-        self.mgroups.add(t + 1, int(round(_total(mpts[:nm]))))
+        self.cgroups.add(t + 1, round(_total(cpts * cw)))
+        self.mgroups.add(t + 1, round(_total(mpts[:nm])))
         self.cbook.add_column(len(self.cgroups.start) - 1, np.asarray(cpts[:nc]))
         self.mbook.add_column(len(self.mgroups.start) - 1, np.asarray(mpts[:nm]))
         self.completed_at.append(-1)

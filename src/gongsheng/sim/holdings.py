@@ -75,8 +75,8 @@ class Groups:
                    for p, f in zip(self.points, self.fraction, strict=True))
 
     def unreleased(self) -> int:
-        """Entitlement not yet released: ``sum_g V_g x (1 - F_g)``, rounded down (fen)."""
-        cap = sum(self.points) * self.num // self.den
+        """Entitlement not yet released: ``sum_g floor(V_g x m) - floor(V_g x m x F_g)`` (fen)."""
+        cap = sum(int(released_to_date(p, self.num, self.den, SCALE)) for p in self.points)
         return cap - self.released()
 
 
@@ -117,7 +117,7 @@ class HolderBook:
             total[:n] += part
         self.columns = [self.columns[c] for c in keep]
         self._open = [self._open[c] for c in keep]
-        increment = total - self.released
+        increment: Arr = total - self.released
         self.released = total
         self.balance += increment
         return increment

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from gongsheng.domain.money import apply_rate, ratio
 from gongsheng.domain.policy import Policy, Recipient
 from gongsheng.domain.waterfall import concession, part_ratios, split_amounts
-from gongsheng.sim.population import CH_ALLIANCE, CH_FLAGSHIP, CH_MALL, Population
+from gongsheng.sim.population import CH_ALLIANCE, CH_FLAGSHIP, Population
 from gongsheng.sim.scenario import Mode
 
 Arr = npt.NDArray[Any]
@@ -50,31 +50,33 @@ class Orders:
 
 def draw_orders(pop: Population, t: int, rng: np.random.Generator) -> Orders:
     """Draw period ``t``'s orders (see the module docstring)."""
-    s, sched = pop.s, pop.schedule
+    s, sched, o = pop.s, pop.schedule, pop.s.orders
     active = np.flatnonzero(pop.c_active[: pop.nc])
     k = rng.poisson(sched.purchases[t] * pop.c_intensity[active])
     cons = np.repeat(active, k)
     n = len(cons)
-    o = s.orders
-    u_channel, u_pick, u_home = rng.random(n), rng.random(n), rng.random(n)
-    channel = np.where(u_channel < o.mall_share, CH_MALL,
-                       np.where(u_channel < o.mall_share + o.flagship_share, CH_FLAGSHIP,
-                                CH_ALLIANCE))
-    home = pop.c_home[cons]
-    at_home = (u_home < o.home_share) & (home >= 0)
-    merchant = np.where(at_home, home, pop.pick_alliance(pop.c_region[cons], u_pick, 0))
+    u = rng.random((3, n))
+    channel = np.searchsorted(np.array([o.mall_share, o.mall_share + o.flagship_share]), u[0],
+                              side="right")
+    merchant = np.zeros(n, np.int64)  # the mall
+    alliance = np.flatnonzero(channel == CH_ALLIANCE)
+    who = cons[alliance]
+    home = pop.c_home[who]
+    at_home = (u[2, alliance] < o.home_share) & (home >= 0)
+    merchant[alliance] = np.where(at_home, home,
+                                  pop.pick_alliance(pop.c_region[who], u[1, alliance], 0))
     flagships = pop.flagship_index()
     if len(flagships):
-        pick = flagships[np.minimum((u_pick * len(flagships)).astype(np.int64), len(flagships) - 1)]
-        merchant = np.where(channel == CH_FLAGSHIP, pick, merchant)
-    merchant = np.where(channel == CH_MALL, 0, merchant)
-    medians = np.array([c.value_median_fen for c in s.merchants.categories], float)
-    median = np.where(merchant == 0, float(o.mall_value_median_fen),
-                      medians[pop.m_category[merchant]]) * sched.value_factor[t]
-    gross = np.maximum(np.rint(median * np.exp(o.value_sigma * rng.standard_normal(n))), 100)
-    starts = np.flatnonzero(np.r_[True, cons[1:] != cons[:-1]]) if n else np.zeros(0, np.int64)
-    return Orders(cons, merchant.astype(np.int64), gross.astype(np.int64),
-                  pop.c_weight[cons], starts)
+        chosen = np.flatnonzero(channel == CH_FLAGSHIP)
+        merchant[chosen] = flagships[np.minimum((u[1, chosen] * len(flagships)).astype(np.int64),
+                                                len(flagships) - 1)]
+    medians = np.array([c.value_median_fen for c in s.merchants.categories]
+                       + [o.mall_value_median_fen], float) * sched.value_factor[t]
+    value = medians[pop.m_category[merchant]] * np.exp(o.value_sigma * rng.standard_normal(n))
+    gross = np.maximum((value + 0.5).astype(np.int64), 100)
+    ends = np.cumsum(k)
+    starts = (ends - k)[k > 0]
+    return Orders(cons, merchant, gross, pop.c_weight[cons], starts)
 
 
 def _share_ratio(share: float) -> tuple[int, int]:
@@ -180,4 +182,6 @@ def split(pop: Population, orders: Orders, mode: Mode) -> Split:
     conc = concession(g, pop.m_rate_num[m], pop.m_rate_den[m])
     present = _present(pop, m, acq)
     amounts, pool = split_amounts(g, conc, _parts(pop, m), present)
-    return Split(m, g, conc, list(amounts), present, pool)
+    as_float = [np.asarray(a, np.float64) for a in amounts]
+    return Split(m, g.astype(np.float64), np.asarray(conc, np.float64), as_float, present,
+                 np.asarray(pool, np.float64))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ def build_schedule(s: Scenario, mode: Mode) -> Schedule:
     total = float(s.consumers.initial)
     for t in range(periods):
         if t > 0 and (g.stop_at == 0 or t < g.stop_at):
-            total += total * g.monthly * _fade(coverage[t - 1], g.fade_from)
+            total += total * g.monthly * _fade(float(coverage[t - 1]), g.fade_from)
         registered[t] = total
         target = np.floor(total * share / g.consumers_per_merchant).astype(np.int64)
         merchants[t] = np.minimum(universe, np.maximum(target, merchants[t - 1] if t else 0))
@@ -98,29 +99,13 @@ def _fade(coverage: float, fade_from: float) -> float:
 
 
 def _universes(s: Scenario) -> Arr:
-    """Merchant universe per region: lognormal sizes (fixed quantiles, no randomness) summing to the total."""
+    """Merchant universe per region: lognormal sizes at fixed quantiles (no randomness), largest first."""
     r = s.regions
-    q = (np.arange(r.count) + 0.5) / r.count
-    z = np.sqrt(2.0) * _erfinv(2.0 * q - 1.0)
+    normal = NormalDist()
+    z = np.array([normal.inv_cdf((i + 0.5) / r.count) for i in range(r.count)])
     sizes = np.exp(r.universe_sigma * z)[::-1]
-    universe = np.floor(sizes / sizes.sum() * r.universe_total).astype(np.int64)
-    return np.maximum(universe, 1)
-
-
-def _erfinv(y: Arr) -> Arr:
-    """Inverse error function (Giles' single-precision approximation; enough for quantiles)."""
-    w = -np.log((1.0 - y) * (1.0 + y))
-    small = w < 5.0
-    ws, wl = w - 2.5, np.sqrt(np.maximum(w, 5.0)) - 3.0
-    ps = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-              -0.00417768164, 0.246640727, 1.50140941):
-        ps = c + ps * ws
-    pl = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-              0.00943887047, 1.00167406, 2.83297682):
-        pl = c + pl * wl
-    return np.where(small, ps, pl) * y
+    universe: Arr = np.floor(sizes / sizes.sum() * r.universe_total).astype(np.int64)
+    return np.maximum(universe, 1).astype(np.int64)
 
 
 class Population:
@@ -129,8 +114,8 @@ class Population:
     Consumers: ``c_region``, ``c_home`` (home merchant or -1), ``c_referrer`` (earlier consumer
     or -1), ``c_intensity`` (mean 1), ``c_weight`` (real consumers it stands for), ``c_active``,
     ``c_ordered`` (has made a first order). Merchants: ``m_region`` (-1 for the mall),
-    ``m_channel``, ``m_rate_num/den`` (concession rate), ``m_bm`` (-1 if none) with
-    ``m_bm_num/den`` (contract rate), ``m_promoted``, ``m_accepts`` (vouchers).
+    ``m_channel``, ``m_category`` (the mall: one past the last category), ``m_rate_num/den``,
+    ``m_bm`` (-1 if none) with ``m_bm_num/den`` (contract rate), ``m_promoted``, ``m_accepts``.
     """
 
     def __init__(self, s: Scenario, schedule: Schedule, mode: Mode, rng: np.random.Generator):
@@ -171,6 +156,7 @@ class Population:
     def _add_mall(self) -> None:
         num, den = ratio(self.s.orders.mall_rate)
         self.m_channel[0], self.m_rate_num[0], self.m_rate_den[0] = CH_MALL, num, den
+        self.m_category[0] = len(self.s.merchants.categories)  # the mall's own order values
         self.m_accepts[0] = True
         self.nm = 1
 
@@ -241,7 +227,7 @@ class Population:
         return idx, starts, counts
 
     def pick_alliance(self, region: Arr, u: Arr, none: int) -> Arr:
-        """A uniformly drawn alliance merchant of each region (``u`` uniform in [0, 1)); ``none`` where none."""
+        """A uniform alliance merchant of each region (``u`` uniform in [0, 1)); ``none`` where none."""
         idx, starts, counts = self._alliance
         if len(idx) == 0:
             return np.full(len(region), none, np.int64)
@@ -264,7 +250,7 @@ def _contract_table(s: Scenario) -> tuple[Arr, Arr]:
     num = np.zeros((len(cats), max(len(rates), 1)), np.int64)
     den = np.ones_like(num)
     for i, cat in enumerate(cats):
-        for j, (rate, _) in enumerate(rates):
+        for j in range(len(rates)):
             feasible = [r for r, _ in rates[: j + 1]
                         if s.policy.named_share(cat.rate, r) <= Decimal(1)]
             if feasible:

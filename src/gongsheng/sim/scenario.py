@@ -167,9 +167,26 @@ def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
             raise ScenarioError(f"parameter path {path!r} goes through a value, not a table")
         node = child
     last = keys[-1]
-    if last not in node and keys[0] != "policy":
+    known = last in node or keys[0] == "policy" or (
+        len(keys) == 2 and last in PARAMETERS.get(keys[0], ()))
+    if not known:
         raise ScenarioError(f"unknown scenario parameter {path!r}")
     node[last] = coerce(value, node.get(last))
+
+
+#: Every parameter a scenario file may set, by section (a sweep may set one the file omits).
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "simulation": ("periods", "runs", "seed", "mode"),
+    "consumers": ("initial", "scale", "sampling", "agents_per_cohort", "churn", "intensity_shape",
+                  "home_merchant_rate", "referral_rate"),
+    "growth": ("monthly", "stop_at", "fade_from", "consumers_per_merchant"),
+    "regions": ("count", "universe_total", "universe_sigma", "partner_share"),
+    "merchants": ("flagship_share", "voucher_opt_in", "promoter_share", "bm_share",
+                  "merchants_per_bm", "bm_contract_rates", "categories"),
+    "orders": ("purchases_start", "purchases_end", "ramp_periods", "value_sigma", "value_growth",
+               "mall_share", "flagship_share", "home_share", "mall_rate", "mall_value_median_yuan"),
+    "vouchers": ("spend_share", "merchant_spend_share"),
+}
 
 
 def coerce(value: Any, like: Any) -> Any:
@@ -240,6 +257,13 @@ def _rate(value: Any, where: str) -> Decimal:
         raise ScenarioError(f"scenario: {err.detail}") from None
 
 
+def _check_rate(policy: Policy, rate: Decimal, where: str) -> None:
+    try:
+        policy.check_concession_rate(rate)
+    except InvalidInput as err:
+        raise ScenarioError(f"scenario: {where}: {err.detail}") from None
+
+
 def _yuan_to_fen(t: Mapping[str, Any], key: str, where: str, default: float) -> int:
     return max(1, round(_num(t, key, where, default, 0.01) * 100))
 
@@ -293,7 +317,7 @@ def _categories(t: Mapping[str, Any], policy: Policy) -> tuple[Category, ...]:
             raise ScenarioError(f"scenario: {where} must be a table")
         rate = (_rate(spec["rate"], f"{where}.rate") if "rate" in spec
                 else policy.rate_for_category(str(name)))
-        policy.check_concession_rate(rate)
+        _check_rate(policy, rate, where)
         cats.append(Category(str(name), _num(spec, "share", where, 1.0),
                              rate, _yuan_to_fen(spec, "value_median_yuan", where, 80.0)))
     total = sum(c.share for c in cats)
@@ -368,7 +392,7 @@ def scenario_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) 
         bm_contract_rates=_contract_rates(m, policy),
     )
     mall_rate = _rate(o.get("mall_rate", "0.20"), "orders.mall_rate")
-    policy.check_concession_rate(mall_rate)
+    _check_rate(policy, mall_rate, "orders.mall_rate")
     orders = Orders(
         purchases_start=_num(o, "purchases_start", "orders", 2.3),
         purchases_end=_num(o, "purchases_end", "orders", 3.8),

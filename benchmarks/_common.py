@@ -1,0 +1,63 @@
+"""Shared helpers of the benchmarks: throwaway databases, a synthetic city, table printing.
+
+Benchmarks print figures; they are not pass/fail tests. Every database they make is their own
+(a PostgreSQL database dropped at the end, a SQLite file in a temporary directory).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine
+
+PG_ADMIN_URL = os.environ.get("GS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_url(database: str) -> str:
+    """The URL of ``database`` on the benchmark's PostgreSQL server."""
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+def recreate_pg_database(name: str) -> str:
+    """Drop and create a PostgreSQL database; returns its URL."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return pg_url(name)
+
+
+def drop_pg_database(name: str) -> None:
+    """Drop a PostgreSQL database made by a benchmark (terminating its sessions)."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@dataclass(frozen=True)
+class City:
+    """The parties of a synthetic city: who can buy where."""
+
+    merchants: tuple[int, ...]
+    consumers: tuple[int, ...]
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Print rows under a header, columns right-aligned to their widest cell."""
+    cells = [[str(h) for h in header], *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for n, r in enumerate(cells):
+        print("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+def order_amounts(rng: random.Random, n: int) -> list[int]:
+    """``n`` order amounts in fen, 10 to 500 yuan."""
+    return [rng.randrange(1_000, 50_000) for _ in range(n)]

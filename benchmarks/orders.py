@@ -1,0 +1,253 @@
+"""Orders per second through the service layer, on PostgreSQL and SQLite, with a peer.
+
+Run: ``.venv/bin/python benchmarks/orders.py [--orders N] [--seconds S] [--batch-size B]``
+
+1. **One commit per order**: each order is one transaction with its whole waterfall
+   (``Platform.order`` -> ``ordering.place_order``), on PostgreSQL and SQLite, 1 and 2 worker
+   processes (each its own engine).
+2. **Batch path**: ``batch.place_orders``, many orders per commit, per-order idempotency and
+   all-or-nothing per order, on PostgreSQL (1 and 2 workers) and SQLite (1 worker).
+3. **Peer**: django-hordak 2.0.0 posting the same 8-leg transactions on the same PostgreSQL
+   (``benchmarks/_hordak.py``), 1 and 2 processes; the ratio gongsheng / hordak.
+
+Each run is bounded by ``--orders`` per worker and ``--seconds`` of wall time, whichever
+comes first. The databases are the benchmark's own: ``gs_bench_orders`` (dropped at the end),
+``gs_bench_hordak`` (idem) and a SQLite file in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    City,
+    drop_pg_database,
+    order_amounts,
+    print_table,
+    recreate_pg_database,
+)
+
+from gongsheng.adapters.database import make_engine
+from gongsheng.services import registry
+from gongsheng.services.batch import place_orders
+from gongsheng.services.books import open_books
+from gongsheng.services.ordering import OrderRequest
+from gongsheng.services.platform import Platform
+from gongsheng.services.unit_of_work import UnitOfWork
+
+PG_DB = "gs_bench_orders"
+HORDAK_DB = "gs_bench_hordak"
+
+
+def register_city(url: str, *, regions: int = 6, merchants: int = 300, consumers: int = 3000,
+                  seed: int = 7) -> City:
+    """Open the books at ``url`` and register a city in one transaction.
+
+    Regions each have a partner with two promoters; eight BMs; merchants spread over the regions
+    (most with a BM contract and a promoter, some without so vacant parts occur); consumers with
+    a referrer (half) and a home merchant (most).
+    """
+    rng = random.Random(seed)
+    engine = open_books(url)
+    with UnitOfWork(engine) as uow:
+        region_ids, promoter_ids = [], []
+        for r in range(regions):
+            region = registry.create_region(uow, f"district {r}", "district", None, 1_000)
+            region_ids.append(region)
+            partner = registry.create_partner(uow, f"partner {r}", region, 5_000_000_00)
+            promoter_ids += [registry.create_promoter(uow, f"promoter {r}.{k}", partner)
+                             for k in range(2)]
+        bms = [registry.create_business_manager(uow, f"bm {k}") for k in range(8)]
+        merchant_ids = []
+        for k in range(merchants):
+            bound = rng.random() < 0.9
+            merchant_ids.append(registry.create_merchant(uow, registry.MerchantTerms(
+                name=f"merchant {k}", category=rng.choice(["catering", "retail", "services"]),
+                channel=rng.choice(["alliance", "alliance", "brand", "mall"]),
+                region_id=rng.choice(region_ids),
+                concession_rate=rng.choice(["0.10", "0.12", "0.15", "0.20"]),
+                accepts_vouchers=True,
+                bm_id=rng.choice(bms) if bound else None,
+                bm_rate=rng.choice(["0.01", "0.02"]) if bound else None,
+                promoter_id=rng.choice(promoter_ids) if rng.random() < 0.8 else None)))
+        consumer_ids: list[int] = []
+        for k in range(consumers):
+            referrer = rng.choice(consumer_ids) if consumer_ids and rng.random() < 0.5 else None
+            home = rng.choice(merchant_ids) if rng.random() < 0.8 else None
+            consumer_ids.append(registry.create_consumer(uow, f"consumer {k}", referrer, home))
+        uow.commit()
+    engine.dispose()
+    return City(tuple(merchant_ids), tuple(consumer_ids))
+
+
+def requests_for(city: City, worker: int, tag: str, n: int, seed: int) -> list[OrderRequest]:
+    """``n`` distinct orders (unique idempotency keys) by random consumers at random merchants."""
+    rng = random.Random(seed * 1000 + worker)
+    amounts = order_amounts(rng, n)
+    return [OrderRequest(rng.choice(city.consumers), rng.choice(city.merchants), amounts[i], 0,
+                         f"{tag}-w{worker}-{i}") for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one worker did: orders placed and the seconds it took."""
+
+    orders: int
+    seconds: float
+
+
+def _single_worker(url: str, reqs: list[OrderRequest], seconds: float, barrier: Barrier,
+                   out: Any) -> None:
+    engine = make_engine(url)
+    platform = Platform(engine)
+    platform.order(reqs[0])  # warm the pool, the policy cache and the compiled statements
+    barrier.wait()
+    start = time.perf_counter()
+    deadline = start + seconds
+    done = 1
+    for req in reqs[1:]:
+        platform.order(req)
+        done += 1
+        if time.perf_counter() > deadline:
+            break
+    out.put(Run(done - 1, time.perf_counter() - start))
+    engine.dispose()
+
+
+def _batch_worker(url: str, reqs: list[OrderRequest], seconds: float, barrier: Barrier,
+                  out: Any, batch_size: int) -> None:
+    engine = make_engine(url)
+    with UnitOfWork(engine) as uow:  # warm-up batch
+        place_orders(uow, reqs[:batch_size])
+        uow.commit()
+    barrier.wait()
+    start = time.perf_counter()
+    deadline = start + seconds
+    done = 0
+    for i in range(batch_size, len(reqs), batch_size):
+        chunk = reqs[i:i + batch_size]
+        with UnitOfWork(engine) as uow:
+            results = place_orders(uow, chunk)
+            uow.commit()
+        done += sum(1 for r in results if not isinstance(r, Exception))
+        if time.perf_counter() > deadline:
+            break
+    out.put(Run(done, time.perf_counter() - start))
+    engine.dispose()
+
+
+def run_workers(target: Callable[..., None], args_for: Callable[[int], tuple[Any, ...]],
+                workers: int) -> float:
+    """Start ``workers`` processes together; orders per second over the slowest worker's time."""
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(workers)
+    out = ctx.Queue()
+    procs = []
+    for w in range(workers):
+        url, reqs, seconds, *extra = args_for(w)
+        procs.append(ctx.Process(target=target, args=(url, reqs, seconds, barrier, out, *extra)))
+    for p in procs:
+        p.start()
+    runs = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise RuntimeError(f"a worker failed with exit code {p.exitcode}")
+    return sum(r.orders for r in runs) / max(r.seconds for r in runs)
+
+
+def measure(url: str, city: City, workers: int, n: int, seconds: float, tag: str,
+            batch_size: int = 0) -> float:
+    """Orders/s of ``workers`` processes, one commit per order or ``batch_size`` per commit."""
+    per_worker = n // workers
+    if batch_size:
+        per_worker = n // workers + batch_size
+        return run_workers(
+            _batch_worker,
+            lambda w: (url, requests_for(city, w, tag, per_worker, 11), seconds, batch_size),
+            workers)
+    return run_workers(
+        _single_worker,
+        lambda w: (url, requests_for(city, w, tag, per_worker + 1, 13), seconds), workers)
+
+
+def check_books(url: str) -> str:
+    """``verify`` after the runs: every invariant must hold."""
+    engine = make_engine(url)
+    failing = [c.name for c in Platform(engine).verify() if not c.ok]
+    engine.dispose()
+    return "ok" if not failing else "FAILED: " + "; ".join(failing)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=6_000,
+                        help="orders per one-commit-per-order run (split over the workers)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="time bound of each run")
+    parser.add_argument("--batch-orders", type=int, default=60_000,
+                        help="orders per batch run (split over the workers)")
+    parser.add_argument("--batch-size", type=int, default=1_000, help="orders per commit")
+    parser.add_argument("--skip-peer", action="store_true", help="do not run django-hordak")
+    args = parser.parse_args(argv)
+
+    tmp = tempfile.TemporaryDirectory(prefix="gs_bench_")
+    targets = {
+        "PostgreSQL": recreate_pg_database(PG_DB),
+        "SQLite": f"sqlite:///{Path(tmp.name) / 'orders.db'}",
+    }
+    rows: list[list[object]] = []
+    figures: dict[tuple[str, str, int], float] = {}
+    try:
+        for name, url in targets.items():
+            t0 = time.perf_counter()
+            city = register_city(url)
+            print(f"{name}: city of {len(city.merchants)} merchants, {len(city.consumers)} "
+                  f"consumers registered in {time.perf_counter() - t0:.1f} s", flush=True)
+            for workers in (1, 2):
+                rate = measure(url, city, workers, args.orders, args.seconds, f"s{workers}")
+                figures[(name, "single", workers)] = rate
+                rows.append([name, "1 order / commit", workers, f"{rate:,.0f}"])
+                print(f"  {rows[-1]}", flush=True)
+            for workers in ((1, 2) if name == "PostgreSQL" else (1,)):
+                rate = measure(url, city, workers, args.batch_orders, args.seconds, f"b{workers}",
+                               args.batch_size)
+                figures[(name, "batch", workers)] = rate
+                rows.append([name, f"batch of {args.batch_size} / commit", workers, f"{rate:,.0f}"])
+                print(f"  {rows[-1]}", flush=True)
+            rows.append([name, "verify after the runs", "", check_books(url)])
+        print_table("gongsheng: orders per second (each order its whole 8+-leg waterfall)",
+                    ["database", "mode", "workers", "orders/s"], rows)
+        if not args.skip_peer:
+            from _hordak import measure_hordak, prepare_database
+
+            peer_url = recreate_pg_database(HORDAK_DB)
+            prepare_database(peer_url)
+            peer_rows = []
+            for workers in (1, 2):
+                peer = measure_hordak(peer_url, workers, args.orders, args.seconds)
+                ours = figures[("PostgreSQL", "single", workers)]
+                peer_rows.append([workers, f"{ours:,.0f}", f"{peer:,.0f}", f"{ours / peer:.2f}x"])
+            print_table("PostgreSQL, one transaction per order: gongsheng vs django-hordak 2.0.0 "
+                        "(8-leg transactions)",
+                        ["workers", "gongsheng/s", "hordak/s", "ratio"], peer_rows)
+    finally:
+        drop_pg_database(PG_DB)
+        if not args.skip_peer:
+            drop_pg_database(HORDAK_DB)
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

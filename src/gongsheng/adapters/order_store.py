@@ -1,0 +1,178 @@
+"""Writing placed orders to PostgreSQL in one statement (data-modifying CTEs).
+
+An order touches eight tables: its row, its journal entry and legs, the balance rows, the
+holdings of points, the release groups' points, the period counters and the consumer's
+last-active period. :func:`insert_orders_pg` writes all of that, for one order or a batch of
+them, in a single round trip: the rows travel as arrays (``unnest``), the statement is prepared
+once per connection. It writes exactly what the statement-by-statement path
+(``ordering.write_orders``) writes; it is used only when no leg takes from a must-stay-positive
+balance (those go through ``ledger_store.post``, whose plain ``UPDATE`` lets the ``CHECK`` see
+the new balance). Rows are sorted by key before they are written, as in ``bulk.upsert_add``, so
+concurrent writers lock shared rows in the same order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from gongsheng.adapters.ledger_store import stripe_for
+from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, JournalEntry
+
+ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("idem_key", "text"), ("request_hash", "text"), ("consumer_id", "bigint"),
+    ("merchant_id", "bigint"), ("channel", "text"), ("region_id", "bigint"), ("period", "integer"),
+    ("policy_version_id", "bigint"), ("amount_fen", "bigint"), ("voucher_fen", "bigint"),
+    ("voucher_cost_fen", "bigint"), ("concession_fen", "bigint"), ("concession_rate", "text"),
+    ("contract_rate", "text"), ("pool_fen", "bigint"), ("allocations", "text"),
+    ("consumer_cpts", "bigint"), ("merchant_cpts", "bigint"), ("referrer_id", "bigint"),
+    ("referrer_cpts", "bigint"), ("refunded_fen", "bigint"),
+)
+
+_KINDS = {k.code: k for k in AccountKind}
+
+
+@dataclass(frozen=True)
+class OrderRows:
+    """Everything one order writes, as plain rows.
+
+    ``holdings`` are ``(holder, start_period, multiple, points)`` merged per holding;
+    ``group_points`` ``(start_period, multiple, points)`` merged per group; ``counters`` the
+    period counters it adds to; ``activate`` whether to mark the consumer active in the period.
+    """
+
+    order: dict[str, Any]
+    entry: JournalEntry
+    holdings: tuple[tuple[int, int, str, int], ...]
+    group_points: tuple[tuple[int, str, int], ...]
+    counters: dict[str, int]
+    activate: bool
+
+    @property
+    def takes_from_nonnegative(self) -> bool:
+        """Whether a leg lowers a must-stay-positive balance (a voucher spend)."""
+        return any(p.amount < 0 and _KINDS[p.account % ACCOUNTS_PER_PARTY].nonnegative
+                   for p in self.entry.postings)
+
+
+def _unnest(prefix: str, columns: Sequence[tuple[str, str]]) -> str:
+    arrays = ", ".join(f"%({prefix}{i})s::{kind}[]" for i, (_, kind) in enumerate(columns))
+    names = ", ".join(name for name, _ in columns)
+    return f"unnest({arrays}) AS {prefix}({names})"
+
+
+_BALANCE = (("account_id", "bigint"), ("asset", "text"), ("stripe", "integer"),
+            ("amount", "bigint"), ("nonneg", "boolean"))
+_HOLDING = (("holder_id", "bigint"), ("start_period", "integer"), ("multiple", "text"),
+            ("points_cpts", "bigint"))
+_GROUP = (("start_period", "integer"), ("multiple", "text"), ("stripe", "integer"),
+          ("points_cpts", "bigint"))
+_COUNTER = (("period", "integer"), ("name", "text"), ("stripe", "integer"), ("value", "bigint"))
+_LEG = (("idem_key", "text"), ("leg", "integer"), ("account_id", "bigint"), ("asset", "text"),
+        ("amount", "bigint"))
+_ACTIVE = (("party_id", "bigint"), ("period", "integer"), ("stripe", "integer"))
+
+_SQL = f"""
+WITH o AS (
+    INSERT INTO orders ({", ".join(n for n, _ in ORDER_COLUMNS)})
+    SELECT {", ".join(n for n, _ in ORDER_COLUMNS)}
+    FROM {_unnest("r", (*ORDER_COLUMNS, ("leg_count", "integer"), ("ord", "integer")))}
+    ORDER BY ord
+    RETURNING id, idem_key, period
+), e AS (
+    INSERT INTO journal_entries (kind, period, ref_id, leg_count, memo)
+    SELECT 'order', o.period, o.id, k.leg_count, 'order ' || o.id
+    FROM o JOIN unnest(%(r0)s::text[], %(r{len(ORDER_COLUMNS)})s::integer[])
+        AS k(idem_key, leg_count) USING (idem_key)
+    ORDER BY o.id
+    RETURNING id, ref_id
+), p AS (
+    INSERT INTO postings (entry_id, leg, account_id, asset, amount)
+    SELECT e.id, l.leg, l.account_id, l.asset, l.amount
+    FROM {_unnest("l", _LEG)} JOIN o USING (idem_key) JOIN e ON e.ref_id = o.id
+), b AS (
+    INSERT INTO balances (account_id, asset, stripe, amount, nonneg)
+    SELECT * FROM {_unnest("b", _BALANCE)} ORDER BY account_id, asset, stripe
+    ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + excluded.amount
+), h AS (
+    INSERT INTO holdings (holder_id, start_period, multiple, points_cpts)
+    SELECT * FROM {_unnest("h", _HOLDING)} ORDER BY holder_id, start_period, multiple
+    ON CONFLICT (holder_id, start_period, multiple)
+    DO UPDATE SET points_cpts = holdings.points_cpts + excluded.points_cpts
+), g AS (
+    INSERT INTO group_points (start_period, multiple, stripe, points_cpts)
+    SELECT * FROM {_unnest("g", _GROUP)} ORDER BY start_period, multiple, stripe
+    ON CONFLICT (start_period, multiple, stripe)
+    DO UPDATE SET points_cpts = group_points.points_cpts + excluded.points_cpts
+), a AS (
+    UPDATE consumers SET last_active_period = x.period
+    FROM (SELECT DISTINCT * FROM {_unnest("a", _ACTIVE)} ORDER BY party_id) AS x
+    WHERE consumers.party_id = x.party_id
+      AND (consumers.last_active_period IS NULL OR consumers.last_active_period <> x.period)
+    RETURNING x.period, x.stripe
+), c AS (
+    INSERT INTO period_counters (period, name, stripe, value)
+    SELECT period, name, stripe, sum(value) FROM (
+        SELECT * FROM {_unnest("c", _COUNTER)}
+        UNION ALL
+        SELECT a.period, 'active_consumers', a.stripe, 1 FROM a
+    ) AS x
+    GROUP BY period, name, stripe ORDER BY period, name, stripe
+    ON CONFLICT (period, name, stripe) DO UPDATE SET value = period_counters.value + excluded.value
+)
+SELECT o.idem_key, o.id FROM o
+"""
+
+
+def _columns(prefix: str, rows: Sequence[tuple[Any, ...]], width: int) -> dict[str, list[Any]]:
+    cols: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for i, value in enumerate(row):
+            cols[i].append(value)
+    return {f"{prefix}{i}": c for i, c in enumerate(cols)}
+
+
+def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], counter_stripe: int) -> list[int]:
+    """Write every order of ``batch`` (none may take from a must-stay-positive balance).
+
+    Returns the new order ids in the batch's order. Balance, holding, group and counter rows
+    of the whole batch are merged per key, as the statement-by-statement path would leave them.
+    """
+    orders, legs = [], []
+    deltas: dict[tuple[int, str, int], int] = defaultdict(int)
+    holdings: dict[tuple[int, int, str], int] = defaultdict(int)
+    groups: dict[tuple[int, str, int], int] = defaultdict(int)
+    counters: dict[tuple[int, str, int], int] = defaultdict(int)
+    active: list[tuple[int, int, int]] = []
+    for n, rows in enumerate(batch):
+        key, period = rows.order["idem_key"], rows.order["period"]
+        orders.append((*(rows.order[c] for c, _ in ORDER_COLUMNS), len(rows.entry.postings), n))
+        for leg, p in enumerate(rows.entry.postings):
+            legs.append((key, leg, p.account, p.asset.value, p.amount))
+            deltas[(p.account, p.asset.value, stripe_for(p.account))] += p.amount
+        for holder, start, multiple, pts in rows.holdings:
+            holdings[(holder, start, multiple)] += pts
+        for start, multiple, pts in rows.group_points:
+            groups[(start, multiple, counter_stripe)] += pts
+        for name, value in rows.counters.items():
+            if value:
+                counters[(period, name, counter_stripe)] += value
+        if rows.activate:
+            active.append((rows.order["consumer_id"], period, counter_stripe))
+    balance_rows = [(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
+                    for (a, s, st), v in deltas.items() if v]
+    params: dict[str, Any] = {
+        **_columns("r", orders, len(ORDER_COLUMNS) + 2),
+        **_columns("l", legs, len(_LEG)),
+        **_columns("b", balance_rows, len(_BALANCE)),
+        **_columns("h", [(*k, v) for k, v in holdings.items() if v], len(_HOLDING)),
+        **_columns("g", [(*k, v) for k, v in groups.items() if v], len(_GROUP)),
+        **_columns("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
+        **_columns("a", active, len(_ACTIVE)),
+    }
+    ids = dict(conn.exec_driver_sql(_SQL, params).all())
+    return [int(ids[rows.order["idem_key"]]) for rows in batch]

@@ -1,0 +1,69 @@
+"""The HTTP API: :func:`create_app` wires a :class:`Platform` and :class:`Settings` into FastAPI.
+
+Every resource lives under ``/api/v1``; the OpenAPI document is at ``/openapi.json`` and lists,
+for every operation, the problem+json responses it may give. :func:`app_from_env` is the
+factory ``gongsheng serve`` hands to uvicorn (one platform per worker process).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from gongsheng.entrypoints.api import errors
+from gongsheng.entrypoints.api.routes import ROUTERS
+from gongsheng.services.platform import Platform
+from gongsheng.settings import Settings
+
+API_PREFIX = "/api/v1"
+_PROBLEMS = {
+    "400": "bad request", "401": "no or bad credentials", "403": "not yours",
+    "404": "unknown resource", "409": "conflict with the state of the books",
+    "422": "invalid input",
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with problem+json error responses on every operation."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = errors.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            for status, text in _PROBLEMS.items():
+                responses[status] = {"description": text,
+                                     "content": {errors.MEDIA_TYPE: {"schema": ref}}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
+    """The API over ``platform``; the signing key comes from ``settings`` (see :mod:`settings`)."""
+    settings = settings or Settings()
+    app = FastAPI(title="gongsheng", version="1", description=(
+        "Five-party rebate platform: orders, refunds, wallets, periods, reports. Amounts are "
+        "integer fen (*_fen), points integer centi-points (*_cpts), rates decimal strings. "
+        "Errors are application/problem+json."))
+    app.state.platform = platform
+    app.state.settings = settings
+    app.state.secret = settings.secret(str(platform.engine.url.render_as_string(hide_password=False)))
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``GONGSHENG_DB`` (what ``serve`` runs in each uvicorn worker)."""
+    settings = Settings()
+    return create_app(Platform.open(settings.db), settings)

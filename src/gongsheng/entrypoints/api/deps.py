@@ -1,0 +1,67 @@
+"""Dependencies of the routes, as ``Annotated`` aliases: the platform, the caller, common parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from gongsheng.domain.errors import Unauthorized
+from gongsheng.entrypoints.api.auth import Principal, read_token
+from gongsheng.services.idempotency import MAX_KEY
+from gongsheng.services.platform import Platform
+
+MAX_ID = 2**53
+"""Largest id a client may send (JSON-safe integers; every stored id is far below)."""
+
+TOKEN_URL = "/api/v1/auth/token"
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def _principal(request: Request, token: str | None) -> Principal:
+    if not token:
+        raise Unauthorized("sign in first: send 'Authorization: Bearer <token>' "
+                           f"(a token comes from {TOKEN_URL})")
+    return read_token(token, request.app.state.secret)
+
+
+def current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    """The caller named by the bearer token (401 without a valid one)."""
+    return _principal(request, token)
+
+
+def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+    """The caller, who must be an administrator (403 otherwise)."""
+    user.require_admin()
+    return user
+
+
+def optional_user(request: Request) -> Principal | None:
+    """The caller if a bearer token is sent (checked), None for an anonymous request."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("only bearer tokens are accepted")
+    return _principal(request, token.strip())
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+CurrentUser = Annotated[Principal, Depends(current_user)]
+AdminUser = Annotated[Principal, Depends(admin_user)]
+MaybeUser = Annotated[Principal | None, Depends(optional_user)]
+IdempotencyKey = Annotated[str, Header(
+    alias="Idempotency-Key", min_length=1, max_length=MAX_KEY, pattern=r"^[\x21-\x7e]+$",
+    description="a key unique to this write: the same key with the same body returns the first "
+                "result; with another body, 409")]
+PartyId = Annotated[int, Path(ge=1, le=MAX_ID, description="a party's id")]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="an order's id")]
+Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]

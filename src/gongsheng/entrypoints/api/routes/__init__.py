@@ -1,0 +1,27 @@
+"""One router per resource; :data:`ROUTERS` is what ``create_app`` mounts under ``/api/v1``."""
+
+from __future__ import annotations
+
+from gongsheng.entrypoints.api.routes import (
+    auth,
+    business_managers,
+    consumers,
+    ledger,
+    merchants,
+    orders,
+    partners,
+    payouts,
+    periods,
+    policy,
+    promoters,
+    regions,
+    reports,
+    risk,
+    statements,
+    wallets,
+)
+
+ROUTERS = [auth.router, regions.router, partners.router, promoters.router,
+           business_managers.router, merchants.router, consumers.router, orders.router,
+           wallets.router, payouts.router, statements.router, periods.router, reports.router,
+           ledger.router, policy.router, risk.router]

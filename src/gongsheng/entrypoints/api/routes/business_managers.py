@@ -1,0 +1,26 @@
+"""Business managers (商务经理): registration and the merchants bound to one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, PartyId, PlatformDep
+from gongsheng.entrypoints.api.routes._register import register
+from gongsheng.entrypoints.api.schemas import BmMerchants, BusinessManagerIn, PartyOut
+from gongsheng.services import registry, reports
+
+router = APIRouter(tags=["parties"])
+
+
+@router.post("/business-managers", status_code=201, response_model=PartyOut)
+def create_business_manager(body: BusinessManagerIn, _: AdminUser, platform: PlatformDep) -> PartyOut:
+    """Register a business manager (admin)."""
+    return register(platform, lambda uow: registry.create_business_manager(uow, body.name), "bm",
+                    body.login)
+
+
+@router.get("/business-managers/{party_id}/merchants", response_model=BmMerchants)
+def bound_merchants(party_id: PartyId, user: CurrentUser, platform: PlatformDep) -> BmMerchants:
+    """The merchants bound to a business manager, and its commissions (the BM itself or admin)."""
+    user.require_own(party_id, "this business manager's merchants")
+    return BmMerchants(**platform.read(reports.bm_merchants, party_id))

@@ -1,0 +1,78 @@
+"""Orders (reported by the merchant or payment side, never the consumer) and their refunds."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from gongsheng.domain.errors import Forbidden
+from gongsheng.entrypoints.api.deps import (
+    CurrentUser,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    OrderId,
+    PlatformDep,
+)
+from gongsheng.entrypoints.api.schemas import OrderIn, OrderOut, OrderPage, RefundIn, RefundOut
+from gongsheng.services import reports
+from gongsheng.services.ordering import OrderRequest, get_order
+
+router = APIRouter(tags=["orders"])
+REPLAYED = "a replay: the first result of this Idempotency-Key"
+
+
+@router.post("/orders", status_code=201, response_model=OrderOut,
+             responses={200: {"model": OrderOut, "description": REPLAYED}})
+def place_order(body: OrderIn, key: IdempotencyKey, user: CurrentUser, platform: PlatformDep,
+                response: Response) -> OrderOut:
+    """Place an order (admin, or the merchant itself); returns concession, waterfall and points."""
+    if not (user.admin or (user.role == "merchant" and user.party_id == body.merchant_id)):
+        raise Forbidden("orders come from the merchant or payment side: only the merchant "
+                        "itself (or an admin) may report an order at this merchant")
+    result = platform.order(OrderRequest(body.consumer_id, body.merchant_id, body.amount_fen,
+                                         body.voucher_fen, key))
+    if result.replayed:
+        response.status_code = 200
+    return OrderOut.model_validate(result, from_attributes=True)
+
+
+@router.get("/orders", response_model=OrderPage)
+def list_orders(user: CurrentUser, platform: PlatformDep, limit: Limit = 50,
+                offset: Offset = 0) -> OrderPage:
+    """Orders, newest first: all for an admin, a consumer's or merchant's own otherwise."""
+    if user.admin:
+        found = platform.read(lambda c: reports.list_orders(c, limit=limit, offset=offset))
+    elif user.role == "consumer":
+        found = platform.read(lambda c: reports.list_orders(
+            c, consumer_id=user.party_id, limit=limit, offset=offset))
+    elif user.role == "merchant":
+        found = platform.read(lambda c: reports.list_orders(
+            c, merchant_id=user.party_id, limit=limit, offset=offset))
+    else:
+        raise Forbidden(f"a {user.role} has no orders of its own; see its statement instead")
+    return OrderPage(items=[OrderOut.model_validate(o, from_attributes=True) for o in found],
+                     limit=limit, offset=offset,
+                     next_offset=offset + limit if len(found) == limit else None)
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut)
+def read_order(order_id: OrderId, user: CurrentUser, platform: PlatformDep) -> OrderOut:
+    """One order (its consumer, its merchant, or an admin)."""
+    consumer, merchant = platform.read(reports.order_parties, order_id)
+    if not (user.owns(consumer) or user.owns(merchant)):
+        raise Forbidden(f"order {order_id} is not yours")
+    return OrderOut.model_validate(platform.read(get_order, order_id), from_attributes=True)
+
+
+@router.post("/orders/{order_id}/refunds", status_code=201, response_model=RefundOut,
+             responses={200: {"model": RefundOut, "description": REPLAYED}})
+def refund_order(order_id: OrderId, body: RefundIn, key: IdempotencyKey, user: CurrentUser,
+                 platform: PlatformDep, response: Response) -> RefundOut:
+    """Refund part or all of an order (its merchant or an admin); reverses every part pro rata."""
+    _, merchant = platform.read(reports.order_parties, order_id)
+    if not (user.admin or (user.role == "merchant" and user.party_id == merchant)):
+        raise Forbidden(f"only the merchant of order {order_id} (or an admin) may refund it")
+    result = platform.refund(order_id, body.amount_fen, key)
+    if result.replayed:
+        response.status_code = 200
+    return RefundOut.model_validate(result, from_attributes=True)

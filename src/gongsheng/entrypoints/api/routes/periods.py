@@ -1,0 +1,17 @@
+"""Periods (期): closing the open one releases vouchers at the period's rate."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gongsheng.entrypoints.api.deps import AdminUser, PlatformDep
+from gongsheng.entrypoints.api.schemas import CloseIn, CloseOut
+
+router = APIRouter(tags=["periods"])
+
+
+@router.post("/periods/close", response_model=CloseOut)
+def close_period(_: AdminUser, platform: PlatformDep, body: CloseIn | None = None) -> CloseOut:
+    """Close the open period (admin); with ``period``, a repeat returns the stored summary."""
+    summary = platform.close_period(body.period if body is not None else None)
+    return CloseOut.model_validate(summary, from_attributes=True)

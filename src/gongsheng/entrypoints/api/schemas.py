@@ -1,0 +1,340 @@
+"""Request and response bodies. Money is integer fen (``*_fen``), points integer centi-points
+(``*_cpts``), rates decimal strings. Request bodies refuse unknown fields."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gongsheng.entrypoints.api.deps import MAX_ID
+from gongsheng.services.ordering import MAX_ORDER_FEN
+
+Ref = Annotated[int, Field(ge=1, le=MAX_ID)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Fen = Annotated[int, Field(ge=1, le=MAX_ORDER_FEN)]
+RATE = r"^\s*[0-9]{1,3}(\.[0-9]{1,10})?\s*%?\s*$"
+Rate = Annotated[str, Field(pattern=RATE, max_length=20, examples=["0.15", "15%"])]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Login(In):
+    """A login to create with the party (username and password)."""
+
+    username: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.@+-]+$")]
+    password: Annotated[str, Field(min_length=8, max_length=200)]
+
+
+class RegionIn(In):
+    name: Name
+    level: Literal["province", "city", "district"] = "city"
+    parent_id: Ref | None = None
+    merchant_universe: Annotated[int, Field(ge=0, le=10**9)] = 0
+
+
+class RegionOut(BaseModel):
+    region_id: int
+    name: str
+    level: str
+    parent_id: int | None
+    merchant_universe: int
+
+
+class PartnerIn(In):
+    name: Name
+    region_id: Ref
+    investment_fen: Annotated[int, Field(ge=0, le=10**15)] = 0
+    login: Login | None = None
+
+
+class PromoterIn(In):
+    name: Name
+    partner_id: Ref
+    login: Login | None = None
+
+
+class BusinessManagerIn(In):
+    name: Name
+    login: Login | None = None
+
+
+class MerchantIn(In):
+    name: Name
+    category: Annotated[str, Field(min_length=1, max_length=50)]
+    channel: Literal["mall", "brand", "alliance"]
+    region_id: Ref
+    concession_rate: Rate | None = None
+    accepts_vouchers: bool = True
+    bm_id: Ref | None = None
+    bm_rate: Rate | None = None
+    promoter_id: Ref | None = None
+    login: Login | None = None
+
+
+class ConsumerIn(In):
+    """A consumer; ``referrer_id`` or ``referrer_code`` names who referred it (one level only)."""
+
+    name: Name
+    referrer_id: Ref | None = None
+    referrer_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    home_merchant_id: Ref | None = None
+    login: Login | None = None
+
+
+class PartyOut(BaseModel):
+    party_id: int
+    kind: str
+    name: str
+    username: str | None = None
+    referral_code: str | None = None
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    role: str
+    party_id: int | None
+
+
+class MeOut(BaseModel):
+    username: str
+    role: str
+    party_id: int | None
+    party: dict[str, Any] | None
+
+
+class OrderIn(In):
+    """An order as the merchant or payment side reports it."""
+
+    consumer_id: Ref
+    merchant_id: Ref
+    amount_fen: Fen
+    voucher_fen: Annotated[int, Field(ge=0, le=MAX_ORDER_FEN)] = 0
+
+
+class Allocation(BaseModel):
+    part: str
+    recipient: str
+    party_id: int | None
+    amount_fen: int
+    vacant: bool
+
+
+class OrderOut(BaseModel):
+    order_id: int
+    period: int
+    consumer_id: int
+    merchant_id: int
+    channel: str
+    amount_fen: int
+    voucher_fen: int
+    voucher_cost_fen: int
+    concession_rate: str
+    concession_fen: int
+    allocations: list[Allocation]
+    pool_fen: int
+    consumer_cpts: int
+    merchant_cpts: int
+    referrer_id: int | None
+    referrer_cpts: int
+    refunded_fen: int
+    replayed: bool
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class RefundIn(In):
+    amount_fen: Fen
+
+
+class RefundOut(BaseModel):
+    refund_id: int
+    order_id: int
+    amount_fen: int
+    refunded_total_fen: int
+    concession_reversed_fen: int
+    clawback_fen: int
+    platform_cover_fen: int
+    replayed: bool
+
+
+class PayoutIn(In):
+    """A withdrawal of cash; ``party_id`` defaults to the caller's own party."""
+
+    party_id: Ref | None = None
+    amount_fen: Fen
+
+
+class PayoutOut(BaseModel):
+    payout_id: int
+    party_id: int
+    amount_fen: int
+    balance_after_fen: int
+    replayed: bool
+
+
+class HoldingOut(BaseModel):
+    start_period: int
+    cap_multiple: str
+    points_cpts: int
+    cap_fen: int
+    released_fraction: str
+    released_fen: int
+    started: bool
+    periods_to_complete: int | None
+
+
+class WalletOut(BaseModel):
+    party_id: int
+    kind: str
+    points_cpts: int
+    vouchers_fen: int
+    voucher_debt_fen: int
+    cash_fen: int
+    units_cpts: int
+    release_rate: str
+    holdings: list[HoldingOut]
+    projection_note: str
+
+
+class CloseIn(In):
+    """Close the open period; with ``period``, closing is idempotent (a closed one is returned)."""
+
+    period: Annotated[int, Field(ge=1, le=10**6)] | None = None
+
+
+class CloseOut(BaseModel):
+    period: int
+    controller: str
+    nominal_periods: int
+    release_rate: str
+    nominal_rate: str
+    released_fen: int
+    unfunded_fen: int
+    pool_available_fen: int
+    pool_reserved_fen: int
+    periods_to_complete: int | None
+    figures: dict[str, Any]
+    already_closed: bool
+
+
+class KpisOut(BaseModel):
+    periods: list[dict[str, Any]]
+    open_period: dict[str, Any]
+
+
+class AccountBalance(BaseModel):
+    account_id: int
+    account: str
+    party_id: int | None
+    kind: str
+    asset: str
+    balance: int
+
+
+class TrialBalanceOut(BaseModel):
+    accounts: list[AccountBalance]
+    totals: dict[str, int]
+    balanced: bool
+
+
+class StatementPeriod(BaseModel):
+    period: int
+    earned_fen: int
+    reversed_fen: int
+    paid_out_fen: int
+    other_cash_fen: int
+    net_cash_fen: int
+    cash_fen: dict[str, int]
+    points_cpts: dict[str, int]
+    vouchers_fen: dict[str, int]
+    voucher_debt_fen: dict[str, int]
+    units_cpts: dict[str, int]
+
+
+class StatementOut(BaseModel):
+    party_id: int
+    kind: str
+    periods: list[StatementPeriod]
+    cash_balance_fen: int
+
+
+class PartnerReport(BaseModel):
+    partner_id: int
+    investment_fen: int
+    term_start: int
+    active: bool
+    region: dict[str, Any]
+    dividends: list[dict[str, Any]]
+    dividends_total_fen: int
+    payback: str | None
+    payback_period: int | None
+    team: list[dict[str, Any]]
+    team_commissions_fen: int
+
+
+class BoundMerchant(BaseModel):
+    merchant_id: int
+    name: str
+    category: str
+    channel: str
+    region_id: int
+    concession_rate: str
+    bm_rate: str | None
+    accepts_vouchers: bool
+    active: bool
+
+
+class BmMerchants(BaseModel):
+    bm_id: int
+    commissions_fen: int
+    merchants: list[BoundMerchant]
+
+
+class PolicyIn(In):
+    """A policy file's TOML text."""
+
+    toml: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class PolicyVersion(BaseModel):
+    version_id: int
+    name: str
+    digest: str
+    active_from_period: int | None
+    created_at: str | None
+
+
+class PolicyVersions(BaseModel):
+    open_period: int
+    current_version_id: int
+    versions: list[PolicyVersion]
+
+
+class PolicyScheduled(BaseModel):
+    version_id: int
+    name: str
+    digest: str
+    active_from_period: int
+
+
+class RiskFlag(BaseModel):
+    flag: str
+    period: int
+    party_id: int | None
+    detail: str
+
+
+class RiskOut(BaseModel):
+    period: int
+    last_closed: int | None
+    flags: list[RiskFlag]

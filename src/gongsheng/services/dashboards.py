@@ -1,0 +1,137 @@
+"""Read models of the web pages that :mod:`reports` does not already serve.
+
+Like :mod:`reports`, every query reads what one party owns through an index (its orders by
+``merchant_id``, its accounts' postings, its signed merchants) or lifetime counters and the
+stored per-period figures; nothing scans the whole history. Callers check who may read what.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import aliased
+
+from gongsheng.adapters import tables as t
+from gongsheng.domain.errors import NotFound
+from gongsheng.domain.ledger import AccountKind, EntryKind, account_id
+from gongsheng.services.books import LIFETIME, counters
+from gongsheng.services.figures import coverage_by_region
+
+
+def regions_overview(conn: Connection) -> list[dict[str, Any]]:
+    """Every region with its level, parent, merchant universe, coverage and active partner."""
+    life = counters(conn, LIFETIME)
+    coverage = {r["region_id"]: r for r in coverage_by_region(conn, life)}
+    parent = aliased(t.regions)
+    rows = conn.execute(
+        select(t.regions.c.id, t.regions.c.level, parent.c.name.label("parent"))
+        .select_from(t.regions.outerjoin(parent, parent.c.id == t.regions.c.parent_id))
+        .order_by(t.regions.c.id)).all()
+    partners = {int(r.region_id): r for r in conn.execute(
+        select(t.partners.c.region_id, t.partners.c.party_id, t.partners.c.investment_fen,
+               t.partners.c.term_start, t.parties.c.name)
+        .select_from(t.partners.join(t.parties, t.parties.c.id == t.partners.c.party_id))
+        .where(t.partners.c.active)).all()}
+    out = []
+    for rid, level, parent_name in rows:
+        held = partners.get(int(rid))
+        out.append({**coverage[int(rid)], "level": level, "parent": parent_name,
+                    "partner": None if held is None else {
+                        "party_id": int(held.party_id), "name": held.name,
+                        "investment_fen": int(held.investment_fen), "term_start": int(held.term_start)}})
+    return out
+
+
+def merchant_activity(conn: Connection, merchant_id: int) -> dict[str, Any]:
+    """A merchant's sales per period (its own orders, by index) and the acquisition rewards it
+    earned on orders at other merchants by consumers it brought in (its cash postings, by index)."""
+    o = t.orders
+    per: dict[int, dict[str, int]] = {}
+    for row in conn.execute(
+            select(o.c.period, func.count().label("orders"), func.sum(o.c.amount_fen).label("sales"),
+                   func.sum(o.c.refunded_fen).label("refunded"),
+                   func.sum(o.c.concession_fen).label("concession"),
+                   func.sum(o.c.voucher_fen).label("vouchers"))
+            .where(o.c.merchant_id == merchant_id).group_by(o.c.period)).all():
+        per[int(row.period)] = {"orders": int(row.orders), "sales_fen": int(row.sales),
+                                "refunded_fen": int(row.refunded),
+                                "concession_fen": int(row.concession),
+                                "vouchers_accepted_fen": int(row.vouchers),
+                                "acquisition_rewards_fen": 0}
+    for period, amount in _rewards_by_period(conn, merchant_id).items():
+        per.setdefault(period, {"orders": 0, "sales_fen": 0, "refunded_fen": 0, "concession_fen": 0,
+                                "vouchers_accepted_fen": 0, "acquisition_rewards_fen": 0})
+        per[period]["acquisition_rewards_fen"] = amount
+    rows = [{"period": p, **per[p]} for p in sorted(per)]
+    totals = {k: sum(r[k] for r in rows) for k in (
+        "orders", "sales_fen", "refunded_fen", "concession_fen", "vouchers_accepted_fen",
+        "acquisition_rewards_fen")}
+    return {"merchant_id": merchant_id, "periods": rows, "totals": totals}
+
+
+def _rewards_by_period(conn: Connection, merchant_id: int) -> dict[int, int]:
+    """Cash posted to the merchant by orders (and their refunds) at *other* merchants."""
+    p, e, o, r = t.postings, t.journal_entries, t.orders, t.refunds
+    cash = account_id(merchant_id, AccountKind.CASH)
+    out: dict[int, int] = defaultdict(int)
+    on_orders = (select(e.c.period, func.sum(p.c.amount))
+                 .select_from(p.join(e, e.c.id == p.c.entry_id).join(o, o.c.id == e.c.ref_id))
+                 .where(p.c.account_id == cash, e.c.kind == EntryKind.ORDER.value,
+                        o.c.merchant_id != merchant_id)
+                 .group_by(e.c.period))
+    on_refunds = (select(e.c.period, func.sum(p.c.amount))
+                  .select_from(p.join(e, e.c.id == p.c.entry_id).join(r, r.c.id == e.c.ref_id)
+                               .join(o, o.c.id == r.c.order_id))
+                  .where(p.c.account_id == cash, e.c.kind == EntryKind.REFUND.value,
+                         o.c.merchant_id != merchant_id)
+                  .group_by(e.c.period))
+    for query in (on_orders, on_refunds):
+        for period, amount in conn.execute(query).all():
+            out[int(period)] += int(amount)
+    return dict(out)
+
+
+def share_programmes(conn: Connection, merchant_id: int) -> list[dict[str, Any]]:
+    """The shared-shareholder programmes (共享股东) a merchant runs, with holders and dividends."""
+    sp, sd, su = t.share_programmes, t.share_dividends, t.share_units
+    out = []
+    for prog in conn.execute(select(sp).where(sp.c.merchant_id == merchant_id).order_by(sp.c.id)).all():
+        holders = conn.execute(select(func.count()).select_from(su).where(
+            su.c.programme_id == prog.id, su.c.units > 0)).scalar_one()
+        dividends = [{"period": int(per), "profit_fen": int(profit), "paid_fen": int(paid)}
+                     for per, profit, paid in conn.execute(
+                         select(sd.c.period, sd.c.profit_fen, sd.c.paid_fen)
+                         .where(sd.c.programme_id == prog.id).order_by(sd.c.period)).all()]
+        out.append({"programme_id": int(prog.id), "unit_price_cpts": int(prog.unit_price_cpts),
+                    "units_offered": int(prog.units_offered), "units_sold": int(prog.units_sold),
+                    "profit_share": prog.profit_share, "holders": int(holders),
+                    "dividends": dividends, "paid_total_fen": sum(d["paid_fen"] for d in dividends)})
+    return out
+
+
+def promoter_overview(conn: Connection, promoter_id: int) -> dict[str, Any]:
+    """A promoter's partner and region, and the merchants it signed."""
+    row = conn.execute(
+        select(t.promoters.c.partner_id, t.parties.c.name, t.partners.c.region_id,
+               t.regions.c.name.label("region"))
+        .select_from(t.promoters.join(t.partners, t.partners.c.party_id == t.promoters.c.partner_id)
+                     .join(t.parties, t.parties.c.id == t.promoters.c.partner_id)
+                     .join(t.regions, t.regions.c.id == t.partners.c.region_id))
+        .where(t.promoters.c.party_id == promoter_id)).first()
+    if row is None:
+        raise NotFound(f"promoter {promoter_id} does not exist")
+    m = t.merchants
+    merchants = [{"merchant_id": int(r.party_id), "name": r.name, "category": r.category,
+                  "channel": r.channel, "concession_rate": r.concession_rate, "active": bool(r.active)}
+                 for r in conn.execute(
+                     select(m.c.party_id, t.parties.c.name, m.c.category, m.c.channel,
+                            m.c.concession_rate, m.c.active)
+                     .select_from(m.join(t.parties, t.parties.c.id == m.c.party_id))
+                     .where(m.c.promoter_id == promoter_id).order_by(m.c.party_id)).all()]
+    return {"promoter_id": promoter_id, "partner_id": int(row.partner_id), "partner": row.name,
+            "region_id": int(row.region_id), "region": row.region, "merchants": merchants}
+
+
+__all__ = ["merchant_activity", "promoter_overview", "regions_overview", "share_programmes"]

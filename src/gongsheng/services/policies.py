@@ -1,0 +1,53 @@
+"""Policy versions: list them, and schedule an uploaded policy (TOML) from the next period.
+
+A stored version never changes; a new policy is a new version (or the existing one with the same
+content), activated from the period after the open one (:func:`books.schedule_policy`), so the
+open period keeps the rules its orders were placed under.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from gongsheng.adapters import tables as t
+from gongsheng.domain.errors import PolicyError
+from gongsheng.domain.policy import Policy, policy_from_mapping
+from gongsheng.services.books import open_period, schedule_policy
+from gongsheng.services.unit_of_work import UnitOfWork
+
+MAX_POLICY_TEXT = 100_000
+
+
+def parse_policy(text: str) -> Policy:
+    """The validated policy in a TOML text; :class:`PolicyError` otherwise."""
+    if len(text) > MAX_POLICY_TEXT:
+        raise PolicyError(f"a policy file has at most {MAX_POLICY_TEXT} characters")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise PolicyError(f"the policy is not valid TOML: {err}") from None
+    return policy_from_mapping(data)
+
+
+def versions(conn: Connection) -> dict[str, Any]:
+    """Every stored version and the one the open period uses."""
+    pv = t.policy_versions
+    rows = conn.execute(select(pv.c.id, pv.c.name, pv.c.digest, pv.c.active_from_period,
+                               pv.c.created_at).order_by(pv.c.id)).all()
+    current = open_period(conn)
+    return {"open_period": current.seq, "current_version_id": current.policy_version_id,
+            "versions": [{"version_id": int(r.id), "name": r.name, "digest": r.digest,
+                          "active_from_period": r.active_from_period,
+                          "created_at": str(r.created_at) if r.created_at is not None else None}
+                         for r in rows]}
+
+
+def schedule_toml(uow: UnitOfWork, text: str) -> dict[str, Any]:
+    """Validate a TOML policy and schedule it from the next period (the caller commits)."""
+    policy = parse_policy(text)
+    version, period = schedule_policy(uow.conn, policy)
+    return {"version_id": version, "name": policy.name, "digest": policy.digest,
+            "active_from_period": period}

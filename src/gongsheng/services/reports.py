@@ -1,0 +1,286 @@
+"""Read models for the API and the demo: orders, statements, partner and BM reports, KPIs, risk.
+
+Every query here reads what one party owns through an index (its accounts' postings, its
+merchants, its team), or the stored per-period figures and counters: none scans the whole
+history. The risk detectors read the open period's orders (``ix_orders_period``) and recent
+refunds only. Callers check who may read what; these functions only read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.ledger_store import trial_balance
+from gongsheng.domain.errors import NotFound
+from gongsheng.domain.ledger import (
+    AccountKind,
+    Asset,
+    account_id,
+    account_name,
+    describe_account,
+)
+from gongsheng.services.books import LIFETIME, counters, open_period
+from gongsheng.services.ordering import OrderResult, get_order
+from gongsheng.services.wallets import party_kind
+
+VELOCITY_ORDERS = 30
+"""Orders by one consumer in one period above which the risk report flags a burst."""
+WASH_ORDERS = 8
+"""Orders by one consumer at one merchant in a period (all its orders there) flagged as wash trading."""
+REFERRAL_FARM = 10
+"""Referees who never ordered, per referrer, flagged as possible self-referral farming."""
+MAX_FLAGS = 50
+
+
+def _ratio(num: int, den: int) -> str | None:
+    return None if den == 0 else str((Decimal(num) / Decimal(den)).quantize(Decimal("0.0001")))
+
+
+def list_orders(conn: Connection, *, consumer_id: int | None = None, merchant_id: int | None = None,
+                limit: int = 50, offset: int = 0) -> list[OrderResult]:
+    """Orders, newest first, optionally of one consumer or one merchant (indexed), paginated."""
+    query = select(t.orders.c.id).order_by(t.orders.c.id.desc()).limit(limit).offset(offset)
+    if consumer_id is not None:
+        query = query.where(t.orders.c.consumer_id == consumer_id)
+    if merchant_id is not None:
+        query = query.where(t.orders.c.merchant_id == merchant_id)
+    return [get_order(conn, int(i)) for i in conn.execute(query).scalars()]
+
+
+def order_parties(conn: Connection, order_id: int) -> tuple[int, int]:
+    """``(consumer_id, merchant_id)`` of an order (for ownership checks)."""
+    row = conn.execute(select(t.orders.c.consumer_id, t.orders.c.merchant_id)
+                       .where(t.orders.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return int(row[0]), int(row[1])
+
+
+def party_profile(conn: Connection, party_id: int) -> dict[str, Any]:
+    """A party's name, kind and role-specific terms (referral code, merchant terms, region)."""
+    row = conn.execute(select(t.parties.c.kind, t.parties.c.name)
+                       .where(t.parties.c.id == party_id)).first()
+    if row is None:
+        raise NotFound(f"party {party_id} does not exist")
+    out: dict[str, Any] = {"party_id": party_id, "kind": row.kind, "name": row.name}
+    table = {"consumer": t.consumers, "merchant": t.merchants, "partner": t.partners,
+             "promoter": t.promoters}.get(row.kind)
+    if table is not None:
+        extra = conn.execute(select(table).where(table.c.party_id == party_id)).mappings().first()
+        if extra is not None:
+            out.update({k: v for k, v in extra.items() if k not in ("party_id", "first_order_key")})
+    return out
+
+
+def _postings_by_period(conn: Connection, accounts: list[int],
+                        kinds: tuple[str, ...] | None = None) -> list[tuple[int, int, str, int]]:
+    """``(account, period, entry kind, sum)`` over the postings of a few accounts (index on account)."""
+    p, e = t.postings, t.journal_entries
+    query = (select(p.c.account_id, e.c.period, e.c.kind, func.sum(p.c.amount))
+             .select_from(p.join(e, e.c.id == p.c.entry_id))
+             .where(p.c.account_id.in_(accounts))
+             .group_by(p.c.account_id, e.c.period, e.c.kind))
+    if kinds is not None:
+        query = query.where(e.c.kind.in_(kinds))
+    return [(int(a), int(per), str(k), int(v)) for a, per, k, v in conn.execute(query).all()]
+
+
+def statement(conn: Connection, party_id: int) -> dict[str, Any]:
+    """Per period, what moved on the party's accounts, by kind of entry.
+
+    Cash: ``earned_fen`` (commissions, dividends, settlement of orders), ``reversed_fen``
+    (refunds), ``paid_out_fen`` (withdrawals); points and vouchers by entry kind. Read from the
+    postings of this party's own accounts only.
+    """
+    kind = party_kind(conn, party_id)
+    names = {AccountKind.CASH: "cash_fen", AccountKind.POINTS: "points_cpts",
+             AccountKind.VOUCHERS: "vouchers_fen", AccountKind.VOUCHER_DEBT: "voucher_debt_fen",
+             AccountKind.UNITS: "units_cpts"}
+    accounts = {account_id(party_id, k): name for k, name in names.items()}
+    periods: dict[int, dict[str, Any]] = {}
+    for acc, period, entry_kind, amount in _postings_by_period(conn, list(accounts)):
+        row = periods.setdefault(period, {"period": period, "earned_fen": 0, "reversed_fen": 0,
+                                          "paid_out_fen": 0, "other_cash_fen": 0,
+                                          **{n: {} for n in names.values()}})
+        row[accounts[acc]][entry_kind] = row[accounts[acc]].get(entry_kind, 0) + amount
+        if accounts[acc] == "cash_fen":
+            field = {"order": "earned_fen", "refund": "reversed_fen",
+                     "payout": "paid_out_fen"}.get(entry_kind, "other_cash_fen")
+            row[field] += amount
+    rows = [periods[p] for p in sorted(periods)]
+    for row in rows:
+        row["net_cash_fen"] = row["earned_fen"] + row["reversed_fen"] + row["paid_out_fen"] \
+            + row["other_cash_fen"]
+    return {"party_id": party_id, "kind": kind, "periods": rows,
+            "cash_balance_fen": sum(r["net_cash_fen"] for r in rows)}
+
+
+def _commissions(conn: Connection, parties: list[int]) -> dict[int, int]:
+    """Cash earned net of refunds per party, from its own cash postings."""
+    if not parties:
+        return {}
+    cash = {account_id(p, AccountKind.CASH): p for p in parties}
+    out: dict[int, int] = defaultdict(int)
+    for acc, _, _, amount in _postings_by_period(conn, list(cash), ("order", "refund")):
+        out[cash[acc]] += amount
+    return {p: out.get(p, 0) for p in parties}
+
+
+def partner_report(conn: Connection, partner_id: int) -> dict[str, Any]:
+    """A partner's region, its dividends per period against the investment (payback), its team."""
+    row = conn.execute(
+        select(t.partners, t.regions.c.name, t.regions.c.level, t.regions.c.merchant_universe)
+        .select_from(t.partners.join(t.regions, t.regions.c.id == t.partners.c.region_id))
+        .where(t.partners.c.party_id == partner_id)).first()
+    if row is None:
+        raise NotFound(f"partner {partner_id} does not exist")
+    by_channel = {str(c): int(n) for c, n in conn.execute(
+        select(t.merchants.c.channel, func.count()).where(t.merchants.c.region_id == row.region_id,
+                                                          t.merchants.c.active)
+        .group_by(t.merchants.c.channel)).all()}
+    merchants = sum(by_channel.values())
+    cash = account_id(partner_id, AccountKind.CASH)
+    per_period: dict[int, int] = defaultdict(int)
+    for _, period, _, amount in _postings_by_period(conn, [cash], ("order", "refund")):
+        per_period[period] += amount
+    cumulative, dividends, payback_period = 0, [], None
+    for period in sorted(per_period):
+        cumulative += per_period[period]
+        dividends.append({"period": period, "dividend_fen": per_period[period],
+                          "cumulative_fen": cumulative})
+        if payback_period is None and row.investment_fen and cumulative >= row.investment_fen:
+            payback_period = period
+    team = conn.execute(select(t.promoters.c.party_id, t.parties.c.name)
+                        .select_from(t.promoters.join(t.parties, t.parties.c.id == t.promoters.c.party_id))
+                        .where(t.promoters.c.partner_id == partner_id)
+                        .order_by(t.promoters.c.party_id)).all()
+    ids = [int(p) for p, _ in team]
+    signed: dict[Any, Any] = dict(conn.execute(select(t.merchants.c.promoter_id, func.count())
+                               .where(t.merchants.c.promoter_id.in_(ids))
+                               .group_by(t.merchants.c.promoter_id)).all()) if ids else {}
+    earned = _commissions(conn, ids)
+    return {
+        "partner_id": partner_id, "investment_fen": int(row.investment_fen),
+        "term_start": int(row.term_start), "active": bool(row.active),
+        "region": {"region_id": int(row.region_id), "name": row.name, "level": row.level,
+                   "merchant_universe": int(row.merchant_universe), "merchants": merchants,
+                   "merchants_by_channel": by_channel,
+                   "coverage": _ratio(merchants, int(row.merchant_universe))},
+        "dividends": dividends, "dividends_total_fen": cumulative,
+        "payback": _ratio(cumulative, int(row.investment_fen)), "payback_period": payback_period,
+        "team": [{"promoter_id": p, "name": n, "merchants_signed": int(signed.get(p, 0)),
+                  "commissions_fen": earned[p]} for p, n in ((int(a), b) for a, b in team)],
+        "team_commissions_fen": sum(earned.values()),
+    }
+
+
+def bm_merchants(conn: Connection, bm_id: int) -> dict[str, Any]:
+    """The merchants bound to a business manager, with its commissions to date."""
+    if conn.execute(select(t.business_managers.c.party_id)
+                    .where(t.business_managers.c.party_id == bm_id)).first() is None:
+        raise NotFound(f"business manager {bm_id} does not exist")
+    m = t.merchants
+    rows = conn.execute(
+        select(m.c.party_id, t.parties.c.name, m.c.category, m.c.channel, m.c.region_id,
+               m.c.concession_rate, m.c.bm_rate, m.c.accepts_vouchers, m.c.active)
+        .select_from(m.join(t.parties, t.parties.c.id == m.c.party_id))
+        .where(m.c.bm_id == bm_id).order_by(m.c.party_id)).mappings().all()
+    return {"bm_id": bm_id, "commissions_fen": _commissions(conn, [bm_id])[bm_id],
+            "merchants": [{"merchant_id": int(r["party_id"]), **{k: r[k] for k in (
+                "name", "category", "channel", "region_id", "concession_rate", "bm_rate",
+                "accepts_vouchers", "active")}} for r in rows]}
+
+
+def kpis(conn: Connection, since: int = 1, limit: int = 120) -> dict[str, Any]:
+    """Figures stored with each closed period (MODEL.md section 8) and the open period's counters."""
+    rows = conn.execute(select(t.periods).where(t.periods.c.seq >= since)
+                        .order_by(t.periods.c.seq).limit(limit)).all()
+    closed = []
+    for row in rows:
+        if row.status == "closed" and row.figures:
+            closed.append({"period": int(row.seq), "starts_on": row.starts_on,
+                           "ends_on": row.ends_on, **json.loads(row.figures)})
+    current = open_period(conn)
+    live = counters(conn, current.seq)
+    life = counters(conn, LIFETIME)
+    orders, gmv = live.get("orders", 0), live.get("gmv_fen", 0)
+    return {
+        "periods": closed,
+        "open_period": {
+            "period": current.seq, "starts_on": current.starts_on, "gmv_fen": gmv,
+            "orders": orders, "average_order_fen": gmv // orders if orders else 0,
+            "active_consumers": live.get("active_consumers", 0),
+            "registered_consumers": life.get("consumers", 0), "merchants": life.get("merchants", 0),
+            "counters": live},
+    }
+
+
+def trial_balance_report(conn: Connection) -> dict[str, Any]:
+    """Balance per account and asset, and per-asset totals (each zero when the books balance)."""
+    rows, totals = [], {a.value: 0 for a in Asset}
+    for (acc, asset), amount in sorted(trial_balance(conn).items()):
+        party, kind = describe_account(acc)
+        rows.append({"account_id": acc, "account": account_name(acc),
+                     "party_id": None if kind.system else party, "kind": kind.name.lower(),
+                     "asset": asset.value, "balance": amount})
+        totals[asset.value] += amount
+    return {"accounts": rows, "totals": totals, "balanced": not any(totals.values())}
+
+
+def _latest_figures(conn: Connection) -> dict[str, Any] | None:
+    row = conn.execute(select(t.periods.c.figures).where(t.periods.c.status == "closed")
+                       .order_by(t.periods.c.seq.desc()).limit(1)).scalar()
+    return json.loads(row) if row else None
+
+
+def risk(conn: Connection) -> dict[str, Any]:
+    """Risk flags: the last close's (release, coverage, pool) and abuse seen in the open period."""
+    figures = _latest_figures(conn) or {}
+    flags: list[dict[str, Any]] = [
+        {**f, "period": figures["period"], "party_id": None} for f in figures.get("risk_flags", [])]
+    period = open_period(conn).seq
+    o = t.orders
+    bursts = conn.execute(
+        select(o.c.consumer_id, func.count()).where(o.c.period == period)
+        .group_by(o.c.consumer_id).having(func.count() > VELOCITY_ORDERS).limit(MAX_FLAGS)).all()
+    flags += [{"flag": "velocity", "period": period, "party_id": int(c),
+               "detail": f"consumer {c} placed {n} orders this period (more than {VELOCITY_ORDERS})"}
+              for c, n in bursts]
+    per_pair = (select(o.c.consumer_id, o.c.merchant_id, func.count().label("n"))
+                .where(o.c.period == period).group_by(o.c.consumer_id, o.c.merchant_id).subquery())
+    per_consumer = (select(o.c.consumer_id, func.count().label("n")).where(o.c.period == period)
+                    .group_by(o.c.consumer_id).subquery())
+    washes = conn.execute(
+        select(per_pair.c.consumer_id, per_pair.c.merchant_id, per_pair.c.n)
+        .select_from(per_pair.join(per_consumer, per_consumer.c.consumer_id == per_pair.c.consumer_id))
+        .where(and_(per_pair.c.n >= WASH_ORDERS, per_pair.c.n == per_consumer.c.n)).limit(MAX_FLAGS)).all()
+    flags += [{"flag": "wash_trading_suspect", "period": period, "party_id": int(m),
+               "detail": f"consumer {c} bought only at merchant {m}, {n} times this period"}
+              for c, m, n in washes]
+    c = t.consumers
+    farms = conn.execute(
+        select(c.c.referrer_id, func.count()).where(c.c.referrer_id.is_not(None),
+                                                    c.c.first_order_key.is_(None))
+        .group_by(c.c.referrer_id).having(func.count() >= REFERRAL_FARM).limit(MAX_FLAGS)).all()
+    flags += [{"flag": "self_referral_suspect", "period": period, "party_id": int(r),
+               "detail": f"consumer {r} referred {n} consumers who never ordered"} for r, n in farms]
+    r = t.refunds
+    late = conn.execute(
+        select(o.c.consumer_id, func.count(), func.sum(r.c.clawback_fen))
+        .select_from(r.join(o, o.c.id == r.c.order_id))
+        .where(r.c.period >= period - 1, r.c.clawback_fen > 0)
+        .group_by(o.c.consumer_id).limit(MAX_FLAGS)).all()
+    flags += [{"flag": "refund_after_release", "period": period, "party_id": int(cid),
+               "detail": f"consumer {cid}: {n} refunds after release took back {v} fen of vouchers"}
+              for cid, n, v in late]
+    return {"period": period, "last_closed": figures.get("period"), "flags": flags}
+
+
+__all__ = ["bm_merchants", "kpis", "list_orders", "order_parties",
+           "partner_report", "party_profile", "risk", "statement", "trial_balance_report"]

@@ -1,0 +1,138 @@
+"""The command line through Typer's runner: policy check, period close, verify, admin create, bad --db."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from gongsheng.adapters.policy_file import default_policy_text, load_policy
+from gongsheng.domain.ledger import AccountKind, account_id
+from gongsheng.entrypoints.cli import app
+from gongsheng.services import accounts
+from gongsheng.services.platform import Platform
+
+if TYPE_CHECKING:
+    from conftest import City
+
+runner = CliRunner()
+
+
+def write_policy(tmp_path: Path, old: str | None = None, new: str = "") -> Path:
+    text_ = default_policy_text()
+    if old is not None:
+        text_, n = re.subn(old, new, text_, count=1, flags=re.MULTILINE)
+        assert n == 1
+    path = tmp_path / "policy.toml"
+    path.write_text(text_, encoding="utf-8")
+    return path
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("gongsheng: error: ")
+    return lines[0]
+
+
+def test_policy_check_default(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["policy", "check", str(write_policy(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "is valid" in result.stdout
+    assert "20.00%" in result.stdout and "3.00%" in result.stdout
+
+
+def test_policy_check_names_the_rate_a_contract_part_cannot_be_paid_at(tmp_path: Path) -> None:
+    """A platform fee of 65%: at 3% even the lowest 1% BM rate (a third of C) does not fit."""
+    path = write_policy(tmp_path, r'^rate = "0.20"', 'rate = "0.65"')
+    result = runner.invoke(app, ["policy", "check", str(path)])
+    assert result.exit_code != 0
+    line = one_error_line(result.stderr)
+    assert "at concession rate 0.03" in line and "0.01" in line
+
+
+def test_policy_check_refuses_a_policy_whose_fixed_parts_exceed_the_concession(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, r'^rate = "0.15"', 'rate = "0.85"')
+    result = runner.invoke(app, ["policy", "check", str(path)])
+    assert result.exit_code != 0
+    line = one_error_line(result.stderr)
+    assert "at concession rate 0.03" in line and "partner_dividend" in line
+
+
+def test_policy_check_refuses_multi_level_referral(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, r"^levels = 1", "levels = 2")
+    result = runner.invoke(app, ["policy", "check", str(path)])
+    assert result.exit_code != 0
+    assert "multi-level" in one_error_line(result.stderr)
+
+
+def test_period_close(city: City, db_url: str) -> None:
+    city.order(100_000)
+    result = runner.invoke(app, ["period", "close", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "period 1 closed" in result.stdout
+    result = runner.invoke(app, ["period", "close", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "period 2 closed" in result.stdout and "released 42.50 yuan" in result.stdout
+    assert city.platform.wallet(city.consumer).vouchers_fen == 2_500
+
+
+def test_period_close_under_promise_needs_force(db_url: str, tmp_path: Path,
+                                                open_platform: Callable[..., Platform]) -> None:
+    path = write_policy(tmp_path, r'^controller = "budget"', 'controller = "promise"')
+    open_platform(db_url, load_policy(path))
+    refused = runner.invoke(app, ["period", "close", "--db", db_url])
+    assert refused.exit_code != 0
+    assert "promise" in one_error_line(refused.stderr)
+    forced = runner.invoke(app, ["period", "close", "--db", db_url, "--force-promise"])
+    assert forced.exit_code == 0, forced.output
+    assert "period 1 closed" in forced.stdout
+
+
+def test_verify(city: City, db_url: str) -> None:
+    city.order(100_000)
+    result = runner.invoke(app, ["verify", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "FAIL" not in result.stdout and result.stdout.count("ok") >= 7
+    with city.platform.engine.begin() as conn:
+        conn.execute(text("UPDATE balances SET amount = amount + 1 WHERE account_id = :a"),
+                      {"a": account_id(city.merchant, AccountKind.CASH)})
+    result = runner.invoke(app, ["verify", "--db", db_url])
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout
+    assert "every asset sums to zero" in one_error_line(result.stderr)
+
+
+def test_admin_create(platform: Platform, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GONGSHENG_ADMIN_PASSWORD", "correct horse battery")
+    result = runner.invoke(app, ["admin", "create", "root", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "admin account 'root' created" in result.stdout
+    account = platform.read(accounts.authenticate, "root", "correct horse battery")
+    assert (account.role, account.party_id) == ("admin", None)
+    again = runner.invoke(app, ["admin", "create", "root", "--db", db_url])
+    assert again.exit_code != 0
+    assert "taken" in one_error_line(again.stderr)
+    monkeypatch.setenv("GONGSHENG_ADMIN_PASSWORD", "short")
+    weak = runner.invoke(app, ["admin", "create", "other", "--db", db_url])
+    assert weak.exit_code != 0
+    assert "password" in one_error_line(weak.stderr)
+
+
+@pytest.mark.parametrize("url", [
+    "nosuchdb://nowhere",
+    "sqlite:////nonexistent-dir/sub/gongsheng.db",
+    pytest.param("postgresql://postgres@127.0.0.1:5432/gs_test_does_not_exist",
+                 marks=pytest.mark.postgres),
+])
+@pytest.mark.parametrize("command", [["verify"], ["period", "close"]])
+def test_bad_db_exits_with_one_line(url: str, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--db", url])
+    assert result.exit_code not in (0, None)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    one_error_line(result.stderr)

@@ -1,0 +1,101 @@
+"""Concurrent writers on PostgreSQL: no voucher is spent twice, no key is posted twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import func, select
+
+from gongsheng.adapters import tables as t
+from gongsheng.domain.errors import InsufficientBalance
+from gongsheng.domain.ledger import AccountKind
+from gongsheng.services.ordering import OrderRequest
+from gongsheng.services.platform import Platform
+
+from .helpers import asset_sums, assert_verified, held
+
+if TYPE_CHECKING:
+    from conftest import City
+
+pytestmark = pytest.mark.postgres
+THREADS = 8
+
+
+def at_once(n: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``n`` threads released together; each result or raised error, in order."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except Exception as err:  # collected and checked by the test
+            results[i] = err
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not any(th.is_alive() for th in threads)
+    return results
+
+
+@pytest.fixture
+def pg_city(pg_url: str, open_platform: Callable[..., Platform],
+            make_city: Callable[[Platform], City]) -> City:
+    city = make_city(open_platform(pg_url))
+    city.order(100_000)
+    for _ in range(3):  # two releases of 25.00 (the pool pays both): A is owed 50.00, unsettled
+        city.platform.close_period()
+    return city
+
+
+@pytest.mark.parametrize("settled", [True, False], ids=["settled", "unsettled"])
+def test_concurrent_voucher_spends_never_exceed_the_balance(pg_city: City, settled: bool) -> None:
+    city, plat = pg_city, pg_city.platform
+    if settled:
+        assert plat.wallet(city.consumer).vouchers_fen == 5_000
+    spend = 2_000  # 8 x 20.00 wanted, 50.00 held
+    results = at_once(THREADS, lambda i: plat.order(OrderRequest(
+        city.consumer, city.merchant, 10_000, spend, f"spend-{i}")))
+    accepted = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert all(isinstance(r, InsufficientBalance) for r in refused), refused
+    assert sum(r.voucher_fen for r in accepted) <= 5_000
+    assert len(accepted) == 2 and len(refused) == THREADS - 2
+    assert plat.wallet(city.consumer).vouchers_fen == 5_000 - spend * len(accepted)
+    assert set(asset_sums(plat.trial_balance()).values()) == {0}
+    assert_verified(plat)
+
+
+def test_concurrent_wallet_reads_settle_once(pg_city: City) -> None:
+    city, plat = pg_city, pg_city.platform
+    results = at_once(THREADS, lambda i: plat.wallet(city.consumer).vouchers_fen)
+    assert results == [5_000] * THREADS
+    assert held(plat, city.consumer, AccountKind.VOUCHERS) == 5_000
+    assert_verified(plat)
+
+
+def test_same_key_from_many_threads_posts_once(pg_city: City) -> None:
+    city, plat = pg_city, pg_city.platform
+    req = OrderRequest(city.consumer, city.merchant, 77_700, 0, "one-key")
+    with plat.engine.connect() as conn:
+        entries_before = conn.execute(select(func.count()).select_from(t.journal_entries)).scalar_one()
+    results = at_once(THREADS, lambda i: plat.order(req))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len({r.order_id for r in results}) == 1
+    assert sum(not r.replayed for r in results) == 1
+    with plat.engine.connect() as conn:
+        orders = conn.execute(select(func.count()).select_from(t.orders)
+                              .where(t.orders.c.idem_key == "one-key")).scalar_one()
+        order_entries = conn.execute(select(func.count()).select_from(t.journal_entries).where(
+            t.journal_entries.c.kind == "order",
+            t.journal_entries.c.ref_id == results[0].order_id)).scalar_one()
+        entries_after = conn.execute(select(func.count()).select_from(t.journal_entries)).scalar_one()
+    assert (orders, order_entries, entries_after - entries_before) == (1, 1, 1)
+    assert_verified(plat)

@@ -1,0 +1,85 @@
+"""The vectorised release equals the scalar domain functions (property tests)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gongsheng.domain.money import ratio
+from gongsheng.domain.release import (
+    SCALE,
+    GroupState,
+    advance,
+    release_at,
+    released_to_date,
+    released_to_date_int64,
+)
+from gongsheng.sim.holdings import Groups, HolderBook
+
+MULTIPLES = st.sampled_from([Decimal(5), Decimal("2.25"), Decimal("1.5"), Decimal("7.25")])
+FRACTIONS = st.integers(0, SCALE)
+POINTS = st.lists(st.integers(0, 10**8), min_size=1, max_size=40)
+RATES = st.integers(0, SCALE // 3)
+
+
+@given(POINTS, MULTIPLES, FRACTIONS)
+def test_int64_release_equals_scalar(points: list[int], multiple: Decimal, fraction: int) -> None:
+    num, den = ratio(multiple)
+    got = released_to_date_int64(np.array(points, np.int64), num, den, fraction)
+    assert got.dtype == np.int64
+    assert got.tolist() == [released_to_date(p, num, den, fraction) for p in points]
+
+
+@given(st.lists(FRACTIONS, min_size=1, max_size=30), RATES)
+def test_advance_over_arrays_equals_scalar(fractions: list[int], rate: int) -> None:
+    arr = advance(np.array(fractions, np.int64), rate)
+    assert arr.tolist() == [advance(f, rate) for f in fractions]
+    assert all(0 <= f <= SCALE for f in arr.tolist())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 10**6), min_size=6, max_size=6), min_size=1, max_size=6),
+       st.lists(RATES, min_size=1, max_size=8), MULTIPLES,
+       st.lists(st.integers(1, 3), min_size=6, max_size=6))
+def test_holder_book_equals_scalar_groups(columns: list[list[int]], rates: list[int],
+                                          multiple: Decimal, weights: list[int]) -> None:
+    """Per holder: released == sum over groups of the domain's floor; holders never exceed the group."""
+    num, den = ratio(multiple)
+    w = np.array(weights, np.int64)
+    groups, book = Groups(multiple), HolderBook(6, multiple, "exact")
+    posted = 0
+    for g, col in enumerate(columns):
+        pts = np.array(col, np.int64)
+        states = groups.states()
+        rate = rates[g % len(rates)]
+        expected = release_at(states, rate)
+        posted += groups.advance(rate)
+        assert posted == sum(GroupState(0, multiple, p, 0).released(int(f))
+                             for p, f in zip(groups.points, groups.fraction, strict=True))
+        book.settle(groups.fraction)
+        assert expected == sum(
+            s.release_at(rate) for s in states if s.active)
+        groups.add(g + 1, int((pts * w).sum()))
+        book.add_column(g, pts)
+    book.settle(groups.fraction)
+    for h in range(6):
+        scalar = sum(released_to_date(columns[g][h], num, den, int(groups.fraction[g]))
+                     for g in range(len(columns)))
+        assert int(book.released[h]) == scalar
+    credited = int((book.released * w).sum())
+    assert 0 <= groups.released() - credited < int(w.sum()) * len(columns) + 1
+
+
+@given(POINTS, MULTIPLES, FRACTIONS)
+def test_fast_release_is_the_unfloored_projection(points: list[int], multiple: Decimal,
+                                                  fraction: int) -> None:
+    num, den = ratio(multiple)
+    fast = HolderBook(len(points), multiple, "fast")
+    fast.add_column(0, np.array(points, np.float64))
+    fast.settle(np.array([fraction], np.int64))
+    exact = [released_to_date(p, num, den, fraction) for p in points]
+    assert np.all(fast.released >= np.array(exact) - 1e-6)
+    assert np.all(fast.released < np.array(exact) + 1 + 1e-6)
