@@ -2,8 +2,9 @@
 
 - ``db_url``: a fresh, empty database per test, parametrised over SQLite (a file in ``tmp_path``)
   and PostgreSQL (``CREATE DATABASE gs_test_<hex>``, dropped ``WITH (FORCE)`` at teardown). The
-  PostgreSQL parameter is marked ``postgres``; when the server is unreachable it fails loudly,
-  unless ``GONGSHENG_SKIP_POSTGRES=1`` is set, in which case it is skipped.
+  PostgreSQL parameter is marked ``postgres``; when the server (``GONGSHENG_TEST_PG_SERVER``,
+  default ``127.0.0.1:5432`` as ``postgres``) is unreachable it fails loudly, unless
+  ``GONGSHENG_SKIP_POSTGRES=1`` is set, in which case it is skipped.
 - ``open_platform``: opens :class:`Platform` objects on a URL and disposes their engines at
   teardown (so that PostgreSQL databases can be dropped); ``platform`` is one on ``db_url``.
 - ``city``: builds MODEL.md section 9's city on a platform (region with partner, promoter, BM,
@@ -29,7 +30,7 @@ from gongsheng.services.ordering import OrderRequest, OrderResult
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+PG_SERVER = os.environ.get("GONGSHENG_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
 PG_ADMIN_URL = f"{PG_SERVER}/postgres"
 SKIP_POSTGRES_ENV = "GONGSHENG_SKIP_POSTGRES"
 
@@ -70,6 +71,8 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
         admin = request.getfixturevalue("pg_admin")
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name}"))
+            # a test database need not survive a crash: commits skip the WAL flush
+            conn.execute(text(f"ALTER DATABASE {name} SET synchronous_commit = off"))
         created.append(name)
         return f"{PG_SERVER}/{name}"
 

@@ -15,7 +15,7 @@ from gongsheng.domain.ledger import AccountKind
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 
-from .helpers import asset_sums, assert_verified, held
+from .helpers import assert_verified, asset_sums, held
 
 if TYPE_CHECKING:
     from conftest import City

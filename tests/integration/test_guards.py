@@ -59,7 +59,7 @@ def test_legs_outside_an_entry_are_refused(booked: City) -> None:
     with pytest.raises(DBAPIError, match="declared legs"), plat.engine.begin() as conn:
         conn.execute(text("INSERT INTO postings (entry_id, leg, account_id, asset, amount) "
                           "VALUES (1, 99, :a, 'CNY', 5)"), {"a": cash})
-    with pytest.raises(DBAPIError, match="declared legs|foreign key"), plat.engine.begin() as conn:
+    with pytest.raises(DBAPIError, match=r"declared legs|foreign key"), plat.engine.begin() as conn:
         conn.execute(text("INSERT INTO postings (entry_id, leg, account_id, asset, amount) "
                           "VALUES (999999, 0, :a, 'CNY', 5)"), {"a": cash})
     assert snapshot(plat) == before
@@ -121,6 +121,10 @@ CORRUPTIONS = {
         lambda c: f"UPDATE holdings SET settled_fen = settled_fen + 1000000 "
                   f"WHERE holder_id = {c.consumer}",
         "release index agrees with holders"),
+    # orders carry no foreign keys: an order naming an unknown consumer is reported
+    "order naming an unknown consumer": (
+        lambda c: "UPDATE orders SET consumer_id = 987654321",
+        "every order names a known consumer, merchant and policy version"),
     # the group index moved without its points
     "release group issued off": (
         lambda c: "UPDATE release_groups SET issued_fen = issued_fen + 1",

@@ -24,7 +24,7 @@ from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
 
-from .helpers import asset_sums, assert_verified, count_rows, entry_count, held, snapshot
+from .helpers import assert_verified, asset_sums, count_rows, entry_count, held, snapshot
 
 if TYPE_CHECKING:
     from conftest import City

@@ -27,12 +27,12 @@ from sqlalchemy import select
 
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import GongshengError, InsufficientBalance, InvalidInput
-from gongsheng.domain.ledger import Asset, AccountKind, describe_account, system_account
+from gongsheng.domain.ledger import AccountKind, Asset, describe_account, system_account
 from gongsheng.domain.money import apply_rate, prorate
 from gongsheng.services.ordering import OrderRequest, OrderResult
 from gongsheng.services.platform import Platform
 
-from .helpers import asset_sums, assert_verified, snapshot
+from .helpers import assert_verified, asset_sums, snapshot
 
 if TYPE_CHECKING:
     from conftest import City

@@ -3,7 +3,10 @@
 - :func:`database_url` resolves ``--db`` / ``GONGSHENG_DB`` / the default SQLite file.
 - :func:`make_engine` configures each dialect for the engine's write pattern: SQLite in WAL mode
   with ``BEGIN IMMEDIATE`` (one writer at a time, no upgrade deadlocks) and foreign keys on;
-  PostgreSQL through psycopg 3.
+  PostgreSQL through psycopg 3, every Python ``int`` sent as ``bigint`` (psycopg would otherwise
+  pick int2/int4/int8 by value, so the same statement would come with ever new parameter types
+  and never be prepared), no ping per checkout (connections are recycled after
+  :data:`POOL_RECYCLE_SECONDS` instead).
 - :func:`migrate` brings a database to the newest schema with Alembic (idempotent).
 """
 
@@ -15,9 +18,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from sqlalchemy import Engine, create_engine, event
 
 DEFAULT_SQLITE_FILE = "gongsheng.db"
+POOL_RECYCLE_SECONDS = 1800
 
 
 def database_url(url: str | None = None) -> str:
@@ -59,7 +64,15 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(resolved, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    engine = create_engine(resolved, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_pg_connect(dbapi_conn: Any, _record: Any) -> None:
+        for dumper in (Int8Dumper, Int8BinaryDumper):
+            dbapi_conn.adapters.register_dumper(int, dumper)
+
+    return engine
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gongsheng.adapters.ledger_store import stripe_for
-from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, JournalEntry
+from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
 
 ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("idem_key", "text"), ("request_hash", "text"), ("consumer_id", "bigint"),
@@ -34,6 +34,7 @@ ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 _KINDS = {k.code: k for k in AccountKind}
+_ASSET = {a: a.value for a in Asset}
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class OrderRows:
     group_points: tuple[tuple[int, str, int], ...]
     counters: dict[str, int]
     activate: bool
+    parts: tuple[tuple[Any, ...], ...] = ()
+    """The waterfall's parts ``(part, recipient, party_id, fen)``: ``order["allocations"]``
+    unparsed, for the placed order's result."""
 
     @property
     def takes_from_nonnegative(self) -> bool:
@@ -60,7 +64,8 @@ class OrderRows:
 
 
 def _unnest(prefix: str, columns: Sequence[tuple[str, str]]) -> str:
-    arrays = ", ".join(f"%({prefix}{i})s::{kind}[]" for i, (_, kind) in enumerate(columns))
+    # binary parameters: no text escaping of every array element on the client
+    arrays = ", ".join(f"%({prefix}{i})b::{kind}[]" for i, (_, kind) in enumerate(columns))
     names = ", ".join(name for name, _ in columns)
     return f"unnest({arrays}) AS {prefix}({names})"
 
@@ -86,7 +91,7 @@ WITH o AS (
 ), e AS (
     INSERT INTO journal_entries (kind, period, ref_id, leg_count, memo)
     SELECT 'order', o.period, o.id, k.leg_count, 'order ' || o.id
-    FROM o JOIN unnest(%(r0)s::text[], %(r{len(ORDER_COLUMNS)})s::integer[])
+    FROM o JOIN unnest(%(r0)b::text[], %(r{len(ORDER_COLUMNS)})b::integer[])
         AS k(idem_key, leg_count) USING (idem_key)
     ORDER BY o.id
     RETURNING id, ref_id
@@ -126,6 +131,7 @@ WITH o AS (
 )
 SELECT o.idem_key, o.id FROM o
 """
+_SQL = " ".join(_SQL.split())  # under psycopg's 4096 characters, so its parse of the text is cached
 
 
 def _columns(prefix: str, rows: Sequence[tuple[Any, ...]], width: int) -> dict[str, list[Any]]:
@@ -142,18 +148,30 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], counter_strip
     Returns the new order ids in the batch's order. Balance, holding, group and counter rows
     of the whole batch are merged per key, as the statement-by-statement path would leave them.
     """
-    orders, legs = [], []
+    orders: dict[str, list[Any]] = {
+        f"r{i}": [rows.order[c] for rows in batch] for i, (c, _) in enumerate(ORDER_COLUMNS)}
+    orders[f"r{len(ORDER_COLUMNS)}"] = [len(rows.entry.postings) for rows in batch]
+    orders[f"r{len(ORDER_COLUMNS) + 1}"] = list(range(len(batch)))
+    keys: list[str] = []
+    numbers: list[int] = []
+    accounts: list[int] = []
+    assets: list[str] = []
+    amounts: list[int] = []
     deltas: dict[tuple[int, str, int], int] = defaultdict(int)
     holdings: dict[tuple[int, int, str], int] = defaultdict(int)
     groups: dict[tuple[int, str, int], int] = defaultdict(int)
     counters: dict[tuple[int, str, int], int] = defaultdict(int)
     active: list[tuple[int, int, int]] = []
-    for n, rows in enumerate(batch):
+    for rows in batch:
         key, period = rows.order["idem_key"], rows.order["period"]
-        orders.append((*(rows.order[c] for c, _ in ORDER_COLUMNS), len(rows.entry.postings), n))
         for leg, p in enumerate(rows.entry.postings):
-            legs.append((key, leg, p.account, p.asset.value, p.amount))
-            deltas[(p.account, p.asset.value, stripe_for(p.account))] += p.amount
+            asset = _ASSET[p.asset]
+            keys.append(key)
+            numbers.append(leg)
+            accounts.append(p.account)
+            assets.append(asset)
+            amounts.append(p.amount)
+            deltas[(p.account, asset, stripe_for(p.account))] += p.amount
         for holder, start, multiple, pts in rows.holdings:
             holdings[(holder, start, multiple)] += pts
         for start, multiple, pts in rows.group_points:
@@ -166,13 +184,13 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], counter_strip
     balance_rows = [(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
                     for (a, s, st), v in deltas.items() if v]
     params: dict[str, Any] = {
-        **_columns("r", orders, len(ORDER_COLUMNS) + 2),
-        **_columns("l", legs, len(_LEG)),
+        **orders,
+        "l0": keys, "l1": numbers, "l2": accounts, "l3": assets, "l4": amounts,
         **_columns("b", balance_rows, len(_BALANCE)),
         **_columns("h", [(*k, v) for k, v in holdings.items() if v], len(_HOLDING)),
         **_columns("g", [(*k, v) for k, v in groups.items() if v], len(_GROUP)),
         **_columns("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
         **_columns("a", active, len(_ACTIVE)),
     }
-    ids = dict(conn.exec_driver_sql(_SQL, params).all())
+    ids: dict[str, int] = {k: v for k, v in conn.exec_driver_sql(_SQL, params).all()}
     return [int(ids[rows.order["idem_key"]]) for rows in batch]

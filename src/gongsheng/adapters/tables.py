@@ -9,7 +9,17 @@ Design rules that keep the hot path cheap at platform scale:
   going negative even under concurrent writers; the platform's hot accounts (pool, revenue,
   clearing) are spread over :data:`STRIPES` rows so that concurrent orders do not queue on one row;
 - per-period counters (``period_counters``) and release-group points (``group_points``) are
-  striped the same way; a period close reads O(stripes x groups) rows, never O(holders).
+  striped the same way; a period close reads O(stripes x groups) rows, never O(holders);
+- the two tables every order inserts into row by row carry no foreign keys, since each would cost
+  a referential-integrity trigger call (a lookup under a share lock) per row: ``postings.entry_id``
+  (8-12 legs per order) is checked by the journal's own statement trigger instead (a leg whose
+  entry does not exist, or lies outside its ``leg_count``, is refused: ``ddl.py``), and entries
+  are append-only, so an entry with legs can never disappear; ``orders.consumer_id``,
+  ``merchant_id`` and ``policy_version_id`` are read (the context query, the open period) in the
+  order's own transaction before it is written, parties and policy versions are never deleted,
+  and ``verify`` reports any order naming an unknown party or version. The trade: a client
+  writing orders by hand behind the service layer is caught by ``verify``, not at the insert.
+  Migration 0002 drops these constraints from databases made before.
 """
 
 from __future__ import annotations
@@ -165,7 +175,7 @@ Index("ix_journal_entries_kind_ref", journal_entries.c.kind, journal_entries.c.r
 
 postings = Table(
     "postings", metadata,
-    Column("entry_id", ForeignKey("journal_entries.id"), primary_key=True),
+    Column("entry_id", BigInteger, primary_key=True, autoincrement=False),  # no FK: see above
     Column("leg", Integer, primary_key=True, autoincrement=False),
     Column("account_id", BigInteger, nullable=False),
     Column("asset", String(3), nullable=False),
@@ -190,12 +200,12 @@ orders = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("idem_key", String(200), nullable=False, unique=True),
     Column("request_hash", String(64), nullable=False),
-    Column("consumer_id", ForeignKey("consumers.party_id"), nullable=False, index=True),
-    Column("merchant_id", ForeignKey("merchants.party_id"), nullable=False, index=True),
+    Column("consumer_id", BigInteger, nullable=False, index=True),  # no FKs on orders: see above
+    Column("merchant_id", BigInteger, nullable=False, index=True),
     Column("channel", String(10), nullable=False),
     Column("region_id", BigInteger, nullable=False),
     Column("period", Integer, nullable=False),
-    Column("policy_version_id", ForeignKey("policy_versions.id"), nullable=False),
+    Column("policy_version_id", BigInteger, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
     Column("voucher_fen", BigInteger, nullable=False),
     Column("voucher_cost_fen", BigInteger, nullable=False),

@@ -53,21 +53,12 @@ class AccountKind(Enum):
     VOUCHER_DEBT = (19, Asset.VCH, False, False)     # vouchers taken back after being spent (<= 0)
     UNITS = (20, Asset.PTS, True, False)             # points exchanged into store units
 
-    @property
-    def code(self) -> int:
-        return self.value[0]
-
-    @property
-    def asset(self) -> Asset:
-        return self.value[1]
-
-    @property
-    def nonnegative(self) -> bool:
-        return self.value[2]
-
-    @property
-    def system(self) -> bool:
-        return self.value[3]
+    def __init__(self, code: int, asset: Asset, nonnegative: bool, system: bool) -> None:
+        # plain attributes, not properties over ``value``: read for every leg of every order
+        self.code = code
+        self.asset = asset
+        self.nonnegative = nonnegative
+        self.system = system
 
 
 _KIND_BY_CODE = {k.code: k for k in AccountKind}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -100,6 +101,16 @@ def platform(db: str | None) -> Any:
     return guarded(lambda: Platform.open(db))
 
 
+@contextmanager
+def opened(db: str | None) -> Iterator[Any]:
+    """The platform on ``db`` for one command; its engine's connections are closed afterwards."""
+    plat = platform(db)
+    try:
+        yield plat
+    finally:
+        plat.engine.dispose()
+
+
 @period_app.command("close")
 def period_close(
     db: DbOption = None,
@@ -108,7 +119,8 @@ def period_close(
     ] = False,
 ) -> None:
     """Close the current period: release at this period's rate and open the next."""
-    summary = guarded(lambda: platform(db).close_period(force_promise=force_promise))
+    with opened(db) as plat:
+        summary = guarded(lambda: plat.close_period(force_promise=force_promise))
     out.print(f"period {summary.period} closed: release rate {Decimal(summary.release_rate):.6f} of cap "
               f"(nominal {Decimal(summary.nominal_rate):.6f}), released {yuan(summary.released_fen)} yuan, "
               f"pool available {yuan(summary.pool_available_fen)} / reserved "
@@ -120,7 +132,8 @@ def period_close(
 @app.command("verify")
 def verify(db: DbOption = None) -> None:
     """Check every invariant of the stored books; exit 0 only if all hold."""
-    checks = guarded(lambda: platform(db).verify())
+    with opened(db) as plat:
+        checks = guarded(plat.verify)
     for check in checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
         out.print(f"{mark} {check.name}: {check.detail}")
@@ -138,7 +151,8 @@ def admin_create(username: str, db: DbOption = None) -> None:
     if password is None:
         password = (typer.prompt("password", hide_input=True) if sys.stdin.isatty()
                     else sys.stdin.readline().rstrip("\n"))
-    account = guarded(lambda: platform(db).run(accounts.create_account, username, password, "admin"))
+    with opened(db) as plat:
+        account = guarded(lambda: plat.run(accounts.create_account, username, password, "admin"))
     out.print(f"admin account {account.username!r} created")
 
 

@@ -111,6 +111,14 @@ def share_programmes(conn: Connection, merchant_id: int) -> list[dict[str, Any]]
     return out
 
 
+def party_names(conn: Connection, ids: list[int]) -> dict[int, str]:
+    """The names of a few parties (by primary key)."""
+    if not ids:
+        return {}
+    return {int(i): str(n) for i, n in conn.execute(
+        select(t.parties.c.id, t.parties.c.name).where(t.parties.c.id.in_(sorted(set(ids))))).all()}
+
+
 def promoter_overview(conn: Connection, promoter_id: int) -> dict[str, Any]:
     """A promoter's partner and region, and the merchants it signed."""
     row = conn.execute(
@@ -134,4 +142,4 @@ def promoter_overview(conn: Connection, promoter_id: int) -> dict[str, Any]:
             "region_id": int(row.region_id), "region": row.region, "merchants": merchants}
 
 
-__all__ = ["merchant_activity", "promoter_overview", "regions_overview", "share_programmes"]
+__all__ = ["merchant_activity", "party_names", "promoter_overview", "regions_overview", "share_programmes"]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, true, update
 from sqlalchemy.orm import aliased
 
 from gongsheng.adapters import tables as t
@@ -36,10 +36,10 @@ from gongsheng.domain.orders import (
 )
 from gongsheng.domain.policy import Policy, Recipient
 from gongsheng.domain.waterfall import Beneficiaries, split_order
-from gongsheng.services.books import OpenPeriod, add_counters, current_policy
+from gongsheng.services.books import OpenPeriod, add_counters, current_policy, policy_version
 from gongsheng.services.holdings import settle_holder
 from gongsheng.services.idempotency import check_key, request_hash, same_request
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import BOOKS_LOCK, UnitOfWork
 
 MAX_ORDER_FEN = 10**12
 _stripes = random.Random()
@@ -196,11 +196,11 @@ def contexts(conn: Connection, pairs: Sequence[tuple[int, int]]
     return out
 
 
-def _result(row: Any, replayed: bool) -> OrderResult:
+def _result(row: Any, replayed: bool, parts: Sequence[Sequence[Any]] | None = None) -> OrderResult:
     allocations = tuple(
         {"part": a[0], "recipient": a[1], "party_id": a[2], "amount_fen": a[3],
          "vacant": a[2] is None}
-        for a in json.loads(row.allocations)
+        for a in (json.loads(row.allocations) if parts is None else parts)
     )
     return OrderResult(
         order_id=int(row.id), period=int(row.period), consumer_id=int(row.consumer_id),
@@ -269,6 +269,7 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
     cost = voucher_cost(policy, req.voucher_fen, at_mall=at_mall)
     amounts = OrderAmounts.of(split, req.voucher_fen, cost, points)
     referrer = ctx.referrer_id if points.referrer_cpts else None
+    parts = [[a.part, a.recipient.value, a.party_id, a.amount_fen] for a in split.allocations]
     values: dict[str, Any] = {
         "idem_key": req.idempotency_key, "request_hash": body_hash,
         "consumer_id": req.consumer_id, "merchant_id": req.merchant_id,
@@ -277,8 +278,7 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
         "voucher_fen": req.voucher_fen, "voucher_cost_fen": cost,
         "concession_fen": split.concession_fen, "concession_rate": str(ctx.merchant_rate),
         "contract_rate": str(ctx.contract_rate), "pool_fen": split.pool_fen,
-        "allocations": json.dumps([[a.part, a.recipient.value, a.party_id, a.amount_fen]
-                                   for a in split.allocations]),
+        "allocations": json.dumps(parts),
         "consumer_cpts": points.consumer_cpts, "merchant_cpts": points.merchant_cpts,
         "referrer_id": referrer, "referrer_cpts": points.referrer_cpts, "refunded_fen": 0,
     }
@@ -300,7 +300,8 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
         holdings=tuple((h, start, m, p) for (h, m), p in awards.items()),
         group_points=tuple((start, m, p) for m, p in per_group.items()),
         counters={"orders": 1, **order_counters(amounts, split.allocations, ctx.merchant_channel)},
-        activate=ctx.last_active_period != period.seq)
+        activate=ctx.last_active_period != period.seq,
+        parts=tuple(tuple(p) for p in parts))
 
 
 def merge_awards(awards: Sequence[tuple[int | None, Decimal, int]]) -> dict[tuple[int, str], int]:
@@ -345,22 +346,89 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
 
 def placed(order_id: int, rows: OrderRows) -> OrderResult:
     """The result of a freshly written order."""
-    return _result(SimpleNamespace(id=order_id, **rows.order), replayed=False)
+    return _result(SimpleNamespace(id=order_id, **rows.order), replayed=False,
+                   parts=rows.parts or None)
 
 
 def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
-    """Place one order in the unit of work (the caller commits)."""
+    """Place one order in the unit of work (the caller commits).
+
+    Steps: validate, replay a used key, take the books lock shared, read the open period and
+    the context, check vouchers, claim the consumer's first order, compute, write. PostgreSQL
+    does the reads in two round trips (:func:`_begin_pg`), SQLite one query per step.
+    """
     conn = uow.conn
-    body_hash, replay = begin_order(conn, req)
-    if replay is not None:
-        return replay
-    uow.lock_books()
-    period, policy = current_policy(conn)
-    ctx = _context(conn, req.consumer_id, req.merchant_id)
-    check_vouchers(conn, req, period.seq, policy, ctx)
-    first = claim_first_order(conn, req, ctx)
+    if uow.postgres:
+        body_hash, replay = _replay_and_lock_pg(conn, req)
+        if replay is not None:
+            return replay
+        period, ctx, first = _period_context_claim_pg(conn, req)
+        policy = policy_version(conn, period.policy_version_id)
+        if req.voucher_fen:  # the claim above is undone with the transaction if this refuses
+            check_vouchers(conn, req, period.seq, policy, ctx)
+    else:
+        body_hash, replay = begin_order(conn, req)
+        if replay is not None:
+            return replay
+        uow.lock_books()
+        period, policy = current_policy(conn)
+        ctx = _context(conn, req.consumer_id, req.merchant_id)
+        check_vouchers(conn, req, period.seq, policy, ctx)
+        first = claim_first_order(conn, req, ctx)
     rows = compute_order(req, body_hash, period, policy, ctx, first)
     return placed(write_orders(conn, [rows])[0], rows)
+
+
+# PostgreSQL: the reads of place_order in two statements. The books lock must be taken in a
+# statement before the one that reads the open period: in READ COMMITTED a statement reads the
+# snapshot taken when it started, so a period read in the lock's own statement could predate a
+# close that held the lock.
+_REPLAY_AND_LOCK = (
+    f"SELECT pg_advisory_xact_lock_shared({BOOKS_LOCK}) AS locked, o.* "
+    "FROM (SELECT 1) AS one LEFT JOIN orders AS o ON o.idem_key = %(key)s")
+_CTX = _ONE_CONTEXT.subquery("ctx")
+_CLAIM = (update(t.consumers)
+          .where(t.consumers.c.party_id == bindparam("consumer_id"),
+                 t.consumers.c.first_order_key.is_(None))
+          .values(first_order_key=bindparam("key"))
+          .returning(t.consumers.c.party_id).cte("claim"))
+_PERIOD_CONTEXT_CLAIM = (
+    select(t.periods.c.seq, t.periods.c.policy_version_id, t.periods.c.starts_on,
+           select(func.count()).select_from(_CLAIM).scalar_subquery(), *_CTX.c)
+    .select_from(t.periods.outerjoin(_CTX, true()))
+    .where(t.periods.c.status == "open"))
+
+
+def _replay_and_lock_pg(conn: Connection, req: OrderRequest) -> tuple[str, OrderResult | None]:
+    """Validate; look the key up and take the books lock shared, in one round trip."""
+    req.validate()
+    body_hash = request_hash(req.body())
+    row = conn.exec_driver_sql(_REPLAY_AND_LOCK, {"key": req.idempotency_key}).one()
+    if row.id is None:
+        return body_hash, None
+    same_request(row.request_hash, body_hash, req.idempotency_key)
+    return body_hash, _result(row, replayed=True)
+
+
+def _period_context_claim_pg(conn: Connection, req: OrderRequest
+                             ) -> tuple[OpenPeriod, OrderContext, bool]:
+    """The open period, the order's context and the first-order claim, in one round trip.
+
+    The claim (``claim_first_order``'s ``UPDATE``) runs in the same statement; when the order is
+    refused afterwards (unknown party, inactive merchant, vouchers) the transaction, and with it
+    the claim, is rolled back.
+    """
+    row = conn.execute(_PERIOD_CONTEXT_CLAIM, {
+        "consumer_id": req.consumer_id, "merchant_id": req.merchant_id,
+        "key": req.idempotency_key}).first()
+    if row is None:
+        raise NotFound("the books have no open period (run a migration / open the books first)")
+    period = OpenPeriod(int(row[0]), int(row[1]), str(row[2]))
+    ctx_row = tuple(row[4:])
+    if ctx_row[14] is None:
+        raise _missing(conn, req.consumer_id, req.merchant_id)
+    ctx = _context_of(ctx_row, req.merchant_id)
+    return period, ctx, bool(row[3]) and ctx.first_order_pending
 
 
 def order_counters(amounts: OrderAmounts, allocations: Any, channel: str,

@@ -129,8 +129,24 @@ def _release_index(conn: Connection) -> Check:
                  f"{issued_total} - settled {settled_total}")
 
 
+def _orders_reference_known_rows(conn: Connection) -> Check:
+    """Orders carry no foreign keys (``tables.py``): each must name a known consumer, merchant
+    and policy version."""
+    o, c, m, pv = t.orders, t.consumers, t.merchants, t.policy_versions
+    orphan = conn.execute(
+        select(o.c.id).select_from(
+            o.outerjoin(c, c.c.party_id == o.c.consumer_id)
+            .outerjoin(m, m.c.party_id == o.c.merchant_id)
+            .outerjoin(pv, pv.c.id == o.c.policy_version_id))
+        .where(c.c.party_id.is_(None) | m.c.party_id.is_(None) | pv.c.id.is_(None))
+        .limit(1)).scalar()
+    return Check("every order names a known consumer, merchant and policy version",
+                 orphan is None, "all do" if orphan is None else f"order {orphan} does not")
+
+
 CHECKS: tuple[Callable[[Connection], Check], ...] = (
     _assets_sum_to_zero, _entries_balanced, _balances_match_journal, _nonnegative,
+    _orders_reference_known_rows,
     _reserve_mirrors_vouchers, _pool_not_negative, _release_index,
 )
 

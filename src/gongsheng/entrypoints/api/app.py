@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 
 from gongsheng.entrypoints.api import errors
 from gongsheng.entrypoints.api.routes import ROUTERS
+from gongsheng.entrypoints.web import mount_web
 from gongsheng.services.platform import Platform
 from gongsheng.settings import Settings
 
@@ -59,6 +60,7 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    mount_web(app)  # the web pages (login, admin, one page per role) and their static files
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

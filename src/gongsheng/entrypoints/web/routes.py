@@ -238,8 +238,9 @@ def _wallet(conn: Connection, party_id: int) -> dict[str, Any]:
 
 
 def _consumer(conn: Connection, party_id: int) -> dict[str, Any]:
+    orders = reports.list_orders(conn, consumer_id=party_id, limit=20)
     return {**_wallet(conn, party_id), "profile": reports.party_profile(conn, party_id),
-            "orders": reports.list_orders(conn, consumer_id=party_id, limit=20)}
+            "orders": orders, "names": dashboards.party_names(conn, [o.merchant_id for o in orders])}
 
 
 def _merchant(conn: Connection, party_id: int) -> dict[str, Any]:

@@ -160,8 +160,8 @@ def _chart(chart_id: str, title: str, traces: list[dict[str, Any]], y_title: str
            barmode: str | None = None, y_format: str = ",.2f") -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title, "font": {"size": 14}}, "height": 300,
-        "margin": {"l": 64, "r": 16, "t": 40, "b": 40},
-        "xaxis": {"type": "category", "title": {"text": "P"}},
+        "margin": {"l": 80, "r": 16, "t": 40, "b": 40},
+        "xaxis": {"type": "category"},
         "yaxis": {"title": {"text": y_title}, "tickformat": y_format, "rangemode": "tozero"},
         "legend": {"orientation": "h", "y": -0.2}, "hovermode": "x unified",
     }
@@ -172,9 +172,9 @@ def _chart(chart_id: str, title: str, traces: list[dict[str, Any]], y_title: str
 
 def admin_charts(closed: list[dict[str, Any]], _: Translate) -> list[dict[str, Any]]:
     """GMV, the concession split, the pool, the release rate against 1/N, coverage by region."""
-    x = [str(p["period"]) for p in closed]
+    x = [f"P{p['period']}" for p in closed]
     channels = sorted({ch for p in closed for ch in p.get("gmv_by_channel_fen", {})})
-    gmv = [{"type": "bar", "name": _(f"channel:{ch}"), "x": x,
+    gmv: list[dict[str, Any]] = [{"type": "bar", "name": _(f"channel:{ch}"), "x": x,
             "y": _y(p.get("gmv_by_channel_fen", {}).get(ch, 0) for p in closed)} for ch in channels]
     if not channels:
         gmv = [{"type": "bar", "name": _("gmv"), "x": x, "y": _y(p["gmv_fen"] for p in closed)}]
@@ -182,10 +182,10 @@ def admin_charts(closed: list[dict[str, Any]], _: Translate) -> list[dict[str, A
     incentives = [incentives_total(p) for p in closed]
     pool = [int(p.get("concession_fen", 0)) - a - b for p, a, b in zip(closed, platform, incentives,
                                                                        strict=True)]
-    split = [{"type": "bar", "name": _("split:platform"), "x": x, "y": _y(platform)},
+    split: list[dict[str, Any]] = [{"type": "bar", "name": _("split:platform"), "x": x, "y": _y(platform)},
              {"type": "bar", "name": _("split:incentives"), "x": x, "y": _y(incentives)},
              {"type": "bar", "name": _("split:pool"), "x": x, "y": _y(pool)}]
-    pool_lines = [
+    pool_lines: list[dict[str, Any]] = [
         {"type": "scatter", "mode": "lines+markers", "name": _("pool_available"), "x": x,
          "y": _y(p.get("pool_available_fen") for p in closed)},
         {"type": "scatter", "mode": "lines+markers", "name": _("pool_reserved"), "x": x,
@@ -193,7 +193,7 @@ def admin_charts(closed: list[dict[str, Any]], _: Translate) -> list[dict[str, A
         {"type": "scatter", "mode": "lines", "name": _("vouchers_outstanding"), "x": x,
          "y": _y(p.get("vouchers_outstanding_fen") for p in closed), "line": {"dash": "dot"}},
     ]
-    rate = [
+    rate: list[dict[str, Any]] = [
         {"type": "scatter", "mode": "lines+markers", "name": _("release_rate"), "x": x,
          "y": [float(Decimal(p["release_rate"]) * 100) for p in closed]},
         {"type": "scatter", "mode": "lines", "name": _("nominal_rate"), "x": x,
@@ -205,8 +205,9 @@ def admin_charts(closed: list[dict[str, Any]], _: Translate) -> list[dict[str, A
             if r.get("coverage") is None:
                 continue
             regions.setdefault(r["name"], [None] * len(closed))[i] = float(Decimal(r["coverage"]) * 100)
-    coverage = [{"type": "scatter", "mode": "lines+markers", "name": name, "x": x, "y": ys}
-                for name, ys in regions.items()]
+    coverage: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines+markers", "name": name, "x": x, "y": ys}
+        for name, ys in regions.items()]
     return [
         _chart("gmv", _("chart:gmv"), gmv, _("axis:yuan"), "stack"),
         _chart("split", _("chart:split"), split, _("axis:yuan"), "stack"),
@@ -217,7 +218,7 @@ def admin_charts(closed: list[dict[str, Any]], _: Translate) -> list[dict[str, A
 
 
 def merchant_chart(activity: dict[str, Any], _: Translate) -> dict[str, Any]:
-    x = [str(r["period"]) for r in activity["periods"]]
+    x = [f"P{r['period']}" for r in activity["periods"]]
     rows = activity["periods"]
     return _chart("sales", _("chart:sales"), [
         {"type": "bar", "name": _("sales"), "x": x, "y": _y(r["sales_fen"] for r in rows)},
@@ -228,19 +229,23 @@ def merchant_chart(activity: dict[str, Any], _: Translate) -> dict[str, Any]:
 
 
 def payback_chart(report: dict[str, Any], _: Translate) -> dict[str, Any]:
+    """Dividends per period (bars, yuan) and the cumulative share of the investment paid back (%)."""
     rows = report["dividends"]
-    x = [str(r["period"]) for r in rows]
-    return _chart("payback", _("chart:payback"), [
+    x = [f"P{r['period']}" for r in rows]
+    invested = int(report["investment_fen"])
+    chart = _chart("payback", _("chart:payback"), [
         {"type": "bar", "name": _("dividend"), "x": x, "y": _y(r["dividend_fen"] for r in rows)},
-        {"type": "scatter", "mode": "lines+markers", "name": _("cumulative"), "x": x,
-         "y": _y(r["cumulative_fen"] for r in rows)},
-        {"type": "scatter", "mode": "lines", "name": _("investment"), "x": x,
-         "y": _y(report["investment_fen"] for _r in rows), "line": {"dash": "dash"}},
+        {"type": "scatter", "mode": "lines+markers", "name": _("of_investment"), "x": x, "yaxis": "y2",
+         "y": [r["cumulative_fen"] * 100 / invested if invested else None for r in rows]},
     ], _("axis:yuan"))
+    chart["layout"]["yaxis2"] = {"overlaying": "y", "side": "right", "ticksuffix": "%",
+                                 "rangemode": "tozero", "showgrid": False}
+    chart["layout"]["margin"]["r"] = 64
+    return chart
 
 
 def commission_chart(periods: list[dict[str, Any]], _: Translate) -> dict[str, Any]:
-    x = [str(r["period"]) for r in periods]
+    x = [f"P{r['period']}" for r in periods]
     return _chart("commissions", _("chart:commissions"), [
         {"type": "bar", "name": _("commissions"), "x": x, "y": _y(r["commission_fen"] for r in periods)},
     ], _("axis:yuan"))

@@ -1,0 +1,254 @@
+"""Orders per second and latency through the HTTP API (``gongsheng serve``) on PostgreSQL.
+
+Run: ``.venv/bin/python benchmarks/http.py [--orders N] [--seconds S] [--connections C]``
+
+1. Creates the benchmark database ``gs_bench_http`` and its first admin (``gongsheng admin
+   create``), then starts ``gongsheng serve`` on it (uvicorn, ``--workers`` processes) on a free
+   127.0.0.1 port.
+2. Registers a city through the API as the admin: regions with a partner, business managers,
+   merchants (each with its own login) and consumers (half referred, most with a home merchant).
+3. Load: ``--connections`` keep-alive connections on loopback, each posting orders
+   (``POST /api/v1/orders`` with an ``Idempotency-Key``) as the merchant it reports for, one
+   request at a time, until ``--orders`` are placed or ``--seconds`` have passed. The client is
+   a minimal HTTP/1.1 writer/reader on asyncio streams (a general client such as httpx spends
+   about as much CPU per request as the server on this 2-core machine, and would measure
+   itself). Every response must be 201; anything else stops the run.
+4. Prints orders/s, p50/p90/p99/max latency, then stops the server and drops the database.
+"""
+
+# ruff: noqa: E402  (the imports must follow the sys.path fix below)
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the standard library's ``http`` package, which httpx and uvicorn
+# import: take the benchmarks folder off the import path before anything imports ``http``.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+import httpx
+
+sys.path.append(str(_HERE))  # after the standard library: ``http`` stays the standard one
+
+from _common import drop_pg_database, order_amounts, print_table, recreate_pg_database
+
+DB = "gs_bench_http"
+VENV_BIN = Path(sys.executable).parent
+API = "/api/v1"
+PASSWORD = "bench-password-1"
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on (bound and released by the OS)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A merchant the load posts orders for, with its bearer token."""
+
+    merchant_id: int
+    token: str
+
+
+def register_city(base: str, admin_token: str, *, regions: int, merchants: int, consumers: int,
+                  seed: int) -> tuple[list[Shop], list[int]]:
+    """Regions with partners, BMs, merchants with logins, consumers: all through the API."""
+    rng = random.Random(seed)
+    with httpx.Client(base_url=base + API, timeout=60,
+                      headers={"Authorization": f"Bearer {admin_token}"}) as client:
+        def post(path: str, body: dict[str, object]) -> dict[str, object]:
+            response = client.post(path, json=body)
+            if response.status_code != 201:
+                raise RuntimeError(f"POST {path}: {response.status_code} {response.text}")
+            result: dict[str, object] = response.json()
+            return result
+
+        region_ids = []
+        for r in range(regions):
+            region = post("/regions", {"name": f"district {r}", "level": "district"})["region_id"]
+            post("/partners", {"name": f"partner {r}", "region_id": region,
+                               "investment_fen": 1_000_000_00})
+            region_ids.append(region)
+        bms = [post("/business-managers", {"name": f"bm {k}"})["party_id"] for k in range(3)]
+        shops = []
+        for k in range(merchants):
+            bound = rng.random() < 0.8
+            merchant = post("/merchants", {
+                "name": f"merchant {k}", "category": rng.choice(["catering", "retail"]),
+                "channel": rng.choice(["alliance", "brand", "mall"]),
+                "region_id": rng.choice(region_ids),
+                "concession_rate": rng.choice(["0.10", "0.15", "0.20"]),
+                "bm_id": rng.choice(bms) if bound else None,
+                "bm_rate": "0.02" if bound else None,
+                "login": {"username": f"merchant{k}", "password": PASSWORD}})["party_id"]
+            assert isinstance(merchant, int)
+            shops.append(merchant)
+        consumer_ids: list[int] = []
+        for k in range(consumers):
+            referrer = rng.choice(consumer_ids) if consumer_ids and rng.random() < 0.5 else None
+            home = rng.choice(shops) if rng.random() < 0.8 else None
+            cid = post("/consumers", {"name": f"consumer {k}", "referrer_id": referrer,
+                                      "home_merchant_id": home})["party_id"]
+            assert isinstance(cid, int)
+            consumer_ids.append(cid)
+        tokens = []
+        for k, merchant in enumerate(shops):
+            response = client.post("/auth/token", data={"username": f"merchant{k}",
+                                                        "password": PASSWORD})
+            response.raise_for_status()
+            tokens.append(Shop(merchant, response.json()["access_token"]))
+    return tokens, consumer_ids
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+async def _connection(port: int, jobs: list[bytes], deadline: float,
+                      latencies: list[float]) -> None:
+    """Send ``jobs`` (ready requests) one after another on one keep-alive connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for request in jobs:
+            if time.perf_counter() > deadline:
+                break
+            start = time.perf_counter()
+            writer.write(request)
+            status, body = await _read_response(reader)
+            latencies.append(time.perf_counter() - start)
+            if status != 201:
+                raise RuntimeError(f"order refused: {status} {body[:300]!r}")
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+def order_request(port: int, shop: Shop, consumer: int, amount: int, key: str) -> bytes:
+    body = json.dumps({"consumer_id": consumer, "merchant_id": shop.merchant_id,
+                       "amount_fen": amount}).encode()
+    return (f"POST {API}/orders HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {shop.token}\r\nIdempotency-Key: {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+
+
+async def load(port: int, shops: list[Shop], consumers: list[int], *, orders: int,
+               connections: int, seconds: float, tag: str, seed: int) -> tuple[int, float,
+                                                                               list[float]]:
+    """Place up to ``orders`` over ``connections``; ``(placed, seconds, latencies)``."""
+    rng = random.Random(seed)
+    amounts = order_amounts(rng, orders)
+    per = [[order_request(port, shop := rng.choice(shops), rng.choice(consumers), amounts[i],
+                          f"{tag}-{c}-{i}")
+            for i in range(c, orders, connections)] for c in range(connections)]
+    del shop
+    latencies: list[float] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(_connection(port, jobs, start + seconds, latencies) for jobs in per))
+    return len(latencies), time.perf_counter() - start, latencies
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gongsheng serve exited with code {server.returncode}")
+        try:
+            if httpx.get(base + "/openapi.json", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gongsheng serve did not answer in time")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop uvicorn (its master stops the workers on SIGINT); kill it if it does not go."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=8_000, help="orders to place at most")
+    parser.add_argument("--seconds", type=float, default=15.0, help="time bound of the load")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--merchants", type=int, default=20)
+    parser.add_argument("--consumers", type=int, default=400)
+    args = parser.parse_args(argv)
+
+    url = recreate_pg_database(DB)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_ADMIN_PASSWORD": PASSWORD,
+           "GONGSHENG_SECRET_KEY": "bench-" + "k" * 40, "GONGSHENG_MODE": "dev"}
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        subprocess.run([str(VENV_BIN / "gongsheng"), "admin", "create", "admin", "--db", url],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [str(VENV_BIN / "gongsheng"), "serve", "--db", url, "--port", str(port),
+             "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        wait_ready(base, server)
+        token = httpx.post(base + API + "/auth/token", timeout=30,
+                           data={"username": "admin", "password": PASSWORD}).json()["access_token"]
+        t0 = time.perf_counter()
+        shops, consumers = register_city(base, token, regions=3, merchants=args.merchants,
+                                         consumers=args.consumers, seed=7)
+        print(f"city of {len(shops)} merchants, {len(consumers)} consumers registered through "
+              f"the API in {time.perf_counter() - t0:.1f} s; load: {args.connections} "
+              f"connections, {args.workers} uvicorn workers", flush=True)
+        # warm-up: every worker's pool, prepared statements and policy cache (not counted)
+        asyncio.run(load(port, shops, consumers, orders=20 * args.connections,
+                         connections=args.connections, seconds=args.seconds, tag="warm", seed=1))
+        placed, seconds, latencies = asyncio.run(load(
+            port, shops, consumers, orders=args.orders, connections=args.connections,
+            seconds=args.seconds, tag="run", seed=2))
+        latencies.sort()
+        ms = [f"{1000 * percentile(latencies, q):.1f}" for q in (0.5, 0.9, 0.99)]
+        print_table(f"HTTP API on PostgreSQL: POST /api/v1/orders ({placed} orders in "
+                    f"{seconds:.1f} s)",
+                    ["orders/s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+                    [[f"{placed / seconds:,.0f}", *ms, f"{1000 * latencies[-1]:.1f}"]])
+    finally:
+        if server is not None:
+            stop(server)
+        drop_pg_database(DB)
+
+
+if __name__ == "__main__":
+    main()
