@@ -1,7 +1,8 @@
 """Fixtures shared by the integration and end-to-end tests: databases, platforms, the worked example.
 
 - ``db_url``: a fresh, empty database per test, parametrised over SQLite (a file in ``tmp_path``)
-  and PostgreSQL (``CREATE DATABASE gs_test_<hex>``, dropped ``WITH (FORCE)`` at teardown). The
+  and PostgreSQL (``CREATE DATABASE gs_test_<hex>`` from a migrated template made once per
+  session, so the schema holds no rows; dropped ``WITH (FORCE)`` at teardown). The
   PostgreSQL parameter is marked ``postgres``; when the server (``GONGSHENG_TEST_PG_SERVER``,
   default ``127.0.0.1:5432`` as ``postgres``) is unreachable it fails loudly, unless
   ``GONGSHENG_SKIP_POSTGRES=1`` is set, in which case it is skipped.
@@ -25,6 +26,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from gongsheng.adapters.database import make_engine, migrate
 from gongsheng.domain.policy import Policy
 from gongsheng.services.ordering import OrderRequest, OrderResult
 from gongsheng.services.platform import Platform
@@ -55,6 +57,24 @@ def pg_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_template(pg_admin: Engine) -> Iterator[str]:
+    """A migrated, empty PostgreSQL database that test databases are copied from (saves the DDL)."""
+    name = f"gs_tmpl_{secrets.token_hex(6)}"
+    with pg_admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        engine = make_engine(f"{PG_SERVER}/{name}")
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()  # a template must have no open connection when it is copied
+        yield name
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
 @pytest.fixture
 def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
     """A factory of fresh, empty databases: ``new_database("sqlite" | "postgres") -> url``."""
@@ -69,8 +89,9 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
         if dialect != "postgres":
             raise ValueError(f"unknown dialect {dialect!r}")
         admin = request.getfixturevalue("pg_admin")
+        template = request.getfixturevalue("pg_template")
         with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
             # a test database need not survive a crash: commits skip the WAL flush
             conn.execute(text(f"ALTER DATABASE {name} SET synchronous_commit = off"))
         created.append(name)

@@ -1,7 +1,7 @@
 """Where journal entries are written and balances read.
 
 Posting an entry writes the entry row, its numbered legs, and adds each leg onto the account's
-balance row (striped for the platform's hot accounts, see ``tables.STRIPES``), all in the caller's
+balance row (striped for every account that may go negative, see ``tables.STRIPES``), all in the caller's
 transaction. A must-stay-positive balance that would go negative makes the database refuse the
 write (``CHECK``), which :func:`post` reports as :class:`InsufficientBalance`.
 """
@@ -32,8 +32,10 @@ _KINDS = {k.code: k for k in AccountKind}
 
 
 def stripe_for(account: int) -> int:
-    """0 for a party's account (one row, so its CHECK holds); a random stripe for system accounts."""
-    return _rng.randrange(t.STRIPES) if _KINDS[account % ACCOUNTS_PER_PARTY].system else 0
+    """0 for a must-stay-positive account (one row, so its ``CHECK`` holds); a random stripe for
+    every other (system accounts, and parties' cash, which may go negative and is credited by
+    many concurrent orders: a partner's, a BM's, a merchant's)."""
+    return 0 if _KINDS[account % ACCOUNTS_PER_PARTY].nonnegative else _rng.randrange(t.STRIPES)
 
 
 def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None = None) -> int:

@@ -4,10 +4,11 @@ Design rules that keep the hot path cheap at platform scale:
 
 - the journal (``journal_entries``, ``postings``) is append-only; triggers refuse updates and
   deletes and refuse an entry whose postings do not balance per asset (see ``ddl.py``);
-- balances are kept in ``balances`` rows, one per (account, asset, stripe): a party's account
-  has one stripe (0), so a ``CHECK`` keeps must-stay-positive balances (points, vouchers) from
-  going negative even under concurrent writers; the platform's hot accounts (pool, revenue,
-  clearing) are spread over :data:`STRIPES` rows so that concurrent orders do not queue on one row;
+- balances are kept in ``balances`` rows, one per (account, asset, stripe): a must-stay-positive
+  account (points, vouchers, units) has one stripe (0), so a ``CHECK`` keeps it from going
+  negative even under concurrent writers; every other account (the platform's pool, revenue and
+  clearing accounts, and parties' cash: a partner's or BM's commissions, a merchant's settlement)
+  is spread over :data:`STRIPES` rows so that concurrent orders do not queue on one row;
 - per-period counters (``period_counters``) and release-group points (``group_points``) are
   striped the same way; a period close reads O(stripes x groups) rows, never O(holders);
 - the two tables every order inserts into row by row carry no foreign keys, since each would cost

@@ -134,10 +134,15 @@ def compare(base: Ensemble, variant: Ensemble, variant_label: str) -> Comparison
 
 def saturation_effect(base: Ensemble, runs: int, seed: int, scheduler: str | None = None,
                       progress: Progress | None = None) -> Comparison:
-    """The scenario against the same scenario whose acquisition never fades with coverage."""
+    """The scenario against the same scenario whose acquisition never fades with coverage.
+
+    Both sides use the same ``runs`` seeds (the first runs of ``base``), so any difference is
+    the fade's.
+    """
     variant = run_ensemble(base.scenario.with_values({"growth.fade_from": 1.0}), runs, seed,
                            base.mode, scheduler, progress)
-    return compare(base, variant, "without saturation (no fade)")
+    same = Ensemble(base.scenario, base.mode, base.runs[:runs], base.values)
+    return compare(same, variant, "without saturation (no fade)")
 
 
 @dataclass(frozen=True)

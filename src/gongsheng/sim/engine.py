@@ -69,8 +69,11 @@ class Engine:
     """One run of a scenario in a mode, drawing everything from ``rng``."""
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator, mode: Mode | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, keep_orders: bool = False) -> None:
         self.s, self.rng, self.seed = scenario, rng, seed
+        #: with ``keep_orders``, per period ``(consumer, merchant, gross, voucher)`` arrays: the
+        #: order bodies to replay through the live engine (one real order per element).
+        self.orders: list[tuple[Arr, Arr, Arr, Arr]] | None = [] if keep_orders else None
         self.mode: Mode = mode or scenario.mode
         self.schedule = build_schedule(scenario, self.mode)
         self.pop = Population(scenario, self.schedule, self.mode, rng)
@@ -115,6 +118,8 @@ class Engine:
         nc, nm = pop.nc, pop.nm
         vpart, vcost = voucher_parts(pop, orders, self.cbook.balance[:nc], mode)
         self.cbook.balance[:nc] -= group_sum(orders.consumer, vpart, nc) if len(orders) else 0
+        if self.orders is not None:
+            self.orders.append((orders.consumer, orders.merchant, orders.gross, vpart))
         sp = split(pop, orders, mode)
         w = orders.weight
         gmv = _total(sp.gross)
@@ -133,6 +138,7 @@ class Engine:
         growth = self._growth(gmv)
         posted = self._close(t, gmv, growth)
         self._open_groups(t, cpts, mpts)
+        f["unreleased"][t] = self.cgroups.unreleased() + self.mgroups.unreleased()
         active = orders.consumer[orders.first]  # sorted by consumer: one per segment
         real_active = _total(pop.c_weight[active])
         chan = pop.m_channel[:nm]
@@ -259,7 +265,6 @@ class Engine:
         f["pool_available"][t], f["pool_reserved"][t] = self.available, self.reserved
         f["vouchers_outstanding"][t] = outstanding
         f["rounding_remainder"][t] = self.posted - self.settled
-        f["unreleased"][t] = self.cgroups.unreleased() + self.mgroups.unreleased()
         pool = self.available + self.reserved
         f["pool_coverage"][t] = pool / outstanding if outstanding > 0 else np.nan
         f["unfunded"][t] = unfunded

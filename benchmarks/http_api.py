@@ -1,6 +1,9 @@
 """Orders per second and latency through the HTTP API (``gongsheng serve``) on PostgreSQL.
 
-Run: ``.venv/bin/python benchmarks/http.py [--orders N] [--seconds S] [--connections C]``
+(Not ``http.py``: a module of that name in this folder would shadow the standard library's
+``http`` package for every benchmark run from here, Django's and httpx's imports included.)
+
+Run: ``.venv/bin/python benchmarks/http_api.py [--orders N] [--seconds S] [--connections C]``
 
 1. Creates the benchmark database ``gs_bench_http`` and its first admin (``gongsheng admin
    create``), then starts ``gongsheng serve`` on it (uvicorn, ``--workers`` processes) on a free
@@ -16,16 +19,7 @@ Run: ``.venv/bin/python benchmarks/http.py [--orders N] [--seconds S] [--connect
 4. Prints orders/s, p50/p90/p99/max latency, then stops the server and drops the database.
 """
 
-# ruff: noqa: E402  (the imports must follow the sys.path fix below)
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's ``http`` package, which httpx and uvicorn
-# import: take the benchmarks folder off the import path before anything imports ``http``.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse
 import asyncio
@@ -35,12 +29,14 @@ import random
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
-sys.path.append(str(_HERE))  # after the standard library: ``http`` stays the standard one
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import drop_pg_database, order_amounts, print_table, recreate_pg_database
 
@@ -206,8 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="time bound of the load")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
-    parser.add_argument("--merchants", type=int, default=20)
-    parser.add_argument("--consumers", type=int, default=400)
+    parser.add_argument("--merchants", type=int, default=40)
+    parser.add_argument("--consumers", type=int, default=200)
     args = parser.parse_args(argv)
 
     url = recreate_pg_database(DB)
