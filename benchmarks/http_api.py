@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=8_000, help="orders to place at most")
     parser.add_argument("--seconds", type=float, default=15.0, help="time bound of the load")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--merchants", type=int, default=40)
     parser.add_argument("--consumers", type=int, default=200)

@@ -3,8 +3,10 @@
 An order touches eight tables: its row, its journal entry and legs, the balance rows, the
 holdings of points, the release groups' points, the period counters and the consumer's
 last-active period. :func:`insert_orders_pg` writes all of that, for one order or a batch of
-them, in a single round trip: the rows travel as arrays (``unnest``), the statement is prepared
-once per connection. It writes exactly what the statement-by-statement path
+them, in a single round trip: the rows travel as arrays (``unnest``, binary parameters, every
+integer array ``bigint[]``: see ``database.make_engine``), so the statement text and parameter
+types never change and psycopg prepares it once per connection (PostgreSQL then reuses a
+generic plan). It writes exactly what the statement-by-statement path
 (``ordering.write_orders``) writes; it is used only when no leg takes from a must-stay-positive
 balance (those go through ``ledger_store.post``, whose plain ``UPDATE`` lets the ``CHECK`` see
 the new balance). Rows are sorted by key before they are written, as in ``bulk.upsert_add``, so

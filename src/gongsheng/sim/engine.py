@@ -148,7 +148,7 @@ class Engine:
         f["active"][t] = real_active
         f["purchases_per_active"][t] = f["orders"][t] / real_active if real_active else np.nan
         f["merchants"][t] = nm - 1
-        f["merchants_flagship"][t] = int((chan == CH_FLAGSHIP).sum())
+        f["merchants_brand"][t] = int((chan == CH_FLAGSHIP).sum())
         f["merchants_alliance"][t] = int((chan == CH_ALLIANCE).sum())
         f["coverage"][t] = self.schedule.coverage[t]
         f["mall_gmv"][t] = _total(sp.gross[sp.merchant == 0])

@@ -24,7 +24,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "active": ("active consumers (ordered this period)", "count"),
     "purchases_per_active": ("purchases per active consumer", "rate"),
     "merchants": ("merchants", "count"),
-    "merchants_flagship": ("merchants: brand flagship", "count"),
+    "merchants_brand": ("merchants: brand flagship", "count"),
     "merchants_alliance": ("merchants: alliance", "count"),
     "coverage": ("merchant coverage", "rate"),
     "mall_gmv": ("GMV at the self-operated mall", "fen"),

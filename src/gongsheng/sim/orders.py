@@ -56,8 +56,8 @@ def draw_orders(pop: Population, t: int, rng: np.random.Generator) -> Orders:
     cons = np.repeat(active, k)
     n = len(cons)
     u = rng.random((3, n))
-    channel = np.searchsorted(np.array([o.mall_share, o.mall_share + o.flagship_share]), u[0],
-                              side="right")
+    channel = (u[0] >= o.mall_share).view(np.int8) + (
+        u[0] >= o.mall_share + o.flagship_share).view(np.int8)  # mall 0, flagship 1, alliance 2
     merchant = np.zeros(n, np.int64)  # the mall
     alliance = np.flatnonzero(channel == CH_ALLIANCE)
     who = cons[alliance]

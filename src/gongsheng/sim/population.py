@@ -32,7 +32,7 @@ from gongsheng.sim.scenario import Mode, Scenario
 Arr = npt.NDArray[Any]
 
 CH_MALL, CH_FLAGSHIP, CH_ALLIANCE = 0, 1, 2
-CHANNELS = ("mall", "flagship", "alliance")
+CHANNELS = ("mall", "brand", "alliance")  # as the live engine names them
 
 
 @dataclass(frozen=True)
