@@ -30,8 +30,10 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -169,8 +171,15 @@ journal_entries = Table(
     Column("period", Integer, nullable=False),
     Column("ref_id", BigInteger, nullable=True),  # the order, refund, payout, ... it records
     Column("leg_count", Integer, nullable=False),
+    Column("last_leg", Integer, Computed("leg_count - 1", persisted=True)),
     Column("memo", String(200), nullable=False, server_default=""),
     _created(),
+    # SQLite has no deferred triggers: this deferred foreign key makes an entry whose last leg
+    # was never written uncommittable (the last leg's trigger checks the whole entry).
+    # PostgreSQL checks each entry at commit with a constraint trigger instead (ddl.py).
+    ForeignKeyConstraint(["id", "last_leg"], ["postings.entry_id", "postings.leg"],
+                         name="fk_journal_entries_last_leg", deferrable=True,
+                         initially="DEFERRED").ddl_if(dialect="sqlite"),
 )
 Index("ix_journal_entries_kind_ref", journal_entries.c.kind, journal_entries.c.ref_id)
 
