@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import Connection, func, select, update
@@ -73,14 +73,16 @@ class Holding:
 
 
 def holdings_of(conn: Connection, holder: int) -> list[Holding]:
+    """A holder's holdings with their groups' released fractions."""
     h, g = t.holdings, t.release_groups
-    rows = conn.execute(
+    query = (
         select(h.c.start_period, h.c.multiple, h.c.points_cpts, func.coalesce(g.c.fraction, 0),
                h.c.settled_fen)
         .select_from(h.outerjoin(g, (g.c.start_period == h.c.start_period)
                                  & (g.c.multiple == h.c.multiple)))
         .where(h.c.holder_id == holder).order_by(h.c.start_period, h.c.multiple)
-    ).all()
+    )
+    rows = conn.execute(query).all()
     return [Holding(int(s), Decimal(m), int(p), int(f), int(d)) for s, m, p, f, d in rows]
 
 
@@ -95,30 +97,38 @@ def settlement_legs(holder: int, owed: int, debt: int) -> list[tuple[int, Asset,
 
 
 def settle_holder(conn: Connection, holder: int, period: int) -> int:
-    """Post what the holder's groups released since its last settlement; returns the fen.
+    """Post what the holder's groups released since its last settlement; returns the fen."""
+    return settled_holdings(conn, holder, period)[0]
+
+
+def settled_holdings(conn: Connection, holder: int, period: int) -> tuple[int, list[Holding]]:
+    """Settle a holder; ``(fen posted, its holdings as they stand after the settlement)``.
 
     The holder's started holdings are locked first (PostgreSQL; SQLite has one writer), so that
     concurrent settlements of one holder (two orders, a wallet read) cannot both read the same
     checkpoint and pay the difference twice. Holdings starting after ``period`` (where orders add
-    points) are left unlocked: they owe nothing yet.
+    points) are left unlocked: they owe nothing yet, and locking them could deadlock with orders.
     """
     h = t.holdings
     conn.execute(select(h.c.start_period).where(h.c.holder_id == holder, h.c.start_period <= period)
                  .order_by(h.c.start_period, h.c.multiple).with_for_update())
-    due = [(hd, hd.owed_fen - hd.settled_fen) for hd in holdings_of(conn, holder)]
-    due = [(hd, d) for hd, d in due if d > 0]
+    held = holdings_of(conn, holder)
+    due = {(hd.start_period, hd.multiple): hd.owed_fen - hd.settled_fen for hd in held}
+    due = {k: d for k, d in due.items() if d > 0}
     if not due:
-        return 0
-    total = sum(d for _, d in due)
+        return 0, held
+    total = sum(due.values())
     upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"),
                ("points_cpts", "settled_fen"),
-               [(holder, hd.start_period, str(hd.multiple), 0, d) for hd, d in due])
+               [(holder, start, str(m), 0, d) for (start, m), d in due.items()])
     debt = balance(conn, account_id(holder, AccountKind.VOUCHER_DEBT), Asset.VCH)
     entry = JournalEntry.build(EntryKind.SETTLEMENT, settlement_legs(holder, total, debt),
                                f"settle {holder}")
     assert entry is not None
     post(conn, entry, period, holder)
-    return total
+    after = [replace(hd, settled_fen=hd.settled_fen + due.get((hd.start_period, hd.multiple), 0))
+             for hd in held]
+    return total, after
 
 
 def group_points(conn: Connection, start_period: int, multiple: str) -> int:

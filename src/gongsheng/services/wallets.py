@@ -16,9 +16,7 @@ from gongsheng.adapters.ledger_store import balances_of
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind, account_id
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
-from gongsheng.services.books import open_period
-from gongsheng.services.holdings import holdings_of, settle_holder
-from gongsheng.services.periods import last_rate
+from gongsheng.services.holdings import settled_holdings
 
 
 @dataclass(frozen=True)
@@ -45,10 +43,17 @@ def party_kind(conn: Connection, party_id: int) -> str:
 
 def wallet(conn: Connection, party_id: int) -> Wallet:
     """Settle the party and return its wallet (the caller commits the settlement)."""
-    kind = party_kind(conn, party_id)
-    period = open_period(conn).seq
-    settle_holder(conn, party_id, period)
-    rate = last_rate(conn)
+    p = t.periods
+    row = conn.execute(
+        select(t.parties.c.kind,
+               select(p.c.seq).where(p.c.status == "open").scalar_subquery(),
+               select(p.c.release_rate).where(p.c.status == "closed")
+               .order_by(p.c.seq.desc()).limit(1).scalar_subquery())
+        .where(t.parties.c.id == party_id)).first()
+    if row is None:
+        raise NotFound(f"party {party_id} does not exist")
+    kind, period, rate = str(row[0]), int(row[1]), int(row[2] or 0)
+    _, held = settled_holdings(conn, party_id, period)
     kinds = (AccountKind.POINTS, AccountKind.VOUCHERS, AccountKind.VOUCHER_DEBT, AccountKind.CASH,
              AccountKind.UNITS)
     accounts = {k: account_id(party_id, k) for k in kinds}
@@ -59,7 +64,7 @@ def wallet(conn: Connection, party_id: int) -> Wallet:
          "released_fraction": str(rate_as_decimal(h.fraction)), "released_fen": h.settled_fen,
          "started": h.start_period <= period - 1 or h.fraction > 0,
          "periods_to_complete": periods_to_complete(h.fraction, rate) if h.points_cpts else 0}
-        for h in holdings_of(conn, party_id)
+        for h in held
     )
     return Wallet(party_id, kind, bal[accounts[AccountKind.POINTS]],
                   bal[accounts[AccountKind.VOUCHERS]], bal[accounts[AccountKind.VOUCHER_DEBT]],
