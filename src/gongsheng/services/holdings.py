@@ -72,8 +72,10 @@ class Holding:
         return int(released_to_date(self.points_cpts, num, den, self.fraction))
 
 
-def holdings_of(conn: Connection, holder: int) -> list[Holding]:
-    """A holder's holdings with their groups' released fractions."""
+def holdings_of(conn: Connection, holder: int, *, started_by: int | None = None,
+                later_than: int | None = None, lock: bool = False) -> list[Holding]:
+    """A holder's holdings with their groups' released fractions, optionally only those that
+    start by ``started_by`` or after ``later_than``, locked for update when ``lock``."""
     h, g = t.holdings, t.release_groups
     query = (
         select(h.c.start_period, h.c.multiple, h.c.points_cpts, func.coalesce(g.c.fraction, 0),
@@ -82,6 +84,12 @@ def holdings_of(conn: Connection, holder: int) -> list[Holding]:
                                  & (g.c.multiple == h.c.multiple)))
         .where(h.c.holder_id == holder).order_by(h.c.start_period, h.c.multiple)
     )
+    if started_by is not None:
+        query = query.where(h.c.start_period <= started_by)
+    if later_than is not None:
+        query = query.where(h.c.start_period > later_than)
+    if lock:
+        query = query.with_for_update(of=h)
     rows = conn.execute(query).all()
     return [Holding(int(s), Decimal(m), int(p), int(f), int(d)) for s, m, p, f, d in rows]
 
@@ -102,17 +110,14 @@ def settle_holder(conn: Connection, holder: int, period: int) -> int:
 
 
 def settled_holdings(conn: Connection, holder: int, period: int) -> tuple[int, list[Holding]]:
-    """Settle a holder; ``(fen posted, its holdings as they stand after the settlement)``.
+    """Settle a holder; ``(fen posted, its started holdings as they stand after it)``.
 
     The holder's started holdings are locked first (PostgreSQL; SQLite has one writer), so that
     concurrent settlements of one holder (two orders, a wallet read) cannot both read the same
     checkpoint and pay the difference twice. Holdings starting after ``period`` (where orders add
     points) are left unlocked: they owe nothing yet, and locking them could deadlock with orders.
     """
-    h = t.holdings
-    conn.execute(select(h.c.start_period).where(h.c.holder_id == holder, h.c.start_period <= period)
-                 .order_by(h.c.start_period, h.c.multiple).with_for_update())
-    held = holdings_of(conn, holder)
+    held = holdings_of(conn, holder, started_by=period, lock=True)
     due = {(hd.start_period, hd.multiple): hd.owed_fen - hd.settled_fen for hd in held}
     due = {k: d for k, d in due.items() if d > 0}
     if not due:

@@ -16,7 +16,7 @@ from gongsheng.adapters.ledger_store import balances_of
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind, account_id
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
-from gongsheng.services.holdings import settled_holdings
+from gongsheng.services.holdings import holdings_of, settled_holdings
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ def wallet(conn: Connection, party_id: int) -> Wallet:
         raise NotFound(f"party {party_id} does not exist")
     kind, period, rate = str(row[0]), int(row[1]), int(row[2] or 0)
     _, held = settled_holdings(conn, party_id, period)
+    held += holdings_of(conn, party_id, later_than=period)
     kinds = (AccountKind.POINTS, AccountKind.VOUCHERS, AccountKind.VOUCHER_DEBT, AccountKind.CASH,
              AccountKind.UNITS)
     accounts = {k: account_id(party_id, k) for k in kinds}
