@@ -189,3 +189,13 @@ def test_refund_after_release_takes_vouchers_back_and_nets_the_debt(promise_city
     assert debts == sorted(debts) and debts[-1] == 0
     assert held(plat, city.consumer, AccountKind.VOUCHERS) == 750
     assert_verified(plat)
+
+
+def test_live_engine_refuses_the_per_holder_valve(tmp_path: Path) -> None:
+    """A policy the live engine cannot apply exactly is refused, never silently ignored."""
+    text = default_policy_text().replace('holder_spend_cap_multiple = ""',
+                                         'holder_spend_cap_multiple = "2"')
+    path = tmp_path / "valve.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError, match="holder_spend_cap_multiple"):
+        Platform.open(f"sqlite:///{tmp_path / 'valve.db'}", load_policy(path))

@@ -19,7 +19,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.database import make_engine, migrate
 from gongsheng.adapters.policy_file import load_policy, policy_from_json, policy_to_json
-from gongsheng.domain.errors import NotFound
+from gongsheng.domain.errors import NotFound, PolicyError
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID
 from gongsheng.domain.policy import PeriodUnit, Policy
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -73,8 +73,22 @@ def period_end(start: dt.date, unit: PeriodUnit) -> dt.date:
     return dt.date(year, month, day)
 
 
+def check_live_policy(policy: Policy) -> None:
+    """Refuse settings the live engine does not apply, rather than silently ignore them.
+
+    The anti-farming valve caps each holder's release by its own spending in the period: a
+    per-holder rate, which the one-rate-per-group release (O(groups) closes, lazy settlement)
+    cannot apply exactly. Until it has a lazy form it is refused, here and in the simulator.
+    """
+    if policy.release.holder_spend_cap_multiple is not None:
+        raise PolicyError(
+            "policy: release.holder_spend_cap_multiple (the per-holder anti-farming valve) is not "
+            "supported by the live engine; leave it empty")
+
+
 def store_policy(conn: Connection, policy: Policy) -> int:
     """The id of the stored version with this policy's content, storing it when new."""
+    check_live_policy(policy)
     found = conn.execute(
         select(t.policy_versions.c.id).where(t.policy_versions.c.digest == policy.digest)
     ).scalar_one_or_none()
