@@ -23,6 +23,7 @@ from gongsheng.domain.ledger import (
     AccountKind,
     Asset,
     JournalEntry,
+    Posting,
     account_name,
     system_account,
 )
@@ -43,12 +44,56 @@ def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None 
     return post_many(conn, [(entry, period, ref_id)])[0]
 
 
+_FUSED_POST_SQL = """
+WITH e AS (
+    INSERT INTO journal_entries (kind, period, ref_id, leg_count, memo)
+    VALUES (%(kind)s, %(period)s::integer, %(ref)s::bigint, %(n)s::integer, %(memo)s) RETURNING id
+), p AS (
+    INSERT INTO postings (entry_id, leg, account_id, asset, amount)
+    SELECT e.id, l.leg, l.account_id, l.asset, l.amount FROM e,
+        unnest(%(l0)s::integer[], %(l1)s::bigint[], %(l2)s::text[], %(l3)s::bigint[])
+        AS l(leg, account_id, asset, amount)
+), b AS (
+    INSERT INTO balances (account_id, asset, stripe, amount, nonneg)
+    SELECT * FROM unnest(%(b0)s::bigint[], %(b1)s::text[], %(b2)s::integer[], %(b3)s::bigint[],
+                         %(b4)s::boolean[]) AS u(account_id, asset, stripe, amount, nonneg)
+    ORDER BY account_id, asset, stripe
+    ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + excluded.amount
+)
+SELECT id FROM e
+"""
+_FUSED_POST = " ".join(_FUSED_POST_SQL.split())  # short SQL text: psycopg caches its parse
+
+
+def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None,
+                rows: list[tuple[int, str, int, int, bool]]) -> int:
+    """PostgreSQL: entry, legs and balances in one statement (one round trip)."""
+    legs = list(enumerate(entry.postings))
+    params: dict[str, object] = {
+        "kind": entry.kind.value, "period": period, "ref": ref_id, "n": len(legs),
+        "memo": entry.memo[:200],
+        "l0": [i for i, _ in legs], "l1": [p.account for _, p in legs],
+        "l2": [p.asset.value for _, p in legs], "l3": [p.amount for _, p in legs],
+    }
+    for i in range(5):
+        params[f"b{i}"] = [r[i] for r in rows]
+    return int(conn.exec_driver_sql(_FUSED_POST, params).scalar_one())
+
+
 def post_many(conn: Connection,
               entries: Sequence[tuple[JournalEntry, int, int | None]]) -> list[int]:
-    """Write several entries in the caller's transaction; returns their ids in order."""
+    """Write several entries in the caller's transaction; returns their ids in order.
+
+    On PostgreSQL a single entry that takes from no must-stay-positive balance is written in one
+    statement; otherwise the entry rows, the legs and the balance rows are written in turn.
+    """
+    if conn.dialect.name == "postgresql" and len(entries) == 1:
+        entry, period, ref_id = entries[0]
+        rows = _balance_rows(entry.postings)
+        if not any(r[4] and r[3] < 0 for r in rows):
+            return [_post_fused(conn, entry, period, ref_id, rows)]
     ids: list[int] = []
     legs: list[dict[str, object]] = []
-    deltas: dict[tuple[int, str, int], int] = defaultdict(int)
     for entry, period, ref_id in entries:
         entry_id = conn.execute(
             insert(t.journal_entries).returning(t.journal_entries.c.id),
@@ -59,10 +104,8 @@ def post_many(conn: Connection,
         for leg, p in enumerate(entry.postings):
             legs.append({"entry_id": entry_id, "leg": leg, "account_id": p.account,
                          "asset": p.asset.value, "amount": p.amount})
-            deltas[(p.account, p.asset.value, stripe_for(p.account))] += p.amount
     conn.execute(insert(t.postings), legs)
-    rows = [(acc, asset, stripe, amount, _KINDS[acc % ACCOUNTS_PER_PARTY].nonnegative)
-            for (acc, asset, stripe), amount in deltas.items() if amount]
+    rows = _balance_rows([p for entry, _, _ in entries for p in entry.postings])
     # A database checks a row proposed for insertion before it sees the conflict, so takings
     # from must-stay-positive balances are plain updates: the CHECK then sees the new balance.
     takings = [r for r in rows if r[4] and r[3] < 0]
@@ -83,6 +126,15 @@ def post_many(conn: Connection,
                 f"{account_name(acc)} holds less than the {-amount} {asset} to take from it; "
                 "nothing was posted")
     return ids
+
+
+def _balance_rows(postings: Sequence[Posting]) -> list[tuple[int, str, int, int, bool]]:
+    """``(account, asset, stripe, delta, nonneg)`` per balance row the postings move."""
+    deltas: dict[tuple[int, str, int], int] = defaultdict(int)
+    for p in postings:
+        deltas[(p.account, p.asset.value, stripe_for(p.account))] += p.amount
+    return [(acc, asset, stripe, amount, _KINDS[acc % ACCOUNTS_PER_PARTY].nonnegative)
+            for (acc, asset, stripe), amount in deltas.items() if amount]
 
 
 def balance(conn: Connection, account: int, asset: Asset) -> int:
