@@ -13,7 +13,6 @@ released-unsettled vouchers holds, per group, at most one fen per holder beyond 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -28,27 +27,6 @@ from gongsheng.domain.money import ratio
 from gongsheng.domain.release import SCALE, released_to_date
 
 _rng = random.Random()
-
-
-def add_points(conn: Connection, start_period: int,
-               awards: Iterable[tuple[int | None, Decimal, int]]) -> None:
-    """Add ``(holder, multiple, points)`` to holdings starting in ``start_period`` and to its groups."""
-    merged: dict[tuple[int, str], int] = {}
-    for holder, multiple, pts in awards:
-        if holder is None or not pts:
-            continue
-        key = (holder, str(multiple))
-        merged[key] = merged.get(key, 0) + pts
-    if not merged:
-        return
-    upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"), ("points_cpts",),
-               [(h, start_period, m, p) for (h, m), p in merged.items()])
-    per_group: dict[str, int] = {}
-    for (_, m), p in merged.items():
-        per_group[m] = per_group.get(m, 0) + p
-    stripe = _rng.randrange(t.STRIPES)
-    upsert_add(conn, t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
-               [(start_period, m, stripe, p) for m, p in per_group.items()])
 
 
 @dataclass(frozen=True)

@@ -305,8 +305,7 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
 
 
 def merge_awards(awards: Sequence[tuple[int | None, Decimal, int]]) -> dict[tuple[int, str], int]:
-    """``(holder, multiple, points)`` merged per holding, absent holders and zeros dropped
-    (as ``holdings.add_points`` merges them)."""
+    """``(holder, multiple, points)`` merged per holding; absent holders and zeros dropped."""
     merged: dict[tuple[int, str], int] = {}
     for holder, multiple, pts in awards:
         if holder is None or not pts:
