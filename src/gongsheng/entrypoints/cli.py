@@ -175,7 +175,7 @@ def serve(
     os.environ["GONGSHENG_DB"] = url
     os.environ["GONGSHENG_SECRET_KEY"] = secret  # every worker signs with the same key
     shown = url.split("@")[-1] if "@" in url else url
-    out.print(f"serving {shown} on http://{host}:{port} (API /api/v1, docs /docs)")
+    out.print(f"serving {shown} on http://{host}:{port} (web pages /login, API /api/v1, docs /docs)")
     uvicorn.run("gongsheng.entrypoints.api.app:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info", access_log=False)
 
