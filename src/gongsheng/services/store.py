@@ -100,6 +100,7 @@ def declare_profit(uow: UnitOfWork, programme_id: int, profit_fen: int) -> int:
     """Declare this period's profit; pay the programme's share to unit holders as vouchers."""
     if profit_fen < 0:
         raise InvalidInput("profit_fen must not be negative")
+    uow.lock_adjustments()
     conn = uow.conn
     prog = programme(uow, programme_id)
     period = open_period(conn).seq

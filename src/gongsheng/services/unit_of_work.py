@@ -54,9 +54,7 @@ class UnitOfWork:
 
     def lock_books(self, *, exclusive: bool = False) -> None:
         """Orders share this lock; a period close holds it alone."""
-        if self.postgres:
-            fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-            self.conn.exec_driver_sql(f"SELECT {fn}({BOOKS_LOCK})")
+        lock_books(self.conn, exclusive=exclusive)
 
     def lock_adjustments(self) -> None:
         """Refunds, exchanges and payouts run one at a time (and never during a close)."""
@@ -65,3 +63,14 @@ class UnitOfWork:
                 f"SELECT pg_advisory_xact_lock_shared({BOOKS_LOCK}), "
                 f"pg_advisory_xact_lock({ADJUST_LOCK})"
             )
+
+
+def lock_books(conn: Connection, *, exclusive: bool = False) -> None:
+    """Take the books lock in the connection's transaction (shared, or exclusive for a close).
+
+    Any write stamped with the open period (orders, settlements) takes it shared *before* it reads
+    the period, so that a close cannot commit between the read and the write.
+    """
+    if conn.dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.exec_driver_sql(f"SELECT {fn}({BOOKS_LOCK})")

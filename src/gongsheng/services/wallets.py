@@ -17,6 +17,7 @@ from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind, account_id
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
 from gongsheng.services.holdings import holdings_of, settled_holdings
+from gongsheng.services.unit_of_work import lock_books
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def party_kind(conn: Connection, party_id: int) -> str:
 
 def wallet(conn: Connection, party_id: int) -> Wallet:
     """Settle the party and return its wallet (the caller commits the settlement)."""
+    lock_books(conn)  # the settlement is stamped with the open period: no close in between
     p = t.periods
     row = conn.execute(
         select(t.parties.c.kind,
