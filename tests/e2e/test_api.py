@@ -201,17 +201,20 @@ def test_registrations(api: Api) -> None:
 @sqlite_only
 def test_periods_kpis_trial_balance_and_risk(api: Api) -> None:
     order(api)
-    problem(api.call("POST", "/periods/close", "merchant"), 403)
-    closed = api.call("POST", "/periods/close", json={"period": 1})
+    problem(api.call("POST", "/periods/close", "merchant", key="c0"), 403)
+    problem(api.call("POST", "/periods/close", json={"period": 1}), 422)  # no Idempotency-Key
+    closed = api.call("POST", "/periods/close", key="c1", json={"period": 1})
     assert closed.status_code == 200, closed.text
     summary = closed.json()
     assert summary["period"] == 1 and summary["already_closed"] is False
     assert summary["figures"]["gmv_fen"] == ORDER_FEN
-    again = api.call("POST", "/periods/close", json={"period": 1})
+    again = api.call("POST", "/periods/close", key="c1b", json={"period": 1})
     assert again.status_code == 200 and again.json()["already_closed"] is True
-    problem(api.call("POST", "/periods/close", json={"period": 9}), 404)
-    problem(api.call("POST", "/periods/close", json={"period": "one"}), 422)
-    assert api.call("POST", "/periods/close").json()["period"] == 2  # no body: the open period
+    problem(api.call("POST", "/periods/close", key="c9", json={"period": 9}), 404)
+    problem(api.call("POST", "/periods/close", key="c10", json={"period": "one"}), 422)
+    assert api.call("POST", "/periods/close", key="c2").json()["period"] == 2  # the open period
+    retried = api.call("POST", "/periods/close", key="c2")  # a retry of the same request
+    assert retried.json()["period"] == 2 and retried.json()["already_closed"] is True
     kpis = api.call("GET", "/reports/kpis")
     assert kpis.status_code == 200
     assert [p["period"] for p in kpis.json()["periods"]] == [1, 2]
@@ -284,7 +287,7 @@ def test_partner_report_bm_merchants_and_policy(api: Api) -> None:
     problem(api.call("POST", "/policy/versions", json={"toml": "name = ["}), 422)
     problem(api.call("POST", "/policy/versions", json={"toml": 'name = "x"'}), 422)
     problem(api.call("POST", "/policy/versions", "partner", json={"toml": text}), 403)
-    api.call("POST", "/periods/close")
+    api.call("POST", "/periods/close", key="close-1")
     after = api.call("GET", "/policy/versions").json()
     assert after["current_version_id"] == scheduled.json()["version_id"]
 

@@ -92,6 +92,13 @@ periods = Table(
 Index("uq_periods_one_open", periods.c.status, unique=True,
       sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'"))
 
+close_requests = Table(
+    "close_requests", metadata,  # Idempotency-Key of each period close asked through the API
+    Column("idem_key", String(200), primary_key=True),
+    Column("period", Integer, nullable=False),
+    _created(),
+)
+
 parties = Table(
     "parties", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),

@@ -111,10 +111,18 @@ def choose_rate(policy: Policy, groups: list[GroupState], available: int, gmv: i
 
 
 def close_period(uow: UnitOfWork, expected: int | None = None, *,
-                 force_promise: bool = False) -> CloseSummary:
-    """Close the open period (or return the summary of ``expected`` if it is closed already)."""
+                 force_promise: bool = False, key: str | None = None) -> CloseSummary:
+    """Close the open period (or return the summary of ``expected`` if it is closed already).
+
+    With an idempotency ``key``, a repeat returns the summary of the period that key closed.
+    """
     conn = uow.conn
     uow.lock_books(exclusive=True)
+    if key is not None:
+        done_by_key = conn.execute(select(t.close_requests.c.period)
+                                   .where(t.close_requests.c.idem_key == key)).scalar()
+        if done_by_key is not None:
+            expected = int(done_by_key)
     if expected is not None:
         done = conn.execute(select(t.periods).where(t.periods.c.seq == expected)).first()
         if done is None:
@@ -164,6 +172,8 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
         "seq": seq + 1, "starts_on": starts.isoformat(),
         "ends_on": period_end(starts, next_policy.release.period).isoformat(),
         "status": "open", "policy_version_id": int(next_version)})
+    if key is not None:
+        conn.execute(insert(t.close_requests), {"idem_key": key, "period": seq})
     row = conn.execute(select(t.periods).where(t.periods.c.seq == seq)).one()
     return summary_of(row, already_closed=False)
 

@@ -83,9 +83,9 @@ class Platform:
     def withdraw(self, party_id: int, amount_fen: int, key: str) -> payouts.PayoutResult:
         return self.run(payouts.withdraw, party_id, amount_fen, key)
 
-    def close_period(self, expected: int | None = None, *,
-                     force_promise: bool = False) -> periods.CloseSummary:
-        return self.run(periods.close_period, expected, force_promise=force_promise)
+    def close_period(self, expected: int | None = None, *, force_promise: bool = False,
+                     key: str | None = None) -> periods.CloseSummary:
+        return self.run(periods.close_period, expected, force_promise=force_promise, key=key)
 
     # reads
     def wallet(self, party_id: int) -> wallets.Wallet:

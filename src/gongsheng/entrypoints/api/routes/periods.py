@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongsheng.entrypoints.api.deps import AdminUser, PlatformDep
+from gongsheng.entrypoints.api.deps import AdminUser, IdempotencyKey, PlatformDep
 from gongsheng.entrypoints.api.schemas import CloseIn, CloseOut
 
 router = APIRouter(tags=["periods"])
 
 
 @router.post("/periods/close", response_model=CloseOut)
-def close_period(_: AdminUser, platform: PlatformDep, body: CloseIn | None = None) -> CloseOut:
-    """Close the open period (admin); with ``period``, a repeat returns the stored summary."""
-    summary = platform.close_period(body.period if body is not None else None)
+def close_period(_: AdminUser, platform: PlatformDep, key: IdempotencyKey,
+                 body: CloseIn | None = None) -> CloseOut:
+    """Close the open period (admin); a repeated key (or ``period``) returns the stored summary."""
+    summary = platform.close_period(body.period if body is not None else None, key=key)
     return CloseOut.model_validate(summary, from_attributes=True)
