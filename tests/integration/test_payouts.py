@@ -67,3 +67,22 @@ def test_reversal_after_payout_leaves_a_negative_balance_netted_later(city: City
     assert held(plat, city.merchant, AccountKind.CASH) == 40_000
     assert plat.withdraw(city.merchant, 40_000, "rest").balance_after_fen == 0
     assert_verified(plat)
+
+
+def test_replays_return_the_first_result_after_later_writes(city: City) -> None:
+    """A replayed payout or refund answers exactly what the first request answered, even after
+    later payouts, refunds and earnings moved the balances it reported."""
+    plat = city.platform
+    order = city.order(100_000)
+    first_payout = plat.withdraw(city.merchant, 50_000, "pay-1")
+    first_refund = plat.refund(order.order_id, 30_000, "ref-1")
+    city.order(100_000)
+    plat.refund(order.order_id, 70_000, "ref-2")
+    plat.withdraw(city.merchant, 20_000, "pay-2")
+    again_payout = plat.withdraw(city.merchant, 50_000, "pay-1")
+    again_refund = plat.refund(order.order_id, 30_000, "ref-1")
+    assert again_payout.replayed and again_refund.replayed
+    assert again_payout.balance_after_fen == first_payout.balance_after_fen == 80_000 - 50_000
+    assert (again_refund.refunded_total_fen, again_refund.concession_reversed_fen) == (
+        first_refund.refunded_total_fen, first_refund.concession_reversed_fen) == (30_000, 6_000)
+    assert_verified(plat)

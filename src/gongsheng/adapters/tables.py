@@ -265,6 +265,7 @@ payouts = Table(
     Column("party_id", ForeignKey("parties.id"), nullable=False, index=True),
     Column("amount_fen", BigInteger, nullable=False),
     Column("period", Integer, nullable=False),
+    Column("balance_after_fen", BigInteger, nullable=True),  # returned again on a replay
     _created(),
     CheckConstraint("amount_fen > 0", name="amount"),
 )

@@ -137,9 +137,10 @@ def remove_points(conn: Connection, holder: int, start_period: int, multiple: De
             post(conn, entry, period, holder)
         return 0
     settle_holder(conn, holder, period)
+    # locked: an order adding points to this holding concurrently must not be overwritten
     row = conn.execute(select(t.holdings.c.points_cpts, t.holdings.c.settled_fen).where(
         t.holdings.c.holder_id == holder, t.holdings.c.start_period == start_period,
-        t.holdings.c.multiple == m)).first()
+        t.holdings.c.multiple == m).with_for_update()).first()
     if row is None or row[0] < pts:
         raise InsufficientBalance(
             f"party {holder} holds {0 if row is None else row[0]} centi-points in the holding of "

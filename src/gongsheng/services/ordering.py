@@ -23,7 +23,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.ledger_store import balance, post
 from gongsheng.adapters.order_store import OrderRows, insert_orders_pg
-from gongsheng.domain.errors import GongshengError, InvalidInput, NotFound
+from gongsheng.domain.errors import GongshengError, InsufficientBalance, InvalidInput, NotFound
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, EntryKind, JournalEntry, account_id
 from gongsheng.domain.orders import (
     OrderAmounts,
@@ -248,6 +248,20 @@ def check_vouchers(conn: Connection, req: OrderRequest, period: int, policy: Pol
                            merchant_accepts=ctx.accepts_vouchers)
 
 
+def _check_vouchers_or_replay(conn: Connection, req: OrderRequest, body_hash: str, period: int,
+                              policy: Policy, ctx: OrderContext) -> OrderResult | None:
+    """Check the voucher part; if it fails because a request with the same key committed while
+    this one waited for the consumer's lock, return that first result instead (a replay)."""
+    try:
+        check_vouchers(conn, req, period, policy, ctx)
+    except InsufficientBalance:
+        replay = find_by_key(conn, req.idempotency_key, body_hash)
+        if replay is None:
+            raise
+        return replay
+    return None
+
+
 def claim_first_order(conn: Connection, req: OrderRequest, ctx: OrderContext) -> bool:
     """Whether this is the consumer's first order (recording its key if so)."""
     if not ctx.first_order_pending:
@@ -364,7 +378,9 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
         period, ctx, first = _period_context_claim_pg(conn, req)
         policy = policy_version(conn, period.policy_version_id)
         if req.voucher_fen:  # the claim above is undone with the transaction if this refuses
-            check_vouchers(conn, req, period.seq, policy, ctx)
+            replay = _check_vouchers_or_replay(conn, req, body_hash, period.seq, policy, ctx)
+            if replay is not None:
+                return replay
     else:
         body_hash, replay = begin_order(conn, req)
         if replay is not None:
@@ -372,7 +388,9 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
         uow.lock_books()
         period, policy = current_policy(conn)
         ctx = _context(conn, req.consumer_id, req.merchant_id)
-        check_vouchers(conn, req, period.seq, policy, ctx)
+        replay = _check_vouchers_or_replay(conn, req, body_hash, period.seq, policy, ctx)
+        if replay is not None:
+            return replay
         first = claim_first_order(conn, req, ctx)
     rows = compute_order(req, body_hash, period, policy, ctx, first)
     return placed(write_orders(conn, [rows])[0], rows)

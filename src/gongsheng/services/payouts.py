@@ -37,18 +37,20 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
         raise InvalidInput("payout amount_fen must be a positive integer")
     conn = uow.conn
     body_hash = request_hash({"party_id": party_id, "amount_fen": amount_fen})
+    uow.lock_adjustments()  # before the key lookup: a same-key retry waits, then replays
     prior = conn.execute(select(t.payouts).where(t.payouts.c.idem_key == key)).first()
     cash = account_id(party_id, AccountKind.CASH)
     if prior is not None:
         same_request(prior.request_hash, body_hash, key)
+        after = prior.balance_after_fen
         return PayoutResult(int(prior.id), party_id, int(prior.amount_fen),
-                            balance(conn, cash, Asset.CNY), replayed=True)
+                            balance(conn, cash, Asset.CNY) if after is None else int(after),
+                            replayed=True)
     kind = conn.execute(select(t.parties.c.kind).where(t.parties.c.id == party_id)).scalar_one_or_none()
     if kind is None:
         raise NotFound(f"party {party_id} does not exist")
     if kind in ("platform", "consumer"):
         raise InvalidInput(f"a {kind} has no withdrawable cash balance")
-    uow.lock_adjustments()
     if uow.postgres:  # the party's cash row, so two withdrawals cannot both pass the check
         conn.exec_driver_sql(
             "SELECT 1 FROM balances WHERE account_id = %(a)s AND asset = 'CNY' FOR UPDATE",
@@ -63,7 +65,8 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
         raise InsufficientBalance(f"cannot withdraw {yuan(amount_fen)} yuan: balance is {yuan(held)} yuan")
     payout_id = int(conn.execute(insert(t.payouts).returning(t.payouts.c.id), {
         "idem_key": key, "request_hash": body_hash, "party_id": party_id,
-        "amount_fen": amount_fen, "period": period.seq}).scalar_one())
+        "amount_fen": amount_fen, "period": period.seq,
+        "balance_after_fen": held - amount_fen}).scalar_one())
     entry = JournalEntry.build(EntryKind.PAYOUT, [
         (cash, Asset.CNY, -amount_fen),
         (system_account(AccountKind.CASH_OUT), Asset.CNY, amount_fen)], f"payout {payout_id}")

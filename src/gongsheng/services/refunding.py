@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balance, post
@@ -42,6 +43,30 @@ class RefundResult:
     replayed: bool = False
 
 
+def _order_amounts(order: Any) -> tuple[list[Allocation], OrderAmounts, tuple[bool, ...]]:
+    """An order row's allocations, amounts and vacancies, as the refund arithmetic needs them."""
+    allocations = [Allocation(p, Recipient(r), pid, a) for p, r, pid, a in json.loads(order.allocations)]
+    amounts = OrderAmounts(
+        order.amount_fen, order.voucher_fen, order.voucher_cost_fen, order.concession_fen,
+        tuple(a.amount_fen for a in allocations), order.pool_fen,
+        PointsAward(order.consumer_cpts, order.merchant_cpts, order.referrer_cpts))
+    return allocations, amounts, tuple(a.vacant for a in allocations)
+
+
+def _replay(conn: Connection, prior: Any) -> RefundResult:
+    """The first result of a refund, recomputed exactly from the stored order and refunds."""
+    order = conn.execute(select(t.orders).where(t.orders.c.id == prior.order_id)).one()
+    earlier = int(conn.execute(
+        select(func.coalesce(func.sum(t.refunds.c.amount_fen), 0)).where(
+            t.refunds.c.order_id == prior.order_id, t.refunds.c.id < prior.id)).scalar_one())
+    _, amounts, vacant = _order_amounts(order)
+    total = earlier + int(prior.amount_fen)
+    reversed_fen = (amounts.refunded_to(total, vacant).concession_fen
+                    - amounts.refunded_to(earlier, vacant).concession_fen)
+    return RefundResult(int(prior.id), int(prior.order_id), int(prior.amount_fen), total,
+                        reversed_fen, int(prior.clawback_fen), int(prior.platform_cover_fen), True)
+
+
 def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> RefundResult:
     """Refund ``amount_fen`` of an order (the caller commits)."""
     check_key(key)
@@ -49,14 +74,11 @@ def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> R
         raise InvalidInput("refund amount_fen must be a positive integer")
     conn = uow.conn
     body_hash = request_hash({"order_id": order_id, "amount_fen": amount_fen})
+    uow.lock_adjustments()  # before the key lookup: a same-key retry waits, then replays
     prior = conn.execute(select(t.refunds).where(t.refunds.c.idem_key == key)).first()
     if prior is not None:
         same_request(prior.request_hash, body_hash, key)
-        total = conn.execute(select(t.orders.c.refunded_fen)
-                             .where(t.orders.c.id == prior.order_id)).scalar_one()
-        return RefundResult(int(prior.id), int(prior.order_id), int(prior.amount_fen), int(total),
-                            0, int(prior.clawback_fen), int(prior.platform_cover_fen), True)
-    uow.lock_adjustments()
+        return _replay(conn, prior)
     query = select(t.orders).where(t.orders.c.id == order_id)
     order = conn.execute(query.with_for_update() if uow.postgres else query).first()
     if order is None:
@@ -68,12 +90,7 @@ def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> R
             "not yet refunded")
     policy = policy_version(conn, order.policy_version_id)
     period = open_period(conn).seq
-    allocations = [Allocation(p, Recipient(r), pid, a) for p, r, pid, a in json.loads(order.allocations)]
-    amounts = OrderAmounts(
-        order.amount_fen, order.voucher_fen, order.voucher_cost_fen, order.concession_fen,
-        tuple(a.amount_fen for a in allocations), order.pool_fen,
-        PointsAward(order.consumer_cpts, order.merchant_cpts, order.referrer_cpts))
-    vacant = tuple(a.vacant for a in allocations)
+    allocations, amounts, vacant = _order_amounts(order)
     before = amounts.refunded_to(order.refunded_fen, vacant)
     after = amounts.refunded_to(order.refunded_fen + amount_fen, vacant)
     delta = after.minus(before)
