@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import tomllib
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gongsheng.adapters.policy_file import default_policy_text
 from gongsheng.domain.errors import InfeasibleSplit, InvalidInput, PolicyError
 from gongsheng.domain.policy import (
     Base,
@@ -279,3 +281,17 @@ def test_periods_for_growth_takes_the_fastest_step_met(policy_data: dict[str, An
     assert [rule.periods_for_growth(D(g)) for g in ("0.1", "0.15", "0.29", "0.30", "1")] == [
         40, 36, 36, 30, 30,
     ]
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d["release"].__setitem__("schedule", 1),
+    lambda d: d["concession"].__setitem__("category_rates", "catering"),
+    lambda d: d["waterfall"][0].__setitem__("recipient", ["platform"]),
+    lambda d: d["waterfall"][0].__setitem__("recipient", {"a": 1}),
+    lambda d: d.__setitem__("risk", 3),
+])
+def test_settings_of_the_wrong_shape_are_policy_errors(mutate: Any) -> None:
+    data = tomllib.loads(default_policy_text())
+    mutate(data)
+    with pytest.raises(PolicyError, match="policy"):
+        policy_from_mapping(data)

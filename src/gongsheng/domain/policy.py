@@ -313,7 +313,20 @@ def _refuse_cashable(section: Mapping[str, Any], what: str) -> None:
 
 
 def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
-    """Validate a parsed policy file and build the :class:`Policy`; raise :class:`PolicyError`."""
+    """Validate a parsed policy file and build the :class:`Policy`; raise :class:`PolicyError`.
+
+    A value of the wrong shape anywhere (a number where a table or list belongs, a list where a
+    name belongs) is reported as a :class:`PolicyError` too, never as a crash.
+    """
+    if not isinstance(data, Mapping):
+        raise PolicyError("policy: the file must be a TOML table of sections")
+    try:
+        return _build_policy(data)
+    except (TypeError, AttributeError, KeyError, ValueError) as err:
+        raise PolicyError(f"policy: a setting has the wrong type or shape ({err})") from None
+
+
+def _build_policy(data: Mapping[str, Any]) -> Policy:
     conc = _section(data, "concession")
     min_rate, max_rate = _rate(conc, "min_rate", "concession"), _rate(conc, "max_rate", "concession")
     if not 0 < min_rate <= max_rate <= 1:
