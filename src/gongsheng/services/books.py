@@ -11,7 +11,6 @@ import datetime as dt
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -100,27 +99,21 @@ def store_policy(conn: Connection, policy: Policy) -> int:
     ).scalar_one())
 
 
-@lru_cache(maxsize=64)
-def _policy_cached(url: str, version_id: int, body: str) -> Policy:
-    del url, version_id
-    return policy_from_json(body)
-
-
-_bodies: dict[tuple[str, int], str] = {}
+_policies: dict[tuple[str, int], Policy] = {}
 
 
 def policy_version(conn: Connection, version_id: int) -> Policy:
-    """The policy of a stored version (cached: versions never change)."""
+    """The policy of a stored version (cached per database: a stored version never changes)."""
     key = (str(conn.engine.url), version_id)
-    body = _bodies.get(key)
-    if body is None:
+    policy = _policies.get(key)
+    if policy is None:
         body = conn.execute(
             select(t.policy_versions.c.body).where(t.policy_versions.c.id == version_id)
         ).scalar_one_or_none()
         if body is None:
             raise NotFound(f"policy version {version_id} does not exist")
-        _bodies[key] = body
-    return _policy_cached(key[0], version_id, body)
+        policy = _policies[key] = policy_from_json(body)
+    return policy
 
 
 def open_period(conn: Connection) -> OpenPeriod:

@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import Connection, Row, Table, select
+
 from gongsheng.domain.errors import IdempotencyConflict, InvalidInput
 
 MAX_KEY = 200
@@ -35,3 +37,24 @@ def same_request(stored_hash: str, body_hash: str, key: str) -> None:
         raise IdempotencyConflict(
             f"Idempotency-Key {key!r} was already used with a different request body"
         )
+
+
+def positive_fen(value: object, what: str) -> int:
+    """``value`` as a positive amount of fen, or :class:`InvalidInput` naming ``what``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidInput(f"{what} amount_fen must be a positive integer")
+    return value
+
+
+def prior_request(conn: Connection, table: Table, key: str,
+                  body: Mapping[str, Any]) -> tuple[str, Row[Any] | None]:
+    """``(body hash, the row first written with key)``; 409 if that row had another body.
+
+    Call it after taking the lock that serialises such writes, so that a retry sent while the
+    first request is still running waits for it and then finds its row.
+    """
+    body_hash = request_hash(body)
+    prior = conn.execute(select(table).where(table.c.idem_key == key)).first()
+    if prior is not None:
+        same_request(prior.request_hash, body_hash, key)
+    return body_hash, prior

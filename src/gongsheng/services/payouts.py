@@ -17,7 +17,7 @@ from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
 from gongsheng.domain.money import yuan
 from gongsheng.services.books import add_counters, current_policy
-from gongsheng.services.idempotency import check_key, request_hash, same_request
+from gongsheng.services.idempotency import check_key, positive_fen, prior_request
 from gongsheng.services.unit_of_work import UnitOfWork
 
 
@@ -33,15 +33,13 @@ class PayoutResult:
 def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> PayoutResult:
     """Pay ``amount_fen`` of a party's cash balance out (the caller commits)."""
     check_key(key)
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
-        raise InvalidInput("payout amount_fen must be a positive integer")
+    positive_fen(amount_fen, "payout")
     conn = uow.conn
-    body_hash = request_hash({"party_id": party_id, "amount_fen": amount_fen})
     uow.lock_adjustments()  # before the key lookup: a same-key retry waits, then replays
-    prior = conn.execute(select(t.payouts).where(t.payouts.c.idem_key == key)).first()
+    body_hash, prior = prior_request(conn, t.payouts, key,
+                                     {"party_id": party_id, "amount_fen": amount_fen})
     cash = account_id(party_id, AccountKind.CASH)
     if prior is not None:
-        same_request(prior.request_hash, body_hash, key)
         after = prior.balance_after_fen
         return PayoutResult(int(prior.id), party_id, int(prior.amount_fen),
                             balance(conn, cash, Asset.CNY) if after is None else int(after),

@@ -26,7 +26,7 @@ from gongsheng.domain.policy import Recipient
 from gongsheng.domain.waterfall import Allocation
 from gongsheng.services.books import add_counters, open_period, policy_version
 from gongsheng.services.holdings import remove_points
-from gongsheng.services.idempotency import check_key, request_hash, same_request
+from gongsheng.services.idempotency import check_key, positive_fen, prior_request
 from gongsheng.services.ordering import order_counters
 from gongsheng.services.unit_of_work import UnitOfWork
 
@@ -70,14 +70,12 @@ def _replay(conn: Connection, prior: Any) -> RefundResult:
 def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> RefundResult:
     """Refund ``amount_fen`` of an order (the caller commits)."""
     check_key(key)
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
-        raise InvalidInput("refund amount_fen must be a positive integer")
+    positive_fen(amount_fen, "refund")
     conn = uow.conn
-    body_hash = request_hash({"order_id": order_id, "amount_fen": amount_fen})
     uow.lock_adjustments()  # before the key lookup: a same-key retry waits, then replays
-    prior = conn.execute(select(t.refunds).where(t.refunds.c.idem_key == key)).first()
+    body_hash, prior = prior_request(conn, t.refunds, key,
+                                     {"order_id": order_id, "amount_fen": amount_fen})
     if prior is not None:
-        same_request(prior.request_hash, body_hash, key)
         return _replay(conn, prior)
     query = select(t.orders).where(t.orders.c.id == order_id)
     order = conn.execute(query.with_for_update() if uow.postgres else query).first()
