@@ -9,6 +9,7 @@ prepared once); SQLite, in process, takes an ``executemany``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -30,14 +31,14 @@ def _pg_type(table: Table, column: str) -> str:
 
 @cache
 def _sql(dialect: str, table_name: str, keys: tuple[str, ...], adds: tuple[str, ...],
-         extras: tuple[str, ...]) -> str:
+         extras: tuple[str, ...], prefix: str = "c") -> str:
     table = t.metadata.tables[table_name]
     cols = (*keys, *adds, *extras)
     names = ", ".join(cols)
     updates = ", ".join(f"{c} = {table_name}.{c} + excluded.{c}" for c in adds)
     conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
     if dialect == "postgresql":
-        arrays = ", ".join(f"%(c{i})s::{_pg_type(table, c)}[]" for i, c in enumerate(cols))
+        arrays = ", ".join(f"%({prefix}{i})s::{_pg_type(table, c)}[]" for i, c in enumerate(cols))
         return (f"INSERT INTO {table_name} ({names}) SELECT * FROM unnest({arrays}) "
                 f"AS u({names}) ORDER BY {', '.join(keys)} {conflict}")
     marks = ", ".join("?" for _ in cols)
@@ -53,11 +54,31 @@ def upsert_add(conn: Connection, table: Table, keys: Sequence[str], adds: Sequen
     """
     if not rows:
         return
-    dialect = conn.dialect.name
-    sql = _sql(dialect, table.name, tuple(keys), tuple(adds), tuple(extras))
-    ordered = sorted(rows, key=lambda r: r[: len(keys)])
-    if dialect == "postgresql":
-        columns = list(zip(*ordered, strict=True))
-        conn.exec_driver_sql(sql, {f"c{i}": list(c) for i, c in enumerate(columns)})
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(*AddRows(table, tuple(keys), tuple(adds), tuple(rows),
+                                      tuple(extras)).pg_statement())
     else:
-        conn.exec_driver_sql(sql, ordered)
+        sql = _sql("sqlite", table.name, tuple(keys), tuple(adds), tuple(extras))
+        conn.exec_driver_sql(sql, sorted(rows, key=lambda r: r[: len(keys)]))
+
+
+@dataclass(frozen=True)
+class AddRows:
+    """One additive upsert (the arguments of :func:`upsert_add`), to be written later or as part
+    of a larger PostgreSQL statement (a ``WITH`` clause; see ``ledger_store.post``)."""
+
+    table: Table
+    keys: tuple[str, ...]
+    adds: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    extras: tuple[str, ...] = ()
+
+    def write(self, conn: Connection) -> None:
+        upsert_add(conn, self.table, self.keys, self.adds, self.rows, self.extras)
+
+    def pg_statement(self, prefix: str = "c") -> tuple[str, dict[str, list[Any]]]:
+        """PostgreSQL text and parameters (named ``{prefix}0``, ``{prefix}1``, ...)."""
+        sql = _sql("postgresql", self.table.name, self.keys, self.adds, self.extras, prefix)
+        ordered = sorted(self.rows, key=lambda r: r[: len(self.keys)])
+        columns = list(zip(*ordered, strict=True))
+        return sql, {f"{prefix}{i}": list(c) for i, c in enumerate(columns)}

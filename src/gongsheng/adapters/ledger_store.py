@@ -12,11 +12,11 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.bulk import upsert_add
+from gongsheng.adapters.bulk import AddRows, upsert_add
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import (
     ACCOUNTS_PER_PARTY,
@@ -39,9 +39,14 @@ def stripe_for(account: int) -> int:
     return 0 if _KINDS[account % ACCOUNTS_PER_PARTY].nonnegative else _rng.randrange(t.STRIPES)
 
 
-def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None = None) -> int:
-    """Write a balanced entry and update balances; returns the entry id."""
-    return post_many(conn, [(entry, period, ref_id)])[0]
+def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None = None, *,
+         along: Sequence[AddRows] = ()) -> int:
+    """Write a balanced entry and update balances; returns the entry id.
+
+    ``along`` are additive upserts on other tables that belong with the entry (a holder's
+    settlement checkpoints, say): on PostgreSQL they join the entry's one statement.
+    """
+    return post_many(conn, [(entry, period, ref_id)], along=along)[0]
 
 
 _FUSED_POST_SQL = """
@@ -66,10 +71,18 @@ _FUSED_POST = " ".join(_FUSED_POST_SQL.split())  # short SQL text: psycopg cache
 
 
 def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None,
-                rows: list[tuple[int, str, int, int, bool]]) -> int:
-    """PostgreSQL: entry, legs and balances in one statement (one round trip)."""
+                rows: list[tuple[int, str, int, int, bool]], along: Sequence[AddRows]) -> int:
+    """PostgreSQL: entry, legs, balances and ``along`` in one statement (one round trip)."""
+    sql, params = _FUSED_POST, dict[str, object]()
+    if along:
+        ctes = []
+        for i, extra in enumerate(along):
+            text, values = extra.pg_statement(prefix=f"a{i}_")
+            ctes.append(f"a{i} AS ({text})")
+            params.update(values)
+        sql = _FUSED_POST.replace("WITH ", f"WITH {', '.join(ctes)}, ", 1)
     legs = list(enumerate(entry.postings))
-    params: dict[str, object] = {
+    params |= {
         "kind": entry.kind.value, "period": period, "ref": ref_id, "n": len(legs),
         "memo": entry.memo[:200],
         "l0": [i for i, _ in legs], "l1": [p.account for _, p in legs],
@@ -77,21 +90,25 @@ def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int 
     }
     for i in range(5):
         params[f"b{i}"] = [r[i] for r in rows]
-    return int(conn.exec_driver_sql(_FUSED_POST, params).scalar_one())
+    return int(conn.exec_driver_sql(sql, params).scalar_one())
 
 
-def post_many(conn: Connection,
-              entries: Sequence[tuple[JournalEntry, int, int | None]]) -> list[int]:
-    """Write several entries in the caller's transaction; returns their ids in order.
+def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int | None]], *,
+              along: Sequence[AddRows] = ()) -> list[int]:
+    """Write several entries (and the ``along`` upserts) in the caller's transaction; returns the
+    entries' ids in order.
 
     On PostgreSQL a single entry that takes from no must-stay-positive balance is written in one
-    statement; otherwise the entry rows, the legs and the balance rows are written in turn.
+    statement; otherwise the ``along`` rows, the entry rows, the legs and the balance rows are
+    written in turn.
     """
     if conn.dialect.name == "postgresql" and len(entries) == 1:
         entry, period, ref_id = entries[0]
         rows = _balance_rows(entry.postings)
         if not any(r[4] and r[3] < 0 for r in rows):
-            return [_post_fused(conn, entry, period, ref_id, rows)]
+            return [_post_fused(conn, entry, period, ref_id, rows, along)]
+    for extra in along:
+        extra.write(conn)
     ids: list[int] = []
     legs: list[dict[str, object]] = []
     for entry, period, ref_id in entries:
@@ -146,15 +163,19 @@ def balance(conn: Connection, account: int, asset: Asset) -> int:
     return int(total)
 
 
-def balances_of(conn: Connection, accounts: Sequence[int]) -> dict[int, int]:
-    """Balance per account (each account holds one asset) for a few accounts."""
-    rows = conn.execute(
-        select(t.balances.c.account_id, func.sum(t.balances.c.amount))
-        .where(t.balances.c.account_id.in_(list(accounts)))
-        .group_by(t.balances.c.account_id)
-    ).all()
-    found = {int(a): int(s) for a, s in rows}
-    return {a: found.get(a, 0) for a in accounts}
+_PARTY_BALANCES = (
+    select(t.balances.c.account_id, func.sum(t.balances.c.amount))
+    .where(t.balances.c.account_id.between(bindparam("low"), bindparam("high")))
+    .group_by(t.balances.c.account_id)
+)
+
+
+def party_balances(conn: Connection, party_id: int) -> dict[AccountKind, int]:
+    """Every balance of one party's own accounts (one range read; 0 where it has none)."""
+    low = party_id * ACCOUNTS_PER_PARTY
+    rows = conn.execute(_PARTY_BALANCES, {"low": low, "high": low + ACCOUNTS_PER_PARTY - 1}).all()
+    found = {_KINDS[int(a) - low]: int(s) for a, s in rows}
+    return {k: found.get(k, 0) for k in AccountKind if not k.system}
 
 
 def trial_balance(conn: Connection) -> dict[tuple[int, Asset], int]:

@@ -15,14 +15,24 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, bindparam, func, select, update
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.bulk import upsert_add
-from gongsheng.adapters.ledger_store import balance, post
+from gongsheng.adapters.bulk import AddRows, upsert_add
+from gongsheng.adapters.ledger_store import party_balances, post
 from gongsheng.domain.errors import InsufficientBalance
-from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
+from gongsheng.domain.ledger import (
+    AccountKind,
+    Asset,
+    EntryKind,
+    JournalEntry,
+    account_id,
+    describe_account,
+    system_account,
+)
 from gongsheng.domain.money import ratio
 from gongsheng.domain.release import SCALE, released_to_date
 
@@ -50,25 +60,31 @@ class Holding:
         return int(released_to_date(self.points_cpts, num, den, self.fraction))
 
 
-def holdings_of(conn: Connection, holder: int, *, started_by: int | None = None,
-                later_than: int | None = None, lock: bool = False) -> list[Holding]:
-    """A holder's holdings with their groups' released fractions, optionally only those that
-    start by ``started_by`` or after ``later_than``, locked for update when ``lock``."""
+@cache
+def _holdings_query(started_by: bool, later_than: bool, lock: bool) -> Select[Any]:
+    """The statement behind :func:`holdings_of`, built once per shape (it is read on every touch)."""
     h, g = t.holdings, t.release_groups
     query = (
         select(h.c.start_period, h.c.multiple, h.c.points_cpts, func.coalesce(g.c.fraction, 0),
                h.c.settled_fen)
         .select_from(h.outerjoin(g, (g.c.start_period == h.c.start_period)
                                  & (g.c.multiple == h.c.multiple)))
-        .where(h.c.holder_id == holder).order_by(h.c.start_period, h.c.multiple)
+        .where(h.c.holder_id == bindparam("holder")).order_by(h.c.start_period, h.c.multiple)
     )
-    if started_by is not None:
-        query = query.where(h.c.start_period <= started_by)
-    if later_than is not None:
-        query = query.where(h.c.start_period > later_than)
-    if lock:
-        query = query.with_for_update(of=h)
-    rows = conn.execute(query).all()
+    if started_by:
+        query = query.where(h.c.start_period <= bindparam("started_by"))
+    if later_than:
+        query = query.where(h.c.start_period > bindparam("later_than"))
+    return query.with_for_update(of=h) if lock else query
+
+
+def holdings_of(conn: Connection, holder: int, *, started_by: int | None = None,
+                later_than: int | None = None, lock: bool = False) -> list[Holding]:
+    """A holder's holdings with their groups' released fractions, optionally only those that
+    start by ``started_by`` or after ``later_than``, locked for update when ``lock``."""
+    query = _holdings_query(started_by is not None, later_than is not None, lock)
+    rows = conn.execute(query, {"holder": holder, "started_by": started_by,
+                                "later_than": later_than}).all()
     return [Holding(int(s), Decimal(m), int(p), int(f), int(d)) for s, m, p, f, d in rows]
 
 
@@ -82,36 +98,47 @@ def settlement_legs(holder: int, owed: int, debt: int) -> list[tuple[int, Asset,
     ]
 
 
-def settle_holder(conn: Connection, holder: int, period: int) -> int:
-    """Post what the holder's groups released since its last settlement; returns the fen."""
-    return settled_holdings(conn, holder, period)[0]
+@dataclass(frozen=True)
+class Settlement:
+    """A holder just settled: the fen it was paid, its started holdings and its own balances,
+    all as they stand after the settlement (in the settling transaction)."""
+
+    fen: int
+    holdings: list[Holding]
+    balances: dict[AccountKind, int]
 
 
-def settled_holdings(conn: Connection, holder: int, period: int) -> tuple[int, list[Holding]]:
-    """Settle a holder; ``(fen posted, its started holdings as they stand after it)``.
+def settle(conn: Connection, holder: int, period: int) -> Settlement:
+    """Settle a holder: pay what its started holdings released since their checkpoints.
 
     The holder's started holdings are locked first (PostgreSQL; SQLite has one writer), so that
     concurrent settlements of one holder (two orders, a wallet read) cannot both read the same
-    checkpoint and pay the difference twice. Holdings starting after ``period`` (where orders add
-    points) are left unlocked: they owe nothing yet, and locking them could deadlock with orders.
+    checkpoint and pay the difference twice; its balances are read once, after that lock, and
+    kept current in memory. Holdings starting after ``period`` (where orders add points) are
+    left unlocked: they owe nothing yet, and locking them could deadlock with orders.
     """
     held = holdings_of(conn, holder, started_by=period, lock=True)
+    balances = party_balances(conn, holder)
     due = {(hd.start_period, hd.multiple): hd.owed_fen - hd.settled_fen for hd in held}
     due = {k: d for k, d in due.items() if d > 0}
     if not due:
-        return 0, held
+        return Settlement(0, held, balances)
     total = sum(due.values())
-    upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"),
-               ("points_cpts", "settled_fen"),
-               [(holder, start, str(m), 0, d) for (start, m), d in due.items()])
-    debt = balance(conn, account_id(holder, AccountKind.VOUCHER_DEBT), Asset.VCH)
-    entry = JournalEntry.build(EntryKind.SETTLEMENT, settlement_legs(holder, total, debt),
-                               f"settle {holder}")
+    entry = JournalEntry.build(
+        EntryKind.SETTLEMENT,
+        settlement_legs(holder, total, balances[AccountKind.VOUCHER_DEBT]), f"settle {holder}")
     assert entry is not None
-    post(conn, entry, period, holder)
+    checkpoints = AddRows(t.holdings, ("holder_id", "start_period", "multiple"),
+                          ("points_cpts", "settled_fen"),
+                          tuple((holder, start, str(m), 0, d) for (start, m), d in due.items()))
+    post(conn, entry, period, holder, along=[checkpoints])
+    for leg in entry.postings:
+        party, kind = describe_account(leg.account)
+        if party == holder:
+            balances[kind] += leg.amount
     after = [replace(hd, settled_fen=hd.settled_fen + due.get((hd.start_period, hd.multiple), 0))
              for hd in held]
-    return total, after
+    return Settlement(total, after, balances)
 
 
 def group_points(conn: Connection, start_period: int, multiple: str) -> int:
@@ -136,7 +163,7 @@ def remove_points(conn: Connection, holder: int, start_period: int, multiple: De
         if entry is not None:
             post(conn, entry, period, holder)
         return 0
-    settle_holder(conn, holder, period)
+    settled = settle(conn, holder, period)
     # locked: an order adding points to this holding concurrently must not be overwritten
     row = conn.execute(select(t.holdings.c.points_cpts, t.holdings.c.settled_fen).where(
         t.holdings.c.holder_id == holder, t.holdings.c.start_period == start_period,
@@ -164,8 +191,7 @@ def remove_points(conn: Connection, holder: int, start_period: int, multiple: De
         conn.execute(update(t.release_groups).where(
             t.release_groups.c.start_period == start_period, t.release_groups.c.multiple == m)
             .values(issued_fen=issued, points_cpts=total))
-        held = balance(conn, account_id(holder, AccountKind.VOUCHERS), Asset.VCH)
-        take = min(held, clawback)
+        take = min(settled.balances[AccountKind.VOUCHERS], clawback)
         legs += [
             (account_id(holder, AccountKind.VOUCHERS), Asset.VCH, -take),
             (account_id(holder, AccountKind.VOUCHER_DEBT), Asset.VCH, -(clawback - take)),

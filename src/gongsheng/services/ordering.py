@@ -21,10 +21,10 @@ from sqlalchemy.orm import aliased
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
-from gongsheng.adapters.ledger_store import balance, post
+from gongsheng.adapters.ledger_store import post
 from gongsheng.adapters.order_store import OrderRows, insert_orders_pg
 from gongsheng.domain.errors import GongshengError, InsufficientBalance, InvalidInput, NotFound
-from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, EntryKind, JournalEntry, account_id
+from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, EntryKind, JournalEntry
 from gongsheng.domain.orders import (
     OrderAmounts,
     OrderParties,
@@ -37,7 +37,7 @@ from gongsheng.domain.orders import (
 from gongsheng.domain.policy import Policy, Recipient
 from gongsheng.domain.waterfall import Beneficiaries, split_order
 from gongsheng.services.books import OpenPeriod, add_counters, current_policy, policy_version
-from gongsheng.services.holdings import settle_holder
+from gongsheng.services.holdings import settle
 from gongsheng.services.idempotency import check_key, request_hash, same_request
 from gongsheng.services.unit_of_work import BOOKS_LOCK, UnitOfWork
 
@@ -240,9 +240,7 @@ def check_vouchers(conn: Connection, req: OrderRequest, period: int, policy: Pol
                    ctx: OrderContext) -> None:
     """Settle the consumer and refuse a voucher part its balance or the channel does not allow."""
     if req.voucher_fen:
-        settle_holder(conn, req.consumer_id, period)
-        held = balance(conn, account_id(req.consumer_id, AccountKind.VOUCHERS),
-                       AccountKind.VOUCHERS.asset)
+        held = settle(conn, req.consumer_id, period).balances[AccountKind.VOUCHERS]
         check_voucher_part(policy, req.amount_fen, req.voucher_fen, held,
                            at_mall=ctx.merchant_channel == "mall",
                            merchant_accepts=ctx.accepts_vouchers)

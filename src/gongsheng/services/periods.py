@@ -3,7 +3,7 @@
 The close costs O(release groups x stripes), never O(holders): it advances each group's
 cumulative fraction and posts one aggregate release entry (vouchers issued into the
 released-unsettled clearing account; pool available moved to the reserve). Holders are settled
-lazily (``holdings.settle_holder``). Closing is idempotent: asking to close a period that is
+lazily (``holdings.settle``). Closing is idempotent: asking to close a period that is
 already closed returns its stored summary and changes nothing; a closed period takes no entries.
 """
 

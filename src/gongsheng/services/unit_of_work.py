@@ -65,12 +65,21 @@ class UnitOfWork:
             )
 
 
-def lock_books(conn: Connection, *, exclusive: bool = False) -> None:
+def lock_books(conn: Connection, *, exclusive: bool = False, derived_only: bool = False) -> None:
     """Take the books lock in the connection's transaction (shared, or exclusive for a close).
 
     Any write stamped with the open period (orders, settlements) takes it shared *before* it reads
     the period, so that a close cannot commit between the read and the write.
+
+    ``derived_only`` declares that the transaction writes nothing but what can be derived again
+    from durable rows (a lazy settlement: a holder's checkpoints and the vouchers they pay, a
+    function of its points and its groups' fractions). On PostgreSQL it then commits without
+    waiting for its WAL flush (``synchronous_commit`` off for this transaction only): a crash can
+    lose such a transaction whole, never in part, and the holder's next touch settles the same
+    amount again; any later transaction that uses it (a voucher spend) flushes it with its own
+    commit, since the WAL is flushed in order.
     """
     if conn.dialect.name == "postgresql":
         fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        conn.exec_driver_sql(f"SELECT {fn}({BOOKS_LOCK})")
+        relax = "set_config('synchronous_commit', 'off', true), " if derived_only else ""
+        conn.exec_driver_sql(f"SELECT {relax}{fn}({BOOKS_LOCK})")

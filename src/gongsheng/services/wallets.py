@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.ledger_store import balances_of
 from gongsheng.domain.errors import NotFound
-from gongsheng.domain.ledger import AccountKind, account_id
+from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
-from gongsheng.services.holdings import holdings_of, settled_holdings
+from gongsheng.services.holdings import holdings_of, settle
 from gongsheng.services.unit_of_work import lock_books
 
 
@@ -42,25 +41,28 @@ def party_kind(conn: Connection, party_id: int) -> str:
     return str(kind)
 
 
+_p = t.periods
+_PARTY_AND_PERIOD = (  # the party's kind, the open period, the last period's release rate
+    select(t.parties.c.kind,
+           select(_p.c.seq).where(_p.c.status == "open").scalar_subquery(),
+           select(_p.c.release_rate).where(_p.c.status == "closed")
+           .order_by(_p.c.seq.desc()).limit(1).scalar_subquery())
+    .where(t.parties.c.id == bindparam("party"))
+)
+
+
 def wallet(conn: Connection, party_id: int) -> Wallet:
     """Settle the party and return its wallet (the caller commits the settlement)."""
-    lock_books(conn)  # the settlement is stamped with the open period: no close in between
-    p = t.periods
-    row = conn.execute(
-        select(t.parties.c.kind,
-               select(p.c.seq).where(p.c.status == "open").scalar_subquery(),
-               select(p.c.release_rate).where(p.c.status == "closed")
-               .order_by(p.c.seq.desc()).limit(1).scalar_subquery())
-        .where(t.parties.c.id == party_id)).first()
+    # the settlement is stamped with the open period: no close in between; it is all the
+    # transaction writes, and can be derived again, so its commit need not wait for the disk
+    lock_books(conn, derived_only=True)
+    row = conn.execute(_PARTY_AND_PERIOD, {"party": party_id}).first()
     if row is None:
         raise NotFound(f"party {party_id} does not exist")
     kind, period, rate = str(row[0]), int(row[1]), int(row[2] or 0)
-    _, held = settled_holdings(conn, party_id, period)
-    held += holdings_of(conn, party_id, later_than=period)
-    kinds = (AccountKind.POINTS, AccountKind.VOUCHERS, AccountKind.VOUCHER_DEBT, AccountKind.CASH,
-             AccountKind.UNITS)
-    accounts = {k: account_id(party_id, k) for k in kinds}
-    bal = balances_of(conn, list(accounts.values()))
+    settled = settle(conn, party_id, period)
+    held = settled.holdings + holdings_of(conn, party_id, later_than=period)
+    bal = settled.balances
     holdings = tuple(
         {"start_period": h.start_period, "cap_multiple": str(h.multiple),
          "points_cpts": h.points_cpts, "cap_fen": h.cap_fen,
@@ -69,9 +71,8 @@ def wallet(conn: Connection, party_id: int) -> Wallet:
          "periods_to_complete": periods_to_complete(h.fraction, rate) if h.points_cpts else 0}
         for h in held
     )
-    return Wallet(party_id, kind, bal[accounts[AccountKind.POINTS]],
-                  bal[accounts[AccountKind.VOUCHERS]], bal[accounts[AccountKind.VOUCHER_DEBT]],
-                  bal[accounts[AccountKind.CASH]], bal[accounts[AccountKind.UNITS]],
+    return Wallet(party_id, kind, bal[AccountKind.POINTS], bal[AccountKind.VOUCHERS],
+                  bal[AccountKind.VOUCHER_DEBT], bal[AccountKind.CASH], bal[AccountKind.UNITS],
                   str(rate_as_decimal(rate)), holdings)
 
 
