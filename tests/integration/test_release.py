@@ -20,7 +20,9 @@ from gongsheng.domain.errors import NotFound, PolicyError
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.policy import Policy
 from gongsheng.domain.release import SCALE, nominal_rate
+from gongsheng.services import wallets
 from gongsheng.services.platform import Platform
+from gongsheng.services.unit_of_work import UnitOfWork
 
 from .helpers import assert_verified, held, snapshot, system
 
@@ -199,3 +201,29 @@ def test_live_engine_refuses_the_per_holder_valve(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PolicyError, match="holder_spend_cap_multiple"):
         Platform.open(f"sqlite:///{tmp_path / 'valve.db'}", load_policy(path))
+
+
+def test_a_wallet_read_commits_its_settlement_without_relaxing_other_commits(
+        promise_city: City) -> None:
+    """The settlement a wallet read makes is committed (another connection sees it); on
+    PostgreSQL only that transaction commits without waiting for the disk."""
+    city, plat = promise_city, promise_city.platform
+    city.order(100_000)
+    for _ in range(3):
+        plat.close_period(force_promise=True)
+    assert held(plat, city.consumer, AccountKind.VOUCHERS) == 0  # released, not yet settled
+    postgres = plat.engine.dialect.name == "postgresql"
+    with UnitOfWork(plat.engine) as uow:
+        if postgres:  # test databases commit lazily by default; this session does not
+            uow.conn.exec_driver_sql("SET SESSION synchronous_commit = on")
+        vouchers = wallets.wallet(uow.conn, city.consumer).vouchers_fen
+        if postgres:
+            assert uow.conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        uow.commit()
+        if postgres:  # the setting was the transaction's own
+            assert uow.conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+            uow.conn.exec_driver_sql("RESET synchronous_commit")
+    assert vouchers == 5_000
+    assert held(plat, city.consumer, AccountKind.VOUCHERS) == 5_000
+    assert plat.wallet(city.consumer).vouchers_fen == 5_000  # settled once, not twice
+    assert_verified(plat)
