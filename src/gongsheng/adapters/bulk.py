@@ -3,7 +3,7 @@
 Balances, holdings, group totals and period counters are all kept this way. Rows are sorted by
 key before they are written, so concurrent transactions lock shared rows in the same order and
 cannot deadlock each other. PostgreSQL receives the rows as arrays (one ``unnest`` statement,
-prepared once); SQLite, in process, takes an ``executemany``.
+prepared once; see ``pg_arrays``); SQLite, in process, takes an ``executemany``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, Table
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.pg_arrays import column_arrays
 
 
 def _pg_type(table: Table, column: str) -> str:
@@ -76,9 +77,9 @@ class AddRows:
     def write(self, conn: Connection) -> None:
         upsert_add(conn, self.table, self.keys, self.adds, self.rows, self.extras)
 
-    def pg_statement(self, prefix: str = "c") -> tuple[str, dict[str, list[Any]]]:
+    def pg_statement(self, prefix: str = "c") -> tuple[str, dict[str, str]]:
         """PostgreSQL text and parameters (named ``{prefix}0``, ``{prefix}1``, ...)."""
         sql = _sql("postgresql", self.table.name, self.keys, self.adds, self.extras, prefix)
         ordered = sorted(self.rows, key=lambda r: r[: len(self.keys)])
-        columns = list(zip(*ordered, strict=True))
-        return sql, {f"{prefix}{i}": list(c) for i, c in enumerate(columns)}
+        width = len(self.keys) + len(self.adds) + len(self.extras)
+        return sql, column_arrays(prefix, ordered, width)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows, upsert_add
+from gongsheng.adapters.pg_arrays import column_arrays
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import (
     ACCOUNTS_PER_PARTY,
@@ -85,11 +86,9 @@ def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int 
     params |= {
         "kind": entry.kind.value, "period": period, "ref": ref_id, "n": len(legs),
         "memo": entry.memo[:200],
-        "l0": [i for i, _ in legs], "l1": [p.account for _, p in legs],
-        "l2": [p.asset.value for _, p in legs], "l3": [p.amount for _, p in legs],
+        **column_arrays("l", [(i, p.account, p.asset.value, p.amount) for i, p in legs], 4),
+        **column_arrays("b", rows, 5),
     }
-    for i in range(5):
-        params[f"b{i}"] = [r[i] for r in rows]
     return int(conn.exec_driver_sql(sql, params).scalar_one())
 
 

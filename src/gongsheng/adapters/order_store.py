@@ -3,10 +3,10 @@
 An order touches eight tables: its row, its journal entry and legs, the balance rows, the
 holdings of points, the release groups' points, the period counters and the consumer's
 last-active period. :func:`insert_orders_pg` writes all of that, for one order or a batch of
-them, in a single round trip: the rows travel as arrays (``unnest``, binary parameters, every
-integer array ``bigint[]``: see ``database.make_engine``), so the statement text and parameter
-types never change and psycopg prepares it once per connection (PostgreSQL then reuses a
-generic plan). It writes exactly what the statement-by-statement path
+them, in a single round trip: the rows travel as arrays (``unnest``, each array one text
+parameter holding its literal, see ``pg_arrays``), so the statement text and parameter types
+never change and psycopg prepares it once per connection (PostgreSQL then reuses a generic
+plan). It writes exactly what the statement-by-statement path
 (``ordering.write_orders``) writes; it is used only when no leg takes from a must-stay-positive
 balance (those go through ``ledger_store.post``, whose plain ``UPDATE`` lets the ``CHECK`` see
 the new balance). Rows are sorted by key before they are written, as in ``bulk.upsert_add``, so
@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gongsheng.adapters.ledger_store import stripe_for
+from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
 
 ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -66,8 +67,7 @@ class OrderRows:
 
 
 def _unnest(prefix: str, columns: Sequence[tuple[str, str]]) -> str:
-    # binary parameters: no text escaping of every array element on the client
-    arrays = ", ".join(f"%({prefix}{i})b::{kind}[]" for i, (_, kind) in enumerate(columns))
+    arrays = ", ".join(f"%({prefix}{i})s::{kind}[]" for i, (_, kind) in enumerate(columns))
     names = ", ".join(name for name, _ in columns)
     return f"unnest({arrays}) AS {prefix}({names})"
 
@@ -93,7 +93,7 @@ WITH o AS (
 ), e AS (
     INSERT INTO journal_entries (kind, period, ref_id, leg_count, memo)
     SELECT 'order', o.period, o.id, k.leg_count, 'order ' || o.id
-    FROM o JOIN unnest(%(r0)b::text[], %(r{len(ORDER_COLUMNS)})b::integer[])
+    FROM o JOIN unnest(%(r0)s::text[], %(r{len(ORDER_COLUMNS)})s::integer[])
         AS k(idem_key, leg_count) USING (idem_key)
     ORDER BY o.id
     RETURNING id, ref_id
@@ -136,24 +136,16 @@ SELECT o.idem_key, o.id FROM o
 _SQL = " ".join(_SQL.split())  # under psycopg's 4096 characters, so its parse of the text is cached
 
 
-def _columns(prefix: str, rows: Sequence[tuple[Any, ...]], width: int) -> dict[str, list[Any]]:
-    cols: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for i, value in enumerate(row):
-            cols[i].append(value)
-    return {f"{prefix}{i}": c for i, c in enumerate(cols)}
-
-
 def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], counter_stripe: int) -> list[int]:
     """Write every order of ``batch`` (none may take from a must-stay-positive balance).
 
     Returns the new order ids in the batch's order. Balance, holding, group and counter rows
     of the whole batch are merged per key, as the statement-by-statement path would leave them.
     """
-    orders: dict[str, list[Any]] = {
-        f"r{i}": [rows.order[c] for rows in batch] for i, (c, _) in enumerate(ORDER_COLUMNS)}
-    orders[f"r{len(ORDER_COLUMNS)}"] = [len(rows.entry.postings) for rows in batch]
-    orders[f"r{len(ORDER_COLUMNS) + 1}"] = list(range(len(batch)))
+    orders = {f"r{i}": array_literal(rows.order[c] for rows in batch)
+              for i, (c, _) in enumerate(ORDER_COLUMNS)}
+    orders[f"r{len(ORDER_COLUMNS)}"] = int_array(len(rows.entry.postings) for rows in batch)
+    orders[f"r{len(ORDER_COLUMNS) + 1}"] = int_array(range(len(batch)))
     keys: list[str] = []
     numbers: list[int] = []
     accounts: list[int] = []
@@ -185,14 +177,15 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], counter_strip
             active.append((rows.order["consumer_id"], period, counter_stripe))
     balance_rows = [(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
                     for (a, s, st), v in deltas.items() if v]
-    params: dict[str, Any] = {
+    params: dict[str, str] = {
         **orders,
-        "l0": keys, "l1": numbers, "l2": accounts, "l3": assets, "l4": amounts,
-        **_columns("b", balance_rows, len(_BALANCE)),
-        **_columns("h", [(*k, v) for k, v in holdings.items() if v], len(_HOLDING)),
-        **_columns("g", [(*k, v) for k, v in groups.items() if v], len(_GROUP)),
-        **_columns("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
-        **_columns("a", active, len(_ACTIVE)),
+        "l0": array_literal(keys), "l1": int_array(numbers), "l2": int_array(accounts),
+        "l3": array_literal(assets), "l4": int_array(amounts),
+        **column_arrays("b", balance_rows, len(_BALANCE)),
+        **column_arrays("h", [(*k, v) for k, v in holdings.items() if v], len(_HOLDING)),
+        **column_arrays("g", [(*k, v) for k, v in groups.items() if v], len(_GROUP)),
+        **column_arrays("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
+        **column_arrays("a", active, len(_ACTIVE)),
     }
     ids: dict[str, int] = {k: v for k, v in conn.exec_driver_sql(_SQL, params).all()}
     return [int(ids[rows.order["idem_key"]]) for rows in batch]

@@ -7,7 +7,9 @@ valid until it expires; its lifetime is ``Settings.token_minutes``.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 
@@ -52,7 +54,21 @@ def issue_token(account: Account, secret: str, minutes: int) -> str:
 
 
 def read_token(token: str, secret: str) -> Principal:
-    """The principal a token names; :class:`Unauthorized` if it is forged, malformed or expired."""
+    """The principal a token names; :class:`Unauthorized` if it is forged, malformed or expired.
+
+    A token whose signature and claims were checked once is remembered (a bounded cache of
+    recent tokens) with its expiry, which is checked again on every use.
+    """
+    principal, expires = _checked(token, secret)
+    if time.time() >= expires:
+        raise Unauthorized("the token has expired; ask for a new one at /api/v1/auth/token")
+    return principal
+
+
+@lru_cache(maxsize=4096)
+def _checked(token: str, secret: str) -> tuple[Principal, float]:
+    """A token's principal and expiry (seconds since the epoch), signature and claims checked;
+    raises (and so caches nothing) when they do not hold."""
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["sub", "role", "exp", "iss"]})
@@ -64,4 +80,4 @@ def read_token(token: str, secret: str) -> Principal:
     if role not in ROLES or not isinstance(claims.get("sub"), str) or (
             party is not None and not isinstance(party, int)) or (role != "admin" and party is None):
         raise Unauthorized("the token is not valid")
-    return Principal(claims["sub"], role, party)
+    return Principal(claims["sub"], role, party), float(claims["exp"])

@@ -13,27 +13,25 @@ from gongsheng.entrypoints.api.deps import (
     OrderId,
     PlatformDep,
 )
+from gongsheng.entrypoints.api.responses import REPLAYED, written
 from gongsheng.entrypoints.api.schemas import OrderIn, OrderOut, OrderPage, RefundIn, RefundOut
 from gongsheng.services import reports
 from gongsheng.services.ordering import OrderRequest, get_order
 
 router = APIRouter(tags=["orders"])
-REPLAYED = "a replay: the first result of this Idempotency-Key"
 
 
 @router.post("/orders", status_code=201, response_model=OrderOut,
              responses={200: {"model": OrderOut, "description": REPLAYED}})
-def place_order(body: OrderIn, key: IdempotencyKey, user: CurrentUser, platform: PlatformDep,
-                response: Response) -> OrderOut:
+def place_order(body: OrderIn, key: IdempotencyKey, user: CurrentUser,
+                platform: PlatformDep) -> Response:
     """Place an order (admin, or the merchant itself); returns concession, waterfall and points."""
     if not (user.admin or (user.role == "merchant" and user.party_id == body.merchant_id)):
         raise Forbidden("orders come from the merchant or payment side: only the merchant "
                         "itself (or an admin) may report an order at this merchant")
     result = platform.order(OrderRequest(body.consumer_id, body.merchant_id, body.amount_fen,
                                          body.voucher_fen, key))
-    if result.replayed:
-        response.status_code = 200
-    return OrderOut.model_validate(result, from_attributes=True)
+    return written(OrderOut.model_validate(result, from_attributes=True), replayed=result.replayed)
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -67,12 +65,10 @@ def read_order(order_id: OrderId, user: CurrentUser, platform: PlatformDep) -> O
 @router.post("/orders/{order_id}/refunds", status_code=201, response_model=RefundOut,
              responses={200: {"model": RefundOut, "description": REPLAYED}})
 def refund_order(order_id: OrderId, body: RefundIn, key: IdempotencyKey, user: CurrentUser,
-                 platform: PlatformDep, response: Response) -> RefundOut:
+                 platform: PlatformDep) -> Response:
     """Refund part or all of an order (its merchant or an admin); reverses every part pro rata."""
     _, merchant = platform.read(reports.order_parties, order_id)
     if not (user.admin or (user.role == "merchant" and user.party_id == merchant)):
         raise Forbidden(f"only the merchant of order {order_id} (or an admin) may refund it")
     result = platform.refund(order_id, body.amount_fen, key)
-    if result.replayed:
-        response.status_code = 200
-    return RefundOut.model_validate(result, from_attributes=True)
+    return written(RefundOut.model_validate(result, from_attributes=True), replayed=result.replayed)

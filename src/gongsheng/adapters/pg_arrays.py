@@ -1,0 +1,48 @@
+"""PostgreSQL array literals, built on the client.
+
+Many rows travel to PostgreSQL as one array per column, spread back into rows by ``unnest``.
+Each array is sent as one text parameter holding its literal (``{1,2,NULL}``, cast in the SQL:
+``%(x)s::bigint[]``): joining the elements into a string costs the client a fraction of what
+adapting a Python list element by element costs, and the server parses the literal in C.
+
+Invariant: ``array_literal(values)`` cast to the column's array type gives back ``values``
+exactly, for integers, booleans, ``None`` and any text PostgreSQL can store (every text
+element is quoted, with ``"`` and ``\\`` escaped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def _element(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def array_literal(values: Iterable[object]) -> str:
+    """The literal of a one-dimensional array of ``values``."""
+    return "{" + ",".join(map(_element, values)) + "}"
+
+
+def int_array(values: Iterable[int]) -> str:
+    """The literal of an array of integers (no ``None``): the common case, quicker."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def column_arrays(prefix: str, rows: Sequence[Sequence[Any]], width: int) -> dict[str, str]:
+    """Parameters ``{prefix}0 .. {prefix}{width-1}``: the array literal of each column of ``rows``."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for i, value in enumerate(row):
+            columns[i].append(value)
+    return {f"{prefix}{i}": array_literal(c) for i, c in enumerate(columns)}
