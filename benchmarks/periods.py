@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import drop_pg_database, print_table, recreate_pg_database
 from sqlalchemy import Engine
 
+from gongsheng.adapters.tables import STRIPES
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, system_account
 from gongsheng.domain.release import SCALE, nominal_rate
 from gongsheng.services.books import open_books
@@ -78,8 +79,8 @@ def load(engine: Engine, holders: int) -> None:
             cur.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} PRIMARY KEY ({cols})")
         cur.execute("SELECT setval(pg_get_serial_sequence('parties', 'id'), (SELECT max(id) FROM parties))")
         # the groups' striped points, as place_order spreads them over the stripes
-        cur.execute("""INSERT INTO group_points (start_period, multiple, stripe, points_cpts)
-            SELECT start_period, multiple, holder_id % 16, sum(points_cpts) FROM holdings
+        cur.execute(f"""INSERT INTO group_points (start_period, multiple, stripe, points_cpts)
+            SELECT start_period, multiple, holder_id % {STRIPES}, sum(points_cpts) FROM holdings
             GROUP BY 1, 2, 3""")
         # periods 1..40 closed at 1/40: a group that started in s has released (40 - s) steps
         cur.execute(f"""INSERT INTO release_groups (start_period, multiple, fraction, issued_fen, points_cpts)

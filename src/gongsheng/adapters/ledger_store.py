@@ -33,11 +33,16 @@ _rng = random.Random()
 _KINDS = {k.code: k for k in AccountKind}
 
 
-def stripe_for(account: int) -> int:
-    """0 for a must-stay-positive account (one row, so its ``CHECK`` holds); a random stripe for
-    every other (system accounts, and parties' cash, which may go negative and is credited by
-    many concurrent orders: a partner's, a BM's, a merchant's)."""
-    return 0 if _KINDS[account % ACCOUNTS_PER_PARTY].nonnegative else _rng.randrange(t.STRIPES)
+def stripe_for(account: int, stripe: int | None = None) -> int:
+    """0 for a must-stay-positive account (one row, so its ``CHECK`` holds); ``stripe``, or a
+    random stripe, for every other (system accounts, and parties' cash, which may go negative
+    and is credited by many concurrent orders: a partner's, a BM's, a merchant's).
+
+    A writer that moves several striped accounts does best to use one stripe for all of them:
+    two concurrent writers then meet on a row only when they drew the same stripe."""
+    if _KINDS[account % ACCOUNTS_PER_PARTY].nonnegative:
+        return 0
+    return _rng.randrange(t.STRIPES) if stripe is None else stripe
 
 
 def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None = None, *,

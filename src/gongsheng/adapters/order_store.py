@@ -136,8 +136,10 @@ SELECT o.idem_key, o.id FROM o
 _SQL = " ".join(_SQL.split())  # under psycopg's 4096 characters, so its parse of the text is cached
 
 
-def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], counter_stripe: int) -> list[int]:
+def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int) -> list[int]:
     """Write every order of ``batch`` (none may take from a must-stay-positive balance).
+
+    Every striped row the batch adds to (balances, group points, counters) is in ``stripe``.
 
     Returns the new order ids in the batch's order. Balance, holding, group and counter rows
     of the whole batch are merged per key, as the statement-by-statement path would leave them.
@@ -165,16 +167,16 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], counter_strip
             accounts.append(p.account)
             assets.append(asset)
             amounts.append(p.amount)
-            deltas[(p.account, asset, stripe_for(p.account))] += p.amount
+            deltas[(p.account, asset, stripe_for(p.account, stripe))] += p.amount
         for holder, start, multiple, pts in rows.holdings:
             holdings[(holder, start, multiple)] += pts
         for start, multiple, pts in rows.group_points:
-            groups[(start, multiple, counter_stripe)] += pts
+            groups[(start, multiple, stripe)] += pts
         for name, value in rows.counters.items():
             if value:
-                counters[(period, name, counter_stripe)] += value
+                counters[(period, name, stripe)] += value
         if rows.activate:
-            active.append((rows.order["consumer_id"], period, counter_stripe))
+            active.append((rows.order["consumer_id"], period, stripe))
     balance_rows = [(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
                     for (a, s, st), v in deltas.items() if v]
     params: dict[str, str] = {

@@ -17,16 +17,17 @@ from typing import Any
 
 
 def _element(value: object) -> str:
+    kind = type(value)
+    if kind is int:
+        return str(value)
     if value is None:
         return "NULL"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is not str:
+        value = str(value)
+    assert isinstance(value, str)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def array_literal(values: Iterable[object]) -> str:
@@ -41,8 +42,5 @@ def int_array(values: Iterable[int]) -> str:
 
 def column_arrays(prefix: str, rows: Sequence[Sequence[Any]], width: int) -> dict[str, str]:
     """Parameters ``{prefix}0 .. {prefix}{width-1}``: the array literal of each column of ``rows``."""
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for i, value in enumerate(row):
-            columns[i].append(value)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * width
     return {f"{prefix}{i}": array_literal(c) for i, c in enumerate(columns)}

@@ -44,7 +44,7 @@ from sqlalchemy import (
     text,
 )
 
-STRIPES = 16
+STRIPES = 64
 """Rows each hot platform account, counter and group total is spread over."""
 
 metadata = MetaData(

@@ -399,7 +399,7 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
 # snapshot taken when it started, so a period read in the lock's own statement could predate a
 # close that held the lock.
 _REPLAY_AND_LOCK = (
-    f"SELECT pg_advisory_xact_lock_shared({BOOKS_LOCK}) AS locked, o.* "
+    f"SELECT pg_advisory_xact_lock_shared({BOOKS_LOCK}) AS locked, o.id "
     "FROM (SELECT 1) AS one LEFT JOIN orders AS o ON o.idem_key = %(key)s")
 _CTX = _ONE_CONTEXT.subquery("ctx")
 _CLAIM = (update(t.consumers)
@@ -415,14 +415,14 @@ _PERIOD_CONTEXT_CLAIM = (
 
 
 def _replay_and_lock_pg(conn: Connection, req: OrderRequest) -> tuple[str, OrderResult | None]:
-    """Validate; look the key up and take the books lock shared, in one round trip."""
+    """Validate; look the key up and take the books lock shared, in one round trip (and, for a
+    replay, read the first order in a second)."""
     req.validate()
     body_hash = request_hash(req.body())
-    row = conn.exec_driver_sql(_REPLAY_AND_LOCK, {"key": req.idempotency_key}).one()
-    if row.id is None:
+    found = conn.exec_driver_sql(_REPLAY_AND_LOCK, {"key": req.idempotency_key}).one()[1]
+    if found is None:  # the common case: the whole order row is read only for a replay
         return body_hash, None
-    same_request(row.request_hash, body_hash, req.idempotency_key)
-    return body_hash, _result(row, replayed=True)
+    return body_hash, find_by_key(conn, req.idempotency_key, body_hash)
 
 
 def _period_context_claim_pg(conn: Connection, req: OrderRequest
