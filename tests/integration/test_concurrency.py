@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +13,11 @@ from sqlalchemy import func, select
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import AccountKind
+from gongsheng.services import periods
+from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
+from gongsheng.services.unit_of_work import UnitOfWork
 
 from .helpers import assert_verified, asset_sums, held
 
@@ -98,4 +102,47 @@ def test_same_key_from_many_threads_posts_once(pg_city: City) -> None:
             t.journal_entries.c.ref_id == results[0].order_id)).scalar_one()
         entries_after = conn.execute(select(func.count()).select_from(t.journal_entries)).scalar_one()
     assert (orders, order_entries, entries_after - entries_before) == (1, 1, 1)
+    assert_verified(plat)
+
+
+@pytest.mark.parametrize("voucher_fen", [0, 1_000], ids=["plain", "vouchers"])
+def test_an_order_that_waited_for_a_close_lands_in_the_new_period(pg_city: City,
+                                                                   voucher_fen: int) -> None:
+    """An order that read the books while a close held them is placed in the period the close
+    opened, never in the one it closed (its first reads are retried, see ``ordering._BEGIN_PG``)."""
+    city, plat = pg_city, pg_city.platform
+    closing = plat.read(open_period).seq
+    placed: dict[str, Any] = {}
+
+    def order() -> None:
+        try:
+            placed["order"] = plat.order(OrderRequest(city.consumer, city.merchant, 10_000,
+                                                      voucher_fen, f"waits-{voucher_fen}"))
+        except Exception as err:  # checked below
+            placed["error"] = err
+
+    with UnitOfWork(plat.engine) as uow:
+        uow.lock_books(exclusive=True)  # a close under way
+        waiter = threading.Thread(target=order)
+        waiter.start()
+        with plat.engine.connect() as probe:  # until the order waits for the books lock
+            for _ in range(500):
+                if probe.exec_driver_sql("SELECT count(*) FROM pg_locks "
+                                         "WHERE locktype = 'advisory' AND NOT granted").scalar():
+                    break
+                probe.rollback()
+                time.sleep(0.01)
+            else:
+                pytest.fail("the order never waited for the books lock")
+        periods.close_period(uow)
+        uow.commit()
+    waiter.join(30)
+    assert "error" not in placed, placed
+    result = placed["order"]
+    assert result.period == closing + 1
+    with plat.engine.connect() as conn:
+        stamped = conn.execute(select(t.journal_entries.c.period).where(
+            t.journal_entries.c.kind == "order",
+            t.journal_entries.c.ref_id == result.order_id)).scalar_one()
+    assert stamped == closing + 1
     assert_verified(plat)

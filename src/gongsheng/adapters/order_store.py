@@ -131,18 +131,21 @@ WITH o AS (
     GROUP BY period, name, stripe ORDER BY period, name, stripe
     ON CONFLICT (period, name, stripe) DO UPDATE SET value = period_counters.value + excluded.value
 )
-SELECT o.idem_key, o.id FROM o
+SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open') FROM o
 """
 _SQL = " ".join(_SQL.split())  # under psycopg's 4096 characters, so its parse of the text is cached
 
 
-def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int) -> list[int]:
+def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],
+                     stripe: int) -> tuple[list[int], int]:
     """Write every order of ``batch`` (none may take from a must-stay-positive balance).
 
-    Every striped row the batch adds to (balances, group points, counters) is in ``stripe``.
+    Returns the new order ids in the batch's order, and the period open when the statement
+    started (the caller checks it is the orders' period).
 
-    Returns the new order ids in the batch's order. Balance, holding, group and counter rows
-    of the whole batch are merged per key, as the statement-by-statement path would leave them.
+    Every striped row the batch adds to (balances, group points, counters) is in ``stripe``.
+    Balance, holding, group and counter rows of the whole batch are merged per key, as the
+    statement-by-statement path would leave them.
     """
     orders = {f"r{i}": array_literal(rows.order[c] for rows in batch)
               for i, (c, _) in enumerate(ORDER_COLUMNS)}
@@ -189,5 +192,6 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int) 
         **column_arrays("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
         **column_arrays("a", active, len(_ACTIVE)),
     }
-    ids: dict[str, int] = {k: v for k, v in conn.exec_driver_sql(_SQL, params).all()}
-    return [int(ids[rows.order["idem_key"]]) for rows in batch]
+    written = conn.exec_driver_sql(_SQL, params).all()
+    ids = {key: int(order_id) for key, order_id, _ in written}
+    return [ids[rows.order["idem_key"]] for rows in batch], int(written[0][2])

@@ -16,7 +16,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, true, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, literal_column, select, true, update
 from sqlalchemy.orm import aliased
 
 from gongsheng.adapters import tables as t
@@ -36,10 +36,16 @@ from gongsheng.domain.orders import (
 )
 from gongsheng.domain.policy import Policy, Recipient
 from gongsheng.domain.waterfall import Beneficiaries, split_order
-from gongsheng.services.books import OpenPeriod, add_counters, current_policy, policy_version
+from gongsheng.services.books import (
+    OpenPeriod,
+    add_counters,
+    current_policy,
+    open_period,
+    policy_version,
+)
 from gongsheng.services.holdings import settle
 from gongsheng.services.idempotency import check_key, request_hash, same_request
-from gongsheng.services.unit_of_work import BOOKS_LOCK, UnitOfWork
+from gongsheng.services.unit_of_work import BOOKS_LOCK, RetryTransaction, UnitOfWork
 
 MAX_ORDER_FEN = 10**12
 _stripes = random.Random()
@@ -330,7 +336,11 @@ def merge_awards(awards: Sequence[tuple[int | None, Decimal, int]]) -> dict[tupl
 def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
     """Write computed orders; their ids. PostgreSQL: one statement for the whole batch."""
     if conn.dialect.name == "postgresql" and not any(r.takes_from_nonnegative for r in batch):
-        return insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES))
+        ids, open_seq = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES))
+        stale = {r.order["period"] for r in batch} - {open_seq}
+        if stale:
+            raise RetryTransaction(f"period {min(stale)} was closed while the order was read")
+        return ids
     ids = []
     for rows in batch:
         period = rows.order["period"]
@@ -366,16 +376,18 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
 
     Steps: validate, replay a used key, take the books lock shared, read the open period and
     the context, check vouchers, claim the consumer's first order, compute, write. PostgreSQL
-    does the reads in two round trips (:func:`_begin_pg`), SQLite one query per step.
+    does the reads in one round trip (:func:`_begin_pg`), SQLite one query per step.
     """
     conn = uow.conn
     if uow.postgres:
-        body_hash, replay = _replay_and_lock_pg(conn, req)
-        if replay is not None:
-            return replay
-        period, ctx, first = _period_context_claim_pg(conn, req)
+        begun = _begin_pg(conn, req)
+        if begun.replay is not None:
+            return begun.replay
+        assert begun.ctx is not None
+        body_hash, period, ctx, first = begun.body_hash, begun.period, begun.ctx, begun.first
         policy = policy_version(conn, period.policy_version_id)
         if req.voucher_fen:  # the claim above is undone with the transaction if this refuses
+            confirm_period(conn, period.seq)  # the voucher path writes without the check
             replay = _check_vouchers_or_replay(conn, req, body_hash, period.seq, policy, ctx)
             if replay is not None:
                 return replay
@@ -394,56 +406,67 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
     return placed(write_orders(conn, [rows])[0], rows)
 
 
-# PostgreSQL: the reads of place_order in two statements. The books lock must be taken in a
-# statement before the one that reads the open period: in READ COMMITTED a statement reads the
-# snapshot taken when it started, so a period read in the lock's own statement could predate a
-# close that held the lock.
-_REPLAY_AND_LOCK = (
-    f"SELECT pg_advisory_xact_lock_shared({BOOKS_LOCK}) AS locked, o.id "
-    "FROM (SELECT 1) AS one LEFT JOIN orders AS o ON o.idem_key = %(key)s")
+# PostgreSQL: every read of place_order, the books lock and the first-order claim in one
+# statement. In READ COMMITTED a statement reads the snapshot taken when it started, so the
+# period it reads may predate a close that held the lock while the statement waited for it. The
+# write checks that: its own statement starts after the lock is held and returns the period open
+# then; if that is not the period the order was computed for, the transaction is run again
+# (:class:`RetryTransaction`). Closes are rare; the retry almost never happens.
 _CTX = _ONE_CONTEXT.subquery("ctx")
 _CLAIM = (update(t.consumers)
           .where(t.consumers.c.party_id == bindparam("consumer_id"),
-                 t.consumers.c.first_order_key.is_(None))
+                 t.consumers.c.first_order_key.is_(None),
+                 ~exists().where(t.orders.c.idem_key == bindparam("key")))  # not for a replay
           .values(first_order_key=bindparam("key"))
           .returning(t.consumers.c.party_id).cte("claim"))
-_PERIOD_CONTEXT_CLAIM = (
-    select(t.periods.c.seq, t.periods.c.policy_version_id, t.periods.c.starts_on,
+_BEGIN_PG = (
+    select(func.pg_advisory_xact_lock_shared(literal_column(str(BOOKS_LOCK))),
+           select(t.orders.c.id).where(t.orders.c.idem_key == bindparam("key")).scalar_subquery(),
+           t.periods.c.seq, t.periods.c.policy_version_id, t.periods.c.starts_on,
            select(func.count()).select_from(_CLAIM).scalar_subquery(), *_CTX.c)
     .select_from(t.periods.outerjoin(_CTX, true()))
     .where(t.periods.c.status == "open"))
 
 
-def _replay_and_lock_pg(conn: Connection, req: OrderRequest) -> tuple[str, OrderResult | None]:
-    """Validate; look the key up and take the books lock shared, in one round trip (and, for a
-    replay, read the first order in a second)."""
+@dataclass(frozen=True)
+class _Begun:
+    body_hash: str
+    replay: OrderResult | None
+    period: OpenPeriod
+    ctx: OrderContext | None
+    first: bool
+
+
+def _begin_pg(conn: Connection, req: OrderRequest) -> _Begun:
+    """Validate; in one round trip take the books lock shared, look the key up, read the open
+    period and the order's context and claim the consumer's first order (a replay reads the
+    first order in a second round trip).
+
+    When the order is refused afterwards (unknown party, inactive merchant, vouchers, another
+    body under the same key) the transaction, and with it the claim, is rolled back.
+    """
     req.validate()
     body_hash = request_hash(req.body())
-    found = conn.exec_driver_sql(_REPLAY_AND_LOCK, {"key": req.idempotency_key}).one()[1]
-    if found is None:  # the common case: the whole order row is read only for a replay
-        return body_hash, None
-    return body_hash, find_by_key(conn, req.idempotency_key, body_hash)
-
-
-def _period_context_claim_pg(conn: Connection, req: OrderRequest
-                             ) -> tuple[OpenPeriod, OrderContext, bool]:
-    """The open period, the order's context and the first-order claim, in one round trip.
-
-    The claim (``claim_first_order``'s ``UPDATE``) runs in the same statement; when the order is
-    refused afterwards (unknown party, inactive merchant, vouchers) the transaction, and with it
-    the claim, is rolled back.
-    """
-    row = conn.execute(_PERIOD_CONTEXT_CLAIM, {
+    row = conn.execute(_BEGIN_PG, {
         "consumer_id": req.consumer_id, "merchant_id": req.merchant_id,
         "key": req.idempotency_key}).first()
     if row is None:
         raise NotFound("the books have no open period (run a migration / open the books first)")
-    period = OpenPeriod(int(row[0]), int(row[1]), str(row[2]))
-    ctx_row = tuple(row[4:])
+    period = OpenPeriod(int(row[2]), int(row[3]), str(row[4]))
+    if row[1] is not None:  # the whole order row is read only for a replay
+        return _Begun(body_hash, find_by_key(conn, req.idempotency_key, body_hash), period,
+                      None, False)
+    ctx_row = tuple(row[6:])
     if ctx_row[14] is None:
         raise _missing(conn, req.consumer_id, req.merchant_id)
     ctx = _context_of(ctx_row, req.merchant_id)
-    return period, ctx, bool(row[3]) and ctx.first_order_pending
+    return _Begun(body_hash, None, period, ctx, bool(row[5]) and ctx.first_order_pending)
+
+
+def confirm_period(conn: Connection, period: int) -> None:
+    """Refuse to go on with ``period`` if it is no longer the open one (read under the lock)."""
+    if open_period(conn).seq != period:
+        raise RetryTransaction(f"period {period} was closed while the order was read")
 
 
 def order_counters(amounts: OrderAmounts, allocations: Any, channel: str,

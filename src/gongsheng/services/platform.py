@@ -17,7 +17,7 @@ from gongsheng.adapters.ledger_store import trial_balance
 from gongsheng.domain.policy import Policy
 from gongsheng.services import ordering, payouts, periods, refunding, registry, verification, wallets
 from gongsheng.services.books import open_books
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import RetryTransaction, UnitOfWork
 
 R = TypeVar("R")
 
@@ -45,6 +45,9 @@ class Platform:
                     raise
             except OperationalError as err:  # PostgreSQL deadlock / serialization: retry
                 if attempt == 2 or getattr(err.orig, "sqlstate", "") not in ("40P01", "40001"):
+                    raise
+            except RetryTransaction:
+                if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 

@@ -22,6 +22,10 @@ BOOKS_LOCK = 7_000_001
 ADJUST_LOCK = 7_000_002
 
 
+class RetryTransaction(Exception):
+    """What the transaction read changed before it could act on it: roll back and run it again."""
+
+
 class UnitOfWork:
     """A transaction on ``engine``; commits only when asked, rolls back otherwise."""
 
