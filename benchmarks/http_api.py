@@ -12,7 +12,12 @@ Run: ``.venv/bin/python benchmarks/http_api.py [--orders N] [--seconds S] [--con
    merchants (each with its own login) and consumers (half referred, most with a home merchant).
 3. Load: ``--connections`` keep-alive connections on loopback, each posting orders
    (``POST /api/v1/orders`` with an ``Idempotency-Key``) as the merchant it reports for, one
-   request at a time, until ``--orders`` are placed or ``--seconds`` have passed. The client is
+   request at a time, until ``--orders`` are placed or ``--seconds`` have passed. Each
+   connection is closed and opened again after ``--reuse`` requests, as HTTP clients and
+   proxies recycle theirs: the workers share one listening socket and a connection stays with
+   the worker that accepted it, so a fixed set of connections opened at once is dealt out
+   unevenly (7 to one worker and 1 to the other was seen), and one worker's core then bounds
+   the run while the other idles. The client is
    a minimal HTTP/1.1 writer/reader on asyncio streams (a general client such as httpx spends
    about as much CPU per request as the server on this 2-core machine, and would measure
    itself). Every response must be 201; anything else stops the run.
@@ -123,23 +128,25 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, body
 
 
-async def _connection(port: int, jobs: list[bytes], deadline: float,
-                      latencies: list[float]) -> None:
-    """Send ``jobs`` (ready requests) one after another on one keep-alive connection."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        for request in jobs:
-            if time.perf_counter() > deadline:
-                break
-            start = time.perf_counter()
-            writer.write(request)
-            status, body = await _read_response(reader)
-            latencies.append(time.perf_counter() - start)
-            if status != 201:
-                raise RuntimeError(f"order refused: {status} {body[:300]!r}")
-    finally:
-        writer.close()
-        await writer.wait_closed()
+async def _connection(port: int, jobs: list[bytes], deadline: float, latencies: list[float],
+                      reuse: int) -> None:
+    """Send ``jobs`` (ready requests) one after another on a keep-alive connection, opened
+    again after every ``reuse`` requests (as HTTP clients and proxies recycle theirs)."""
+    for first in range(0, len(jobs), reuse):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in jobs[first:first + reuse]:
+                if time.perf_counter() > deadline:
+                    return
+                start = time.perf_counter()
+                writer.write(request)
+                status, body = await _read_response(reader)
+                latencies.append(time.perf_counter() - start)
+                if status != 201:
+                    raise RuntimeError(f"order refused: {status} {body[:300]!r}")
+        finally:
+            writer.close()
+            await writer.wait_closed()
 
 
 def order_request(port: int, shop: Shop, consumer: int, amount: int, key: str) -> bytes:
@@ -152,8 +159,8 @@ def order_request(port: int, shop: Shop, consumer: int, amount: int, key: str) -
 
 
 async def load(port: int, shops: list[Shop], consumers: list[int], *, orders: int,
-               connections: int, seconds: float, tag: str, seed: int) -> tuple[int, float,
-                                                                               list[float]]:
+               connections: int, reuse: int, seconds: float, tag: str,
+               seed: int) -> tuple[int, float, list[float]]:
     """Place up to ``orders`` over ``connections``; ``(placed, seconds, latencies)``."""
     rng = random.Random(seed)
     amounts = order_amounts(rng, orders)
@@ -163,7 +170,8 @@ async def load(port: int, shops: list[Shop], consumers: list[int], *, orders: in
     del shop
     latencies: list[float] = []
     start = time.perf_counter()
-    await asyncio.gather(*(_connection(port, jobs, start + seconds, latencies) for jobs in per))
+    await asyncio.gather(*(_connection(port, jobs, start + seconds, latencies, reuse)
+                           for jobs in per))
     return len(latencies), time.perf_counter() - start, latencies
 
 
@@ -201,6 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=8_000, help="orders to place at most")
     parser.add_argument("--seconds", type=float, default=15.0, help="time bound of the load")
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--reuse", type=int, default=100,
+                        help="requests per connection before the client opens a new one")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--merchants", type=int, default=40)
     parser.add_argument("--consumers", type=int, default=200)
@@ -230,10 +240,11 @@ def main(argv: list[str] | None = None) -> None:
               f"connections, {args.workers} uvicorn workers", flush=True)
         # warm-up: every worker's pool, prepared statements and policy cache (not counted)
         asyncio.run(load(port, shops, consumers, orders=20 * args.connections,
-                         connections=args.connections, seconds=args.seconds, tag="warm", seed=1))
+                         connections=args.connections, reuse=args.reuse, seconds=args.seconds,
+                         tag="warm", seed=1))
         placed, seconds, latencies = asyncio.run(load(
             port, shops, consumers, orders=args.orders, connections=args.connections,
-            seconds=args.seconds, tag="run", seed=2))
+            reuse=args.reuse, seconds=args.seconds, tag="run", seed=2))
         latencies.sort()
         ms = [f"{1000 * percentile(latencies, q):.1f}" for q in (0.5, 0.9, 0.99)]
         print_table(f"HTTP API on PostgreSQL: POST /api/v1/orders ({placed} orders in "
