@@ -3,7 +3,8 @@
 (Not ``http.py``: a module of that name in this folder would shadow the standard library's
 ``http`` package for every benchmark run from here, Django's and httpx's imports included.)
 
-Run: ``.venv/bin/python benchmarks/http_api.py [--orders N] [--seconds S] [--connections C]``
+Run: ``.venv/bin/python benchmarks/http_api.py [--orders N] [--seconds S] [--connections C]
+[--reuse R] [--workers W]``
 
 1. Creates the benchmark database ``gs_bench_http`` and its first admin (``gongsheng admin
    create``), then starts ``gongsheng serve`` on it (uvicorn, ``--workers`` processes) on a free
@@ -204,13 +205,20 @@ def stop(server: subprocess.Popen[bytes]) -> None:
             server.wait(timeout=10)
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=8_000, help="orders to place at most")
     parser.add_argument("--seconds", type=float, default=15.0, help="time bound of the load")
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
-    parser.add_argument("--reuse", type=int, default=100,
-                        help="requests per connection before the client opens a new one")
+    parser.add_argument("--reuse", type=_at_least_one, default=100,
+                        help="requests per connection before the client opens a new one (>= 1)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--merchants", type=int, default=40)
     parser.add_argument("--consumers", type=int, default=200)

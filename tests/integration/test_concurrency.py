@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import AccountKind
-from gongsheng.services import periods
+from gongsheng.services import ordering, periods
 from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import BOOKS_LOCK, UnitOfWork
 
 from .helpers import assert_verified, asset_sums, held
 
@@ -106,13 +106,21 @@ def test_same_key_from_many_threads_posts_once(pg_city: City) -> None:
 
 
 @pytest.mark.parametrize("voucher_fen", [0, 1_000], ids=["plain", "vouchers"])
-def test_an_order_that_waited_for_a_close_lands_in_the_new_period(pg_city: City,
-                                                                   voucher_fen: int) -> None:
+def test_an_order_that_waited_for_a_close_lands_in_the_new_period(
+        pg_city: City, voucher_fen: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """An order that read the books while a close held them is placed in the period the close
     opened, never in the one it closed (its first reads are retried, see ``ordering._BEGIN_PG``)."""
     city, plat = pg_city, pg_city.platform
     closing = plat.read(open_period).seq
     placed: dict[str, Any] = {}
+    attempts: list[int] = []
+    place_order = ordering.place_order
+
+    def counted(uow: UnitOfWork, req: OrderRequest) -> Any:
+        attempts.append(1)
+        return place_order(uow, req)
+
+    monkeypatch.setattr(ordering, "place_order", counted)
 
     def order() -> None:
         try:
@@ -127,8 +135,11 @@ def test_an_order_that_waited_for_a_close_lands_in_the_new_period(pg_city: City,
         waiter.start()
         with plat.engine.connect() as probe:  # until the order waits for the books lock
             for _ in range(500):
-                if probe.exec_driver_sql("SELECT count(*) FROM pg_locks "
-                                         "WHERE locktype = 'advisory' AND NOT granted").scalar():
+                if probe.exec_driver_sql(  # this database's books lock, waited for
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                        " AND database = (SELECT oid FROM pg_database"
+                        "                 WHERE datname = current_database())"
+                        f" AND objid = {BOOKS_LOCK}").scalar():
                     break
                 probe.rollback()
                 time.sleep(0.01)
@@ -137,8 +148,9 @@ def test_an_order_that_waited_for_a_close_lands_in_the_new_period(pg_city: City,
         periods.close_period(uow)
         uow.commit()
     waiter.join(30)
-    assert "error" not in placed, placed
+    assert not waiter.is_alive() and "error" not in placed, placed
     result = placed["order"]
+    assert len(attempts) == 2  # the stale first attempt, then the retry
     assert result.period == closing + 1
     with plat.engine.connect() as conn:
         stamped = conn.execute(select(t.journal_entries.c.period).where(

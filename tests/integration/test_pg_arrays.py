@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from enum import StrEnum
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,3 +39,13 @@ def test_column_arrays_split_rows_into_columns() -> None:
     params = column_arrays("x", [(1, "a", True), (2, 'b"', None)], 3)
     assert params == {"x0": "{1,2}", "x1": '{"a","b\\""}', "x2": "{t,NULL}"}
     assert column_arrays("y", [], 2) == {"y0": "{}", "y1": "{}"}
+
+
+class Colour(StrEnum):
+    RED = "red"
+
+
+def test_other_types_are_refused_not_sent_as_their_str() -> None:
+    for value in (Decimal("1.5"), 1.5, b"x", Colour.RED):
+        with pytest.raises(TypeError, match="no array element"):
+            array_literal([value])

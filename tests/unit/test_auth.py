@@ -22,6 +22,9 @@ def token(**claims: object) -> str:
 def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     good = token()
     assert auth.read_token(good, SECRET) == auth.Principal("m1", "merchant", 7)
+    hits = auth._checked.cache_info().hits
+    assert auth.read_token(good, SECRET).party_id == 7
+    assert auth._checked.cache_info().hits == hits + 1  # checked once, then remembered
     later = time.time() + 61
     monkeypatch.setattr(auth.time, "time", lambda: later)
     with pytest.raises(Unauthorized, match="expired"):

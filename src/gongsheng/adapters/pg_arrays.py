@@ -6,8 +6,9 @@ Each array is sent as one text parameter holding its literal (``{1,2,NULL}``, ca
 adapting a Python list element by element costs, and the server parses the literal in C.
 
 Invariant: ``array_literal(values)`` cast to the column's array type gives back ``values``
-exactly, for integers, booleans, ``None`` and any text PostgreSQL can store (every text
-element is quoted, with ``"`` and ``\\`` escaped).
+exactly, for integers, booleans, ``None`` (with the server's default ``array_nulls = on``) and
+any text PostgreSQL can store (every text element is quoted, with ``"`` and ``\\`` escaped).
+Any other type is refused (``TypeError``), never sent as its ``str``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def _element(value: object) -> str:
         return "NULL"
     if kind is bool:
         return "t" if value else "f"
-    if kind is not str:
-        value = str(value)
+    if kind is not str:  # a str subclass (an enum member) or anything else would go as its repr
+        raise TypeError(f"no array element of type {kind.__name__}: pass int, bool, str or None")
     assert isinstance(value, str)
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -339,7 +339,8 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
         ids, open_seq = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES))
         stale = {r.order["period"] for r in batch} - {open_seq}
         if stale:
-            raise RetryTransaction(f"period {min(stale)} was closed while the order was read")
+            raise RetryTransaction(
+                f"period {min(stale)} was closed while the order was read; retry")
         return ids
     ids = []
     for rows in batch:
@@ -374,9 +375,10 @@ def placed(order_id: int, rows: OrderRows) -> OrderResult:
 def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
     """Place one order in the unit of work (the caller commits).
 
-    Steps: validate, replay a used key, take the books lock shared, read the open period and
-    the context, check vouchers, claim the consumer's first order, compute, write. PostgreSQL
-    does the reads in one round trip (:func:`_begin_pg`), SQLite one query per step.
+    Steps: validate, take the books lock shared, replay a used key, read the open period and
+    the context, check vouchers, claim the consumer's first order, compute, write (confirming
+    the period). PostgreSQL does the lock, the reads and the claim in one round trip
+    (:func:`_begin_pg`), SQLite one query per step.
     """
     conn = uow.conn
     if uow.postgres:
@@ -411,7 +413,10 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
 # period it reads may predate a close that held the lock while the statement waited for it. The
 # write checks that: its own statement starts after the lock is held and returns the period open
 # then; if that is not the period the order was computed for, the transaction is run again
-# (:class:`RetryTransaction`). Closes are rare; the retry almost never happens.
+# (:class:`RetryTransaction`). Closes are rare; the retry almost never happens. PostgreSQL
+# evaluates the lock (first in the select list) before the claim's UPDATE runs, so the consumer
+# row is not held while the order waits behind a close; SQL does not promise that order, but if
+# it changed the cost would be that wait, not a wrong result.
 _CTX = _ONE_CONTEXT.subquery("ctx")
 _CLAIM = (update(t.consumers)
           .where(t.consumers.c.party_id == bindparam("consumer_id"),
@@ -466,7 +471,7 @@ def _begin_pg(conn: Connection, req: OrderRequest) -> _Begun:
 def confirm_period(conn: Connection, period: int) -> None:
     """Refuse to go on with ``period`` if it is no longer the open one (read under the lock)."""
     if open_period(conn).seq != period:
-        raise RetryTransaction(f"period {period} was closed while the order was read")
+        raise RetryTransaction(f"period {period} was closed while the order was read; retry")
 
 
 def order_counters(amounts: OrderAmounts, allocations: Any, channel: str,

@@ -92,7 +92,7 @@ class Platform:
 
     # reads
     def wallet(self, party_id: int) -> wallets.Wallet:
-        return self.run(lambda uow: wallets.wallet(uow.conn, party_id))
+        return self.run(lambda uow: wallets.wallet(uow.conn, party_id, alone=True))
 
     def verify(self) -> list[verification.Check]:
         return self.read(verification.verify_books)

@@ -18,12 +18,20 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from gongsheng.domain.errors import Conflict
+
 BOOKS_LOCK = 7_000_001
 ADJUST_LOCK = 7_000_002
 
 
-class RetryTransaction(Exception):
-    """What the transaction read changed before it could act on it: roll back and run it again."""
+class RetryTransaction(Conflict):
+    """What the transaction read changed before it could act on it: roll back and run it again.
+
+    ``Platform.run`` retries; if it keeps happening the caller gets this conflict (409), whose
+    detail says what changed, and may retry later.
+    """
+
+    title = "Changed while read"
 
 
 class UnitOfWork:
@@ -73,7 +81,9 @@ def lock_books(conn: Connection, *, exclusive: bool = False, derived_only: bool 
     """Take the books lock in the connection's transaction (shared, or exclusive for a close).
 
     Any write stamped with the open period (orders, settlements) takes it shared *before* it reads
-    the period, so that a close cannot commit between the read and the write.
+    the period, so that a close cannot commit between the read and the write. (An order on
+    PostgreSQL reads the period in the lock's own statement, whose snapshot may predate a close
+    it waited for; it confirms the period in a later statement instead: ``ordering._BEGIN_PG``.)
 
     ``derived_only`` declares that the transaction writes nothing but what can be derived again
     from durable rows (a lazy settlement: a holder's checkpoints and the vouchers they pay, a

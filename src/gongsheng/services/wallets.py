@@ -51,11 +51,13 @@ _PARTY_AND_PERIOD = (  # the party's kind, the open period, the last period's re
 )
 
 
-def wallet(conn: Connection, party_id: int) -> Wallet:
-    """Settle the party and return its wallet (the caller commits the settlement)."""
-    # the settlement is stamped with the open period: no close in between; it is all the
-    # transaction writes, and can be derived again, so its commit need not wait for the disk
-    lock_books(conn, derived_only=True)
+def wallet(conn: Connection, party_id: int, *, alone: bool = False) -> Wallet:
+    """Settle the party and return its wallet (the caller commits the settlement).
+
+    ``alone``: the caller's transaction writes nothing but this settlement, which can always be
+    derived again, so its commit need not wait for the disk (see ``unit_of_work.lock_books``).
+    """
+    lock_books(conn, derived_only=alone)  # the settlement is stamped with the open period
     row = conn.execute(_PARTY_AND_PERIOD, {"party": party_id}).first()
     if row is None:
         raise NotFound(f"party {party_id} does not exist")
