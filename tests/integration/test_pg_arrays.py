@@ -12,10 +12,11 @@ from sqlalchemy import Engine
 
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 
-# any text PostgreSQL stores (no NUL), including quotes, backslashes, braces, commas, blanks,
-# the word NULL and the empty string
+# any text PostgreSQL stores (UTF-8: no NUL, no lone surrogate), including quotes, backslashes,
+# braces, commas, blanks, the word NULL and the empty string
 TEXT = st.one_of(st.sampled_from(["", "NULL", "null", " a ", '"', "\\", "{}", "a,b", "\\\"x"]),
-                 st.text(st.characters(blacklist_characters="\x00"), max_size=30))
+                 st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                         max_size=30))
 BIGINT = st.integers(-(2**63), 2**63 - 1)
 
 
