@@ -53,14 +53,7 @@ def upsert_add(conn: Connection, table: Table, keys: Sequence[str], adds: Sequen
     ``rows`` are tuples ``(*keys, *adds, *extras)``; ``extras`` are written on insert only.
     Rows with equal keys must be merged by the caller.
     """
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(*AddRows(table, tuple(keys), tuple(adds), tuple(rows),
-                                      tuple(extras)).pg_statement())
-    else:
-        sql = _sql("sqlite", table.name, tuple(keys), tuple(adds), tuple(extras))
-        conn.exec_driver_sql(sql, sorted(rows, key=lambda r: r[: len(keys)]))
+    AddRows(table, tuple(keys), tuple(adds), tuple(rows), tuple(extras)).write(conn)
 
 
 @dataclass(frozen=True)
@@ -75,11 +68,20 @@ class AddRows:
     extras: tuple[str, ...] = ()
 
     def write(self, conn: Connection) -> None:
-        upsert_add(conn, self.table, self.keys, self.adds, self.rows, self.extras)
+        """Write the rows now, in one statement."""
+        if not self.rows:
+            return
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(*self.pg_statement())
+        else:
+            sql = _sql("sqlite", self.table.name, self.keys, self.adds, self.extras)
+            conn.exec_driver_sql(sql, self._ordered())
 
     def pg_statement(self, prefix: str = "c") -> tuple[str, dict[str, str]]:
         """PostgreSQL text and parameters (named ``{prefix}0``, ``{prefix}1``, ...)."""
         sql = _sql("postgresql", self.table.name, self.keys, self.adds, self.extras, prefix)
-        ordered = sorted(self.rows, key=lambda r: r[: len(self.keys)])
         width = len(self.keys) + len(self.adds) + len(self.extras)
-        return sql, column_arrays(prefix, ordered, width)
+        return sql, column_arrays(prefix, self._ordered(), width)
+
+    def _ordered(self) -> list[tuple[Any, ...]]:
+        return sorted(self.rows, key=lambda r: r[: len(self.keys)])

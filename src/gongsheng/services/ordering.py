@@ -337,10 +337,8 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
     """Write computed orders; their ids. PostgreSQL: one statement for the whole batch."""
     if conn.dialect.name == "postgresql" and not any(r.takes_from_nonnegative for r in batch):
         ids, open_seq = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES))
-        stale = {r.order["period"] for r in batch} - {open_seq}
-        if stale:
-            raise RetryTransaction(
-                f"period {min(stale)} was closed while the order was read; retry")
+        for rows in batch:
+            confirm_period(rows.order["period"], open_seq)
         return ids
     ids = []
     for rows in batch:
@@ -383,13 +381,12 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
     conn = uow.conn
     if uow.postgres:
         begun = _begin_pg(conn, req)
-        if begun.replay is not None:
-            return begun.replay
-        assert begun.ctx is not None
-        body_hash, period, ctx, first = begun.body_hash, begun.period, begun.ctx, begun.first
+        if isinstance(begun, OrderResult):  # a replay
+            return begun
+        body_hash, period, ctx, first = begun
         policy = policy_version(conn, period.policy_version_id)
         if req.voucher_fen:  # the claim above is undone with the transaction if this refuses
-            confirm_period(conn, period.seq)  # the voucher path writes without the check
+            confirm_period(period.seq, open_period(conn).seq)  # its write does not check
             replay = _check_vouchers_or_replay(conn, req, body_hash, period.seq, policy, ctx)
             if replay is not None:
                 return replay
@@ -433,19 +430,12 @@ _BEGIN_PG = (
     .where(t.periods.c.status == "open"))
 
 
-@dataclass(frozen=True)
-class _Begun:
-    body_hash: str
-    replay: OrderResult | None
-    period: OpenPeriod
-    ctx: OrderContext | None
-    first: bool
-
-
-def _begin_pg(conn: Connection, req: OrderRequest) -> _Begun:
+def _begin_pg(conn: Connection, req: OrderRequest
+              ) -> OrderResult | tuple[str, OpenPeriod, OrderContext, bool]:
     """Validate; in one round trip take the books lock shared, look the key up, read the open
-    period and the order's context and claim the consumer's first order (a replay reads the
-    first order in a second round trip).
+    period and the order's context and claim the consumer's first order. Returns the first
+    result of a used key (read in a second round trip), or ``(body hash, period, context,
+    whether this is the consumer's first order)``.
 
     When the order is refused afterwards (unknown party, inactive merchant, vouchers, another
     body under the same key) the transaction, and with it the claim, is rolled back.
@@ -459,18 +449,19 @@ def _begin_pg(conn: Connection, req: OrderRequest) -> _Begun:
         raise NotFound("the books have no open period (run a migration / open the books first)")
     period = OpenPeriod(int(row[2]), int(row[3]), str(row[4]))
     if row[1] is not None:  # the whole order row is read only for a replay
-        return _Begun(body_hash, find_by_key(conn, req.idempotency_key, body_hash), period,
-                      None, False)
+        replay = find_by_key(conn, req.idempotency_key, body_hash)
+        assert replay is not None
+        return replay
     ctx_row = tuple(row[6:])
     if ctx_row[14] is None:
         raise _missing(conn, req.consumer_id, req.merchant_id)
     ctx = _context_of(ctx_row, req.merchant_id)
-    return _Begun(body_hash, None, period, ctx, bool(row[5]) and ctx.first_order_pending)
+    return body_hash, period, ctx, bool(row[5]) and ctx.first_order_pending
 
 
-def confirm_period(conn: Connection, period: int) -> None:
-    """Refuse to go on with ``period`` if it is no longer the open one (read under the lock)."""
-    if open_period(conn).seq != period:
+def confirm_period(period: int, open_seq: int) -> None:
+    """Refuse to go on with ``period`` if ``open_seq`` (read under the books lock) is another."""
+    if open_seq != period:
         raise RetryTransaction(f"period {period} was closed while the order was read; retry")
 
 
