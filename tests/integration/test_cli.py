@@ -64,6 +64,19 @@ def test_policy_check_refuses_a_policy_whose_fixed_parts_exceed_the_concession(t
     assert "at concession rate 0.03" in line and "partner_dividend" in line
 
 
+@pytest.mark.parametrize("tail", ["x = " + "[" * 5_000 + "]" * 5_000,
+                                  "x = " + "{a = " * 3_000 + "1" + "}" * 3_000,
+                                  "#" * 500_000], ids=["arrays", "inline-tables", "oversized"])
+def test_policy_check_refuses_a_deep_or_huge_file_in_one_line(tmp_path: Path, tail: str) -> None:
+    """A nested file made the TOML parser recurse out of the stack (a 3,000-line traceback)."""
+    path = write_policy(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + tail + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["policy", "check", str(path)])
+    assert result.exit_code != 0, result.output
+    line = one_error_line(result.stderr)
+    assert str(path) in line and ("deep" in line or "larger than a policy" in line)
+
+
 def test_policy_check_refuses_multi_level_referral(tmp_path: Path) -> None:
     path = write_policy(tmp_path, r"^levels = 1", "levels = 2")
     result = runner.invoke(app, ["policy", "check", str(path)])

@@ -7,29 +7,21 @@ open period keeps the rules its orders were placed under.
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from gongsheng.adapters import tables as t
-from gongsheng.domain.errors import PolicyError
-from gongsheng.domain.policy import Policy, policy_from_mapping
+from gongsheng.adapters.policy_file import parse_policy_text
+from gongsheng.domain.policy import Policy
 from gongsheng.services.books import open_period, schedule_policy
 from gongsheng.services.unit_of_work import UnitOfWork
 
-MAX_POLICY_TEXT = 100_000
-
 
 def parse_policy(text: str) -> Policy:
-    """The validated policy in a TOML text; :class:`PolicyError` otherwise."""
-    if len(text) > MAX_POLICY_TEXT:
-        raise PolicyError(f"a policy file has at most {MAX_POLICY_TEXT} characters")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise PolicyError(f"the policy is not valid TOML: {err}") from None
-    return policy_from_mapping(data)
+    """The validated policy in a TOML text (bounded in size and depth); :class:`PolicyError`
+    otherwise."""
+    return parse_policy_text(text, "the policy")
 
 
 def versions(conn: Connection) -> dict[str, Any]:
