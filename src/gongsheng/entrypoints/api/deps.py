@@ -7,10 +7,12 @@ state and check a token's signature, which is quicker done on the event loop.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import BeforeValidator
 
 from gongsheng.domain.errors import Unauthorized
 from gongsheng.entrypoints.api.auth import Principal, read_token
@@ -59,6 +61,20 @@ async def optional_user(request: Request) -> Principal | None:
     return _principal(request, token.strip())
 
 
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _decimal_digits(value: object) -> object:
+    """A path or query integer as plain decimal digits: no sign, space, point, exponent or ``_``
+    (which lax parsing would otherwise take: ``100.0``, ``+100``, `` 100``, ``1_000``)."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number written in decimal digits")
+    return value
+
+
+Digits = BeforeValidator(_decimal_digits)
+"""Put after ``Path(...)`` / ``Query(...)`` in an ``Annotated`` integer parameter."""
+
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminUser = Annotated[Principal, Depends(admin_user)]
@@ -67,7 +83,7 @@ IdempotencyKey = Annotated[str, Header(
     alias="Idempotency-Key", min_length=1, max_length=MAX_KEY, pattern=r"^[\x21-\x7e]+$",
     description="a key unique to this write: the same key with the same body returns the first "
                 "result; with another body, 409")]
-PartyId = Annotated[int, Path(ge=1, le=MAX_ID, description="a party's id")]
-OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="an order's id")]
-Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
-Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
+PartyId = Annotated[int, Path(ge=1, le=MAX_ID, description="a party's id"), Digits]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="an order's id"), Digits]
+Limit = Annotated[int, Query(ge=1, le=200, description="page size"), Digits]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip"), Digits]

@@ -1,5 +1,10 @@
 """Request and response bodies. Money is integer fen (``*_fen``), points integer centi-points
-(``*_cpts``), rates decimal strings. Request bodies refuse unknown fields."""
+(``*_cpts``), rates decimal strings.
+
+Request bodies (:class:`In`) refuse unknown fields and are validated strictly: an amount or an
+id is a JSON integer, a flag a JSON boolean, a name a JSON string. Nothing is coerced: ``true``,
+``"100"``, ``100.0`` and ``1e3`` where an integer belongs are a 422, never an amount.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gongsheng.adapters.policy_file import MAX_POLICY_CHARS
 from gongsheng.entrypoints.api.deps import MAX_ID
 from gongsheng.services.ordering import MAX_ORDER_FEN
 
@@ -18,7 +24,9 @@ Rate = Annotated[str, Field(pattern=RATE, max_length=20, examples=["0.15", "15%"
 
 
 class In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields refused, every value of exactly its JSON type (strict)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Login(In):
@@ -303,7 +311,7 @@ class BmMerchants(BaseModel):
 class PolicyIn(In):
     """A policy file's TOML text."""
 
-    toml: Annotated[str, Field(min_length=1, max_length=100_000)]
+    toml: Annotated[str, Field(min_length=1, max_length=MAX_POLICY_CHARS)]
 
 
 class PolicyVersion(BaseModel):
