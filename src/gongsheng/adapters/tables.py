@@ -96,6 +96,7 @@ close_requests = Table(
     "close_requests", metadata,  # Idempotency-Key of each period close asked through the API
     Column("idem_key", String(200), primary_key=True),
     Column("period", Integer, nullable=False),
+    Column("request_hash", String(64), nullable=True),  # null on rows written before 0008
     _created(),
 )
 

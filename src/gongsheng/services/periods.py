@@ -5,6 +5,8 @@ cumulative fraction and posts one aggregate release entry (vouchers issued into 
 released-unsettled clearing account; pool available moved to the reserve). Holders are settled
 lazily (``holdings.settle``). Closing is idempotent: asking to close a period that is
 already closed returns its stored summary and changes nothing; a closed period takes no entries.
+A close asked with an idempotency key records the key with its request's hash: the same key and
+request return that summary again, the key with another request is a conflict (409).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from gongsheng.domain.release import (
 )
 from gongsheng.services.books import counters, open_period, period_end, policy_version
 from gongsheng.services.figures import period_figures
+from gongsheng.services.idempotency import request_hash, same_request
 from gongsheng.services.unit_of_work import UnitOfWork
 
 
@@ -114,15 +117,22 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
                  force_promise: bool = False, key: str | None = None) -> CloseSummary:
     """Close the open period (or return the summary of ``expected`` if it is closed already).
 
-    With an idempotency ``key``, a repeat returns the summary of the period that key closed.
+    With an idempotency ``key``, a repeat with the same request returns the summary of the
+    period that key closed; the key with another request (another ``period``) is a conflict.
     """
     conn = uow.conn
     uow.lock_books(exclusive=True)
+    body_hash = request_hash({"period": expected, "force_promise": force_promise})
     if key is not None:
-        done_by_key = conn.execute(select(t.close_requests.c.period)
-                                   .where(t.close_requests.c.idem_key == key)).scalar()
+        done_by_key = conn.execute(
+            select(t.close_requests.c.period, t.close_requests.c.request_hash)
+            .where(t.close_requests.c.idem_key == key)).first()
         if done_by_key is not None:
-            expected = int(done_by_key)
+            closed, stored_hash = int(done_by_key.period), done_by_key.request_hash
+            if stored_hash is None:  # stored before requests were hashed: compare the period
+                stored_hash = body_hash if expected in (None, closed) else ""
+            same_request(stored_hash, body_hash, key)
+            expected = closed
     if expected is not None:
         done = conn.execute(select(t.periods).where(t.periods.c.seq == expected)).first()
         if done is None:
@@ -173,7 +183,8 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
         "ends_on": period_end(starts, next_policy.release.period).isoformat(),
         "status": "open", "policy_version_id": int(next_version)})
     if key is not None:
-        conn.execute(insert(t.close_requests), {"idem_key": key, "period": seq})
+        conn.execute(insert(t.close_requests), {"idem_key": key, "period": seq,
+                                                "request_hash": body_hash})
     row = conn.execute(select(t.periods).where(t.periods.c.seq == seq)).one()
     return summary_of(row, already_closed=False)
 
