@@ -2,7 +2,8 @@
 
 Invariants kept here: one active partner per region (also a unique index); a merchant's
 concession rate lies within the policy's bounds and its BM contract keeps the waterfall
-feasible at that rate; a promoter belongs to a partner; a consumer never refers itself.
+feasible at that rate; a promoter belongs to a partner; a consumer never refers itself; every
+consumer has its own referral code (random, retried on the rare repeat).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
@@ -22,6 +23,31 @@ from gongsheng.services.unit_of_work import UnitOfWork
 
 CHANNELS = ("mall", "brand", "alliance")
 LEVELS = ("province", "city", "district")
+
+REFERRAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base 32: digits and capitals without I, L, O and U (nothing to misread)."""
+REFERRAL_CODE_LENGTH = 8
+"""Characters of a referral code: 40 random bits, 1.1 x 10^12 codes."""
+REFERRAL_CODE_ATTEMPTS = 8
+_MISREAD = str.maketrans({"I": "1", "L": "1", "O": "0", "-": None, " ": None})
+
+
+def new_referral_code() -> str:
+    """A random referral code (``REFERRAL_CODE_LENGTH`` characters of :data:`REFERRAL_ALPHABET`).
+
+    Short enough to type from a poster or read out, and sparse: with a million consumers a random
+    guess names one with odds of 1 in a million. A code drawn twice (at a million consumers, about
+    once in a million registrations) is refused by the column's unique index and drawn again.
+    """
+    bits = secrets.randbits(5 * REFERRAL_CODE_LENGTH)
+    return "".join(REFERRAL_ALPHABET[(bits >> (5 * i)) & 31]
+                   for i in reversed(range(REFERRAL_CODE_LENGTH)))
+
+
+def normalise_referral_code(code: str) -> str:
+    """A typed referral code in its stored form: capitals, no spaces or dashes, ``I``/``L`` read
+    as ``1`` and ``O`` as ``0``."""
+    return code.strip().upper().translate(_MISREAD)
 
 
 def _name(name: str, what: str) -> str:
@@ -151,17 +177,29 @@ def create_consumer(uow: UnitOfWork, name: str, referrer_id: int | None = None,
     _exists(conn, t.consumers, referrer_id, "referrer")
     _exists(conn, t.merchants, home_merchant_id, "home merchant")
     party = _party(conn, "consumer", name)
-    conn.execute(insert(t.consumers), {
-        "party_id": party, "referrer_id": referrer_id, "home_merchant_id": home_merchant_id,
-        "referral_code": secrets.token_hex(4)})
+    for attempt in range(REFERRAL_CODE_ATTEMPTS):
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(t.consumers), {
+                    "party_id": party, "referrer_id": referrer_id,
+                    "home_merchant_id": home_merchant_id, "referral_code": new_referral_code()})
+            break
+        except IntegrityError as err:  # the code was drawn before: draw another
+            if "referral_code" not in str(err.orig) or attempt == REFERRAL_CODE_ATTEMPTS - 1:
+                raise
     add_counters(conn, LIFETIME, {"consumers": 1})
     add_counters(conn, open_period(conn).seq, {"new_consumers": 1})
     return party
 
 
 def consumer_by_referral_code(uow: UnitOfWork, code: str) -> int:
-    found = uow.conn.execute(select(t.consumers.c.party_id)
-                             .where(t.consumers.c.referral_code == code)).scalar_one_or_none()
+    """The consumer a referral code names, read as typed (any case, spaces or dashes, and the
+    letters Crockford's alphabet leaves out read as the digits they look like). Codes given
+    before codes were base 32 (eight hexadecimal digits) are found as they were stored."""
+    by_code = select(t.consumers.c.party_id).where(t.consumers.c.referral_code == bindparam("c"))
+    found = uow.conn.execute(by_code, {"c": normalise_referral_code(code)}).scalar_one_or_none()
+    if found is None:
+        found = uow.conn.execute(by_code, {"c": code.strip().lower()}).scalar_one_or_none()
     if found is None:
         raise NotFound(f"no consumer has referral code {code!r}")
     return int(found)
