@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -99,20 +100,25 @@ def store_policy(conn: Connection, policy: Policy) -> int:
     ).scalar_one())
 
 
-_policies: dict[tuple[str, int], Policy] = {}
+_policies: weakref.WeakKeyDictionary[Engine, dict[int, Policy]] = weakref.WeakKeyDictionary()
+"""Parsed policy versions per engine. Keyed by the engine object, not its URL: a database
+dropped and made again at the same URL is opened with a new engine, and so with an empty cache
+(its version 1 may be another policy); the entry goes with the engine."""
 
 
 def policy_version(conn: Connection, version_id: int) -> Policy:
-    """The policy of a stored version (cached per database: a stored version never changes)."""
-    key = (str(conn.engine.url), version_id)
-    policy = _policies.get(key)
+    """The policy of a stored version (cached per engine: a stored version never changes)."""
+    cache = _policies.get(conn.engine)
+    if cache is None:
+        cache = _policies.setdefault(conn.engine, {})
+    policy = cache.get(version_id)
     if policy is None:
         body = conn.execute(
             select(t.policy_versions.c.body).where(t.policy_versions.c.id == version_id)
         ).scalar_one_or_none()
         if body is None:
             raise NotFound(f"policy version {version_id} does not exist")
-        policy = _policies[key] = policy_from_json(body)
+        policy = cache[version_id] = policy_from_json(body)
     return policy
 
 
