@@ -2,7 +2,9 @@
 
 - :func:`database_url` resolves ``--db`` / ``GONGSHENG_DB`` / the default SQLite file.
 - :func:`make_engine` configures each dialect for the engine's write pattern: SQLite in WAL mode
-  with ``BEGIN IMMEDIATE`` (one writer at a time, no upgrade deadlocks) and foreign keys on;
+  with ``BEGIN IMMEDIATE`` for writes (one writer at a time, no upgrade deadlocks), a plain
+  ``BEGIN`` for connections marked :func:`read_only` (readers never block each other), foreign
+  keys on;
   PostgreSQL through psycopg 3, every Python ``int`` sent as ``bigint`` (psycopg would otherwise
   pick int2/int4/int8 by value, so the same statement would come with ever new parameter types
   and never be prepared), no ping per checkout (connections are recycled after
@@ -19,10 +21,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 DEFAULT_SQLITE_FILE = "gongsheng.db"
 POOL_RECYCLE_SECONDS = 1800
+READ_ONLY = "gongsheng_read_only"
+"""Execution option of a connection whose transactions only read (:func:`read_only`)."""
 
 
 def database_url(url: str | None = None) -> str:
@@ -59,7 +63,11 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = bool(conn.get_execution_options().get(READ_ONLY))
+            if conn.info.get(READ_ONLY, False) != read_only:  # toggled only when it changes
+                conn.exec_driver_sql(f"PRAGMA query_only = {'ON' if read_only else 'OFF'}")
+                conn.info[READ_ONLY] = read_only
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -73,6 +81,21 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             dbapi_conn.adapters.register_dumper(int, dumper)
 
     return engine
+
+
+def read_only(conn: Connection) -> Connection:
+    """Mark a connection, before it begins, as one whose transactions only read.
+
+    SQLite then begins with a plain (deferred) ``BEGIN``: a read takes no lock, and in WAL mode
+    readers never wait for each other or for the writer (a write transaction keeps ``BEGIN
+    IMMEDIATE``: it holds the one write lock from its start, so it never fails to upgrade a read
+    lock halfway). ``PRAGMA query_only`` makes SQLite refuse a write in such a transaction;
+    PostgreSQL's transactions are ``READ ONLY`` likewise, which costs no round trip.
+    """
+    options: dict[str, Any] = {READ_ONLY: True}
+    if conn.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return conn.execution_options(**options)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -52,7 +52,8 @@ class Platform:
         raise AssertionError("unreachable")
 
     def read(self, query: Callable[..., R], *args: Any) -> R:
-        with UnitOfWork(self.engine) as uow:
+        """Run a query that only reads, in a read-only transaction (never blocks other reads)."""
+        with UnitOfWork(self.engine, read_only=True) as uow:
             return query(uow.conn, *args)
 
     # registration

@@ -18,6 +18,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from gongsheng.adapters import database
 from gongsheng.domain.errors import Conflict
 
 BOOKS_LOCK = 7_000_001
@@ -35,16 +36,24 @@ class RetryTransaction(Conflict):
 
 
 class UnitOfWork:
-    """A transaction on ``engine``; commits only when asked, rolls back otherwise."""
+    """A transaction on ``engine``; commits only when asked, rolls back otherwise.
+
+    ``read_only=True`` declares a use case that only reads: on SQLite it then takes no lock, so
+    readers proceed side by side (a write transaction holds SQLite's one write lock from its
+    first statement); on both databases a write in it is refused.
+    """
 
     conn: Connection
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
+        self.read_only = read_only
         self._tx: RootTransaction | None = None
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
+        if self.read_only:
+            database.read_only(self.conn)
         self._tx = self.conn.begin()
         return self
 
