@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gongsheng.adapters.policy_file import default_policy_text
 from gongsheng.domain.errors import InsufficientBalance, InvalidInput
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
 from gongsheng.domain.orders import (
@@ -137,6 +139,7 @@ class Order:
     at_mall: bool
 
 
+DEFAULT_POLICY = policy_from_mapping(tomllib.loads(default_policy_text()))
 WORKED = OrderParams(1000_00, D("0.20"), D("0.01"), (True, True, True, True), False, 0, True, True)
 
 order_params = st.builds(
@@ -149,7 +152,7 @@ order_params = st.builds(
     voucher_share=st.integers(0, 100),
     first=st.booleans(),
     referrer=st.booleans(),
-)
+).filter(lambda p: DEFAULT_POLICY.feasible(p.rate, p.contract))  # the only contracts ever signed
 
 
 def make_order(policy: Policy, p: OrderParams) -> Order:

@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from gongsheng.adapters.policy_file import default_policy_text
@@ -23,6 +23,8 @@ from gongsheng.domain.policy import (
     Recipient,
     policy_from_mapping,
 )
+
+from .rounding_reference import brute_first_excess, search_bound
 
 D = Decimal
 
@@ -197,17 +199,27 @@ def test_policy_refuses_parts_above_the_concession_naming_the_rate(policy_data: 
         policy_from_mapping(policy_data)
     assert "0.03" in str(info.value)
     assert "loyalty" in str(info.value)
-    # from 4% up the same parts fit: the policy loads once 3% is no longer allowed
+    # at exactly 4% the exact pool is 0 and rounding half up overshoots: G = 125 concedes C = 5,
+    # the parts are 1 (20%) + 1 (15% of 5 = 0.75) + 1 (0.5) + 0 (0.25) + 3 (2% of 125 = 2.5) = 6
     policy_data["concession"]["min_rate"] = "0.04"
-    assert policy_from_mapping(policy_data).min_rate == D("0.04")
+    with pytest.raises(InfeasibleSplit, match=r"0\.04.* 125 fen"):
+        policy_from_mapping(policy_data)
+    # from 5% up the same parts fit at every amount: the policy loads
+    policy_data["concession"]["min_rate"] = "0.05"
+    assert policy_from_mapping(policy_data).min_rate == D("0.05")
 
 
 def test_policy_refuses_concession_parts_above_all_of_it(policy_data: dict[str, Any]) -> None:
     policy_data["waterfall"][0]["rate"] = "0.71"  # 0.71 + 0.15 + 0.10 + 0.05 = 1.01 of C
     with pytest.raises(InfeasibleSplit, match=r"0\.03"):
         policy_from_mapping(policy_data)
-    policy_data["waterfall"][0]["rate"] = "0.70"  # exactly all of it: allowed (pool gets 0)
-    policy_from_mapping(policy_data)
+
+
+def test_policy_refuses_fixed_parts_of_exactly_all_of_it(policy_data: dict[str, Any]) -> None:
+    # 0.70 + 0.15 + 0.10 + 0.05 = 1 exactly, but at C = 10 the parts round to 7 + 2 + 1 + 1 = 11
+    policy_data["waterfall"][0]["rate"] = "0.70"
+    with pytest.raises(InfeasibleSplit, match="rounded half up"):
+        policy_from_mapping(policy_data)
 
 
 def test_policy_accepts_a_single_level_referral_and_disabled_referral(
@@ -247,18 +259,46 @@ def test_check_contract_refuses_a_bm_rate_outside_its_bounds(policy: Policy, con
         policy.check_contract(D("0.20"), contract)
 
 
-@given(rate_bp=st.integers(300, 2000), contract_bp=st.integers(100, 300))
-def test_check_contract_refuses_exactly_the_infeasible_contracts(
-    policy: Policy, rate_bp: int, contract_bp: int
+@pytest.mark.parametrize(("rate", "contract", "amount"), [
+    ("0.06", "0.03", 84),      # exactly half the concession rate: fails on about a quarter of amounts
+    ("0.03", "0.015", 167),
+    ("0.04", "0.02", 125),
+    ("0.0333", "0.015", 300),  # the exact pool is positive: fails only on small amounts
+    ("0.0607", "0.03", 84),
+])
+def test_check_contract_refuses_contracts_whose_rounded_parts_overpay(
+    policy: Policy, rate: str, contract: str, amount: int
+) -> None:
+    assert policy.named_share(D(rate), D(contract)) <= 1  # the exact shares fit...
+    with pytest.raises(InfeasibleSplit, match=f"order of {amount} fen") as info:
+        policy.check_contract(D(rate), D(contract))  # ...the rounded ones do not
+    assert rate in str(info.value)
+    conc, order = policy.shares(D(rate), D(contract))
+    assert brute_first_excess(Fraction(D(rate)), conc, order, amount + 1) == amount
+
+
+@given(rate_bp=st.integers(300, 2000), contract_bp=st.integers(100, 300), half=st.booleans())
+@settings(max_examples=150, deadline=None)
+@example(rate_bp=600, contract_bp=300, half=False)
+@example(rate_bp=333, contract_bp=150, half=False)
+@example(rate_bp=607, contract_bp=300, half=False)
+def test_check_contract_refuses_exactly_the_contracts_some_amount_overpays(
+    policy: Policy, rate_bp: int, contract_bp: int, half: bool
 ) -> None:
     rate, contract = D(rate_bp).scaleb(-4), D(contract_bp).scaleb(-4)
-    # the fixed parts take 50% of C; the BM takes contract x G = (contract / rate) x C
-    infeasible = Fraction(1, 2) + Fraction(contract_bp, rate_bp) > 1
-    if infeasible:
-        with pytest.raises(InfeasibleSplit):
-            policy.check_contract(rate, contract)
-    else:
+    if half:  # the BM at exactly half the concession rate: the exact pool is 0
+        contract = rate / 2
+        assume(D("0.01") <= contract <= D("0.03"))
+    conc, order = policy.shares(rate, contract)
+    limit = search_bound(Fraction(rate), conc, order)
+    assume(limit <= 4_000_000)
+    first = brute_first_excess(Fraction(rate), conc, order, limit)
+    assert policy.first_excess(rate, contract) == first
+    if first is None:
         policy.check_contract(rate, contract)
+    else:
+        with pytest.raises(InfeasibleSplit, match=f"order of {first} fen"):
+            policy.check_contract(rate, contract)
 
 
 # --- release schedule ------------------------------------------------------------------------

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import math
+import itertools
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from gongsheng.domain.errors import InvariantViolation
 from gongsheng.domain.money import ratio
 from gongsheng.domain.policy import Base, Policy, Recipient
 from gongsheng.domain.waterfall import (
     Allocation,
     Beneficiaries,
     Split,
-    cap,
     concession,
     part_ratios,
     split_amounts,
     split_order,
 )
 
+from .rounding_reference import half_up, reference_split
+
 D = Decimal
 EVERYONE = Beneficiaries(platform=1, region_partner=2, signing_promoter=3, bound_bm=4, home_merchant=5)
-
-
-def half_up(x: Fraction) -> int:
-    return math.floor(x + Fraction(1, 2))
 
 
 def beneficiaries(present: tuple[bool, bool, bool, bool]) -> Beneficiaries:
@@ -84,11 +82,6 @@ def test_all_vacant_leaves_only_the_platform_fee(policy: Policy) -> None:
     assert sum(a.amount_fen for a in split.allocations if not a.vacant) == 40_00
 
 
-def test_split_is_deterministic(policy: Policy) -> None:
-    args = (policy, 123_45, D("0.15"), D("0.02"), EVERYONE)
-    assert split_order(*args) == split_order(*args)
-
-
 def test_split_refuses_parts_that_do_not_sum_to_the_concession() -> None:
     alloc = (Allocation("platform_fee", Recipient.PLATFORM, 1, 20),)
     Split(1000, 100, alloc, 80)
@@ -98,73 +91,76 @@ def test_split_refuses_parts_that_do_not_sum_to_the_concession() -> None:
         Split(1000, 100, (Allocation("platform_fee", Recipient.PLATFORM, 1, 120),), -20)
 
 
-def test_tiny_orders_still_sum_to_the_concession(policy: Policy) -> None:
-    # at r = 3% with a 1.5% BM the exact pool is 0: rounding half up would overshoot, the cap stops it
-    for gross in range(1, 400):
-        split = split_order(policy, gross, D("0.03"), D("0.015"), EVERYONE)
-        paid = [a.amount_fen for a in split.allocations]
-        assert sum(paid) + split.pool_fen == split.concession_fen
-        assert min(paid) >= 0 and split.pool_fen >= 0
+def test_rounded_parts_above_the_concession_raise_instead_of_paying_less(policy: Policy) -> None:
+    # r = 6%, BM 3% of G, G = 84: C = 5 and the parts rounded half up are 1 + 1 + 1 + 3 + 0 = 6.
+    # The policy refuses this contract; if it reached a split, the split must not quietly pay the
+    # BM 2 instead of 3.
+    assert half_up(84 * Fraction(6, 100)) == 5
+    with pytest.raises(InvariantViolation):
+        split_order(policy, 84, D("0.06"), D("0.03"), EVERYONE)
 
 
-def test_cap_is_min() -> None:
-    assert [cap(a, b) for a, b in [(3, 5), (5, 3), (4, 4), (0, 7)]] == [3, 3, 4, 0]
-    arr = cap(np.array([3, 5, 4], dtype=np.int64), np.array([5, 3, 4], dtype=np.int64))
-    assert arr.tolist() == [3, 3, 4]
+def test_a_vacant_part_does_not_reduce_the_parts_after_it(policy: Policy) -> None:
+    # same rates, only platform and BM present: MODEL.md gives BM 3 (half up of 2.52) and pool 1.
+    # The combination is refused (the rounded parts of a full house exceed C); the engine either
+    # pays the BM its 3 or refuses the split, never 2.
+    with pytest.raises(InvariantViolation):
+        split_order(policy, 84, D("0.06"), D("0.03"), beneficiaries((False, False, True, False)))
+
+
+@pytest.mark.parametrize("present", [p for p in itertools.product((False, True), repeat=4)])
+def test_vacancies_change_only_the_pool(policy: Policy, present: tuple[bool, bool, bool, bool]) -> None:
+    # 20% / 1% is feasible: at every amount each present part is what a full house pays it
+    for gross in [*range(1, 300), 582_506_084, 10**12 + 7]:
+        full = split_order(policy, gross, D("0.20"), D("0.01"), EVERYONE)
+        split = split_order(policy, gross, D("0.20"), D("0.01"), beneficiaries(present))
+        assert [a.amount_fen for a in split.allocations] == [a.amount_fen for a in full.allocations]
+        vacant = sum(a.amount_fen for a in split.allocations if a.vacant)
+        assert split.pool_fen == full.pool_fen + vacant
 
 
 # --- properties -------------------------------------------------------------------------------
 
-gross_fen = st.integers(min_value=1, max_value=10**9)
+gross_fen = st.one_of(st.integers(min_value=1, max_value=2_000), st.integers(min_value=1, max_value=10**9))
 concession_rates = st.integers(300, 2000).map(lambda bp: D(bp).scaleb(-4))  # 3% .. 20%, 0.01% steps
 contract_rates = st.integers(100, 300).map(lambda bp: D(bp).scaleb(-4))    # 1% .. 3%
 presence = st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans())
 
 
-@given(gross_fen, concession_rates, contract_rates, presence)
-@settings(max_examples=300)
-def test_split_sums_exactly_and_each_part_is_rounded_half_up(
-    policy: Policy, gross: int, rate: Decimal, contract: Decimal, present: tuple[bool, bool, bool, bool]
-) -> None:
+def _reference(policy: Policy, gross: int, rate: Decimal, contract: Decimal,
+               present: tuple[bool, bool, bool, bool]) -> tuple[int, list[int], int]:
+    parts = [(Fraction(contract if p.rate is None else p.rate), p.base is Base.ORDER)
+             for p in policy.waterfall]
     who = beneficiaries(present)
-    split = split_order(policy, gross, rate, contract, who)
-
-    conc = half_up(gross * Fraction(rate))
-    assert split.concession_fen == conc
-    assert split.pool_fen >= 0
-    assert sum(a.amount_fen for a in split.allocations if not a.vacant) + split.pool_fen == conc
-    vacant_total = sum(a.amount_fen for a in split.allocations if a.vacant)
-    assert split.pool_fen >= vacant_total
-
-    remaining = conc
-    for part, alloc in zip(policy.waterfall, split.allocations, strict=True):
-        assert alloc.part == part.name
-        assert alloc.party_id == who.of(part.recipient)
-        part_rate = Fraction(contract if part.rate is None else part.rate)
-        base = gross if part.base is Base.ORDER else conc
-        exact = half_up(base * part_rate)
-        # rounded half up from its exact value, unless the parts before it left less
-        assert alloc.amount_fen == min(exact, remaining)
-        assert alloc.amount_fen >= 0
-        remaining -= alloc.amount_fen
-    assert remaining >= 0
+    return reference_split(gross, Fraction(rate), parts,
+                           [who.of(p.recipient) is not None for p in policy.waterfall])
 
 
 @given(gross_fen, concession_rates, contract_rates, presence)
-def test_feasible_contracts_are_never_capped_on_orders_above_a_yuan(
+@settings(max_examples=400)
+@example(84, D("0.06"), D("0.03"), (False, False, True, False))
+@example(84, D("0.06"), D("0.03"), (True, True, True, True))
+@example(167, D("0.03"), D("0.015"), (True, False, True, False))
+@example(300, D("0.0333"), D("0.015"), (False, True, True, True))
+def test_split_is_section_3_or_refused(
     policy: Policy, gross: int, rate: Decimal, contract: Decimal, present: tuple[bool, bool, bool, bool]
 ) -> None:
-    # with a pool share of at least 1/4 of C, a concession of 100 fen or more leaves >= 25 fen of
-    # exact slack, far more than the rounding of five parts (<= 2.5 fen): nothing is capped
-    share = Fraction(policy.named_share(rate, contract))
-    conc = half_up(gross * Fraction(rate))
-    if share > Fraction(3, 4) or conc < 100:
+    """Each part rounded half up on its own, vacant parts to the pool, the pool the rest; an
+    order whose rounded parts exceed C raises, and only under a combination the policy refuses."""
+    conc, amounts, pool = _reference(policy, gross, rate, contract, present)
+    full_house = _reference(policy, gross, rate, contract, (True,) * 4)[1]
+    assert amounts == full_house  # MODEL.md: a vacant part changes no other part
+    if sum(amounts) > conc:
+        assert not policy.feasible(rate, contract)
+        with pytest.raises(InvariantViolation):
+            split_order(policy, gross, rate, contract, beneficiaries(present))
         return
     split = split_order(policy, gross, rate, contract, beneficiaries(present))
-    for part, alloc in zip(policy.waterfall, split.allocations, strict=True):
-        part_rate = Fraction(contract if part.rate is None else part.rate)
-        base = gross if part.base is Base.ORDER else conc
-        assert alloc.amount_fen == half_up(base * part_rate)
+    assert split.concession_fen == conc
+    assert [a.amount_fen for a in split.allocations] == amounts
+    assert split.pool_fen == pool
+    assert [a.party_id for a in split.allocations] == [
+        beneficiaries(present).of(p.recipient) for p in policy.waterfall]
 
 
 order_rows = st.lists(
@@ -177,6 +173,8 @@ order_rows = st.lists(
 def test_split_amounts_on_int64_arrays_matches_the_scalar_split(
     policy: Policy, rows: list[tuple[int, Decimal, Decimal, tuple[bool, bool, bool, bool]]]
 ) -> None:
+    rows = [r for r in rows if policy.feasible(r[1], r[2])]  # the only contracts ever signed
+    assume(rows)
     gross = np.array([r[0] for r in rows], dtype=np.int64)
     r_num = np.array([ratio(r[1])[0] for r in rows], dtype=np.int64)
     r_den = np.array([ratio(r[1])[1] for r in rows], dtype=np.int64)
@@ -209,3 +207,14 @@ def test_part_ratios_of_the_default_policy(policy: Policy) -> None:
     assert part_ratios(policy, D("0.02")) == [
         (1, 5, False), (3, 20, False), (1, 10, False), (1, 50, True), (1, 20, False),
     ]
+
+
+def test_split_amounts_on_arrays_raises_when_any_row_overpays() -> None:
+    gross = np.array([1000_00, 84], dtype=np.int64)
+    conc = concession(gross, 6, 100)
+    parts = [(1, 5, False), (3, 20, False), (1, 10, False), (3, 100, True), (1, 20, False)]
+    present = [np.ones(2, dtype=np.int64)] * 5
+    amounts, _ = split_amounts(gross[:1], conc[:1], parts, [p[:1] for p in present])
+    assert [int(a[0]) for a in amounts] == [1200, 900, 600, 3000, 300]
+    with pytest.raises(InvariantViolation):
+        split_amounts(gross, conc, parts, present)

@@ -4,8 +4,10 @@ A policy is loaded from a mapping (parsed TOML), validated, and never changed af
 version is a new policy. Invariants a valid :class:`Policy` guarantees:
 
 - the concession rate bounds lie within (0, 1] and every category rate within them;
-- at every allowed concession rate the concession-based parts of the waterfall sum to at most
-  the concession (a merchant's BM contract is checked against its own rate when it is signed);
+- at every allowed concession rate (and every category rate) the fixed parts of the waterfall,
+  each rounded half up, never exceed the concession at any order amount; a merchant's rate and
+  BM contract are checked the same way, exactly, when it is signed and when its rate changes
+  (the criterion: :mod:`gongsheng.domain.feasibility`);
 - rewards pay on one direct relationship only (no multi-level rule: 传销 line);
 - points and vouchers are neither cashable nor transferable, and consumers pay no joining fee.
 """
@@ -19,9 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
 from gongsheng.domain.errors import InfeasibleSplit, InvalidInput, PolicyError
+from gongsheng.domain.feasibility import first_excess, rounded_parts
 from gongsheng.domain.money import parse_rate
 
 
@@ -181,15 +185,50 @@ class Policy:
             Decimal(0),
         )
 
+    def shares(self, concession_rate: Decimal, contract_rate: Decimal | None
+               ) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]]:
+        """The parts' exact rates: ``(of the concession, of the order)``; no contract part if None."""
+        conc: list[Fraction] = []
+        order: list[Fraction] = []
+        for part in self.waterfall:
+            rate = contract_rate if part.rate is None else part.rate
+            if rate is not None:
+                (order if part.base is Base.ORDER else conc).append(Fraction(rate))
+        return tuple(conc), tuple(order)
+
+    def first_excess(self, concession_rate: Decimal, contract_rate: Decimal | None) -> int | None:
+        """The least order amount (fen) whose rounded parts exceed its concession; None: never."""
+        conc, order = self.shares(concession_rate, contract_rate)
+        return first_excess(Fraction(concession_rate), conc, order)
+
+    def feasible(self, concession_rate: Decimal, contract_rate: Decimal | None) -> bool:
+        """Whether no order amount makes the rounded parts exceed the concession at these rates."""
+        return self.first_excess(concession_rate, contract_rate) is None
+
+    def _refuse_excess(self, concession_rate: Decimal, contract_rate: Decimal | None,
+                       what: str) -> None:
+        amount = self.first_excess(concession_rate, contract_rate)
+        if amount is None:
+            return
+        share = self.named_share(concession_rate, contract_rate or Decimal(0))
+        conc, order = self.shares(concession_rate, contract_rate)
+        c, paid = rounded_parts(amount, Fraction(concession_rate), conc, order)
+        exact = "more than all of it" if share > 1 else "but rounded half up they exceed it"
+        why = (f"take {share:.4f} of the concession ({exact}): an order of {amount} fen "
+               f"concedes {c} fen and its parts are {paid} fen")
+        raise InfeasibleSplit(f"at concession rate {concession_rate} {what} {why}")
+
     def check_concession_rate(self, rate: Decimal) -> None:
+        """Refuse a concession rate outside the bounds or at which the fixed parts can overpay."""
         if not self.min_rate <= rate <= self.max_rate:
             raise InvalidInput(
                 f"concession rate {rate} is outside the allowed range "
                 f"[{self.min_rate}, {self.max_rate}]"
             )
+        self._refuse_excess(rate, None, "the waterfall parts")
 
     def check_contract(self, concession_rate: Decimal, contract_rate: Decimal) -> None:
-        """Refuse a merchant contract under which the waterfall would exceed the concession."""
+        """Refuse a merchant contract under which some order's rounded parts exceed its concession."""
         self.check_concession_rate(concession_rate)
         part = self.contract_part
         if part is not None and not part.min_rate <= contract_rate <= part.max_rate:
@@ -197,12 +236,8 @@ class Policy:
                 f"{part.name} contract rate {contract_rate} is outside "
                 f"[{part.min_rate}, {part.max_rate}]"
             )
-        share = self.named_share(concession_rate, contract_rate)
-        if share > 1:
-            raise InfeasibleSplit(
-                f"at concession rate {concession_rate} a {contract_rate} contract rate makes the "
-                f"waterfall take {share:.4f} of the concession (more than all of it)"
-            )
+        self._refuse_excess(concession_rate, contract_rate,
+                            f"a {contract_rate} contract rate makes the waterfall parts")
 
 
 def _rate(section: Mapping[str, Any], key: str, where: str) -> Decimal:
@@ -392,16 +427,15 @@ def _build_policy(data: Mapping[str, Any]) -> Policy:
                                "risk"),
         source=copy.deepcopy(dict(data)),  # a snapshot: the digest must not follow the caller
     )
-    for rate in policy.allowed_rates():
-        fixed = sum(
-            (p.share_of_concession(rate, Decimal(0)) for p in parts if not p.is_contract),
-            Decimal(0),
-        )
-        if fixed > 1:
-            worst = max((p for p in parts if not p.is_contract),
-                        key=lambda p: p.share_of_concession(rate, Decimal(0)))
+    fixed = [p for p in parts if not p.is_contract]
+    for rate in sorted({*policy.allowed_rates(), default_rate, *categories.values()}):
+        amount = policy.first_excess(rate, None)
+        if amount is not None:
+            share = policy.named_share(rate, Decimal(0))
+            worst = max(fixed, key=lambda p: p.share_of_concession(rate, Decimal(0)), default=None)
             raise InfeasibleSplit(
-                f"policy: at concession rate {rate} the waterfall parts take {fixed:.4f} of the "
-                f"concession, more than all of it (largest: {worst.name})"
+                f"policy: at concession rate {rate} the waterfall parts take {share:.4f} of the "
+                f"concession and, rounded half up, exceed it on an order of {amount} fen "
+                f"(largest part: {worst.name if worst else '-'})"
             )
     return policy

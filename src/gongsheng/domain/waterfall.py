@@ -1,13 +1,18 @@
 """The concession waterfall (让利分配): how each order's concession is split.
 
 For an order of G at a merchant with concession rate r, ``C = round_half_up(G x r)``. Each named
-part is rounded half up from its exact value (of C, or of G for an order-based part) in the
-policy's order, and is limited to what the parts before it left (this matters only for a few fen
-on tiny orders); the dividend pool takes the rest. Invariants:
+part is rounded half up from its exact value (of C, or of G for an order-based part), on its own:
+no part depends on another, and the dividend pool takes the rest. Invariants:
 
 - the parts plus the pool sum exactly to C, every part and the pool are ``>= 0``;
-- a part whose recipient is vacant is paid to the pool;
+- a part whose recipient is vacant is paid to the pool and changes no other part: every present
+  recipient gets exactly what it would get if all roles were present;
 - the split is a pure function of its inputs (deterministic).
+
+The policy refuses, when it is loaded and when a merchant is signed or changes its rate, every
+combination of rates under which the rounded parts could exceed C at some amount
+(:mod:`gongsheng.domain.feasibility`). A split whose rounded parts exceed C therefore breaks an
+invariant and raises :class:`~gongsheng.domain.errors.InvariantViolation`; nothing is cut.
 
 :func:`split_amounts` is the arithmetic core; it uses only integer operators, so the simulator
 calls it with NumPy arrays (one element per order) and gets the same fen as the live engine.
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from gongsheng.domain.errors import InvariantViolation
 from gongsheng.domain.money import apply_rate, apply_ratio, ratio
 from gongsheng.domain.policy import Base, Policy, Recipient
 
@@ -29,9 +35,9 @@ def concession(gross: Any, rate_num: Any, rate_den: Any) -> Any:
     return apply_ratio(gross, rate_num, rate_den)
 
 
-def cap(amount: Any, limit: Any) -> Any:
-    """``min(amount, limit)`` written with operators only, so that it works on arrays too."""
-    return amount - (amount - limit) * (amount > limit)
+def _any(flags: Any) -> bool:
+    """Whether a comparison holds anywhere: a bool, or an array of them (NumPy's ``any``)."""
+    return bool(flags.any()) if hasattr(flags, "any") else bool(flags)
 
 
 def split_amounts(
@@ -46,14 +52,16 @@ def split_amounts(
     ratio (scalars or arrays) and whether it applies to G (else to C). ``present`` holds per part
     1 when the recipient exists, 0 when vacant. Returns ``(amounts, pool)``: each part's amount
     (what its recipient gets, or the pool when vacant) and the pool's share, vacant parts
-    included; ``sum(amounts[i] * present[i]) + pool == conc`` element-wise.
+    included; ``sum(amounts[i] * present[i]) + pool == conc`` element-wise. Each amount is
+    rounded from its own exact value, so ``present`` changes only the pool. Raises
+    :class:`InvariantViolation` if the rounded parts exceed ``conc`` (a combination of rates the
+    policy refuses).
     """
-    remaining = conc
-    amounts: list[Any] = []
-    for num, den, on_order in parts:
-        amount = cap(apply_ratio(gross if on_order else conc, num, den), remaining)
-        remaining = remaining - amount
-        amounts.append(amount)
+    amounts = [apply_ratio(gross if on_order else conc, num, den) for num, den, on_order in parts]
+    if _any(sum(amounts) > conc):
+        raise InvariantViolation(
+            "the rounded waterfall parts exceed the concession: a combination of rates the "
+            "policy refuses was used")
     pool = conc - sum(a * here for a, here in zip(amounts, present, strict=True))
     return amounts, pool
 

@@ -71,10 +71,11 @@ def policy_table(policy: Policy) -> tuple[Table, list[str]]:
         shares = [p.share_of_concession(rate, high) for p in policy.waterfall]
         fixed = policy.named_share(rate, Decimal(0))
         room = (1 - fixed) * rate  # the order share left for a contract part
-        fits_low, fits_high = policy.named_share(rate, low) <= 1, sum(shares) <= 1
-        verdict = "yes" if fits_high else ("contract <= " + f"{room:.4f}" if fits_low else "NO")
+        fits_low, fits_high = policy.feasible(rate, low), policy.feasible(rate, high)  # rounded
+        verdict = "yes" if fits_high else ("contract < " + f"{room:.4f}" if fits_low else "NO")
         if not fits_low:
-            problems.append(f"at concession rate {rate} the waterfall exceeds the concession "
+            problems.append(f"at concession rate {rate} the rounded waterfall parts can exceed "
+                            "the concession "
                             f"even at the lowest contract rate {low}")
         table.add_row(f"{rate:.2%}", *[f"{s:.2%}" for s in shares],
                       f"{max(Decimal(0), 1 - sum(shares)):.2%}",
@@ -89,7 +90,9 @@ def policy_check(file: Annotated[Path, typer.Argument(help="policy TOML file")])
     table, problems = policy_table(policy)
     out.print(table)
     out.print("Contract parts (BM commission) are checked per merchant when it is signed: a "
-              "contract rate above 'max contract rate' is refused at that concession rate.")
+              "contract rate at or above 'max contract rate' is refused at that concession rate, "
+              "and so is a lower one under which some order's rounded parts would exceed its "
+              "concession.")
     if problems:
         fail(problems[0], code=1)
     out.print(f"[green]policy {policy.name!r} is valid[/green] (digest {policy.digest})")

@@ -7,6 +7,8 @@ charts read them without recomputing anything.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -16,13 +18,77 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import system_balance
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.money import ratio
-from gongsheng.domain.policy import Policy
+from gongsheng.domain.policy import Policy, Recipient
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal, released_to_date
 from gongsheng.services.books import LIFETIME, counters
 
 
 def _ratio(num: int, den: int) -> str | None:
     return None if den == 0 else str((Decimal(num) / Decimal(den)).quantize(Decimal("0.0001")))
+
+
+TO_PREFIX = "to:"  # counters ``to:<recipient>``: what the waterfall paid it (orders, refunds apart)
+
+
+@dataclass(frozen=True)
+class PaidByRecipient:
+    """What the waterfall paid each recipient (vacant parts excluded: they went to the pool).
+
+    Keyed by :class:`Recipient`, never by a part's name, so renaming a part changes no figure.
+    One field per recipient (``<recipient>_fen``); the figures' ``paid_by_recipient_fen`` is
+    :meth:`as_dict`, one key per :class:`Recipient` value.
+    """
+
+    platform_fen: int = 0
+    region_partner_fen: int = 0
+    signing_promoter_fen: int = 0
+    bound_bm_fen: int = 0
+    home_merchant_fen: int = 0
+
+    def of(self, recipient: Recipient) -> int:
+        value: int = getattr(self, f"{recipient.value}_fen")
+        return value
+
+    @property
+    def incentives_fen(self) -> int:
+        """Everything paid to a recipient other than the platform."""
+        return sum(self.of(r) for r in Recipient if r is not Recipient.PLATFORM)
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name.removesuffix("_fen"): getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class PaidParts:
+    """A period's waterfall payments: per recipient, and per part name (for the pages)."""
+
+    by_recipient: PaidByRecipient
+    by_part: Mapping[str, tuple[Recipient | None, int]]  # recipient None: not in the policy
+
+    @classmethod
+    def from_counters(cls, counters: Mapping[str, int], policy: Policy | None = None) -> PaidParts:
+        """Read the ``to:<recipient>`` counters (the recipient is parsed exactly, never guessed).
+
+        ``part:<name>`` counters name each part; the policy's waterfall tells its recipient.
+        Counters written before ``to:`` existed are attributed through the policy too.
+        """
+        recipients = {p.name: p.recipient for p in policy.waterfall} if policy else {}
+        parts = {k.removeprefix("part:"): (recipients.get(k.removeprefix("part:")), v)
+                 for k, v in counters.items() if k.startswith("part:")}
+        totals = dict.fromkeys(Recipient, 0)
+        direct = {k: v for k, v in counters.items() if k.startswith(TO_PREFIX)}
+        for key, value in direct.items():
+            totals[Recipient(key.removeprefix(TO_PREFIX))] += value
+        if not direct:
+            for recipient, value in parts.values():
+                if recipient is not None:
+                    totals[recipient] += value
+        return cls(PaidByRecipient(**{f"{r.value}_fen": v for r, v in totals.items()}), parts)
+
+    @property
+    def incentives_by_part(self) -> dict[str, int]:
+        """What each part paid to a recipient other than the platform, by part name."""
+        return {name: v for name, (r, v) in self.by_part.items() if r is not Recipient.PLATFORM}
 
 
 def unreleased_entitlement(conn: Connection) -> int:
@@ -61,7 +127,8 @@ def period_figures(conn: Connection, seq: int, policy: Policy, rate: int, nomina
     orders = c.get("orders", 0)
     active = c.get("active_consumers", 0)
     concession = c.get("concession_fen", 0)
-    platform = sum(v for k, v in c.items() if k.startswith("part:") and "platform" in k)
+    paid = PaidParts.from_counters(c, policy)
+    platform = paid.by_recipient.platform_fen
     available = system_balance(conn, AccountKind.POOL_AVAILABLE)
     reserved = system_balance(conn, AccountKind.POOL_RESERVED)
     outstanding = reserved  # the reserve always equals the vouchers released and not yet spent
@@ -96,8 +163,8 @@ def period_figures(conn: Connection, seq: int, policy: Policy, rate: int, nomina
                                  if k.startswith("merchants:channel:")},
         "regions": regions,
         "concession_fen": concession, "platform_revenue_fen": platform,
-        "incentives_fen": {k.split(":", 1)[1]: v for k, v in c.items()
-                           if k.startswith("part:") and "platform" not in k},
+        "incentives_fen": paid.incentives_by_part,
+        "paid_by_recipient_fen": paid.by_recipient.as_dict(),
         "pool_in_fen": c.get("pool_in_fen", 0), "vacant_to_pool_fen": c.get("vacant_to_pool_fen", 0),
         "vouchers_spent_fen": c.get("vouchers_spent_fen", 0),
         "refunds_fen": c.get("refunds_fen", 0), "payouts_fen": c.get("payouts_fen", 0),

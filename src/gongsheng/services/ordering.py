@@ -479,6 +479,9 @@ def order_counters(amounts: OrderAmounts, allocations: Any, channel: str,
     for alloc, amount in zip(allocations, amounts.parts_fen, strict=True):
         key = "vacant_to_pool_fen" if alloc.party_id is None else f"part:{alloc.part}"
         out[key] = out.get(key, 0) + amount
+        if alloc.party_id is not None:  # what each recipient was paid (figures.PaidParts)
+            paid = f"to:{alloc.recipient.value}"
+            out[paid] = out.get(paid, 0) + amount
         if alloc.party_id is not None and alloc.recipient is not Recipient.PLATFORM:
             out["incentives_fen"] = out.get("incentives_fen", 0) + amount
     return {k: sign * v for k, v in out.items()}

@@ -4,8 +4,10 @@ The reversal is the difference of two cumulative pro-rata scalings of the order
 (:meth:`OrderAmounts.refunded_to`), so refunds that add up to the order reverse it exactly.
 Points are taken out of their holdings; vouchers already released on them are taken back
 (voucher debt where already spent). If the dividend pool cannot return its share (it was
-released already), the platform covers the shortfall from its revenue, so the pool never goes
-negative; the refund records how much it covered.
+released already), the platform covers the shortfall from its revenue; the refund records how
+much it covered. A refund's cover is what that refund takes from the pool beyond what the pool
+holds, never more than its own share: a deficit the pool had before (a forced ``promise``
+release) stays the pool's, reported as unfunded, and is not charged to the refund.
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ class RefundResult:
     clawback_fen: int
     platform_cover_fen: int
     replayed: bool = False
+
+
+def refund_cover(available: int, pool_change: int) -> int:
+    """What the platform pays into the pool so that this refund can return its pool share.
+
+    ``pool_change`` is the refund's movement of the available pool (negative: it takes back its
+    share); the cover is the part of that share the pool does not hold, ``0 <= cover <= share``.
+    """
+    share = max(0, -pool_change)
+    return min(share, max(0, share - max(0, available)))
 
 
 def _order_amounts(order: Any) -> tuple[list[Allocation], OrderAmounts, tuple[bool, ...]]:
@@ -98,7 +110,7 @@ def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> R
     legs = order_legs(delta, parties, sign=-1)
     pool_change = sum(v for acc, _, v in legs if acc == system_account(AccountKind.POOL_AVAILABLE))
     available = balance(conn, system_account(AccountKind.POOL_AVAILABLE), Asset.CNY)
-    cover = max(0, -(available + pool_change))
+    cover = refund_cover(available, pool_change)
     if cover:
         legs += [(system_account(AccountKind.PLATFORM_REVENUE), Asset.CNY, -cover),
                  (system_account(AccountKind.POOL_AVAILABLE), Asset.CNY, cover)]

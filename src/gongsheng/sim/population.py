@@ -19,7 +19,6 @@ a referrer is always an earlier consumer (one level only).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from statistics import NormalDist
 from typing import Any
 
@@ -242,9 +241,10 @@ class Population:
 def _contract_table(s: Scenario) -> tuple[Arr, Arr]:
     """Per (category, drawn contract rate): the highest feasible contract rate not above it.
 
-    A contract under which the waterfall would exceed the concession is refused when a merchant
-    is signed (MODEL.md section 3); the simulated BM then signs at the highest rate the policy
-    allows at that merchant's concession rate, or not at all (numerator 0).
+    A contract under which the rounded waterfall parts could exceed the concession is refused when
+    a merchant is signed (MODEL.md section 3, :meth:`Policy.feasible`, the live engine's check);
+    the simulated BM then signs at the highest drawn rate the policy allows at that merchant's
+    concession rate, or not at all (numerator 0).
     """
     cats, rates = s.merchants.categories, s.merchants.bm_contract_rates
     num = np.zeros((len(cats), max(len(rates), 1)), np.int64)
@@ -252,7 +252,7 @@ def _contract_table(s: Scenario) -> tuple[Arr, Arr]:
     for i, cat in enumerate(cats):
         for j in range(len(rates)):
             feasible = [r for r, _ in rates[: j + 1]
-                        if s.policy.named_share(cat.rate, r) <= Decimal(1)]
+                        if s.policy.feasible(cat.rate, r)]
             if feasible:
                 num[i, j], den[i, j] = ratio(max(feasible))
     return num, den

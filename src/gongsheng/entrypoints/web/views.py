@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from gongsheng.services.figures import PaidParts
+
 Translate = Callable[[str], str]
 INCENTIVES = ("partner_dividend", "ground_commission", "bm_commission", "acquisition_reward")
 
@@ -73,7 +75,7 @@ class KpiRow:
 
 
 def _platform_part(counters: dict[str, int]) -> int:
-    return sum(v for k, v in counters.items() if k.startswith("part:") and "platform" in k)
+    return PaidParts.from_counters(counters).by_recipient.platform_fen
 
 
 def _ratio(num: int, den: int) -> str | None:
