@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from gongsheng.domain.errors import InvalidInput
 from gongsheng.services.passwords import (
-    MIN_LENGTH,
     check_password,
     common_passwords,
     hash_password,
