@@ -1,8 +1,9 @@
 """Dependencies of the routes, as ``Annotated`` aliases: the platform, the caller, common parameters.
 
-The dependencies are ``async`` although they do no I/O: FastAPI runs a plain ``def`` dependency
-in its thread pool, one thread hand-off per dependency per request; these only read the app
-state and check a token's signature, which is quicker done on the event loop.
+Finding the caller reads the database (the token's session generation,
+:func:`gongsheng.entrypoints.api.auth.authorize`), so :func:`current_user` and
+:func:`optional_user` are plain functions, which FastAPI runs in its thread pool, off the event
+loop; the others only read the app state and are ``async``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BeforeValidator
 
 from gongsheng.domain.errors import Unauthorized
-from gongsheng.entrypoints.api.auth import Principal, read_token
+from gongsheng.entrypoints.api.auth import Principal, authorize
+from gongsheng.entrypoints.api.limiter import SIGN_UP_PER_ADDRESS, Limiter, client_address
 from gongsheng.services.idempotency import MAX_KEY
 from gongsheng.services.platform import Platform
 
@@ -35,11 +37,10 @@ def _principal(request: Request, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("sign in first: send 'Authorization: Bearer <token>' "
                            f"(a token comes from {TOKEN_URL})")
-    return read_token(token, request.app.state.secret)
+    return authorize(request.app.state.platform, token, request.app.state.token_key)
 
 
-async def current_user(request: Request,
-                       token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+def current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     """The caller named by the bearer token (401 without a valid one)."""
     return _principal(request, token)
 
@@ -50,7 +51,7 @@ async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Princ
     return user
 
 
-async def optional_user(request: Request) -> Principal | None:
+def optional_user(request: Request) -> Principal | None:
     """The caller if a bearer token is sent (checked), None for an anonymous request."""
     header = request.headers.get("authorization")
     if header is None:
@@ -74,6 +75,12 @@ def _decimal_digits(value: object) -> object:
 
 Digits = BeforeValidator(_decimal_digits)
 """Put after ``Path(...)`` / ``Query(...)`` in an ``Annotated`` integer parameter."""
+
+def count_sign_up(request: Request) -> None:
+    """Count an anonymous sign-up against the caller's address (429 over the limit)."""
+    limiter: Limiter = request.app.state.limiter
+    limiter.hit(SIGN_UP_PER_ADDRESS, client_address(request))
+
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from gongsheng.domain.errors import InvalidInput
-from gongsheng.entrypoints.api.deps import MaybeUser, PlatformDep
+from gongsheng.entrypoints.api.deps import MaybeUser, PlatformDep, count_sign_up
 from gongsheng.entrypoints.api.routes._register import register
 from gongsheng.entrypoints.api.schemas import ConsumerIn, PartyOut
 from gongsheng.services import registry
@@ -15,12 +15,16 @@ router = APIRouter(tags=["parties"])
 
 
 @router.post("/consumers", status_code=201, response_model=PartyOut)
-def create_consumer(body: ConsumerIn, user: MaybeUser, platform: PlatformDep) -> PartyOut:
-    """Register a consumer: an admin, or anyone signing up with a login (no token needed)."""
+def create_consumer(body: ConsumerIn, user: MaybeUser, platform: PlatformDep,
+                    request: Request) -> PartyOut:
+    """Register a consumer: an admin, or anyone signing up with a login (no token needed;
+    rate limited per address: 429)."""
     if user is not None:
         user.require_admin()
     elif body.login is None:
         raise InvalidInput("signing up needs a login (username and password)")
+    else:
+        count_sign_up(request)
     if body.referrer_id is not None and body.referrer_code is not None:
         raise InvalidInput("give referrer_id or referrer_code, not both")
 
