@@ -6,7 +6,7 @@ so that the key can be unique. ``database_identity`` stays empty: its row is mad
 so that copies of a freshly migrated template each get their own id.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gongsheng.adapters.tables import database_identity
 from gongsheng.services.usernames import username_key
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
