@@ -2,7 +2,9 @@
 
 Every resource lives under ``/api/v1``; the OpenAPI document is at ``/openapi.json`` and lists,
 for every operation, the problem+json responses it may give. :func:`app_from_env` is the
-factory ``gongsheng serve`` hands to uvicorn (one platform per worker process).
+factory ``gongsheng serve`` hands to uvicorn (one platform per worker process). Beside the API:
+``/healthz``, ``/readyz`` and ``/metrics`` (:mod:`.observability`), and a request id on every
+request, answer and log line.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gongsheng.entrypoints.api import errors
+from gongsheng.entrypoints.api.observability import health, metrics, workers
+from gongsheng.entrypoints.api.observability.requests import RequestObserver
 from gongsheng.entrypoints.api.routes import ROUTERS
 from gongsheng.entrypoints.web import mount_web
 from gongsheng.services.platform import Platform
@@ -58,6 +62,9 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret = settings.secret(str(platform.engine.url.render_as_string(hide_password=False)))
     errors.install(app)
+    app.add_middleware(RequestObserver)
+    metrics.watch_pool(platform.engine)
+    app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     mount_web(app)  # the web pages (login, admin, one page per role) and their static files
@@ -68,4 +75,5 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
 def app_from_env() -> FastAPI:
     """The app for ``GONGSHENG_DB`` (what ``serve`` runs in each uvicorn worker)."""
     settings = Settings()
+    workers.forget_dead_workers()  # a restarted worker's predecessor holds live gauges
     return create_app(Platform.open(settings.db), settings)
