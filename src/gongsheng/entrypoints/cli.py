@@ -34,6 +34,9 @@ DbOption = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL (default: GONGSHENG_DB or ./gongsheng.db)")
 ]
 T = TypeVar("T")
+WORKER_START_SECONDS = 30
+"""How long a worker of ``serve`` may take to load the app and answer (uvicorn's default, 5 s,
+is less than an import takes on a busy host, which then kills and restarts workers in a loop)."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -190,7 +193,7 @@ def serve(
     try:
         uvicorn.run("gongsheng.entrypoints.api.app:app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_config=log_config(log_level), log_level=log_level.lower(),
-                    access_log=access_log)
+                    access_log=access_log, timeout_worker_healthcheck=WORKER_START_SECONDS)
     finally:
         if temporary:
             metrics_dir.remove(directory)
