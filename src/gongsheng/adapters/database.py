@@ -11,17 +11,21 @@
   pick int2/int4/int8 by value, so the same statement would come with ever new parameter types
   and never be prepared), no ping per checkout (connections are recycled after
   :data:`POOL_RECYCLE_SECONDS` instead).
-- :func:`migrate` brings a database to the newest schema with Alembic (idempotent).
+- :func:`migrate` brings a database to the newest schema with Alembic (idempotent);
+  :func:`schema_revisions` tells whether a database is at the head of the shipped scripts.
 """
 
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from sqlalchemy import Connection, Engine, create_engine, event
 
@@ -29,6 +33,8 @@ DEFAULT_SQLITE_FILE = "gongsheng.db"
 POOL_RECYCLE_SECONDS = 1800
 READ_ONLY = "gongsheng_read_only"
 """Execution option of a connection whose transactions only read (:func:`read_only`)."""
+MIGRATIONS = str(Path(__file__).parent.parent / "migrations")
+"""Where the Alembic environment and revision scripts are shipped."""
 
 
 def database_url(url: str | None = None) -> str:
@@ -103,7 +109,7 @@ def read_only(conn: Connection) -> Connection:
 
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+    cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["engine"] = engine
     return cfg
 
@@ -114,3 +120,21 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+@cache
+def head_revisions() -> tuple[str, ...]:
+    """The head revision(s) of the migration scripts shipped with this version."""
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    return tuple(sorted(ScriptDirectory.from_config(cfg).get_heads()))
+
+
+def schema_revisions(engine: Engine) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the database's current revision(s), the shipped head(s)); equal when it is migrated.
+
+    Raises the driver's error (wrapped by SQLAlchemy) when the database cannot be reached.
+    """
+    with engine.connect() as conn:
+        current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+    return current, head_revisions()

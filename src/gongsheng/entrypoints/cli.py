@@ -35,6 +35,9 @@ DbOption = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL (default: GONGSHENG_DB or ./gongsheng.db)")
 ]
 T = TypeVar("T")
+WORKER_START_SECONDS = 30
+"""How long a worker of ``serve`` may take to load the app and answer (uvicorn's default, 5 s,
+is less than an import takes on a busy host, which then kills and restarts workers in a loop)."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -203,22 +206,38 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(
+        help="least level logged: debug, info, warning, error")] = "info",
+    access_log: Annotated[bool, typer.Option(
+        help="one JSON line per request (uvicorn's access log)")] = False,
 ) -> None:
     """Serve the HTTP API (under /api/v1, OpenAPI at /openapi.json) with uvicorn."""
     import uvicorn
 
+    from gongsheng.entrypoints.api.observability import workers as metrics_dir
+    from gongsheng.entrypoints.api.observability.logs import log_config
     from gongsheng.settings import Settings, serve_database
 
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        fail(f"--log-level must be debug, info, warning or error, not {log_level!r}")
     settings = Settings()
     url = serve_database(db, settings)
     secret = guarded(lambda: settings.secret(url))
     platform(url).engine.dispose()  # migrate once, before the workers start
     os.environ["GONGSHENG_DB"] = url
     os.environ["GONGSHENG_SECRET_KEY"] = secret  # every worker signs with the same key
+    # before any worker loads prometheus_client: one metrics directory, summed over the workers
+    directory, temporary = metrics_dir.prepare()
     shown = url.split("@")[-1] if "@" in url else url
-    out.print(f"serving {shown} on http://{host}:{port} (web pages /login, API /api/v1, docs /docs)")
-    uvicorn.run("gongsheng.entrypoints.api.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info", access_log=False)
+    out.print(f"serving {shown} on http://{host}:{port} (web pages /login, API /api/v1, docs /docs; "
+              f"/healthz, /readyz, /metrics)")
+    try:
+        uvicorn.run("gongsheng.entrypoints.api.app:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_config=log_config(log_level), log_level=log_level.lower(),
+                    access_log=access_log, timeout_worker_healthcheck=WORKER_START_SECONDS)
+    finally:
+        if temporary:
+            metrics_dir.remove(directory)
 
 
 @app.command("demo")

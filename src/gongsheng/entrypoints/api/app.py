@@ -2,7 +2,9 @@
 
 Every resource lives under ``/api/v1``; the OpenAPI document is at ``/openapi.json`` and lists,
 for every operation, the problem+json responses it may give. :func:`app_from_env` is the
-factory ``gongsheng serve`` hands to uvicorn (one platform per worker process).
+factory ``gongsheng serve`` hands to uvicorn (one platform per worker process). Beside the API:
+``/healthz``, ``/readyz`` and ``/metrics`` (:mod:`.observability`), and a request id on every
+request, answer and log line.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from fastapi.openapi.utils import get_openapi
 
 from gongsheng.entrypoints.api import errors, limiter
 from gongsheng.entrypoints.api.auth import database_key
+from gongsheng.entrypoints.api.observability import health, metrics, workers
+from gongsheng.entrypoints.api.observability.requests import RequestObserver
 from gongsheng.entrypoints.api.routes import ROUTERS
 from gongsheng.entrypoints.web import mount_web
 from gongsheng.services import accounts
@@ -64,6 +68,9 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
     app.state.secret = app.state.token_key.secret  # this database's key (tokens, CSRF tokens)
     errors.install(app)
     limiter.install(app, limiter.from_settings(settings))
+    app.add_middleware(RequestObserver)
+    metrics.watch_pool(platform.engine)
+    app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     mount_web(app)  # the web pages (login, admin, one page per role) and their static files
@@ -74,4 +81,5 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
 def app_from_env() -> FastAPI:
     """The app for ``GONGSHENG_DB`` (what ``serve`` runs in each uvicorn worker)."""
     settings = Settings()
+    workers.forget_dead_workers()  # a restarted worker's predecessor holds live gauges
     return create_app(Platform.open(settings.db), settings)

@@ -5,6 +5,9 @@
 - unknown routes and methods (404, 405) and every other HTTP error become problems too;
 - database errors a client can cause (a value out of range, a constraint) are 422 / 409, a busy
   database 503; anything else is logged and answered by a 500 problem without internals.
+
+Every problem carries the ``request_id`` of the request it answers (also in ``X-Request-ID``),
+so a client can quote it and an operator find the request's log lines.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
 
 from gongsheng.domain.errors import GongshengError
+from gongsheng.entrypoints.api.observability.context import HEADER, current_request_id
 
 log = logging.getLogger("gongsheng.api")
 MEDIA_TYPE = "application/problem+json"
@@ -40,6 +44,7 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[dict[str, Any]] | None = None
+    request_id: str | None = None
 
 
 def _slug(title: str) -> str:
@@ -53,6 +58,9 @@ def problem(status: int, title: str, detail: str, *, errors: list[dict[str, Any]
                             "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE,
                         headers=headers)
 
@@ -109,8 +117,11 @@ def _overflow(_: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
+    # Starlette answers this one outside every middleware: the id is echoed here
+    request_id = current_request_id()
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error",
-                   "something went wrong on our side; the operation was not applied")
+                   "something went wrong on our side; the operation was not applied",
+                   headers={HEADER: request_id} if request_id else None)
 
 
 def install(app: FastAPI) -> None:

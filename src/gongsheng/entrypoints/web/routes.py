@@ -25,6 +25,7 @@ from gongsheng.domain.errors import GongshengError, NotFound, Unauthorized
 from gongsheng.entrypoints.api.auth import issue_token, read_token, sign_in
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.api.limiter import RateLimited
+from gongsheng.entrypoints.api.observability.metrics import count_close
 from gongsheng.entrypoints.web import session, views
 from gongsheng.entrypoints.web.i18n import translator
 from gongsheng.services import accounts, dashboards, reports
@@ -209,6 +210,7 @@ def close_period(request: Request, viewer: ViewerDep, platform: PlatformDep,
     _require_admin(viewer)
     session.check_csrf(viewer, request.app.state.secret, csrf)
     summary = platform.close_period(period)
+    count_close(summary.released_fen, already_closed=summary.already_closed)
     return RedirectResponse(f"/admin?closed={summary.period}", status_code=303)
 
 

@@ -18,6 +18,7 @@ from gongsheng.entrypoints.api.deps import (
     OrderId,
     PlatformDep,
 )
+from gongsheng.entrypoints.api.observability.metrics import ORDERS, REFUNDS, count_written
 from gongsheng.entrypoints.api.responses import REPLAYED, written
 from gongsheng.entrypoints.api.schemas import OrderIn, OrderOut, OrderPage, RefundIn, RefundOut
 from gongsheng.services import reports
@@ -38,6 +39,7 @@ def place_order(body: OrderIn, key: IdempotencyKey, user: CurrentUser,
                         "itself (or an admin) may report an order at this merchant")
     result = platform.order(OrderRequest(body.consumer_id, body.merchant_id, body.amount_fen,
                                          body.voucher_fen, key, body.pay_code))
+    count_written(ORDERS, replayed=result.replayed)
     return written(OrderOut.model_validate(result, from_attributes=True), replayed=result.replayed)
 
 
@@ -89,4 +91,5 @@ def refund_order(order_id: OrderId, body: RefundIn, key: IdempotencyKey, user: C
     if not (user.admin or (user.role == "merchant" and user.party_id == merchant)):
         raise Forbidden(f"only the merchant of order {order_id} (or an admin) may refund it")
     result = platform.refund(order_id, body.amount_fen, key)
+    count_written(REFUNDS, replayed=result.replayed)
     return written(RefundOut.model_validate(result, from_attributes=True), replayed=result.replayed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gongsheng.entrypoints.api.deps import AdminUser, IdempotencyKey, PlatformDep
+from gongsheng.entrypoints.api.observability.metrics import count_close
 from gongsheng.entrypoints.api.schemas import CloseIn, CloseOut
 
 router = APIRouter(tags=["periods"])
@@ -15,4 +16,5 @@ def close_period(_: AdminUser, platform: PlatformDep, key: IdempotencyKey,
                  body: CloseIn | None = None) -> CloseOut:
     """Close the open period (admin); a repeated key (or ``period``) returns the stored summary."""
     summary = platform.close_period(body.period if body is not None else None, key=key)
+    count_close(summary.released_fen, already_closed=summary.already_closed)
     return CloseOut.model_validate(summary, from_attributes=True)
