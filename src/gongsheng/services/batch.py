@@ -167,4 +167,4 @@ def _write_run(uow: UnitOfWork, run: list[_Pending], period: OpenPeriod, policy:
                 claimed.add(p.req.consumer_id)
         return
     for p, order_id, r in zip(run, ids, rows, strict=True):
-        out[p.index] = placed(order_id, r)
+        out[p.index] = placed(uow, order_id, r)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import PolicyError
+from gongsheng.domain.events import PolicyVersionScheduled
 from gongsheng.domain.policy import Policy, policy_from_mapping
 from gongsheng.services.books import open_period, schedule_policy
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -49,5 +50,7 @@ def schedule_toml(uow: UnitOfWork, text: str) -> dict[str, Any]:
     """Validate a TOML policy and schedule it from the next period (the caller commits)."""
     policy = parse_policy(text)
     version, period = schedule_policy(uow.conn, policy)
+    uow.record(PolicyVersionScheduled(period=period - 1, version_id=version, name=policy.name,
+                                      digest=policy.digest, active_from_period=period))
     return {"version_id": version, "name": policy.name, "digest": policy.digest,
             "active_from_period": period}

@@ -10,6 +10,10 @@ PostgreSQL advisory locks (held until the transaction ends; SQLite has one write
   every order of its period and none of the next;
 - refunds, exchanges and payouts also take the *adjust* lock exclusive: they read and lower the
   pool and release groups, which must not race one another.
+
+Domain events recorded with :meth:`UnitOfWork.record` are written to the outbox by
+:meth:`UnitOfWork.commit`, in the same transaction: an event exists if and only if its change
+committed; a rolled-back unit of work leaves none.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from gongsheng.adapters.event_store import add_events
 from gongsheng.domain.errors import Conflict
+from gongsheng.domain.events import Event
 
 BOOKS_LOCK = 7_000_001
 ADJUST_LOCK = 7_000_002
@@ -42,10 +48,12 @@ class UnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._tx: RootTransaction | None = None
+        self.events: list[Event] = []
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
         self._tx = self.conn.begin()
+        self.events = []
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -56,8 +64,15 @@ class UnitOfWork:
         finally:
             self.conn.close()
 
+    def record(self, event: Event) -> None:
+        """Record that ``event`` happened; it is written to the outbox at commit."""
+        self.events.append(event)
+
     def commit(self) -> None:
+        """Write the recorded events and commit them with the change, atomically."""
         assert self._tx is not None
+        add_events(self.conn, self.events)
+        self.events = []
         self._tx.commit()
 
     @property
