@@ -21,6 +21,8 @@ from alembic.config import Config
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from sqlalchemy import Engine, create_engine, event
 
+from gongsheng.adapters.storage_errors import translate_storage_errors
+
 DEFAULT_SQLITE_FILE = "gongsheng.db"
 POOL_RECYCLE_SECONDS = 1800
 
@@ -61,6 +63,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        translate_storage_errors(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -72,6 +75,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         for dumper in (Int8Dumper, Int8BinaryDumper):
             dbapi_conn.adapters.register_dumper(int, dumper)
 
+    translate_storage_errors(engine)
     return engine
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Connection, Table, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import AlreadyHeld, InvalidInput, NotFound
@@ -73,13 +72,9 @@ def create_partner(uow: UnitOfWork, name: str, region_id: int, investment_fen: i
     if held is not None:
         raise AlreadyHeld(f"region {region_id} is already held by partner {held[0]}")
     party = _party(uow, "partner", name)
-    try:
-        with uow.conn.begin_nested():
-            uow.conn.execute(insert(t.partners), {
-                "party_id": party, "region_id": region_id, "investment_fen": investment_fen,
-                "term_start": open_period(uow.conn).seq, "active": True})
-    except IntegrityError:
-        raise AlreadyHeld(f"region {region_id} is already held by a partner") from None
+    uow.conn.execute(insert(t.partners), {  # a concurrent holder: AlreadyHeld from the adapter
+        "party_id": party, "region_id": region_id, "investment_fen": investment_fen,
+        "term_start": open_period(uow.conn).seq, "active": True})
     return party
 
 

@@ -23,21 +23,13 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from gongsheng.adapters.event_store import add_events
-from gongsheng.domain.errors import Conflict
+from gongsheng.domain.errors import RetryTransaction
 from gongsheng.domain.events import Event
 
 BOOKS_LOCK = 7_000_001
 ADJUST_LOCK = 7_000_002
 
-
-class RetryTransaction(Conflict):
-    """What the transaction read changed before it could act on it: roll back and run it again.
-
-    ``Platform.run`` retries; if it keeps happening the caller gets this conflict (409), whose
-    detail says what changed, and may retry later.
-    """
-
-    title = "Changed while read"
+__all__ = ["ADJUST_LOCK", "BOOKS_LOCK", "RetryTransaction", "UnitOfWork", "lock_books"]
 
 
 class UnitOfWork:
