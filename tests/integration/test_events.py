@@ -12,7 +12,7 @@ import pytest
 
 from gongsheng.adapters.event_store import stored_events
 from gongsheng.adapters.policy_file import default_policy_text
-from gongsheng.domain.errors import InvalidInput, NotFound
+from gongsheng.domain.errors import InvalidInput, NotFound, RetryTransaction
 from gongsheng.domain.events import EVENT_TYPES, OrderPlaced
 from gongsheng.services import policies, store
 from gongsheng.services.ordering import OrderRequest
@@ -152,16 +152,21 @@ def test_concurrent_orders_and_refunds_never_lose_or_duplicate_an_event(
     refunded: list[list[int]] = [[] for _ in range(threads)]
     barrier = threading.Barrier(threads)
     errors: list[BaseException] = []
+    gave_up: list[tuple[int, int]] = []
 
     def work(i: int) -> None:
         try:
             barrier.wait()
             for j in range(per_thread):
-                order = plat.order(OrderRequest(city.consumer, city.merchant, 1_000 + j, 0,
-                                                f"t{i}-{j}"))
-                placed[i].append(order.order_id)
-                if j % 3 == 0:
-                    refunded[i].append(plat.refund(order.order_id, 500, f"r{i}-{j}").refund_id)
+                try:  # a deadlock retried to no avail commits nothing, and records nothing
+                    order = plat.order(OrderRequest(city.consumer, city.merchant, 1_000 + j, 0,
+                                                    f"t{i}-{j}"))
+                    placed[i].append(order.order_id)
+                    if j % 3 == 0:
+                        refunded[i].append(
+                            plat.refund(order.order_id, 500, f"r{i}-{j}").refund_id)
+                except RetryTransaction:
+                    gave_up.append((i, j))
         except BaseException as err:  # collected and re-raised by the test
             errors.append(err)
 
@@ -178,3 +183,4 @@ def test_concurrent_orders_and_refunds_never_lose_or_duplicate_an_event(
     assert refunds == sorted(r for ids in refunded for r in ids)
     assert len(got) == len(orders) + len(refunds)
     assert len({e["event_id"] for e in got}) == len(got)
+    assert len(orders) > threads * per_thread // 2, gave_up  # most went through
