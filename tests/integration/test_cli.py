@@ -12,8 +12,19 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from gongsheng.adapters.policy_file import default_policy_text, load_policy
+from gongsheng.domain.errors import (
+    Conflict,
+    Forbidden,
+    GongshengError,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidInput,
+    InvariantViolation,
+    NotFound,
+    Unauthorized,
+)
 from gongsheng.domain.ledger import AccountKind, account_id
-from gongsheng.entrypoints.cli import app
+from gongsheng.entrypoints.cli import app, exit_code
 from gongsheng.services import accounts
 from gongsheng.services.platform import Platform
 
@@ -150,3 +161,24 @@ def test_bad_db_exits_with_one_line(url: str, command: list[str]) -> None:
     assert result.exit_code not in (0, None)
     assert result.exception is None or isinstance(result.exception, SystemExit)
     one_error_line(result.stderr)
+
+
+
+def test_exit_codes_follow_the_kind_of_error(tmp_path: Path, db_url: str) -> None:
+    """Bad input 2, conflict 4 (documented in the README): scripts can tell them apart."""
+    bad = write_policy(tmp_path, r'^rate = "0.15"', 'rate = "0.85"')
+    assert runner.invoke(app, ["policy", "check", str(bad)]).exit_code == 2
+    env = {"GONGSHENG_ADMIN_PASSWORD": "a long and unusual passphrase 42"}
+    first = runner.invoke(app, ["admin", "create", "ops-lead", "--db", db_url], env=env)
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["admin", "create", "ops-lead", "--db", db_url], env=env)
+    assert again.exit_code == 4, again.output
+    one_error_line(again.stderr)
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (InvalidInput("x"), 2), (InsufficientBalance("x"), 2), (NotFound("x"), 3), (Conflict("x"), 4),
+    (IdempotencyConflict("x"), 4), (Unauthorized("x"), 5), (Forbidden("x"), 5),
+    (InvariantViolation("x"), 6), (GongshengError("x"), 2)])
+def test_exit_code_of_each_kind(error: GongshengError, code: int) -> None:
+    assert exit_code(error) == code

@@ -29,6 +29,8 @@ from alembic.script import ScriptDirectory
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from gongsheng.adapters.storage_errors import translate_storage_errors
+
 DEFAULT_SQLITE_FILE = "gongsheng.db"
 POOL_RECYCLE_SECONDS = 1800
 READ_ONLY = "gongsheng_read_only"
@@ -78,6 +80,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
                 conn.info[READ_ONLY] = read_only
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
+        translate_storage_errors(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -89,6 +92,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         for dumper in (Int8Dumper, Int8BinaryDumper):
             dbapi_conn.adapters.register_dumper(int, dumper)
 
+    translate_storage_errors(engine)
     return engine
 
 

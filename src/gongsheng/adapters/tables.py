@@ -100,6 +100,17 @@ close_requests = Table(
     _created(),
 )
 
+events = Table(
+    "events", metadata,  # the transactional outbox: one row per domain event, written at commit
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False, unique=True),  # stable: "evt_" + 32 hex
+    Column("type", String(60), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("body", Text, nullable=False),  # JSON, integer fen / centi-points as in the API
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 parties = Table(
     "parties", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),

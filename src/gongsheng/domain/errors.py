@@ -11,13 +11,19 @@
     ├── Conflict                (409)   the request clashes with the state of the books
     │   ├── IdempotencyConflict         an idempotency key reused with another body
     │   ├── AlreadyHeld                 a region already held by a partner, a name already taken
-    │   └── PeriodClosed                writing into a period that is closed
+    │   ├── PeriodClosed                writing into a period that is closed
+    │   ├── RetryTransaction            what the transaction read changed (a close, a deadlock,
+    │   │                               a serialisation failure): run it again
+    │   └── DuplicateRequest            a concurrent request with the same idempotency key
+    │                                   committed first: run again, and it replays that one
     ├── Unauthorized            (401)   no or bad credentials
     ├── Forbidden               (403)   not yours
     │   └── PayCodeRefused              an order's pay code does not allow its voucher part
     └── InvariantViolation      (500)   the books break an invariant (``verify`` reports these)
 
 Every write is atomic: when one of these is raised inside a unit of work, nothing is committed.
+Storage errors are translated into these once, in the adapters (``adapters/storage_errors.py``);
+``Platform.run`` retries a use case on :class:`RetryTransaction` and :class:`DuplicateRequest`.
 """
 
 from __future__ import annotations
@@ -71,6 +77,26 @@ class AlreadyHeld(Conflict):
 
 class PeriodClosed(Conflict):
     title = "Period closed"
+
+
+class RetryTransaction(Conflict):
+    """What the transaction read changed before it could act on it: roll back and run it again.
+
+    ``Platform.run`` retries; if it keeps happening the caller gets this conflict (409), whose
+    detail says what changed, and may retry later.
+    """
+
+    title = "Changed while read"
+
+
+class DuplicateRequest(Conflict):
+    """Another request with the same idempotency key committed while this one ran.
+
+    Running the use case again replays the first result (same body) or reports an
+    :class:`IdempotencyConflict` (another body).
+    """
+
+    title = "Concurrent request with the same key"
 
 
 class Unauthorized(GongshengError):

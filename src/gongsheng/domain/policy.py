@@ -134,6 +134,21 @@ class ReleaseRule:
 
 
 @dataclass(frozen=True)
+class RiskRule:
+    """Thresholds of the risk detectors (policy ``[risk]``); every count is a whole number >= 1."""
+
+    coverage_warning: Decimal = Decimal("0.8")
+    velocity_orders: int = 30
+    """Orders by one consumer in one period above which a burst is flagged."""
+    wash_orders: int = 8
+    """Orders by one consumer at one merchant in a period (all its orders) flagged as wash trading."""
+    referral_farm: int = 10
+    """Referees who never ordered, per referrer, flagged as possible self-referral farming."""
+    max_flags: int = 50
+    """Flags each detector reports at most."""
+
+
+@dataclass(frozen=True)
 class Policy:
     """A validated policy version. Build it with :func:`policy_from_mapping`."""
 
@@ -151,6 +166,7 @@ class Policy:
     release: ReleaseRule
     withdrawal_threshold_fen: int
     coverage_warning: Decimal
+    risk: RiskRule = field(default_factory=RiskRule)
     source: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -361,8 +377,27 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         raise PolicyError(f"policy: a setting has the wrong type or shape ({err})") from None
 
 
+def _risk(raw: Any) -> RiskRule:
+    """The ``[risk]`` table; absent keys take :class:`RiskRule`'s defaults."""
+    if raw is None:
+        return RiskRule()
+    if not isinstance(raw, Mapping):
+        raise PolicyError("policy: [risk] must be a table")
+    known = {"coverage_warning", "velocity_orders", "wash_orders", "referral_farm", "max_flags"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PolicyError(f"policy: [risk] has unknown settings: {', '.join(unknown)}")
+    default = RiskRule()
+    counts = {k: _int(raw, k, "risk", minimum=1) if k in raw else getattr(default, k)
+              for k in ("velocity_orders", "wash_orders", "referral_farm", "max_flags")}
+    warning = (_rate(raw, "coverage_warning", "risk") if "coverage_warning" in raw
+               else default.coverage_warning)
+    return RiskRule(coverage_warning=warning, **counts)
+
+
 def _build_policy(data: Mapping[str, Any]) -> Policy:
     conc = _section(data, "concession")
+    risk = _risk(data.get("risk"))
     min_rate, max_rate = _rate(conc, "min_rate", "concession"), _rate(conc, "max_rate", "concession")
     if not 0 < min_rate <= max_rate <= 1:
         raise PolicyError("policy: concession rates must satisfy 0 < min_rate <= max_rate <= 1")
@@ -423,8 +458,8 @@ def _build_policy(data: Mapping[str, Any]) -> Policy:
         release=_release(_section(data, "release")),
         withdrawal_threshold_fen=_int(_section(data, "payouts"), "withdrawal_threshold_fen",
                                       "payouts"),
-        coverage_warning=_rate(data.get("risk", {"coverage_warning": "0.8"}), "coverage_warning",
-                               "risk"),
+        coverage_warning=risk.coverage_warning,
+        risk=risk,
         source=copy.deepcopy(dict(data)),  # a snapshot: the digest must not follow the caller
     )
     fixed = [p for p in parts if not p.is_contract]

@@ -16,7 +16,15 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from gongsheng.adapters.policy_file import load_policy
-from gongsheng.domain.errors import GongshengError
+from gongsheng.domain.errors import (
+    Conflict,
+    Forbidden,
+    GongshengError,
+    InvalidInput,
+    InvariantViolation,
+    NotFound,
+    Unauthorized,
+)
 from gongsheng.domain.money import yuan
 from gongsheng.domain.policy import Base, Policy
 
@@ -46,15 +54,29 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+EXIT_CODES: tuple[tuple[type[GongshengError], int], ...] = (
+    (InvalidInput, 2), (NotFound, 3), (Conflict, 4), (Unauthorized, 5), (Forbidden, 5),
+    (InvariantViolation, 6),
+)
+"""Exit code per kind of error (the first matching class): bad input 2, not found 3, conflict 4,
+not allowed 5, invariant violated 6; a database error 7; anything else of the engine's 2."""
+DATABASE_ERROR_EXIT = 7
+
+
+def exit_code(err: GongshengError) -> int:
+    """The exit code of an engine error, by its kind."""
+    return next((code for kind, code in EXIT_CODES if isinstance(err, kind)), 2)
+
+
 def guarded(action: Callable[[], T]) -> T:
-    """Run ``action``, turning the engine's errors into one line on stderr."""
+    """Run ``action``, turning the engine's errors into one line on stderr and an exit code."""
     try:
         return action()
     except GongshengError as err:
-        fail(err.detail)
+        fail(err.detail, exit_code(err))
     except SQLAlchemyError as err:
         first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        fail(f"database error ({err.__class__.__name__}): {first}")
+        fail(f"database error ({err.__class__.__name__}): {first}", DATABASE_ERROR_EXIT)
     raise AssertionError("unreachable")
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, case, select, update
 from sqlalchemy.exc import DBAPIError
 
 from gongsheng.adapters import tables as t
-from gongsheng.domain.errors import GongshengError
+from gongsheng.domain.errors import DuplicateRequest, GongshengError, RetryTransaction
 from gongsheng.domain.policy import Policy
 from gongsheng.services.books import OpenPeriod, current_policy
 from gongsheng.services.idempotency import request_hash, same_request
@@ -121,6 +121,8 @@ def _one(uow: UnitOfWork, req: OrderRequest) -> Outcome:
     try:
         with uow.conn.begin_nested():
             return place_order(uow, req)
+    except (RetryTransaction, DuplicateRequest):
+        raise  # the whole batch runs again (Platform.run), and replays what committed first
     except GongshengError as err:
         return err
 
@@ -167,4 +169,4 @@ def _write_run(uow: UnitOfWork, run: list[_Pending], period: OpenPeriod, policy:
                 claimed.add(p.req.consumer_id)
         return
     for p, order_id, r in zip(run, ids, rows, strict=True):
-        out[p.index] = placed(order_id, r)
+        out[p.index] = placed(uow, order_id, r)

@@ -39,7 +39,7 @@ from sqlalchemy import Connection, func, select
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.database import sqlite_path
 from gongsheng.domain.errors import Conflict, GongshengError, InvalidInput
-from gongsheng.services import accounts, reports, store
+from gongsheng.services import accounts, reports, risk, store
 from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.periods import CloseSummary
@@ -341,8 +341,8 @@ def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = N
         report(f"period {seq} closed", index + 1)
     created += write_logins(platform, password, logins_file)
     kpis = platform.read(reports.kpis)
-    risk = platform.read(reports.risk)
-    return DemoResult(first, closed, kpis, risk, logins_file, created, orders)
+    flags = platform.read(risk.risk)
+    return DemoResult(first, closed, kpis, flags, logins_file, created, orders)
 
 
 __all__ = ["DemoConfig", "DemoResult", "demo_files", "run_demo"]

@@ -36,6 +36,7 @@ from gongsheng.domain.errors import (
     NotFound,
     PayCodeRefused,
 )
+from gongsheng.domain.events import OrderPlaced
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, EntryKind, JournalEntry
 from gongsheng.domain.orders import (
     OrderAmounts,
@@ -394,10 +395,26 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
     return ids
 
 
-def placed(order_id: int, rows: OrderRows) -> OrderResult:
-    """The result of a freshly written order."""
-    return _result(SimpleNamespace(id=order_id, **rows.order), replayed=False,
-                   parts=rows.parts or None)
+def placed(uow: UnitOfWork, order_id: int, rows: OrderRows) -> OrderResult:
+    """The result of a freshly written order; records that it was placed."""
+    result = _result(SimpleNamespace(id=order_id, **rows.order), replayed=False,
+                     parts=rows.parts or None)
+    uow.record(order_placed(result))
+    return result
+
+
+def order_placed(result: OrderResult) -> OrderPlaced:
+    """The ``order.placed`` event of a placed order."""
+    return OrderPlaced(
+        period=result.period, order_id=result.order_id, consumer_id=result.consumer_id,
+        merchant_id=result.merchant_id, channel=result.channel, amount_fen=result.amount_fen,
+        voucher_fen=result.voucher_fen, concession_fen=result.concession_fen,
+        pool_fen=result.pool_fen, consumer_cpts=result.consumer_cpts,
+        merchant_cpts=result.merchant_cpts, referrer_id=result.referrer_id,
+        referrer_cpts=result.referrer_cpts,
+        allocations=tuple({"part": a["part"], "recipient": a["recipient"],
+                           "party_id": a["party_id"], "amount_fen": a["amount_fen"]}
+                          for a in result.allocations))
 
 
 def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
@@ -432,7 +449,7 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
             return replay
         first = claim_first_order(conn, req, ctx)
     rows = compute_order(req, body_hash, period, policy, ctx, first)
-    return placed(write_orders(conn, [rows])[0], rows)
+    return placed(uow, write_orders(conn, [rows])[0], rows)
 
 
 # PostgreSQL: every read of place_order, the books lock and the first-order claim in one

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balance, post
 from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound
+from gongsheng.domain.events import PayoutMade
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
 from gongsheng.domain.money import yuan
 from gongsheng.services.books import add_counters, current_policy
@@ -71,4 +72,6 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
     assert entry is not None
     post(conn, entry, period.seq, payout_id)
     add_counters(conn, period.seq, {"payouts_fen": amount_fen})
+    uow.record(PayoutMade(period=period.seq, payout_id=payout_id, party_id=party_id,
+                          amount_fen=amount_fen, balance_after_fen=held - amount_fen))
     return PayoutResult(payout_id, party_id, amount_fen, held - amount_fen)

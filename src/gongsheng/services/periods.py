@@ -23,6 +23,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.ledger_store import post, system_balance
 from gongsheng.domain.errors import NotFound, PolicyError
+from gongsheng.domain.events import PeriodClosed, PolicyVersionActivated
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
 from gongsheng.domain.money import apply_rate
 from gongsheng.domain.policy import Controller, Policy
@@ -186,7 +187,16 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
         conn.execute(insert(t.close_requests), {"idem_key": key, "period": seq,
                                                 "request_hash": body_hash})
     row = conn.execute(select(t.periods).where(t.periods.c.seq == seq)).one()
-    return summary_of(row, already_closed=False)
+    summary = summary_of(row, already_closed=False)
+    uow.record(PeriodClosed(
+        period=seq, controller=summary.controller, release_rate=summary.release_rate,
+        nominal_rate=summary.nominal_rate, released_fen=released, unfunded_fen=unfunded,
+        pool_available_fen=summary.pool_available_fen,
+        pool_reserved_fen=summary.pool_reserved_fen, forced_promise=force_promise))
+    if int(next_version) != current.policy_version_id:
+        uow.record(PolicyVersionActivated(period=seq + 1, version_id=int(next_version),
+                                          previous_version_id=current.policy_version_id))
+    return summary
 
 
 def _issued(conn: Connection, g: GroupState) -> int:

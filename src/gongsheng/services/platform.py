@@ -1,8 +1,9 @@
 """The platform facade: every use case as one call that opens, commits or rolls back a unit of work.
 
-Entry points (CLI, API, demo) use this class only. Writes that carry an idempotency key are
-retried once when a concurrent writer committed the same key first: the retry reads the first
-result (same body) or reports the conflict (other body).
+Entry points (CLI, API, demo) use this class only. A use case is run again (up to three times
+in all) when the adapters report that what it read changed (:class:`RetryTransaction`: a close,
+a deadlock) or that a concurrent writer committed the same idempotency key first
+(:class:`DuplicateRequest`: the retry reads the first result, or reports the conflict).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gongsheng.adapters.ledger_store import trial_balance
+from gongsheng.domain.errors import DuplicateRequest, RetryTransaction
 from gongsheng.domain.policy import Policy
 from gongsheng.services import (
     ordering,
@@ -26,7 +27,9 @@ from gongsheng.services import (
     wallets,
 )
 from gongsheng.services.books import open_books
-from gongsheng.services.unit_of_work import RetryTransaction, UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork
+
+ATTEMPTS = 3
 
 R = TypeVar("R")
 
@@ -43,20 +46,14 @@ class Platform:
 
     def run(self, use_case: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run a use case in its own unit of work and commit it."""
-        for attempt in range(3):
+        for attempt in range(ATTEMPTS):
             try:
                 with UnitOfWork(self.engine) as uow:
                     result = use_case(uow, *args, **kwargs)
                     uow.commit()
                     return result
-            except IntegrityError as err:
-                if attempt == 2 or "idem_key" not in str(err.orig):
-                    raise
-            except OperationalError as err:  # PostgreSQL deadlock / serialization: retry
-                if attempt == 2 or getattr(err.orig, "sqlstate", "") not in ("40P01", "40001"):
-                    raise
-            except RetryTransaction:
-                if attempt == 2:
+            except (RetryTransaction, DuplicateRequest):
+                if attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.policy_file import parse_policy_text
+from gongsheng.domain.events import PolicyVersionScheduled
 from gongsheng.domain.policy import Policy
 from gongsheng.services.books import open_period, schedule_policy
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -41,5 +42,7 @@ def schedule_toml(uow: UnitOfWork, text: str) -> dict[str, Any]:
     """Validate a TOML policy and schedule it from the next period (the caller commits)."""
     policy = parse_policy(text)
     version, period = schedule_policy(uow.conn, policy)
+    uow.record(PolicyVersionScheduled(period=period - 1, version_id=version, name=policy.name,
+                                      digest=policy.digest, active_from_period=period))
     return {"version_id": version, "name": policy.name, "digest": policy.digest,
             "active_from_period": period}

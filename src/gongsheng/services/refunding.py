@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balance, post
 from gongsheng.domain.errors import InvalidInput, NotFound
+from gongsheng.domain.events import OrderRefunded
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
 from gongsheng.domain.orders import OrderAmounts, OrderParties, PointsAward, order_legs
 from gongsheng.domain.policy import Recipient
@@ -137,5 +138,11 @@ def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> R
     counters = order_counters(delta, allocations, order.channel, sign=-1)
     add_counters(conn, period, {"refunds_fen": amount_fen, "refunds": 1, "platform_cover_fen": cover,
                                 **{f"refunded:{k}": -v for k, v in counters.items()}})
-    return RefundResult(refund_id, order_id, amount_fen, order.refunded_fen + amount_fen,
-                        delta.concession_fen, clawback, cover)
+    result = RefundResult(refund_id, order_id, amount_fen, order.refunded_fen + amount_fen,
+                          delta.concession_fen, clawback, cover)
+    uow.record(OrderRefunded(
+        period=period, refund_id=refund_id, order_id=order_id, amount_fen=amount_fen,
+        refunded_total_fen=result.refunded_total_fen,
+        concession_reversed_fen=result.concession_reversed_fen, clawback_fen=clawback,
+        platform_cover_fen=cover))
+    return result

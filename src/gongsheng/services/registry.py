@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import AlreadyHeld, InvalidInput, NotFound
+from gongsheng.domain.events import PartyRegistered
 from gongsheng.domain.money import parse_rate
 from gongsheng.services.books import LIFETIME, add_counters, current_policy, open_period
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -57,9 +58,14 @@ def _name(name: str, what: str) -> str:
     return name
 
 
-def _party(conn: Connection, kind: str, name: str) -> int:
-    return int(conn.execute(insert(t.parties).returning(t.parties.c.id),
-                            {"kind": kind, "name": _name(name, kind)}).scalar_one())
+def _party(uow: UnitOfWork, kind: str, name: str) -> int:
+    """A new party of ``kind``; records that it registered."""
+    name = _name(name, kind)
+    party = int(uow.conn.execute(insert(t.parties).returning(t.parties.c.id),
+                                 {"kind": kind, "name": name}).scalar_one())
+    uow.record(PartyRegistered(period=open_period(uow.conn).seq, party_id=party, kind=kind,
+                               name=name))
+    return party
 
 
 def _exists(conn: Connection, table: Table, key: int | None, what: str) -> None:
@@ -92,28 +98,24 @@ def create_partner(uow: UnitOfWork, name: str, region_id: int, investment_fen: i
         t.partners.c.region_id == region_id, t.partners.c.active)).first()
     if held is not None:
         raise AlreadyHeld(f"region {region_id} is already held by partner {held[0]}")
-    party = _party(uow.conn, "partner", name)
-    try:
-        with uow.conn.begin_nested():
-            uow.conn.execute(insert(t.partners), {
-                "party_id": party, "region_id": region_id, "investment_fen": investment_fen,
-                "term_start": open_period(uow.conn).seq, "active": True})
-    except IntegrityError:
-        raise AlreadyHeld(f"region {region_id} is already held by a partner") from None
+    party = _party(uow, "partner", name)
+    uow.conn.execute(insert(t.partners), {  # a concurrent holder: AlreadyHeld from the adapter
+        "party_id": party, "region_id": region_id, "investment_fen": investment_fen,
+        "term_start": open_period(uow.conn).seq, "active": True})
     return party
 
 
 def create_promoter(uow: UnitOfWork, name: str, partner_id: int) -> int:
     """A ground promoter (地推) in a partner's team."""
     _exists(uow.conn, t.partners, partner_id, "partner")
-    party = _party(uow.conn, "promoter", name)
+    party = _party(uow, "promoter", name)
     uow.conn.execute(insert(t.promoters), {"party_id": party, "partner_id": partner_id})
     return party
 
 
 def create_business_manager(uow: UnitOfWork, name: str) -> int:
     """A business manager (商务经理) who signs merchants."""
-    party = _party(uow.conn, "bm", name)
+    party = _party(uow, "bm", name)
     uow.conn.execute(insert(t.business_managers), {"party_id": party})
     return party
 
@@ -157,7 +159,7 @@ def create_merchant(uow: UnitOfWork, terms: MerchantTerms) -> int:
     _exists(conn, t.regions, terms.region_id, "region")
     _exists(conn, t.business_managers, terms.bm_id, "business manager")
     _exists(conn, t.promoters, terms.promoter_id, "promoter")
-    party = _party(conn, "merchant", terms.name)
+    party = _party(uow, "merchant", terms.name)
     conn.execute(insert(t.merchants), {
         "party_id": party, "category": category, "channel": terms.channel,
         "region_id": terms.region_id, "concession_rate": str(rate),
@@ -176,7 +178,7 @@ def create_consumer(uow: UnitOfWork, name: str, referrer_id: int | None = None,
     conn = uow.conn
     _exists(conn, t.consumers, referrer_id, "referrer")
     _exists(conn, t.merchants, home_merchant_id, "home merchant")
-    party = _party(conn, "consumer", name)
+    party = _party(uow, "consumer", name)
     for attempt in range(REFERRAL_CODE_ATTEMPTS):
         try:
             with conn.begin_nested():

@@ -1,9 +1,9 @@
-"""Read models for the API and the demo: orders, statements, partner and BM reports, KPIs, risk.
+"""Read models for the API and the demo: orders, statements, partner and BM reports, KPIs.
 
 Every query here reads what one party owns through an index (its accounts' postings, its
 merchants, its team), or the stored per-period figures and counters: none scans the whole
-history. The risk detectors read the open period's orders (``ix_orders_period``) and recent
-refunds only. Callers check who may read what; these functions only read.
+history (the risk detectors are in ``risk.py``). Callers check who may read what; these
+functions only read.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import trial_balance
@@ -28,14 +28,6 @@ from gongsheng.domain.ledger import (
 from gongsheng.services.books import LIFETIME, counters, open_period
 from gongsheng.services.ordering import OrderResult, get_order
 from gongsheng.services.wallets import party_kind
-
-VELOCITY_ORDERS = 30
-"""Orders by one consumer in one period above which the risk report flags a burst."""
-WASH_ORDERS = 8
-"""Orders by one consumer at one merchant in a period (all its orders there) flagged as wash trading."""
-REFERRAL_FARM = 10
-"""Referees who never ordered, per referrer, flagged as possible self-referral farming."""
-MAX_FLAGS = 50
 
 
 def _ratio(num: int, den: int) -> str | None:
@@ -233,54 +225,5 @@ def trial_balance_report(conn: Connection) -> dict[str, Any]:
     return {"accounts": rows, "totals": totals, "balanced": not any(totals.values())}
 
 
-def _latest_figures(conn: Connection) -> dict[str, Any] | None:
-    row = conn.execute(select(t.periods.c.figures).where(t.periods.c.status == "closed")
-                       .order_by(t.periods.c.seq.desc()).limit(1)).scalar()
-    return json.loads(row) if row else None
-
-
-def risk(conn: Connection) -> dict[str, Any]:
-    """Risk flags: the last close's (release, coverage, pool) and abuse seen in the open period."""
-    figures = _latest_figures(conn) or {}
-    flags: list[dict[str, Any]] = [
-        {**f, "period": figures["period"], "party_id": None} for f in figures.get("risk_flags", [])]
-    period = open_period(conn).seq
-    o = t.orders
-    bursts = conn.execute(
-        select(o.c.consumer_id, func.count()).where(o.c.period == period)
-        .group_by(o.c.consumer_id).having(func.count() > VELOCITY_ORDERS).limit(MAX_FLAGS)).all()
-    flags += [{"flag": "velocity", "period": period, "party_id": int(c),
-               "detail": f"consumer {c} placed {n} orders this period (more than {VELOCITY_ORDERS})"}
-              for c, n in bursts]
-    per_pair = (select(o.c.consumer_id, o.c.merchant_id, func.count().label("n"))
-                .where(o.c.period == period).group_by(o.c.consumer_id, o.c.merchant_id).subquery())
-    per_consumer = (select(o.c.consumer_id, func.count().label("n")).where(o.c.period == period)
-                    .group_by(o.c.consumer_id).subquery())
-    washes = conn.execute(
-        select(per_pair.c.consumer_id, per_pair.c.merchant_id, per_pair.c.n)
-        .select_from(per_pair.join(per_consumer, per_consumer.c.consumer_id == per_pair.c.consumer_id))
-        .where(and_(per_pair.c.n >= WASH_ORDERS, per_pair.c.n == per_consumer.c.n)).limit(MAX_FLAGS)).all()
-    flags += [{"flag": "wash_trading_suspect", "period": period, "party_id": int(m),
-               "detail": f"consumer {c} bought only at merchant {m}, {n} times this period"}
-              for c, m, n in washes]
-    c = t.consumers
-    farms = conn.execute(
-        select(c.c.referrer_id, func.count()).where(c.c.referrer_id.is_not(None),
-                                                    c.c.first_order_key.is_(None))
-        .group_by(c.c.referrer_id).having(func.count() >= REFERRAL_FARM).limit(MAX_FLAGS)).all()
-    flags += [{"flag": "self_referral_suspect", "period": period, "party_id": int(r),
-               "detail": f"consumer {r} referred {n} consumers who never ordered"} for r, n in farms]
-    r = t.refunds
-    late = conn.execute(
-        select(o.c.consumer_id, func.count(), func.sum(r.c.clawback_fen))
-        .select_from(r.join(o, o.c.id == r.c.order_id))
-        .where(r.c.period >= period - 1, r.c.clawback_fen > 0)
-        .group_by(o.c.consumer_id).limit(MAX_FLAGS)).all()
-    flags += [{"flag": "refund_after_release", "period": period, "party_id": int(cid),
-               "detail": f"consumer {cid}: {n} refunds after release took back {v} fen of vouchers"}
-              for cid, n, v in late]
-    return {"period": period, "last_closed": figures.get("period"), "flags": flags}
-
-
 __all__ = ["bm_merchants", "kpis", "list_orders", "order_parties",
-           "partner_report", "party_profile", "risk", "statement", "trial_balance_report"]
+           "partner_report", "party_profile", "statement", "trial_balance_report"]

@@ -20,6 +20,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.ledger_store import post
 from gongsheng.domain.errors import Conflict, InsufficientBalance, InvalidInput, NotFound
+from gongsheng.domain.events import PointsExchanged, StoreProfitDeclared
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
 from gongsheng.domain.money import apply_rate, parse_rate, split_pro_rata
 from gongsheng.services.books import add_counters, open_period
@@ -93,6 +94,8 @@ def exchange(uow: UnitOfWork, consumer_id: int, programme_id: int, units: int) -
     upsert_add(conn, t.share_units, ("programme_id", "holder_id"), ("units",),
                [(programme_id, consumer_id, units)])
     add_counters(conn, period, {"store_points_exchanged_cpts": cost})
+    uow.record(PointsExchanged(period=period, consumer_id=consumer_id, programme_id=programme_id,
+                               units=units, points_cpts=cost))
     return cost
 
 
@@ -125,4 +128,6 @@ def declare_profit(uow: UnitOfWork, programme_id: int, profit_fen: int) -> int:
     if entry is not None:
         post(conn, entry, period, programme_id)
     add_counters(conn, period, {"store_dividends_fen": paid})
+    uow.record(StoreProfitDeclared(period=period, programme_id=programme_id,
+                                   profit_fen=profit_fen, paid_fen=paid))
     return paid

@@ -10,6 +10,10 @@ PostgreSQL advisory locks (held until the transaction ends; SQLite has one write
   every order of its period and none of the next;
 - refunds, exchanges and payouts also take the *adjust* lock exclusive: they read and lower the
   pool and release groups, which must not race one another.
+
+Domain events recorded with :meth:`UnitOfWork.record` are written to the outbox by
+:meth:`UnitOfWork.commit`, in the same transaction: an event exists if and only if its change
+committed; a rolled-back unit of work leaves none.
 """
 
 from __future__ import annotations
@@ -19,20 +23,14 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from gongsheng.adapters import database
-from gongsheng.domain.errors import Conflict
+from gongsheng.adapters.event_store import add_events
+from gongsheng.domain.errors import RetryTransaction
+from gongsheng.domain.events import Event
 
 BOOKS_LOCK = 7_000_001
 ADJUST_LOCK = 7_000_002
 
-
-class RetryTransaction(Conflict):
-    """What the transaction read changed before it could act on it: roll back and run it again.
-
-    ``Platform.run`` retries; if it keeps happening the caller gets this conflict (409), whose
-    detail says what changed, and may retry later.
-    """
-
-    title = "Changed while read"
+__all__ = ["ADJUST_LOCK", "BOOKS_LOCK", "RetryTransaction", "UnitOfWork", "lock_books"]
 
 
 class UnitOfWork:
@@ -49,12 +47,14 @@ class UnitOfWork:
         self.engine = engine
         self.read_only = read_only
         self._tx: RootTransaction | None = None
+        self.events: list[Event] = []
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
         if self.read_only:
             database.read_only(self.conn)
         self._tx = self.conn.begin()
+        self.events = []
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -65,8 +65,15 @@ class UnitOfWork:
         finally:
             self.conn.close()
 
+    def record(self, event: Event) -> None:
+        """Record that ``event`` happened; it is written to the outbox at commit."""
+        self.events.append(event)
+
     def commit(self) -> None:
+        """Write the recorded events and commit them with the change, atomically."""
         assert self._tx is not None
+        add_events(self.conn, self.events)
+        self.events = []
         self._tx.commit()
 
     @property

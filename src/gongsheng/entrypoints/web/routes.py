@@ -28,7 +28,7 @@ from gongsheng.entrypoints.api.limiter import RateLimited
 from gongsheng.entrypoints.api.observability.metrics import count_close
 from gongsheng.entrypoints.web import session, views
 from gongsheng.entrypoints.web.i18n import translator
-from gongsheng.services import accounts, dashboards, reports
+from gongsheng.services import accounts, dashboards, reports, risk
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
 from gongsheng.services.wallets import party_kind, wallet
@@ -183,7 +183,7 @@ def _require_admin(viewer: session.Viewer) -> None:
 
 
 def _admin_figures(conn: Connection) -> dict[str, Any]:
-    return {"kpis": reports.kpis(conn, 1, 1000), "risk": reports.risk(conn),
+    return {"kpis": reports.kpis(conn, 1, 1000), "risk": risk.risk(conn),
             "regions": dashboards.regions_overview(conn)}
 
 

@@ -1,0 +1,168 @@
+"""Domain events (领域事件): what happened in the books, as immutable facts.
+
+A use case records events on its unit of work; the unit of work writes them to the ``events``
+table in the same transaction as the change they describe (a transactional outbox), so an
+event exists if and only if its change committed. A replayed idempotent request changes
+nothing and records nothing.
+
+Every event has a stable type name (``order.placed``), a schema version (bumped when a body
+field changes meaning or is removed; adding a field keeps the version), the period it happened
+in and a body of plain JSON values with the API's conventions: money in integer fen
+(``*_fen``), points in integer centi-points (``*_cpts``), rates as decimal strings, ids as
+integers. The body is every field of the dataclass except ``period``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event. Invariant: ``body()`` holds only JSON scalars, lists and objects."""
+
+    type: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+
+    period: int
+
+    def body(self) -> dict[str, Any]:
+        """The event's fields but ``period``, as JSON-ready values."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "period"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class OrderPlaced(Event):
+    """An order was placed: its amounts, the concession's split and the points awarded."""
+
+    type: ClassVar[str] = "order.placed"
+
+    order_id: int
+    consumer_id: int
+    merchant_id: int
+    channel: str
+    amount_fen: int
+    voucher_fen: int
+    concession_fen: int
+    pool_fen: int
+    consumer_cpts: int
+    merchant_cpts: int
+    referrer_id: int | None
+    referrer_cpts: int
+    allocations: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class OrderRefunded(Event):
+    """Part or all of an order was refunded; every part of it reversed pro rata."""
+
+    type: ClassVar[str] = "order.refunded"
+
+    refund_id: int
+    order_id: int
+    amount_fen: int
+    refunded_total_fen: int
+    concession_reversed_fen: int
+    clawback_fen: int
+    platform_cover_fen: int
+
+
+@dataclass(frozen=True)
+class PeriodClosed(Event):
+    """A period closed: the release rate it set, what it released and the pool after it."""
+
+    type: ClassVar[str] = "period.closed"
+
+    controller: str
+    release_rate: str
+    nominal_rate: str
+    released_fen: int
+    unfunded_fen: int
+    pool_available_fen: int
+    pool_reserved_fen: int
+    forced_promise: bool
+
+
+@dataclass(frozen=True)
+class PayoutMade(Event):
+    """Cash was paid out of a party's commission or settlement balance."""
+
+    type: ClassVar[str] = "payout.made"
+
+    payout_id: int
+    party_id: int
+    amount_fen: int
+    balance_after_fen: int
+
+
+@dataclass(frozen=True)
+class PartyRegistered(Event):
+    """A party joined: ``kind`` is consumer, merchant, bm, partner, promoter (or a region)."""
+
+    type: ClassVar[str] = "party.registered"
+
+    party_id: int
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PolicyVersionScheduled(Event):
+    """A policy version was stored and scheduled to apply from ``active_from_period``."""
+
+    type: ClassVar[str] = "policy.version_scheduled"
+
+    version_id: int
+    name: str
+    digest: str
+    active_from_period: int
+
+
+@dataclass(frozen=True)
+class PolicyVersionActivated(Event):
+    """A period opened under another policy version than the one before it."""
+
+    type: ClassVar[str] = "policy.version_activated"
+
+    version_id: int
+    previous_version_id: int
+
+
+@dataclass(frozen=True)
+class PointsExchanged(Event):
+    """A consumer exchanged unreleased points for units of a shared-shareholder programme."""
+
+    type: ClassVar[str] = "store.points_exchanged"
+
+    consumer_id: int
+    programme_id: int
+    units: int
+    points_cpts: int
+
+
+@dataclass(frozen=True)
+class StoreProfitDeclared(Event):
+    """A programme declared its period's profit; ``paid_fen`` went to unit holders as vouchers."""
+
+    type: ClassVar[str] = "store.profit_declared"
+
+    programme_id: int
+    profit_fen: int
+    paid_fen: int
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls for cls in (
+        OrderPlaced, OrderRefunded, PeriodClosed, PayoutMade, PartyRegistered,
+        PolicyVersionScheduled, PolicyVersionActivated, PointsExchanged, StoreProfitDeclared)
+}
+"""Every event type by its name (the feed, the webhooks and the docs list these)."""
