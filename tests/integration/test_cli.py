@@ -27,6 +27,7 @@ from gongsheng.domain.ledger import AccountKind, account_id
 from gongsheng.entrypoints.cli import app, exit_code
 from gongsheng.services import accounts
 from gongsheng.services.platform import Platform
+from gongsheng.services.verification import CHECKS
 
 if TYPE_CHECKING:
     from conftest import City
@@ -59,8 +60,8 @@ def test_policy_check_default(tmp_path: Path) -> None:
 
 
 def test_policy_check_names_the_rate_a_contract_part_cannot_be_paid_at(tmp_path: Path) -> None:
-    """A platform fee of 65%: at 3% even the lowest 1% BM rate (a third of C) does not fit."""
-    path = write_policy(tmp_path, r'^rate = "0.20"', 'rate = "0.65"')
+    """A platform fee of 40%: at 3% even the lowest 1% BM rate (a third of C) does not fit."""
+    path = write_policy(tmp_path, r'^rate = "0.20"', 'rate = "0.40"')
     result = runner.invoke(app, ["policy", "check", str(path)])
     assert result.exit_code != 0
     line = one_error_line(result.stderr)
@@ -123,7 +124,8 @@ def test_verify(city: City, db_url: str) -> None:
     city.order(100_000)
     result = runner.invoke(app, ["verify", "--db", db_url])
     assert result.exit_code == 0, result.output
-    assert "FAIL" not in result.stdout and result.stdout.count("ok") >= 7
+    assert "FAIL" not in result.stdout
+    assert sum(line.startswith("ok ") for line in result.stdout.splitlines()) == len(CHECKS)
     with city.platform.engine.begin() as conn:
         conn.execute(text("UPDATE balances SET amount = amount + 1 WHERE account_id = :a"),
                       {"a": account_id(city.merchant, AccountKind.CASH)})

@@ -34,7 +34,8 @@ def test_kpi_rows_add_the_open_period_to_the_closed_ones() -> None:
     kpis = {"periods": closed, "open_period": {
         "period": 3, "gmv_fen": 1000, "orders": 1, "average_order_fen": 1000,
         "counters": {"gmv_fen": 1000, "orders": 1, "concession_fen": 200, "part:platform_fee": 40,
-                     "part:partner_dividend": 30, "incentives_fen": 30}}}
+                     "to:platform": 40, "part:partner_dividend": 30, "to:region_partner": 30,
+                     "incentives_fen": 30}}}
     rows = {r.key: r for r in views.kpi_rows(kpis)}
     assert (rows["gmv"].live, rows["gmv"].last, rows["gmv"].to_date) == (1000, 50_000, 151_000)
     assert rows["platform_revenue"].to_date == 6040

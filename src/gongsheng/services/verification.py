@@ -19,6 +19,7 @@ from gongsheng.adapters.ledger_store import journal_balances, system_balance, tr
 from gongsheng.domain.ledger import AccountKind, account_name, describe_account, unbalanced_assets
 from gongsheng.domain.money import ratio
 from gongsheng.domain.release import released_to_date
+from gongsheng.services.books import current_policy
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,24 @@ def _orders_reference_known_rows(conn: Connection) -> Check:
                  orphan is None, "all do" if orphan is None else f"order {orphan} does not")
 
 
+def _contracts_feasible(conn: Connection) -> Check:
+    """Every merchant's rate and BM contract passes the current policy's rounding criterion, so
+    no order can raise (:mod:`gongsheng.domain.feasibility`): O(distinct rate pairs)."""
+    _, policy = current_policy(conn)
+    m = t.merchants
+    pairs = conn.execute(select(m.c.concession_rate, m.c.bm_rate).where(m.c.active)
+                         .distinct()).all()
+    bad = next(((rate, bm) for rate, bm in pairs
+                if not policy.feasible(Decimal(rate), None if bm is None else Decimal(bm))), None)
+    return Check("every merchant's rates keep the rounded parts within the concession",
+                 bad is None, f"{len(pairs)} rate pairs, all feasible" if bad is None else
+                 f"concession rate {bad[0]} with contract rate {bad[1]} can overpay")
+
+
 CHECKS: tuple[Callable[[Connection], Check], ...] = (
     _assets_sum_to_zero, _entries_balanced, _balances_match_journal, _nonnegative,
     _orders_reference_known_rows,
-    _reserve_mirrors_vouchers, _pool_not_negative, _release_index,
+    _reserve_mirrors_vouchers, _pool_not_negative, _release_index, _contracts_feasible,
 )
 
 
