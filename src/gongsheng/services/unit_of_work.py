@@ -11,8 +11,8 @@ the transaction ends; SQLite has one writer at a time and needs none):
 - refunds, exchanges, payouts and store dividends (*adjustments*) take the books lock shared and
   one lock per party whose points, vouchers or cash they check before they change them: two
   adjustments of one holder run one after the other, adjustments of different holders side by
-  side. The locks are taken in one statement, in key order, so adjustments cannot deadlock on
-  them. (The release group a refund takes points out of is locked by its row:
+  side. The locks are taken in one statement in one order (books, parties by key, pool), so
+  adjustments cannot deadlock on them. (The release group a refund takes points out of is locked by its row:
   ``holdings.remove_points``.)
 - a refund takes from the dividend pool, which must never go negative. Refunds that take little
   from a well-funded pool share it; any other refund holds the pool alone and reads it exactly
@@ -106,8 +106,9 @@ class UnitOfWork:
 
         The pool: a refund whose take is at most :data:`FAST_POOL_TAKE_FEN`, from a pool that
         holds at least ``(POOL_SLOTS - 1) x FAST_POOL_TAKE_FEN + pool_take``, *shares* it: the
-        pool lock shared and one of :data:`POOL_SLOTS` slot locks. Any other refund takes the
-        pool lock exclusive. Why sharing refunds cannot drive the pool negative: only refunds
+        pool lock shared and one of :data:`POOL_SLOTS` slot locks (a free one when there is
+        one; the pool is locked after the parties, so a refund waiting for a busy holder holds
+        no slot). Any other refund takes the pool lock exclusive. Why sharing refunds cannot drive the pool negative: only refunds
         take from the pool (orders add to it; a close holds the books alone); a sharing refund
         reads the pool after it holds its slot, when at most ``POOL_SLOTS - 1`` others share it,
         each taking at most the fast limit, so ``pool - (their takes + its own) >= 0`` then; a
@@ -118,18 +119,25 @@ class UnitOfWork:
         """
         if not self.postgres:
             return
-        calls = [f"pg_advisory_xact_lock_shared({BOOKS_LOCK})"]
+        keys = sorted({int(p) % 2**31 for p in parties if p is not None})
+        calls = [f"pg_advisory_xact_lock_shared({BOOKS_LOCK})",
+                 *(f"pg_advisory_xact_lock({PARTY_LOCKS}, {k})" for k in keys)]
         shared = 0 < pool_take <= FAST_POOL_TAKE_FEN and self._pool_covers(pool_take)
-        if shared:
-            slot = POOL_SLOT_LOCKS + _slots.randrange(POOL_SLOTS)
-            calls += [f"pg_advisory_xact_lock_shared({POOL_LOCK})", f"pg_advisory_xact_lock({slot})"]
+        if shared:  # a free slot if there is one (a refund waiting for its parties holds none)
+            slots = list(range(POOL_SLOT_LOCKS, POOL_SLOT_LOCKS + POOL_SLOTS))
+            _slots.shuffle(slots)
+            calls += [f"pg_advisory_xact_lock_shared({POOL_LOCK})",
+                      "(SELECT s FROM unnest(ARRAY[" + ", ".join(map(str, slots)) + "]::bigint[]) AS s"
+                      " WHERE pg_try_advisory_xact_lock(s) LIMIT 1)"]
         elif pool_take > 0:
             calls.append(f"pg_advisory_xact_lock({POOL_LOCK})")
-        keys = sorted({int(p) % 2**31 for p in parties if p is not None})
-        calls += [f"pg_advisory_xact_lock({PARTY_LOCKS}, {k})" for k in keys]
-        self.conn.exec_driver_sql("SELECT " + ", ".join(calls))
-        if shared and not self._pool_covers(pool_take):
-            raise RetryTransaction("the dividend pool went down while the refund waited for it")
+        # one statement, evaluated left to right: books, parties in key order, then the pool
+        row = self.conn.exec_driver_sql("SELECT " + ", ".join(calls)).one()
+        if shared:
+            if row[-1] is None:  # every slot is taken: wait for one
+                self.conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({slots[0]})")
+            if not self._pool_covers(pool_take):
+                raise RetryTransaction("the dividend pool went down while the refund waited for it")
 
     def _pool_covers(self, take: int) -> bool:
         """Whether the pool covers ``take`` and the most every other sharing refund may take."""
