@@ -172,8 +172,10 @@ def remove_points(conn: Connection, holder: int, start_period: int, multiple: De
         raise InsufficientBalance(
             f"party {holder} holds {0 if row is None else row[0]} centi-points in the holding of "
             f"period {start_period}, fewer than the {pts} to take back (exchanged already?)")
+    # locked: two refunds of one started group must not both move its issued total from one read
     grp = conn.execute(select(t.release_groups.c.fraction, t.release_groups.c.issued_fen).where(
-        t.release_groups.c.start_period == start_period, t.release_groups.c.multiple == m)).first()
+        t.release_groups.c.start_period == start_period, t.release_groups.c.multiple == m)
+        .with_for_update()).first()
     fraction = int(grp[0]) if grp else 0
     num, den = ratio(multiple)
     new_settled = int(released_to_date(row[0] - pts, num, den, fraction))

@@ -36,7 +36,7 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
     check_key(key)
     positive_fen(amount_fen, "payout")
     conn = uow.conn
-    uow.lock_adjustments()  # before the key lookup: a same-key retry waits, then replays
+    uow.lock_adjustments([party_id])  # before the key lookup: a same-key retry waits, replays
     body_hash, prior = prior_request(conn, t.payouts, key,
                                      {"party_id": party_id, "amount_fen": amount_fen})
     cash = account_id(party_id, AccountKind.CASH)

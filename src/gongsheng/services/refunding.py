@@ -80,12 +80,28 @@ def _replay(conn: Connection, prior: Any) -> RefundResult:
                         reversed_fen, int(prior.clawback_fen), int(prior.platform_cover_fen), True)
 
 
+def _lock(uow: UnitOfWork, order_id: int) -> None:
+    """Lock what a refund of the order checks: its holders (consumer, merchant, referrer), whose
+    points and vouchers it takes back, and the pool, from which it takes at most what the order
+    put in (its voucher part and the pool's share; ``UnitOfWork.lock_adjustments``)."""
+    if not uow.postgres:
+        return
+    o = t.orders.c
+    order = uow.conn.execute(select(o.consumer_id, o.merchant_id, o.referrer_id, o.voucher_fen,
+                                    o.pool_fen).where(o.id == order_id)).first()
+    if order is None:  # refused below, after the key lookup
+        uow.lock_adjustments()
+        return
+    uow.lock_adjustments((order.consumer_id, order.merchant_id, order.referrer_id),
+                         pool_take=int(order.voucher_fen) + int(order.pool_fen))
+
+
 def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> RefundResult:
     """Refund ``amount_fen`` of an order (the caller commits)."""
     check_key(key)
     positive_fen(amount_fen, "refund")
     conn = uow.conn
-    uow.lock_adjustments()  # before the key lookup: a same-key retry waits, then replays
+    _lock(uow, order_id)  # before the key lookup: a same-key retry waits, then replays
     body_hash, prior = prior_request(conn, t.refunds, key,
                                      {"order_id": order_id, "amount_fen": amount_fen})
     if prior is not None:

@@ -54,9 +54,11 @@ def open_programme(uow: UnitOfWork, merchant_id: int, unit_price_cpts: int, unit
         "units_offered": units_offered, "profit_share": str(share)}).scalar_one())
 
 
-def programme(uow: UnitOfWork, programme_id: int) -> Programme:
-    row = uow.conn.execute(select(t.share_programmes)
-                           .where(t.share_programmes.c.id == programme_id)).first()
+def programme(uow: UnitOfWork, programme_id: int, *, lock: bool = False) -> Programme:
+    """A programme; with ``lock``, its row is locked until the transaction ends (PostgreSQL),
+    so exchanges and dividends of one programme run one after the other."""
+    query = select(t.share_programmes).where(t.share_programmes.c.id == programme_id)
+    row = uow.conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound(f"share programme {programme_id} does not exist")
     return Programme(int(row.id), int(row.merchant_id), int(row.unit_price_cpts),
@@ -67,8 +69,8 @@ def exchange(uow: UnitOfWork, consumer_id: int, programme_id: int, units: int) -
     """Exchange unreleased points for ``units``; returns the points spent."""
     if units <= 0:
         raise InvalidInput("units must be positive")
-    uow.lock_adjustments()
-    prog = programme(uow, programme_id)
+    uow.lock_adjustments([consumer_id])  # the consumer's holdings, checked then lowered
+    prog = programme(uow, programme_id, lock=True)  # units sold, checked then raised
     if prog.units_sold + units > prog.units_offered:
         raise InvalidInput(f"only {prog.units_offered - prog.units_sold} units are left")
     conn = uow.conn
@@ -103,9 +105,10 @@ def declare_profit(uow: UnitOfWork, programme_id: int, profit_fen: int) -> int:
     """Declare this period's profit; pay the programme's share to unit holders as vouchers."""
     if profit_fen < 0:
         raise InvalidInput("profit_fen must not be negative")
-    uow.lock_adjustments()
     conn = uow.conn
     prog = programme(uow, programme_id)
+    uow.lock_adjustments([prog.merchant_id])  # the merchant's cash pays the share
+    prog = programme(uow, programme_id, lock=True)  # one declaration per period at a time
     period = open_period(conn).seq
     if conn.execute(select(t.share_dividends.c.period).where(
             t.share_dividends.c.programme_id == programme_id,
