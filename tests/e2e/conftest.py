@@ -11,7 +11,7 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from gongsheng.entrypoints.api.app import create_app
-from gongsheng.entrypoints.api.auth import issue_token
+from gongsheng.entrypoints.api.auth import app_token_key, issue_token
 from gongsheng.services import accounts
 from gongsheng.services.platform import Platform
 from gongsheng.settings import Settings
@@ -69,7 +69,7 @@ def make_api(city: Any, settings: Settings | None = None) -> Iterator[Api]:
 
 def bearer(account: accounts.Account, app: Any, minutes: int = 30) -> dict[str, str]:
     """An ``Authorization`` header for ``account`` on ``app``'s database."""
-    return {"Authorization": "Bearer " + issue_token(account, app.state.token_key, minutes)}
+    return {"Authorization": "Bearer " + issue_token(account, app_token_key(app), minutes)}
 
 
 @pytest.fixture

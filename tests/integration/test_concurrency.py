@@ -226,7 +226,7 @@ def test_refunds_and_payouts_of_other_merchants_do_not_wait(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """While a refund at M is under way (not committed), a refund and a payout at N complete; a
     second refund touching M's consumer A waits for the first, then both are exact."""
-    city, other, buyer, at_m, at_n = two_merchants
+    city, other, _buyer, at_m, at_n = two_merchants
     stripes = StripesInTurn()
     monkeypatch.setattr(ledger_store, "_rng", stripes)
     monkeypatch.setattr(holdings, "_rng", stripes)
@@ -259,7 +259,7 @@ def test_concurrent_refunds_and_payouts_keep_the_books_exact(
         two_merchants: tuple[City, int, int, list[int], list[int]], funded: bool) -> None:
     """Many refunds of both merchants' orders and payouts at once: every refund lands once, the
     pool never goes negative (with a drained pool the platform covers exactly), verify holds."""
-    city, other, buyer, at_m, at_n = two_merchants
+    city, other, _buyer, at_m, at_n = two_merchants
     plat = city.platform
     if not funded:  # release what the pool holds: refunds must now take the pool alone
         for _ in range(4):

@@ -115,7 +115,8 @@ class UnitOfWork:
         holds at least ``(POOL_SLOTS - 1) x FAST_POOL_TAKE_FEN + pool_take``, *shares* it: the
         pool lock shared and one of :data:`POOL_SLOTS` slot locks (a free one when there is
         one; the pool is locked after the parties, so a refund waiting for a busy holder holds
-        no slot). Any other refund takes the pool lock exclusive. Why sharing refunds cannot drive the pool negative: only refunds
+        no slot). Any other refund takes the pool lock exclusive. Why sharing refunds cannot
+        drive the pool negative: only refunds
         take from the pool (orders add to it; a close holds the books alone); a sharing refund
         reads the pool after it holds its slot, when at most ``POOL_SLOTS - 1`` others share it,
         each taking at most the fast limit, so ``pool - (their takes + its own) >= 0`` then; a

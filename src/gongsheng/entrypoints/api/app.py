@@ -15,12 +15,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gongsheng.entrypoints.api import errors, limiter
-from gongsheng.entrypoints.api.auth import database_key
 from gongsheng.entrypoints.api.observability import health, metrics, workers
 from gongsheng.entrypoints.api.observability.requests import RequestObserver
 from gongsheng.entrypoints.api.routes import ROUTERS
 from gongsheng.entrypoints.web import mount_web
-from gongsheng.services import accounts
 from gongsheng.services.platform import Platform
 from gongsheng.settings import Settings
 
@@ -63,9 +61,9 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
         "Errors are application/problem+json."))
     app.state.platform = platform
     app.state.settings = settings
-    secret = settings.secret(str(platform.engine.url.render_as_string(hide_password=False)))
-    app.state.token_key = database_key(secret, platform.run(accounts.database_id))
-    app.state.secret = app.state.token_key.secret  # this database's key (tokens, CSRF tokens)
+    app.state.base_secret = settings.secret(
+        str(platform.engine.url.render_as_string(hide_password=False)))
+    app.state.token_key = None  # this database's key (tokens, CSRF tokens): app_token_key(app)
     errors.install(app)
     limiter.install(app, limiter.from_settings(settings))
     app.add_middleware(RequestObserver)

@@ -23,6 +23,7 @@ import hmac
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import anyio.to_thread
 import jwt
@@ -51,6 +52,16 @@ class TokenKey:
 
     secret: str
     database_id: str
+
+
+def app_token_key(app: Any) -> TokenKey:
+    """The token key of the app's database, derived on first use (so the process starts, and
+    answers ``/healthz``, while its database is still unreachable)."""
+    key: TokenKey | None = getattr(app.state, "token_key", None)
+    if key is None:
+        key = database_key(app.state.base_secret, app.state.platform.run(accounts.database_id))
+        app.state.token_key = key
+    return key
 
 
 def database_key(secret: str, database_id: str) -> TokenKey:

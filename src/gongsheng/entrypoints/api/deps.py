@@ -16,7 +16,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BeforeValidator
 
 from gongsheng.domain.errors import Unauthorized
-from gongsheng.entrypoints.api.auth import Principal, authorize
+from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize
 from gongsheng.entrypoints.api.limiter import SIGN_UP_PER_ADDRESS, Limiter, client_address
 from gongsheng.services.idempotency import MAX_KEY
 from gongsheng.services.platform import Platform
@@ -37,7 +37,7 @@ def _principal(request: Request, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("sign in first: send 'Authorization: Bearer <token>' "
                            f"(a token comes from {TOKEN_URL})")
-    return authorize(request.app.state.platform, token, request.app.state.token_key)
+    return authorize(request.app.state.platform, token, app_token_key(request.app))
 
 
 def current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:

@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
 from gongsheng.domain.errors import GongshengError, NotFound, Unauthorized
-from gongsheng.entrypoints.api.auth import issue_token, read_token, sign_in
+from gongsheng.entrypoints.api.auth import app_token_key, issue_token, read_token, sign_in
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.api.limiter import RateLimited
 from gongsheng.entrypoints.api.observability.metrics import count_close
@@ -86,7 +86,7 @@ def render(request: Request, name: str, context: dict[str, Any], *, default_lang
            viewer: session.Viewer | None = None, status: int = 200) -> HTMLResponse:
     """A template with the language, its translator and the viewer's CSRF token."""
     lang = session.language(request, default_lang)
-    csrf = viewer.csrf(request.app.state.secret) if viewer else None
+    csrf = viewer.csrf(app_token_key(request.app).secret) if viewer else None
     response = templates.TemplateResponse(request, name, {
         **context, "lang": lang, "_": translator(lang), "viewer": viewer, "csrf": csrf,
         "home": home_of(viewer.principal) if viewer else None, "path": request.url.path},
@@ -155,8 +155,8 @@ async def login(request: Request, username: Annotated[str, Form(max_length=100)]
         return _login_page(request, error=_(failed), username=username,
                            next_path=_safe_next(next), status=401)
     settings = request.app.state.settings
-    token = issue_token(account, request.app.state.token_key, settings.token_minutes)
-    principal = read_token(token, request.app.state.token_key)
+    token = issue_token(account, app_token_key(request.app), settings.token_minutes)
+    principal = read_token(token, app_token_key(request.app))
     target = _safe_next(next) or home_of(principal)
     response = RedirectResponse(target, status_code=303)
     session.set_session(response, token, settings.token_minutes, request.url.scheme == "https")
@@ -168,7 +168,7 @@ async def login(request: Request, username: Annotated[str, Form(max_length=100)]
 def logout(request: Request, viewer: ViewerDep, platform: PlatformDep,
            csrf: Annotated[str, Form(max_length=100)] = "") -> RedirectResponse:
     """End the session: on the server (every token of the account), and the cookie."""
-    session.check_csrf(viewer, request.app.state.secret, csrf)
+    session.check_csrf(viewer, app_token_key(request.app).secret, csrf)
     platform.run(accounts.end_sessions, viewer.principal.account_id)
     response = RedirectResponse("/login", status_code=303)
     session.clear_session(response)
@@ -208,7 +208,7 @@ def close_period(request: Request, viewer: ViewerDep, platform: PlatformDep,
                  csrf: Annotated[str, Form(max_length=100)] = "") -> RedirectResponse:
     """Close the open period (the form names it, so a repeated submit closes nothing more)."""
     _require_admin(viewer)
-    session.check_csrf(viewer, request.app.state.secret, csrf)
+    session.check_csrf(viewer, app_token_key(request.app).secret, csrf)
     summary = platform.close_period(period)
     count_close(summary.released_fen, already_closed=summary.already_closed)
     return RedirectResponse(f"/admin?closed={summary.period}", status_code=303)

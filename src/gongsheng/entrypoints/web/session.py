@@ -23,7 +23,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from gongsheng.domain.errors import GongshengError
-from gongsheng.entrypoints.api.auth import Principal, authorize
+from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize
 
 SESSION_COOKIE = "gs_session"
 LOGIN_CSRF_COOKIE = "gs_login_csrf"
@@ -76,7 +76,7 @@ def viewer_of(request: Request) -> Viewer | None:
     if not token:
         return None
     try:
-        return Viewer(authorize(request.app.state.platform, token, request.app.state.token_key), token)
+        return Viewer(authorize(request.app.state.platform, token, app_token_key(request.app)), token)
     except GongshengError:
         return None
 

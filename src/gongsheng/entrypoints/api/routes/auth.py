@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from gongsheng.entrypoints.api.auth import issue_token, sign_in
+from gongsheng.entrypoints.api.auth import app_token_key, issue_token, sign_in
 from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, PlatformDep
 from gongsheng.entrypoints.api.schemas import In, MeOut, Token
 from gongsheng.services import accounts
@@ -40,7 +40,7 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     """Exchange a username and password for a signed, expiring bearer token (rate limited: 429)."""
     account = await sign_in(request, form.username, form.password)
     minutes = request.app.state.settings.token_minutes
-    return Token(access_token=issue_token(account, request.app.state.token_key, minutes),
+    return Token(access_token=issue_token(account, app_token_key(request.app), minutes),
                  expires_in=minutes * 60, role=account.role, party_id=account.party_id)
 
 
