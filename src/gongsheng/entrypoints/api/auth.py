@@ -124,7 +124,7 @@ def read_token(token: str, key: TokenKey) -> Principal:
 def authorize(platform: Platform, token: str, key: TokenKey) -> Principal:
     """:func:`read_token`, then the session check (the account still in the token's generation)."""
     principal = read_token(token, key)
-    platform.read(accounts.check_session, principal.account_id, principal.generation)
+    accounts.check_session_now(platform.engine, principal.account_id, principal.generation)
     return principal
 
 
