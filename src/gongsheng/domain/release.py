@@ -104,9 +104,32 @@ class GroupState:
         return self.points_cpts > 0 and self.fraction < SCALE
 
 
+_Term = tuple[int, int, int, int]
+
+
+def _terms(groups: Sequence[GroupState]) -> list[_Term]:
+    """Per active group ``(points x num, den x SCALE, F, floor(V F))``: what a release needs."""
+    out = []
+    for g in groups:
+        if g.active:
+            num, den = ratio(g.multiple)
+            a, d = g.points_cpts * num, den * SCALE
+            out.append((a, d, g.fraction, (a * g.fraction) // d))
+    return out
+
+
+def _release(terms: Sequence[_Term], rate: int) -> int:
+    """``sum_g floor(V_g (F_g + step)) - floor(V_g F_g)``: :func:`release_at` on prepared terms."""
+    total = 0
+    for a, d, f, before in terms:
+        left = SCALE - f
+        total += (a * (f + (rate if rate < left else left))) // d - before
+    return total
+
+
 def release_at(groups: Sequence[GroupState], rate: int) -> int:
     """The period's total release at ``rate`` (what the close posts)."""
-    return sum(g.release_at(rate) for g in groups if g.active)
+    return _release(_terms(groups), rate)
 
 
 def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int) -> int:
@@ -121,7 +144,8 @@ def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int
     active = sorted((g for g in groups if g.active), key=lambda g: SCALE - g.fraction)
     if not active or budget_fen <= 0:
         return 0 if budget_fen <= 0 else max_rate
-    if release_at(active, max_rate) <= budget_fen:
+    terms = _terms(active)
+    if _release(terms, max_rate) <= budget_fen:
         return max_rate
     target = Fraction(budget_fen - len(active))
     if target <= 0:
@@ -139,12 +163,12 @@ def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int
         tail -= g.cap
         rate = remaining
     lo = min(rate, max_rate)
-    while lo > 0 and release_at(active, lo) > budget_fen:  # floors: at most a few steps
+    while lo > 0 and _release(terms, lo) > budget_fen:  # floors: at most a few steps
         lo -= max(1, lo // 10**6)
     lo, hi = max(lo, 0), max_rate  # release_at(lo) <= budget < release_at(hi)
     while hi - lo > 1:  # the release is non-decreasing in the rate: bisect to the exact maximum
         mid = (lo + hi) // 2
-        if release_at(active, mid) <= budget_fen:
+        if _release(terms, mid) <= budget_fen:
             lo = mid
         else:
             hi = mid
