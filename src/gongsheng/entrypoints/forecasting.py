@@ -15,6 +15,7 @@ uses of a forecast meet here:
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -67,6 +68,14 @@ def refresh(plat: Platform, *, force: bool = False, seed: int = 0) -> dict[str, 
     return doc
 
 
+def refresh_quietly(plat: Platform) -> None:
+    """:func:`refresh` for a background task: a failure is logged, never raised into the server."""
+    try:
+        refresh(plat)
+    except Exception:  # the close has committed; a missing forecast is only stale, never wrong
+        logging.getLogger("gongsheng.forecast").exception("forecast refresh failed")
+
+
 def preview(plat: Platform, policy: Policy, *, periods: int = 24, runs: int = 50,
             seed: int = 0) -> dict[str, Any]:
     """The forecast under ``policy`` beside the current one (common seeds); writes nothing."""
@@ -79,4 +88,4 @@ def preview(plat: Platform, policy: Policy, *, periods: int = 24, runs: int = 50
             "note": "projections from the books under each policy, not promises; nothing was stored"}
 
 
-__all__ = ["compute", "preview", "refresh", "refresh_size", "store"]
+__all__ = ["compute", "preview", "refresh", "refresh_quietly", "refresh_size", "store"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -62,7 +63,7 @@ def _merchants(conn: Connection) -> MerchantMix:
     bm = conn.execute(select(m.c.bm_rate, func.count()).where(active, m.c.bm_id.is_not(None))
                       .group_by(m.c.bm_rate).order_by(m.c.bm_rate)).all()
 
-    def count(*where: object) -> int:
+    def count(*where: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(m).where(active, *where)).scalar_one())
 
     return MerchantMix(

@@ -36,7 +36,9 @@ def store(conn: Connection, *, period: int, policy_digest: str, runs: int, horiz
     result = conn.execute(insert(_f).values(
         period=period, policy_digest=policy_digest, runs=runs, horizon=horizon, seed=seed,
         summary=json.dumps(summary), holdings=json.dumps(holdings), outlook=json.dumps(outlook)))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def latest(conn: Connection) -> dict[str, Any] | None:

@@ -79,7 +79,7 @@ def _estimate(path: str, values: Sequence[float], lo: float, hi: float, how: str
 
 def order_probability(lam: float, shape: float = INTENSITY_SHAPE) -> float:
     """P(at least one order) for a Poisson mean ``lam`` times a gamma(shape, 1/shape) intensity."""
-    return 1.0 - (1.0 + lam / shape) ** -shape
+    return float(1.0 - (1.0 + lam / shape) ** -shape)
 
 
 def purchases_from_observed(per_active: float, shape: float = INTENSITY_SHAPE) -> float:

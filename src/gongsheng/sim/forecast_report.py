@@ -1,4 +1,5 @@
-"""The forecast's files: ``forecast.json``, ``bands.csv``, ``holdings.csv``, ``forecast.png``, ``report.html``.
+"""The forecast's files: ``forecast.json``, ``bands.csv``, ``holdings.csv``, ``forecast.png``,
+``report.html``.
 
 ``forecast.json`` is the summary document (:func:`gongsheng.sim.forecast.summary`), the same the
 books store; ``bands.csv`` has per period and figure the p10 / p50 / p90 (money in yuan);
