@@ -7,7 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gongsheng.domain.policy import Controller
+from gongsheng.adapters.policy_file import load_policy
+from gongsheng.domain.policy import Controller, policy_from_mapping
 from gongsheng.domain.release import (
     LOOKAHEAD_TOLERANCE,
     SCALE,
@@ -22,8 +23,6 @@ from gongsheng.domain.release import (
     release_at,
     sustainable,
 )
-from gongsheng.adapters.policy_file import load_policy
-from gongsheng.domain.policy import policy_from_mapping
 
 
 def _path_ok(groups: list[GroupState], period: int, rate: int, available: int, outlook: Outlook) -> bool:

@@ -254,6 +254,9 @@ def _register_optional_commands() -> None:
     from gongsheng.entrypoints.forecast_cli import register as register_forecast
 
     register_forecast(app, policy_app)
+    from gongsheng.entrypoints.backtest import register as register_backtest
+
+    register_backtest(app)
 
 
 _register_optional_commands()
