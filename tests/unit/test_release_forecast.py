@@ -26,15 +26,17 @@ from gongsheng.domain.release import (
 
 
 def _path_ok(groups: list[GroupState], period: int, rate: int, available: int, outlook: Outlook) -> bool:
-    """An independent walk with the domain's GroupState arithmetic: the pool never below zero."""
+    """An independent walk with the domain's GroupState arithmetic: the releases never take the
+    pool below zero (nor below where refunds alone would leave it)."""
     states = [*groups, *outlook.groups]
-    pool = available
+    pool = base = available
     for h in range(len(outlook.inflow_fen) + 1):
         pool += outlook.inflow_fen[h - 1] if h else 0
+        base += outlook.inflow_fen[h - 1] if h else 0  # where the inflow alone leaves the pool
         now = period + h
         due = [g for g in states if g.start_period <= now]
         pool -= release_at(due, rate)
-        if pool < 0:
+        if pool < min(base, 0):
             return False
         states = [GroupState(g.start_period, g.multiple, g.points_cpts, int(advance(g.fraction, rate)))
                   if g.start_period <= now and g.active else g for g in states]

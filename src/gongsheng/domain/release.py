@@ -246,12 +246,14 @@ def projected_outlook(band: Sequence[int], period: int, pending: Sequence[GroupS
 def sustainable(groups: Sequence[GroupState], period: int, rate: int, available: int,
                 outlook: Outlook) -> bool:
     """Whether the pool, starting from ``available``, pays ``rate`` in ``period`` and every
-    period of the outlook (each group releasing once it has started), never going below zero.
+    period of the outlook (each group releasing once it has started), never going below zero
+    (nor, where refunds take more than the inflow brings, below where the inflow alone would
+    leave it: a rate of 0 is always sustainable).
 
     Each period's release is exactly :func:`release_at` of the groups due (floors of cumulative
     fractions), computed on plain integers.
     """
-    pool = available
+    pool = base = available
     state = []  # [start, points x numerator, denominator x SCALE, fraction, released]
     for g in (*groups, *outlook.groups):
         if g.active:
@@ -261,6 +263,7 @@ def sustainable(groups: Sequence[GroupState], period: int, rate: int, available:
     for h in range(len(outlook.inflow_fen) + 1):
         if h:
             pool += outlook.inflow_fen[h - 1]
+            base += outlook.inflow_fen[h - 1]
         now = period + h
         for item in state:
             if item[0] > now or item[3] >= SCALE:
@@ -270,7 +273,7 @@ def sustainable(groups: Sequence[GroupState], period: int, rate: int, available:
             after = (item[1] * item[3]) // item[2]
             pool -= after - item[4]
             item[4] = after
-        if pool < 0:
+        if pool < min(base, 0):
             return False
     return True
 
