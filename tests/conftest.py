@@ -32,6 +32,10 @@ from gongsheng.services.ordering import OrderRequest, OrderResult
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
 
+# a stored forecast is refreshed after each close: tiny in tests (entrypoints/forecasting.py)
+os.environ.setdefault("GONGSHENG_FORECAST_RUNS", "3")
+os.environ.setdefault("GONGSHENG_FORECAST_PERIODS", "4")
+
 PG_SERVER = os.environ.get("GONGSHENG_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
 PG_ADMIN_URL = f"{PG_SERVER}/postgres"
 SKIP_POSTGRES_ENV = "GONGSHENG_SKIP_POSTGRES"

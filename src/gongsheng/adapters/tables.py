@@ -394,3 +394,16 @@ pay_codes = Table(
 )
 Index("ix_pay_codes_consumer_live", pay_codes.c.consumer_id, pay_codes.c.expires_at,
       sqlite_where=text("used_key is null"), postgresql_where=text("used_key is null"))
+forecasts = Table(  # the stored forecast, refreshed after each close (services/forecast.py)
+    "forecasts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("period", Integer, nullable=False, index=True),  # last closed period it starts after
+    Column("policy_digest", String(32), nullable=False),
+    Column("runs", Integer, nullable=False),
+    Column("horizon", Integer, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("summary", Text, nullable=False),   # JSON: bands of the operator's figures
+    Column("holdings", Text, nullable=False),  # JSON: completion band per release group
+    Column("outlook", Text, nullable=False),   # JSON: the forecast controller's low band
+    _created(),
+)

@@ -52,6 +52,7 @@ class Controller(StrEnum):
     BUDGET = "budget"
     PROMISE = "promise"
     SMOOTHED = "smoothed"
+    FORECAST = "forecast"
 
 
 class PeriodUnit(StrEnum):

@@ -14,6 +14,9 @@ of its cap. ``F_g`` is an integer scaled by :data:`SCALE` (exact), ``0 <= F_g <=
 - Under the ``budget`` controller, rho is the largest rate whose release the pool can pay
   (:func:`affordable_rate`): the release is piecewise linear in rho with one kink per group, solved
   exactly by sorting the groups by their remaining fraction.
+- :func:`choose_rate` is the one choice of a period's rate (live close and simulator alike);
+  ``forecast`` (:func:`lookahead_rate`) keeps, of the rates the pool can pay now, the highest
+  that the pool could go on paying over an :class:`Outlook` of low-band inflows.
 
 Every function uses integer operators only, so the simulator applies them to arrays.
 """
@@ -26,7 +29,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from gongsheng.domain.money import ratio
+from gongsheng.domain.errors import PolicyError
+from gongsheng.domain.money import apply_rate, ratio
+from gongsheng.domain.policy import Controller, ReleaseRule
 
 SCALE = 10**18
 """Fractions of a cap are integers scaled by this (1.0 == SCALE)."""
@@ -99,9 +104,32 @@ class GroupState:
         return self.points_cpts > 0 and self.fraction < SCALE
 
 
+_Term = tuple[int, int, int, int]
+
+
+def _terms(groups: Sequence[GroupState]) -> list[_Term]:
+    """Per active group ``(points x num, den x SCALE, F, floor(V F))``: what a release needs."""
+    out = []
+    for g in groups:
+        if g.active:
+            num, den = ratio(g.multiple)
+            a, d = g.points_cpts * num, den * SCALE
+            out.append((a, d, g.fraction, (a * g.fraction) // d))
+    return out
+
+
+def _release(terms: Sequence[_Term], rate: int) -> int:
+    """``sum_g floor(V_g (F_g + step)) - floor(V_g F_g)``: :func:`release_at` on prepared terms."""
+    total = 0
+    for a, d, f, before in terms:
+        left = SCALE - f
+        total += (a * (f + (rate if rate < left else left))) // d - before
+    return total
+
+
 def release_at(groups: Sequence[GroupState], rate: int) -> int:
     """The period's total release at ``rate`` (what the close posts)."""
-    return sum(g.release_at(rate) for g in groups if g.active)
+    return _release(_terms(groups), rate)
 
 
 def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int) -> int:
@@ -116,7 +144,8 @@ def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int
     active = sorted((g for g in groups if g.active), key=lambda g: SCALE - g.fraction)
     if not active or budget_fen <= 0:
         return 0 if budget_fen <= 0 else max_rate
-    if release_at(active, max_rate) <= budget_fen:
+    terms = _terms(active)
+    if _release(terms, max_rate) <= budget_fen:
         return max_rate
     target = Fraction(budget_fen - len(active))
     if target <= 0:
@@ -134,12 +163,12 @@ def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int
         tail -= g.cap
         rate = remaining
     lo = min(rate, max_rate)
-    while lo > 0 and release_at(active, lo) > budget_fen:  # floors: at most a few steps
+    while lo > 0 and _release(terms, lo) > budget_fen:  # floors: at most a few steps
         lo -= max(1, lo // 10**6)
     lo, hi = max(lo, 0), max_rate  # release_at(lo) <= budget < release_at(hi)
     while hi - lo > 1:  # the release is non-decreasing in the rate: bisect to the exact maximum
         mid = (lo + hi) // 2
-        if release_at(active, mid) <= budget_fen:
+        if _release(terms, mid) <= budget_fen:
             lo = mid
         else:
             hi = mid
@@ -177,3 +206,129 @@ def growth_gated_rate(rate: int, growth: Decimal | None, threshold: Decimal) -> 
     g_num, g_den = ratio(growth)
     t_num, t_den = ratio(threshold)
     return rate * g_num * t_den // (g_den * t_num)  # exact: a Decimal quotient would round
+
+
+FORECAST_HORIZON = 12
+"""Periods the ``forecast`` controller looks ahead (a fixed horizon, documented in the policy file)."""
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What the ``forecast`` controller knows of the periods after the one closing.
+
+    ``inflow_fen[h]``: the low band (p10) of the pool's net inflow in the ``h + 1``-th period
+    after the closing one (money the pool's available part receives, before releases);
+    ``groups``: holdings not yet releasing (the open period's points, and projected new points),
+    each with its start period. Invariant: inflows may be negative (refunds), never NaN.
+    """
+
+    inflow_fen: tuple[int, ...]
+    groups: tuple[GroupState, ...] = ()
+
+
+def projected_outlook(band: Sequence[int], period: int, pending: Sequence[GroupState]) -> Outlook | None:
+    """The outlook when closing ``period``, from a low band of inflows that begins at ``period``.
+
+    ``band[0]`` is the closing period's own low-band inflow, ``band[1:]`` the periods after it.
+    ``pending``: the groups of the points earned in ``period`` (starting in ``period + 1``); the
+    points of each later period ``period + h`` are projected as the pending points times
+    ``band[h] / band[0]`` (points and the pool's share both follow the concessions). None when
+    the band does not reach past ``period``.
+    """
+    if len(band) < 2:
+        return None
+    base = max(band[0], 1)
+    future = [GroupState(period + 1 + h, g.multiple, g.points_cpts * max(band[h], 0) // base, 0)
+              for h in range(1, len(band) - 1) for g in pending if g.points_cpts > 0]
+    return Outlook(tuple(band[1:]), (*pending, *future))
+
+
+def sustainable(groups: Sequence[GroupState], period: int, rate: int, available: int,
+                outlook: Outlook) -> bool:
+    """Whether the pool, starting from ``available``, pays ``rate`` in ``period`` and every
+    period of the outlook (each group releasing once it has started), never going below zero
+    (nor, where refunds take more than the inflow brings, below where the inflow alone would
+    leave it: a rate of 0 is always sustainable).
+
+    Each period's release is exactly :func:`release_at` of the groups due (floors of cumulative
+    fractions), computed on plain integers.
+    """
+    pool = base = available
+    state = []  # [start, points x numerator, denominator x SCALE, fraction, released]
+    for g in (*groups, *outlook.groups):
+        if g.active:
+            num, den = ratio(g.multiple)
+            state.append([g.start_period, g.points_cpts * num, den * SCALE, g.fraction,
+                          (g.points_cpts * num * g.fraction) // (den * SCALE)])
+    for h in range(len(outlook.inflow_fen) + 1):
+        if h:
+            pool += outlook.inflow_fen[h - 1]
+            base += outlook.inflow_fen[h - 1]
+        now = period + h
+        for item in state:
+            if item[0] > now or item[3] >= SCALE:
+                continue
+            left = SCALE - item[3]
+            item[3] += rate if rate < left else left
+            after = (item[1] * item[3]) // item[2]
+            pool -= after - item[4]
+            item[4] = after
+        if pool < min(base, 0):
+            return False
+    return True
+
+
+LOOKAHEAD_TOLERANCE = SCALE // 10**9
+"""The ``forecast`` controller finds its rate to within 10^-9 of a cap (never above the maximum)."""
+
+
+def lookahead_rate(groups: Sequence[GroupState], period: int, affordable: int, available: int,
+                   outlook: Outlook) -> int:
+    """``forecast``: the largest rate ``<= affordable`` that stays :func:`sustainable`.
+
+    Never above what the pool can pay now (``affordable``, the ``budget`` bound). The release
+    of every period is non-decreasing in the rate, so sustainability is monotone and a bisection
+    finds the maximum to within :data:`LOOKAHEAD_TOLERANCE` (the rate returned is always
+    sustainable): O(horizon x groups x 30).
+    """
+    if affordable <= 0 or sustainable(groups, period, affordable, available, outlook):
+        return max(affordable, 0)
+    lo, hi = 0, affordable  # sustainable(lo), not sustainable(hi)
+    while hi - lo > LOOKAHEAD_TOLERANCE:
+        mid = (lo + hi) // 2
+        if sustainable(groups, period, mid, available, outlook):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def choose_rate(rule: ReleaseRule, groups: Sequence[GroupState], available: int, gmv: int,
+                growth: Decimal | None, previous: int | None, *, force: bool = False,
+                period: int = 0, outlook: Outlook | None = None) -> tuple[int, int]:
+    """``(rate, nominal)`` of a period under the rule's controller and valves (MODEL.md section 4).
+
+    The one choice of the live close and the simulator. ``promise`` is refused unless ``force``
+    (the simulator forces it to measure the gap); ``forecast`` without an ``outlook`` acts as
+    ``budget``.
+    """
+    nominal = nominal_rate(rule.periods_for_growth(growth))
+    if rule.controller is Controller.PROMISE:
+        if not force:
+            raise PolicyError(
+                "the promise controller releases whatever the pool holds; the live engine refuses "
+                "it unless forced (--force-promise), and then reports the unfunded amount")
+        return nominal, nominal
+    budget = max(available, 0)
+    if rule.max_share_of_period_gmv is not None:
+        budget = min(budget, int(apply_rate(gmv, rule.max_share_of_period_gmv)))
+    ceiling = nominal
+    if rule.growth_gate:
+        ceiling = growth_gated_rate(nominal, growth, rule.growth_gate_threshold)
+    affordable = affordable_rate(groups, budget, ceiling)
+    if rule.controller is Controller.SMOOTHED:
+        return smoothed_rate(previous if previous is not None else affordable, ceiling, affordable,
+                             rule.smoothing), nominal
+    if rule.controller is Controller.FORECAST and outlook is not None:
+        return lookahead_rate(groups, period, affordable, max(available, 0), outlook), nominal
+    return affordable, nominal

@@ -150,6 +150,7 @@ def period_close(
     """Close the current period: release at this period's rate and open the next."""
     with opened(db) as plat:
         summary = guarded(lambda: plat.close_period(force_promise=force_promise))
+        _refresh_forecast(plat)
     out.print(f"period {summary.period} closed: release rate {Decimal(summary.release_rate):.6f} of cap "
               f"(nominal {Decimal(summary.nominal_rate):.6f}), released {yuan(summary.released_fen)} yuan, "
               f"pool available {yuan(summary.pool_available_fen)} / reserved "
@@ -303,6 +304,7 @@ def demo(
             out.print(f"[yellow]risk[/yellow] {flag['flag']} (period {flag['period']}): {flag['detail']}")
         if not flags:
             out.print("[green]no risk flags[/green]")
+        guarded(lambda: _refresh_forecast(plat))
         report = out_file or demo_files(plat.engine.url.render_as_string(hide_password=False))[1]
         shown = url.split("@")[-1] if "@" in url else url
         meta = {"database": shown, "seed": str(seed), "periods run": str(len(result.closed)),
@@ -317,6 +319,13 @@ def demo(
         plat.engine.dispose()
 
 
+def _refresh_forecast(plat: Any) -> None:
+    """After a committed close, store a fresh forecast when one is due (entrypoints/forecasting.py)."""
+    from gongsheng.entrypoints.forecasting import refresh
+
+    guarded(lambda: refresh(plat))
+
+
 def _register_optional_commands() -> None:
     """Commands whose modules may pull heavier dependencies are registered lazily here."""
     try:
@@ -324,6 +333,12 @@ def _register_optional_commands() -> None:
     except ImportError:  # pragma: no cover - the simulator ships with the package
         return
     register_simulate(app)
+    from gongsheng.entrypoints.forecast_cli import register as register_forecast
+
+    register_forecast(app, policy_app)
+    from gongsheng.entrypoints.backtest import register as register_backtest
+
+    register_backtest(app)
 
 
 _register_optional_commands()

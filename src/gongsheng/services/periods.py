@@ -25,23 +25,19 @@ from gongsheng.adapters.ledger_store import post, system_balance
 from gongsheng.domain.errors import NotFound, PolicyError
 from gongsheng.domain.events import PeriodClosed, PolicyVersionActivated
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
-from gongsheng.domain.money import apply_rate
-from gongsheng.domain.policy import Controller, Policy
 from gongsheng.domain.release import (
     SCALE,
     GroupState,
     advance,
-    affordable_rate,
-    growth_gated_rate,
-    nominal_rate,
+    choose_rate,
     periods_to_complete,
     rate_as_decimal,
     release_at,
-    smoothed_rate,
 )
 from gongsheng.services.books import counters, open_period, period_end, policy_version
 from gongsheng.services.figures import period_figures
 from gongsheng.services.idempotency import request_hash, same_request
+from gongsheng.services.forecast_store import stored_outlook
 from gongsheng.services.unit_of_work import UnitOfWork
 
 
@@ -90,30 +86,6 @@ def _previous_rate(conn: Connection, period: int) -> int | None:
     return None if value is None else int(value)
 
 
-def choose_rate(policy: Policy, groups: list[GroupState], available: int, gmv: int,
-                growth: Decimal | None, previous: int | None, force: bool) -> tuple[int, int]:
-    """``(rate, nominal)`` for the period under the policy's controller and valves."""
-    rule = policy.release
-    nominal = nominal_rate(rule.periods_for_growth(growth))
-    if rule.controller is Controller.PROMISE:
-        if not force:
-            raise PolicyError(
-                "the promise controller releases whatever the pool holds; the live engine refuses "
-                "it unless forced (--force-promise), and then reports the unfunded amount")
-        return nominal, nominal
-    budget = max(available, 0)
-    if rule.max_share_of_period_gmv is not None:
-        budget = min(budget, int(apply_rate(gmv, rule.max_share_of_period_gmv)))
-    ceiling = nominal
-    if rule.growth_gate:
-        ceiling = growth_gated_rate(nominal, growth, rule.growth_gate_threshold)
-    affordable = affordable_rate(groups, budget, ceiling)
-    if rule.controller is Controller.SMOOTHED:
-        return smoothed_rate(previous if previous is not None else affordable, ceiling, affordable,
-                             rule.smoothing), nominal
-    return affordable, nominal
-
-
 def close_period(uow: UnitOfWork, expected: int | None = None, *,
                  force_promise: bool = False, key: str | None = None) -> CloseSummary:
     """Close the open period (or return the summary of ``expected`` if it is closed already).
@@ -146,8 +118,9 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
     groups = groups_due(conn, seq)
     available = system_balance(conn, AccountKind.POOL_AVAILABLE)
     gmv = counters(conn, seq).get("gmv_fen", 0)
-    rate, nominal = choose_rate(policy, groups, available, gmv, _growth(conn, seq),
-                                _previous_rate(conn, seq), force_promise)
+    rate, nominal = choose_rate(policy.release, groups, available, gmv, _growth(conn, seq),
+                                _previous_rate(conn, seq), force=force_promise, period=seq,
+                                outlook=stored_outlook(conn, seq, policy.release.controller))
     released = release_at(groups, rate)
     unfunded = max(0, released - max(available, 0))
     for g in groups:

@@ -15,6 +15,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
+from gongsheng.services.forecast_store import holding_bands
 from gongsheng.services.holdings import holdings_of, settle
 from gongsheng.services.unit_of_work import lock_books
 
@@ -31,7 +32,9 @@ class Wallet:
     release_rate: str
     holdings: tuple[dict[str, Any], ...]
     projection_note: str = ("periods_to_complete is a projection at the last period's release "
-                            "rate, not a promise: the rate follows what the pool can pay")
+                            "rate, and projected_completion_period the stored forecast's p10-p50-p90 "
+                            "band of the period a holding completes in: projections, not promises; "
+                            "the rate follows what the pool can pay")
 
 
 def party_kind(conn: Connection, party_id: int) -> str:
@@ -51,6 +54,10 @@ _PARTY_AND_PERIOD = (  # the party's kind, the open period, the last period's re
 )
 
 
+def _band(band: list[int | None] | None) -> dict[str, int | None] | None:
+    return None if band is None else dict(zip(("p10", "p50", "p90"), band, strict=True))
+
+
 def wallet(conn: Connection, party_id: int, *, alone: bool = False) -> Wallet:
     """Settle the party and return its wallet (the caller commits the settlement).
 
@@ -65,12 +72,14 @@ def wallet(conn: Connection, party_id: int, *, alone: bool = False) -> Wallet:
     settled = settle(conn, party_id, period)
     held = settled.holdings + holdings_of(conn, party_id, later_than=period)
     bal = settled.balances
+    bands = holding_bands(conn) if held else {}
     holdings = tuple(
         {"start_period": h.start_period, "cap_multiple": str(h.multiple),
          "points_cpts": h.points_cpts, "cap_fen": h.cap_fen,
          "released_fraction": str(rate_as_decimal(h.fraction)), "released_fen": h.settled_fen,
          "started": h.start_period <= period - 1 or h.fraction > 0,
-         "periods_to_complete": periods_to_complete(h.fraction, rate) if h.points_cpts else 0}
+         "periods_to_complete": periods_to_complete(h.fraction, rate) if h.points_cpts else 0,
+         "projected_completion_period": _band(bands.get(h.start_period))}
         for h in held
     )
     return Wallet(party_id, kind, bal[AccountKind.POINTS], bal[AccountKind.VOUCHERS],

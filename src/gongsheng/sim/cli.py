@@ -84,9 +84,36 @@ def simulate(
     print(f"report: {files['report.html']}")
 
 
+def compare_controllers(
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Monte Carlo runs per controller")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="master seed, common to every controller")] = 2021,
+    scale_factor: Annotated[int, typer.Option(
+        "--scale-factor", min=1, help="multiply each scenario's consumers.scale (fewer agents)")] = 10,
+    scenario: Annotated[list[str] | None, typer.Option(
+        "--scenario", help="built-in scenario (repeat; default: all)")] = None,
+    out: Annotated[Path, typer.Option("--out", help="folder of controllers.csv/.md")] = Path(
+        "simulation-controllers"),
+) -> None:
+    """Compare the budget, smoothed and forecast controllers on the built-in scenarios (common seeds)."""
+    from gongsheng.sim.controllers import CONTROLLERS, compare, write
+
+    names = scenario or list(BUILTINS)
+    try:
+        with Progress(TextColumn("[bold]controllers"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("runs", total=runs * len(names) * len(CONTROLLERS))
+            rows = compare(names, runs, seed, scale_factor, progress=lambda n: bar.advance(task, n))
+        path = write(rows, out)
+    except GongshengError as err:
+        print(f"gongsheng: error: {err.detail}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    print(path.read_text("utf-8"), end="")
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``simulate`` command to ``app``."""
+    """Add the ``simulate`` and ``compare-controllers`` commands to ``app``."""
     app.command("simulate")(simulate)
+    app.command("compare-controllers")(compare_controllers)
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ Each period ``t`` (a month by default):
 4. the period closes: the policy's controller picks one release rate over the release groups
    (``budget``: what the pool can pay within the valves; ``promise``: 1/N whatever the pool
    holds; ``smoothed``: from the previous rate toward 1/N by the policy's smoothing weight, never
-   above what the pool can pay; the same choice as the live engine's close),
+   above what the pool can pay; ``forecast``: the highest rate the pool could go on paying over
+   the low band of its inflow (:mod:`gongsheng.sim.inflow`); the live close's own choice,
+   :func:`gongsheng.domain.release.choose_rate`),
    every group advances, holders are settled from the cumulative fractions, and the points
    earned in ``t`` open the groups that first release in ``t + 1``.
 
@@ -33,19 +35,21 @@ import numpy.typing as npt
 from gongsheng.domain.money import apply_rate
 from gongsheng.domain.policy import Controller, Recipient
 from gongsheng.domain.release import (
+    FORECAST_HORIZON,
     SCALE,
-    affordable_rate,
-    growth_gated_rate,
-    nominal_rate,
+    GroupState,
+    Outlook,
+    choose_rate,
     periods_to_complete,
-    smoothed_rate,
 )
 from gongsheng.domain.waterfall import concession
 from gongsheng.sim.figures import RunResult, empty_figures
 from gongsheng.sim.holdings import Groups, HolderBook
+from gongsheng.sim.inflow import outlook
 from gongsheng.sim.orders import Split, draw_orders, spend_budget, split, voucher_parts
 from gongsheng.sim.population import CH_ALLIANCE, CH_FLAGSHIP, Population, build_schedule
 from gongsheng.sim.scenario import Mode, Scenario
+from gongsheng.sim.start import StartState
 
 Arr = npt.NDArray[Any]
 
@@ -69,7 +73,7 @@ class Engine:
     """One run of a scenario in a mode, drawing everything from ``rng``."""
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator, mode: Mode | None = None,
-                 seed: int = 0, keep_orders: bool = False) -> None:
+                 seed: int = 0, keep_orders: bool = False, start: StartState | None = None) -> None:
         self.s, self.rng, self.seed = scenario, rng, seed
         #: with ``keep_orders``, per period ``(consumer, merchant, gross, voucher)`` arrays: the
         #: order bodies to replay through the live engine (one real order per element).
@@ -95,6 +99,47 @@ class Engine:
         self.partner_div = np.zeros(len(self.pop.r_partner))
         self.partner_team = np.zeros(len(self.pop.r_partner))
         self.bm_income = np.zeros(n_bm)
+        #: the exact rate of every period closed, and the pool's net inflow of every period
+        #: (after the start state's history): what the forecast's completion bands and the
+        #: ``forecast`` controller read.
+        self.rates: list[int] = []
+        self.inflows: list[int] = []
+        self._after_close: int | float = 0
+        self._pending: tuple[GroupState, ...] = ()
+        if start is not None:
+            self._start_from(start)
+
+    def _start_from(self, start: StartState) -> None:
+        """Begin from the books (:class:`~gongsheng.sim.start.StartState`) instead of from zero."""
+        n0 = max(int(self.schedule.new_agents[0]), 1)
+        w0 = float(self.schedule.agent_weight[0])
+        m0 = 1 + int(self.schedule.merchants[0].sum())
+        exact = self.mode == "exact"
+        dtype = np.int64 if exact else np.float64
+
+        def spread(total: int, count: int, weight: float) -> Arr:
+            each = total // int(count * weight) if exact else total / (count * weight)
+            return np.full(count, each, dtype)
+
+        for g in start.started():
+            for groups, book, count, weight in ((self.cgroups, self.cbook, n0, w0),
+                                                (self.mgroups, self.mbook, m0, 1.0)):
+                if g.multiple != groups.multiple:
+                    continue
+                groups.add(g.start_period - start.period, g.points_cpts)
+                groups.fraction[-1] = np.int64(g.fraction)
+                book.add_column(len(groups.start) - 1, spread(g.points_cpts, count, weight))
+                if groups is self.cgroups:
+                    self.completed_at.append(-1)
+        self.cbook.balance[:n0] = spread(max(start.consumer_vouchers_fen, 0), n0, w0)
+        self.mbook.balance[:m0] = spread(max(start.merchant_vouchers_fen, 0), m0, 1.0)
+        self.available, self.reserved = start.pool_available_fen, start.pool_reserved_fen
+        self._after_close = start.pool_available_fen
+        self.prev_gmv = start.last_gmv_fen
+        self.previous = start.last_rate
+        self.inflows = list(start.inflow_history_fen)
+        self._pending = tuple(GroupState(g.start_period - start.period, g.multiple, g.points_cpts, 0)
+                              for g in start.pending())
 
     def run(self, on_period: Callable[[int], None] | None = None) -> RunResult:
         """Run every period of the scenario; return its :class:`RunResult`."""
@@ -227,27 +272,18 @@ class Engine:
     def _close(self, t: int, gmv: int | float, growth: Decimal | None) -> int:
         """Pick the period's rate, advance the groups, settle holders; return the release posted."""
         rule, f = self.s.policy.release, self.f
-        nominal = nominal_rate(rule.periods_for_growth(growth))
         states = self.cgroups.states() + self.mgroups.states()
-        cap = nominal
-        if rule.growth_gate:
-            cap = growth_gated_rate(cap, growth, rule.growth_gate_threshold)
         available = self.available if isinstance(self.available, int) else int(np.floor(self.available))
-        budget = max(available, 0)
-        if rule.max_share_of_period_gmv is not None:
-            budget = min(budget, int(apply_rate(int(gmv), rule.max_share_of_period_gmv)))
-        if rule.controller is Controller.PROMISE:
-            rate = nominal
-        elif rule.controller is Controller.BUDGET:
-            rate = affordable_rate(states, budget, cap)
-        else:
-            affordable = affordable_rate(states, budget, cap)
-            previous = affordable if self.previous is None else self.previous
-            rate = smoothed_rate(previous, cap, affordable, rule.smoothing)
+        self.inflows.append(int(available - np.floor(self._after_close)))
+        ahead = self._outlook(t) if rule.controller is Controller.FORECAST else None
+        rate, nominal = choose_rate(rule, states, available, int(gmv), growth, self.previous,
+                                    force=True, period=t, outlook=ahead)
         posted = self.cgroups.advance(rate) + self.mgroups.advance(rate)
         self.rate = self.previous = rate
+        self.rates.append(rate)
         unfunded = max(0, posted - max(available, 0))
         self.available -= posted
+        self._after_close = self.available
         self.reserved += posted
         self.posted += posted
         nc = self.pop.nc
@@ -275,13 +311,24 @@ class Engine:
         f["flag_pool_short"][t] = float(outstanding > 0 and pool < outstanding)
         return posted
 
+    def _outlook(self, t: int) -> Outlook | None:
+        """What the ``forecast`` controller sees when closing ``t``: the inflow's low band, the
+        points of ``t`` (starting in ``t + 1``) and the points projected after them."""
+        cw = self.pop.c_weight[: self.pop.nc]
+        pending = [GroupState(t + 1, self.cgroups.multiple, round(_total(self._cpts * cw)), 0),
+                   GroupState(t + 1, self.mgroups.multiple, round(_total(self._mpts[: self.pop.nm])), 0)]
+        if t == 0:
+            pending += list(self._pending)
+        return outlook(self.inflows[:-1], FORECAST_HORIZON, t, pending)
+
     def _open_groups(self, t: int, cpts_total: int | float, mpts_total: int | float) -> None:
         """The points earned in ``t`` open one group per multiple, first releasing in ``t + 1``."""
         nc, nm = self.pop.nc, self.pop.nm
         cw = self.pop.c_weight[:nc]
         cpts, mpts = self._cpts, self._mpts
-        self.cgroups.add(t + 1, round(_total(cpts * cw)))
-        self.mgroups.add(t + 1, round(_total(mpts[:nm])))
+        extra = {g.multiple: g.points_cpts for g in self._pending} if t == 0 else {}
+        self.cgroups.add(t + 1, round(_total(cpts * cw)) + extra.pop(self.cgroups.multiple, 0))
+        self.mgroups.add(t + 1, round(_total(mpts[:nm])) + extra.pop(self.mgroups.multiple, 0))
         self.cbook.add_column(len(self.cgroups.start) - 1, np.asarray(cpts[:nc]))
         self.mbook.add_column(len(self.mgroups.start) - 1, np.asarray(mpts[:nm]))
         self.completed_at.append(-1)

@@ -224,6 +224,14 @@ class PayoutOut(BaseModel):
     replayed: bool
 
 
+class Band(BaseModel):
+    """A projection's p10 / p50 / p90 (null: beyond reach at the projected rate)."""
+
+    p10: int | None
+    p50: int | None
+    p90: int | None
+
+
 class HoldingOut(BaseModel):
     start_period: int
     cap_multiple: str
@@ -233,6 +241,7 @@ class HoldingOut(BaseModel):
     released_fen: int
     started: bool
     periods_to_complete: int | None
+    projected_completion_period: Band | None = None  # the stored forecast's band; not a promise
 
 
 class WalletOut(BaseModel):

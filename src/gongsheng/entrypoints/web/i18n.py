@@ -109,6 +109,22 @@ TEXT: dict[str, tuple[str, str]] = {
     "released_of_cap": ("已释放 / 上限", "Released of cap"),
     "projection_periods": ("预计还需期数（推算）", "Periods left (projection)"),
     "not_started": ("下期开始", "starts next period"),
+    "forecast_band": ("预测完成期（p10-p50-p90，推算）",
+                      "Forecast completion period (p10-p50-p90, projection)"),
+    "forecast": ("预测（推算，不是承诺）", "Forecast (a projection, not a promise)"),
+    "forecast:none": ("尚无预测：每次结期后计算并保存。",
+                      "No forecast yet: one is computed and stored after each close."),
+    "forecast:meta": ("根据账本标定，自第 {p} 期起，{runs} 次蒙特卡洛模拟，控制器 {c}。",
+                      "Calibrated on the books, from period {p} on, {runs} Monte Carlo runs, "
+                      "controller {c}."),
+    "forecast:coverage": ("分红池覆盖率（末期）", "Pool coverage (last period)"),
+    "forecast:rate_now": ("释放率（下一期）", "Release rate (next period)"),
+    "forecast:rate_last": ("释放率（末期）", "Release rate (last period)"),
+    "forecast:nominal": ("名义 1/N", "nominal 1/N"),
+    "forecast:new_holding": ("现在开始的积分需要的期数", "Periods a holding started now takes"),
+    "forecast:note": ("区间为 p10-p50-p90：这是推算，不是承诺；释放率随分红池的实际资金变化。",
+                      "Bands are p10-p50-p90: a projection, not a promise; the rate follows what the "
+                      "pool can pay."),
     "projection": ("预计完成（推算）", "Projected completion"),
     "projection:text": ("按当前释放率 {rate}/期，约 {n} 期后全部释放完毕。",
                         "at the current rate of {rate} of cap per period, all holdings complete in "

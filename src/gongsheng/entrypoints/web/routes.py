@@ -14,7 +14,7 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -28,7 +28,7 @@ from gongsheng.entrypoints.api.limiter import RateLimited
 from gongsheng.entrypoints.api.observability.metrics import count_close
 from gongsheng.entrypoints.web import session, views
 from gongsheng.entrypoints.web.i18n import translator
-from gongsheng.services import accounts, dashboards, reports, risk
+from gongsheng.services import accounts, dashboards, forecast_store, reports, risk
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
 from gongsheng.services.wallets import party_kind, wallet
@@ -184,7 +184,7 @@ def _require_admin(viewer: session.Viewer) -> None:
 
 def _admin_figures(conn: Connection) -> dict[str, Any]:
     return {"kpis": reports.kpis(conn, 1, 1000), "risk": risk.risk(conn),
-            "regions": dashboards.regions_overview(conn)}
+            "regions": dashboards.regions_overview(conn), "forecast": forecast_store.latest(conn)}
 
 
 @router.get("/admin")
@@ -199,11 +199,12 @@ def admin_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
     return render(request, "admin.html", {
         "kpis": kpis, "rows": views.kpi_rows(kpis), "last": last, "open": kpis["open_period"],
         "charts": views.admin_charts(kpis["periods"], _), "risk": data["risk"],
-        "regions": data["regions"], "closed": closed}, default_lang="en", viewer=viewer)
+        "regions": data["regions"], "closed": closed, "forecast": data["forecast"]},
+        default_lang="en", viewer=viewer)
 
 
 @router.post("/admin/close")
-def close_period(request: Request, viewer: ViewerDep, platform: PlatformDep,
+def close_period(request: Request, viewer: ViewerDep, platform: PlatformDep, tasks: BackgroundTasks,
                  period: Annotated[int, Form(ge=1, le=10**6)],
                  csrf: Annotated[str, Form(max_length=100)] = "") -> RedirectResponse:
     """Close the open period (the form names it, so a repeated submit closes nothing more)."""
@@ -211,6 +212,10 @@ def close_period(request: Request, viewer: ViewerDep, platform: PlatformDep,
     session.check_csrf(viewer, app_token_key(request.app).secret, csrf)
     summary = platform.close_period(period)
     count_close(summary.released_fen, already_closed=summary.already_closed)
+    if not summary.already_closed:  # the forecast is refreshed after the response
+        from gongsheng.entrypoints.forecasting import refresh_quietly
+
+        tasks.add_task(refresh_quietly, platform)
     return RedirectResponse(f"/admin?closed={summary.period}", status_code=303)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 
 from gongsheng.entrypoints.api.deps import AdminUser, IdempotencyKey, PlatformDep
 from gongsheng.entrypoints.api.observability.metrics import count_close
@@ -12,9 +12,16 @@ router = APIRouter(tags=["periods"])
 
 
 @router.post("/periods/close", response_model=CloseOut)
-def close_period(_: AdminUser, platform: PlatformDep, key: IdempotencyKey,
+def close_period(_: AdminUser, platform: PlatformDep, key: IdempotencyKey, tasks: BackgroundTasks,
                  body: CloseIn | None = None) -> CloseOut:
-    """Close the open period (admin); a repeated key (or ``period``) returns the stored summary."""
+    """Close the open period (admin); a repeated key (or ``period``) returns the stored summary.
+
+    After the response, the forecast is refreshed and stored when one is due.
+    """
     summary = platform.close_period(body.period if body is not None else None, key=key)
     count_close(summary.released_fen, already_closed=summary.already_closed)
+    if not summary.already_closed:
+        from gongsheng.entrypoints.forecasting import refresh_quietly
+
+        tasks.add_task(refresh_quietly, platform)
     return CloseOut.model_validate(summary, from_attributes=True)

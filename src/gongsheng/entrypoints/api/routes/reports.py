@@ -1,14 +1,15 @@
-"""The operator's KPIs (MODEL.md section 8) per period."""
+"""The operator's KPIs (MODEL.md section 8) per period, and the stored forecast."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from gongsheng.domain.errors import NotFound
 from gongsheng.entrypoints.api.deps import AdminUser, Digits, PlatformDep
 from gongsheng.entrypoints.api.schemas import KpisOut
-from gongsheng.services import reports
+from gongsheng.services import forecast_store, reports
 
 router = APIRouter(tags=["reports"])
 
@@ -19,3 +20,12 @@ def kpis(_: AdminUser, platform: PlatformDep,
          limit: Annotated[int, Query(ge=1, le=1000), Digits] = 120) -> KpisOut:
     """Figures stored with each closed period, and the open period's live counters (admin)."""
     return KpisOut(**platform.read(lambda c: reports.kpis(c, since, limit)))
+
+
+@router.get("/reports/forecast")
+def forecast(_: AdminUser, platform: PlatformDep) -> dict[str, Any]:
+    """The forecast stored after the last close: p10-p50-p90 bands; a projection, not a promise (admin)."""
+    stored = platform.read(forecast_store.latest)
+    if stored is None:
+        raise NotFound("no forecast is stored yet: one is computed after the first close")
+    return stored

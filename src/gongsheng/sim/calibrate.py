@@ -1,0 +1,217 @@
+"""Calibrating a scenario on the live books (标定): documented estimators with their uncertainty.
+
+Every behaviour parameter the simulator needs is estimated from the closed periods' figures of a
+:class:`~gongsheng.domain.snapshot.BooksSnapshot` over a window of the last :data:`WINDOW`
+periods. Each estimate is a mean with its standard error (the sample standard deviation of the
+per-period values over the square root of their number); a Monte Carlo run draws each parameter
+from a normal distribution with that mean and error, clipped to its admissible range, so the
+uncertainty of the calibration widens the bands. The estimators (t runs over the window):
+
+- **alive consumers** ``A``: consumers who would order if their Poisson count allowed;
+  ``A = active_last / P``, with ``P = 1 - (1 + lambda/k)^-k`` the chance that a consumer of
+  gamma-distributed intensity (shape ``k``, mean 1) orders at least once at mean ``lambda``;
+- **purchases** ``lambda`` (per alive consumer): solves ``lambda / P(lambda) = orders_t /
+  active_t`` (the books count orders per *ordering* consumer);
+- **growth** ``g_t = new_t / A_{t-1}`` (newcomers join the alive population);
+- **churn** ``c_t = 1 - (A_t - new_t) / A_{t-1}``, clipped to [0, 0.5];
+- **order value** median ``aov_t x (1 - refund share_t) / exp(sigma^2 / 2)`` (lognormal values
+  of the scenario's spread ``sigma``; refunds reverse every part pro rata, so they enter as a
+  smaller value);
+- **voucher spending** ``spent_t / outstanding_{t-1}``, for consumers and merchants alike;
+- **channel mix** (shares of GMV at the mall and at brand flagships), **merchant mix** (category
+  shares and rates, flagships, voucher opt-in, promoters, BMs and contract rates), **regions**
+  (count, merchant universe, share held by partners) and **referral / home merchant** shares:
+  read as they are (no uncertainty drawn).
+
+Parameters the books cannot tell (the intensity spread, the order value spread, the share of
+alliance orders at the home merchant) keep the simulator's defaults. The policy is the books'
+own (its per-holder spending valve, which the simulator does not model, switched off).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gongsheng.domain.errors import InvalidInput
+from gongsheng.domain.snapshot import BooksSnapshot
+from gongsheng.sim.inflow import net_inflows
+from gongsheng.sim.scenario import Scenario, scenario_from_mapping
+from gongsheng.sim.start import StartState
+
+WINDOW = 12
+MAX_AGENTS = 4000
+"""Simulated consumers at most: above, one agent stands for several real consumers."""
+INTENSITY_SHAPE = 2.0
+VALUE_SIGMA = 0.8
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A parameter's estimate: mean, standard error, admissible range, and how it was made."""
+
+    path: str
+    mean: float
+    se: float
+    lo: float
+    hi: float
+    how: str
+
+    def draw(self, rng: np.random.Generator) -> float:
+        value = float(rng.normal(self.mean, self.se)) if self.se > 0 else self.mean
+        return min(max(value, self.lo), self.hi)
+
+
+def _estimate(path: str, values: Sequence[float], lo: float, hi: float, how: str,
+              fallback: float) -> Estimate:
+    v = [x for x in values if math.isfinite(x)]
+    if not v:
+        return Estimate(path, fallback, 0.0, lo, hi, how + " (no data: default)")
+    mean = float(np.mean(v))
+    se = float(np.std(v, ddof=1) / math.sqrt(len(v))) if len(v) > 1 else abs(mean) * 0.5
+    return Estimate(path, min(max(mean, lo), hi), se, lo, hi, how)
+
+
+def order_probability(lam: float, shape: float = INTENSITY_SHAPE) -> float:
+    """P(at least one order) for a Poisson mean ``lam`` times a gamma(shape, 1/shape) intensity."""
+    return float(1.0 - (1.0 + lam / shape) ** -shape)
+
+
+def purchases_from_observed(per_active: float, shape: float = INTENSITY_SHAPE) -> float:
+    """The Poisson mean ``lambda`` whose orders per ordering consumer are ``per_active``."""
+    if not math.isfinite(per_active) or per_active <= 1.0:
+        return 0.05
+    lo, hi = 1e-6, 100.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if mid / order_probability(mid, shape) < per_active:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The scenario the books imply, its uncertain parameters and the state to start from."""
+
+    snapshot: BooksSnapshot
+    base: Mapping[str, Any]
+    estimates: tuple[Estimate, ...]
+    start: StartState
+    alive: float
+
+    def scenario(self, periods: int, values: Mapping[str, float] | None = None) -> Scenario:
+        """The calibrated scenario over ``periods``, with drawn ``values`` (else the means)."""
+        v = dict(values) if values is not None else {e.path: e.mean for e in self.estimates}
+        raw = copy.deepcopy(dict(self.base))
+        raw["simulation"]["periods"] = periods
+        median = v.pop("orders.value_median_yuan")
+        for path, value in v.items():
+            section, key = path.split(".")
+            raw[section][key] = value
+        raw["orders"]["mall_value_median_yuan"] = median
+        for spec in raw["merchants"]["categories"].values():
+            spec["value_median_yuan"] = median
+        raw["orders"]["purchases_end"] = raw["orders"]["purchases_start"]
+        raw["vouchers"]["merchant_spend_share"] = raw["vouchers"]["spend_share"]
+        return scenario_from_mapping(raw)
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        """One run's parameters, drawn from the estimates (the run's first draws)."""
+        return {e.path: e.draw(rng) for e in self.estimates}
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else float("nan")
+
+
+def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> Calibration:
+    """Estimate the scenario of ``snap`` (see the module docstring); ``policy`` replaces the books'."""
+    if not snap.history:
+        raise InvalidInput("a forecast needs at least one closed period of history")
+    h = list(snap.history[-WINDOW:])
+    per_active = [_ratio(r.orders, r.active_consumers) for r in h]
+    lam = _estimate("orders.purchases_start", [purchases_from_observed(x) for x in per_active],
+                    0.05, 20.0, "lambda / P(lambda) = orders / active consumers", 2.3)
+    p = order_probability(lam.mean)
+    alive = [r.active_consumers / p for r in h]
+    before = [snap.history[-len(h) - 1].active_consumers / p] if len(snap.history) > len(h) else []
+    prev = before + alive[:-1]
+    skip = len(h) - len(prev)
+    pairs = list(zip(prev, alive[skip:], h[skip:], strict=True))
+    growth = _estimate("growth.monthly", [_ratio(r.new_consumers, a0) for a0, _, r in pairs],
+                       0.0, 2.0, "new consumers / alive consumers of the period before", 0.0)
+    churn = _estimate("consumers.churn",
+                      [1 - _ratio(a1 - r.new_consumers, a0) for a0, a1, r in pairs],
+                      0.0, 0.5, "1 - (alive - new) / alive of the period before", 0.02)
+    value = _estimate("orders.value_median_yuan",
+                      [_ratio(r.gmv_fen - r.refunds_fen, r.orders) / 100 / math.exp(VALUE_SIGMA**2 / 2)
+                       for r in h], 1.0, 1e6, "(GMV - refunds) / orders / exp(sigma^2 / 2)", 80.0)
+    outstanding = [snap.history[-len(h) - 1].vouchers_outstanding_fen] if len(snap.history) > len(h) \
+        else [0]
+    outstanding += [r.vouchers_outstanding_fen for r in h[:-1]]
+    spend = _estimate("vouchers.spend_share",
+                      [_ratio(r.vouchers_spent_fen, o) for r, o in zip(h, outstanding, strict=True)],
+                      0.0, 1.0, "vouchers spent / vouchers outstanding at the period's start", 0.5)
+    estimates = (lam, growth, churn, value, spend)
+    gmv = sum(r.gmv_fen for r in h)
+    mix = snap.merchants
+    n_alive = max(alive[-1], 1.0)
+    scale = max(1, math.ceil(n_alive / MAX_AGENTS))
+    total = max(mix.total, 1)
+    rules = dict(policy if policy is not None else snap.policy)
+    release = {**rules.get("release", {}), "holder_spend_cap_multiple": ""}
+    rules["release"] = release
+    categories = {f"{name} {rate}": {"share": n / total, "rate": rate}
+                  for name, rate, n in mix.categories} or {"other": {"share": 1.0}}
+    regions = max(snap.regions, 1)
+    held_share = snap.held_regions / regions
+    base: dict[str, Any] = {
+        "name": "forecast", "description": f"calibrated on the books up to period {snap.period - 1}",
+        "simulation": {"periods": 1, "runs": 1, "seed": 0, "mode": "fast"},
+        "policy": rules,
+        "consumers": {"initial": max(1, round(n_alive)), "scale": scale, "sampling": "constant",
+                      "intensity_shape": INTENSITY_SHAPE,
+                      "home_merchant_rate": _ratio(snap.homed_consumers, snap.registered_consumers)
+                      if snap.registered_consumers else 0.0,
+                      "referral_rate": _ratio(snap.referred_consumers, snap.registered_consumers)
+                      if snap.registered_consumers else 0.0},
+        "growth": {"consumers_per_merchant": max(n_alive / max(mix.total, 1), 0.01)},
+        "regions": {"count": regions, "universe_total": max(snap.universe_total, mix.total, 1),
+                    "partner_share": held_share},
+        "merchants": {"categories": categories, "flagship_share": mix.flagships / total,
+                      "voucher_opt_in": mix.accepting / total,
+                      "promoter_share": min(1.0, mix.promoted / total / held_share)
+                      if held_share > 0 else 0.0,
+                      "bm_share": mix.bound / total,
+                      "bm_contract_rates": {r: n / max(mix.bound, 1) for r, n in mix.bm_rates}},
+        "orders": {"value_sigma": VALUE_SIGMA, "value_growth": 0.0,
+                   "mall_share": min(1.0, _ratio(sum(r.gmv_mall_fen for r in h), gmv)) if gmv else 0.0,
+                   "flagship_share": _ratio(sum(r.gmv_brand_fen for r in h), gmv) if gmv else 0.0,
+                   "mall_rate": mix.mall_rate or "0.20"},
+        "vouchers": {},
+    }
+    if base["orders"]["mall_share"] + base["orders"]["flagship_share"] > 1:
+        base["orders"]["flagship_share"] = 1 - base["orders"]["mall_share"]
+    if not mix.bm_rates:
+        base["merchants"].pop("bm_contract_rates")
+        base["merchants"]["bm_share"] = 0.0
+    last = snap.history[-1]
+    inflows = net_inflows([r.pool_available_fen for r in snap.history],
+                          [r.released_fen for r in snap.history])
+    start = StartState(
+        period=snap.period, groups=snap.groups, pool_available_fen=snap.pool_available_fen,
+        pool_reserved_fen=snap.pool_reserved_fen,
+        consumer_vouchers_fen=snap.consumer_vouchers_fen,
+        merchant_vouchers_fen=snap.merchant_vouchers_fen, last_gmv_fen=last.gmv_fen,
+        last_rate=last.release_rate, inflow_history_fen=tuple(inflows))
+    return Calibration(snap, base, estimates, start, n_alive)
+
+
+__all__ = ["Calibration", "Estimate", "calibrate", "order_probability", "purchases_from_observed"]

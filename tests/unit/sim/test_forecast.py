@@ -1,0 +1,115 @@
+"""The forecast: the simulator's engine started from the books' state, deterministic per seed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+
+from gongsheng.adapters.policy_file import load_policy
+from gongsheng.domain.release import SCALE, GroupState, nominal_rate, release_at
+from gongsheng.domain.snapshot import BooksSnapshot, MerchantMix, PeriodRecord
+from gongsheng.sim.calibrate import calibrate, order_probability, purchases_from_observed
+from gongsheng.sim.engine import Engine
+from gongsheng.sim.forecast import completion_period, holdings_bands, run_forecast, summary
+from gongsheng.sim.montecarlo import spawn
+
+
+def books(periods: int = 6, controller: str = "budget") -> BooksSnapshot:
+    """A small platform's books after ``periods`` closes: 400 consumers growing 5% a period."""
+    policy = dict(load_policy().source)
+    policy["release"] = {**policy["release"], "controller": controller}
+    history = []
+    active = 300
+    for k in range(1, periods + 1):
+        new = 15 + k
+        active = int(active * 0.97) + new
+        gmv = active * 3 * 9000
+        history.append(PeriodRecord(
+            period=k, gmv_fen=gmv, gmv_mall_fen=gmv // 10, gmv_brand_fen=gmv // 10,
+            orders=active * 3, active_consumers=active, new_consumers=new,
+            registered_consumers=400 + 20 * k, merchants=20, refunds_fen=gmv // 50,
+            vouchers_spent_fen=200_000 * k, vouchers_outstanding_fen=600_000 * k,
+            pool_available_fen=50_000 * k, pool_reserved_fen=600_000 * k,
+            released_fen=300_000 * k, release_rate=nominal_rate(40)))
+    groups = tuple(GroupState(s, m, 2_000_000, (periods - s + 1) * nominal_rate(40))
+                   for s in range(2, periods + 1) for m in (Decimal(5), Decimal("2.25")))
+    groups += (GroupState(periods + 1, Decimal(5), 500_000, 0),)
+    return BooksSnapshot(
+        period=periods + 1, policy=policy, policy_digest="x", groups=groups,
+        pool_available_fen=300_000, pool_reserved_fen=3_600_000, voucher_debt_fen=10_000,
+        consumer_vouchers_fen=2_600_000, merchant_vouchers_fen=1_000_000, history=tuple(history),
+        registered_consumers=520, referred_consumers=200, homed_consumers=300,
+        merchants=MerchantMix(categories=(("catering", "0.15", 12), ("retail", "0.10", 8)),
+                              flagships=2, accepting=14, promoted=10, bound=16,
+                              bm_rates=(("0.01", 10), ("0.02", 6)), total=20, mall_rate="0.20"),
+        regions=3, universe_total=100, held_regions=2, partner_investment_fen=10**7)
+
+
+def test_a_forecast_run_is_the_simulator_run_from_the_same_state_and_seed() -> None:
+    snap = books()
+    fc = run_forecast(snap, periods=5, runs=3, seed=11)
+    cal = calibrate(snap)
+    for i, seq in enumerate(spawn(11, 3)):
+        rng = np.random.Generator(np.random.PCG64(seq))
+        values = cal.draw(rng)
+        engine = Engine(cal.scenario(5, values), rng, "fast", seed=i, start=cal.start)
+        engine.run()
+        assert fc.runs[i].values == values
+        assert tuple(engine.rates) == fc.runs[i].rates
+        for key, got in fc.runs[i].figures.items():
+            np.testing.assert_array_equal(got, engine.f[key], err_msg=key)
+    again = run_forecast(snap, periods=5, runs=3, seed=11)
+    assert [r.rates for r in again.runs] == [r.rates for r in fc.runs]
+    other = run_forecast(snap, periods=5, runs=3, seed=12)
+    assert [r.rates for r in other.runs] != [r.rates for r in fc.runs]
+
+
+def test_the_run_starts_from_the_books_state() -> None:
+    snap = books()
+    cal = calibrate(snap)
+    engine = Engine(cal.scenario(1), np.random.default_rng(0), "exact", start=cal.start)
+    started = [g for g in snap.groups if g.start_period <= snap.period]
+    assert engine.available == snap.pool_available_fen and engine.reserved == snap.pool_reserved_fen
+    assert sorted(engine.cgroups.points) == sorted(g.points_cpts for g in started if g.multiple == 5)
+    engine.run()
+    rate = engine.rates[0]
+    # the first close releases exactly what the books' groups release at that rate (exact mode)
+    assert engine.f["release"][0] == release_at(started, rate)
+    assert engine.f["pool_reserved"][0] == snap.pool_reserved_fen - engine.f["vouchers_spent"][0] \
+        + release_at(started, rate)
+
+
+def test_calibration_recovers_the_purchase_rate_and_growth() -> None:
+    lam = 2.7
+    observed = lam / order_probability(lam)
+    assert abs(purchases_from_observed(observed) - lam) < 1e-6
+    cal = calibrate(books(periods=8))
+    est = {e.path: e for e in cal.estimates}
+    assert 0.0 < est["growth.monthly"].mean < 0.2
+    assert 0.0 <= est["consumers.churn"].mean <= 0.1
+    assert est["orders.purchases_start"].se > 0 or est["orders.purchases_start"].mean > 0
+
+
+def test_completion_period_reads_the_rates() -> None:
+    quarter = SCALE // 4
+    assert completion_period(0, 0, (quarter,) * 4) == 3  # four quarters: completes in index 3
+    assert completion_period(SCALE // 2, 0, (quarter,) * 4) == 1
+    assert completion_period(0, 2, (quarter,) * 4) == 5  # starts at 2, two in reach, two after
+    assert completion_period(0, 0, (0, 0)) == float("inf")
+
+
+def test_summary_bands_are_ordered_and_the_new_holding_band_is_given() -> None:
+    fc = run_forecast(books(), periods=6, runs=8, seed=3)
+    doc = summary(fc)
+    for key in ("release_rate", "pool_coverage", "gmv"):
+        b = doc["figures"][key]
+        for lo, mid, hi in zip(b["p10"], b["p50"], b["p90"], strict=True):
+            assert lo is None or lo <= mid <= hi
+    nh = doc["new_holding_periods"]
+    assert nh["p50"] is None or nh["p50"] >= 40  # never faster than 1/N
+    bands = holdings_bands(fc)
+    assert str(fc.start + 1) in bands
+    oldest = bands[str(min(g.start_period for g in fc.calibration.snapshot.groups))]
+    newest = bands[str(fc.start + 1)]
+    assert oldest[1] is None or newest[1] is None or oldest[1] <= newest[1]
