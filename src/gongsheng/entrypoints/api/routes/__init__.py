@@ -6,6 +6,7 @@ from gongsheng.entrypoints.api.routes import (
     auth,
     business_managers,
     consumers,
+    events,
     ledger,
     merchants,
     orders,
@@ -26,3 +27,5 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
            business_managers.router, merchants.router, consumers.router, wallets.router,
            payouts.router, statements.router, periods.router, reports.router, ledger.router,
            policy.router, risk.router]
+
+ROUTERS += [events.router]  # integration: the event feed
