@@ -46,3 +46,29 @@ def test_the_openapi_document_lists_every_event_type_as_a_webhook(api: Any) -> N
     data = schemas[envelope["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
     assert {"order_id", "amount_fen", "concession_fen", "allocations"} <= set(data["properties"])
     assert "period" not in data["properties"]
+
+
+def test_webhook_subscriptions_over_http(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "http://127.0.0.1:9/hooks"
+    refused = api.call("POST", "/webhooks", json={"url": url, "events": ["order.placed"]})
+    assert refused.status_code == 422 and "private or loopback" in refused.json()["detail"]
+    api.client.app.state.settings = api.client.app.state.settings.model_copy(
+        update={"webhooks_allow_private": True})
+    for bad in ({"url": url, "events": ["order.exploded"]}, {"url": url, "events": []},
+                {"url": url, "events": ["order.placed"], "extra": 1}, {"url": 5, "events": []}):
+        assert api.call("POST", "/webhooks", json=bad).status_code == 422, bad
+    assert api.call("POST", "/webhooks", who="merchant",
+                    json={"url": url, "events": ["order.placed"]}).status_code == 403
+    made = api.call("POST", "/webhooks", json={"url": url, "events": ["order.placed"]})
+    assert made.status_code == 201
+    sub = made.json()
+    assert sub["secret"].startswith("whsec_") and sub["events"] == ["order.placed"]
+    listed = api.call("GET", "/webhooks").json()["items"]
+    assert [s["id"] for s in listed] == [sub["id"]] and "secret" not in listed[0]
+    rotated = api.call("POST", f"/webhooks/{sub['id']}/secret").json()
+    assert rotated["secret"] != sub["secret"] and rotated["previous_secret_valid_until"]
+    assert api.call("GET", f"/webhooks/{sub['id']}/deliveries").json() == {"items": []}
+    assert api.call("POST", f"/webhooks/{sub['id']}/deliveries/99/retry").status_code == 404
+    assert api.call("DELETE", f"/webhooks/{sub['id']}").status_code == 204
+    assert api.call("DELETE", f"/webhooks/{sub['id']}").status_code == 404
+    assert api.call("GET", "/webhooks").json() == {"items": []}

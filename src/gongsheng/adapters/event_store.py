@@ -113,3 +113,23 @@ def events_at(conn: Connection, rows: Collection[int]) -> dict[int, StoredEvent]
         return {}
     found = conn.execute(select(*_FEED_COLUMNS).where(t.events.c.id.in_(sorted(rows))))
     return {int(r.id): _stored(r) for r in found}
+
+
+def feed_head(conn: Connection) -> tuple[tuple[int, int], str | None]:
+    """Where a reader starts to get only events committed from now on: a position and, on
+    PostgreSQL, the current snapshot (``xmin:xmax:xip,...``). Events after the position whose
+    transaction is visible in that snapshot committed before now (:func:`committed_before`)."""
+    if conn.dialect.name == "postgresql":
+        snapshot = str(conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one())
+        return (int(snapshot.split(":", 1)[0]) - 1, 2**62), snapshot
+    last = conn.execute(select(func.max(t.events.c.id))).scalar_one()
+    return (0, int(last or 0)), None
+
+
+def committed_before(snapshot: str | None, txid: int) -> bool:
+    """Whether transaction ``txid`` had committed (or ended) when ``snapshot`` was taken."""
+    if snapshot is None:
+        return False
+    xmin, xmax, xip = snapshot.split(":")
+    running = {int(x) for x in xip.split(",") if x}
+    return txid < int(xmin) or (txid < int(xmax) and txid not in running)

@@ -378,6 +378,8 @@ webhook_subscriptions = Table(
     Column("status", String(10), nullable=False, server_default="active"),
     Column("cursor_txid", BigInteger, nullable=False, server_default="0"),  # feed position done
     Column("cursor_id", BigInteger, nullable=False, server_default="0"),
+    # PostgreSQL: the snapshot it was made in; events of transactions visible in it came before
+    Column("start_snapshot", Text, nullable=True),
     Column("lease_owner", String(100), nullable=True),  # the worker delivering it now
     Column("lease_until_ms", BigInteger, nullable=False, server_default="0"),  # claimable after
     Column("failures", Integer, nullable=False, server_default="0"),  # failed attempts in a row

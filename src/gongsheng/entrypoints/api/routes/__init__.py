@@ -20,6 +20,7 @@ from gongsheng.entrypoints.api.routes import (
     risk,
     statements,
     wallets,
+    webhooks,
 )
 
 # Routes are matched in this order, one by one: the orders (the busiest by far) come first.
@@ -28,4 +29,4 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
            payouts.router, statements.router, periods.router, reports.router, ledger.router,
            policy.router, risk.router]
 
-ROUTERS += [events.router]  # integration: the event feed
+ROUTERS += [events.router, webhooks.router]  # integration: the event feed, webhooks
