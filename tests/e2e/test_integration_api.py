@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from gongsheng.adapters import tables as t
 from gongsheng.domain.events import EVENT_TYPES
 
 pytestmark = pytest.mark.parametrize("dialect", ["sqlite"])
@@ -72,3 +74,27 @@ def test_webhook_subscriptions_over_http(api: Any, monkeypatch: pytest.MonkeyPat
     assert api.call("DELETE", f"/webhooks/{sub['id']}").status_code == 204
     assert api.call("DELETE", f"/webhooks/{sub['id']}").status_code == 404
     assert api.call("GET", "/webhooks").json() == {"items": []}
+
+
+def test_a_quote_over_http_takes_strict_integers_and_writes_nothing(api: Any) -> None:
+    body = {"consumer_id": api.city.consumer, "merchant_id": api.city.merchant,
+            "amount_fen": 100_000}
+    def count() -> int:
+        return int(api.city.platform.read(
+            lambda c: c.execute(select(func.count()).select_from(t.orders)).scalar()))
+
+    before = count()
+    answer = api.call("POST", "/orders/quote", who="merchant", json=body)
+    assert answer.status_code == 200, answer.text
+    quoted = answer.json()
+    assert quoted["concession_fen"] == 20_000 and quoted["first_order"] is True
+    assert count() == before
+    placed = api.call("POST", "/orders", who="merchant", key="q-1", json=body).json()
+    assert {k: placed[k] for k in ("concession_fen", "pool_fen", "consumer_cpts", "referrer_cpts")} \
+        == {k: quoted[k] for k in ("concession_fen", "pool_fen", "consumer_cpts", "referrer_cpts")}
+    for bad in ("100000", 100000.0, True):
+        answer = api.call("POST", "/orders/quote", json={**body, "amount_fen": bad})
+        assert answer.status_code == 422, bad
+    assert api.call("POST", "/orders/quote", json={**body, "consumer_id": "8"}).status_code == 422
+    assert api.call("POST", "/orders/quote", who="consumer", json=body).status_code == 403
+    assert api.call("POST", "/orders/quote", who="home", json=body).status_code == 403

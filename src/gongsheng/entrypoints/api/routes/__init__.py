@@ -15,6 +15,7 @@ from gongsheng.entrypoints.api.routes import (
     periods,
     policy,
     promoters,
+    quotes,
     regions,
     reports,
     risk,
@@ -29,4 +30,5 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
            payouts.router, statements.router, periods.router, reports.router, ledger.router,
            policy.router, risk.router]
 
+ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matched first
 ROUTERS += [events.router, webhooks.router]  # integration: the event feed, webhooks
