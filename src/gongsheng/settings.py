@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     """Where rate limits count (``memory://``: per process; a ``limits`` URI such as ``redis://``
     shares them between worker processes)."""
 
+    # --- integration: webhooks (GONGSHENG_WEBHOOKS_*) ---
+    webhooks_allow_private: bool = False  # allow targets in private / loopback ranges
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhooks_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    webhooks_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhooks_retry_cap_seconds: float = Field(default=4 * 3600.0, gt=0, le=7 * 86400)
+    webhooks_retry_window_seconds: float = Field(default=86400.0, gt=0, le=30 * 86400)
+    webhooks_secret_grace_seconds: float = Field(default=86400.0, ge=0, le=30 * 86400)
+    webhooks_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # --- end integration ---
+
     @property
     def production(self) -> bool:
         return self.mode == "production"

@@ -109,7 +109,11 @@ events = Table(
     Column("period", Integer, nullable=False),
     Column("body", Text, nullable=False),  # JSON, integer fen / centi-points as in the API
     Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # PostgreSQL: the id of the writing transaction (pg_current_xact_id); the feed serves events
+    # in (txid, id) order once their transaction is older than every running one. SQLite: 0.
+    Column("txid", BigInteger, nullable=False, server_default="0"),
 )
+Index("ix_events_position", events.c.txid, events.c.id)
 
 parties = Table(
     "parties", metadata,
@@ -406,4 +410,61 @@ forecasts = Table(  # the stored forecast, refreshed after each close (services/
     Column("holdings", Text, nullable=False),  # JSON: completion band per release group
     Column("outlook", Text, nullable=False),   # JSON: the forecast controller's low band
     _created(),
+)
+
+# Webhooks: subscriptions, one delivery per (subscription, event), one row per attempt.
+# Scheduling columns are integer epoch milliseconds (the same on both dialects).
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", Text, nullable=False),  # JSON list of event type names
+    Column("secret", String(100), nullable=False),  # whsec_...: signs every delivery
+    Column("previous_secret", String(100), nullable=True),  # also signs until previous_until_ms
+    Column("previous_until_ms", BigInteger, nullable=True),
+    Column("status", String(10), nullable=False, server_default="active"),
+    Column("cursor_txid", BigInteger, nullable=False, server_default="0"),  # feed position done
+    Column("cursor_id", BigInteger, nullable=False, server_default="0"),
+    # PostgreSQL: the snapshot it was made in; events of transactions visible in it came before
+    Column("start_snapshot", Text, nullable=True),
+    Column("lease_owner", String(100), nullable=True),  # the worker delivering it now
+    Column("lease_until_ms", BigInteger, nullable=False, server_default="0"),  # claimable after
+    Column("failures", Integer, nullable=False, server_default="0"),  # failed attempts in a row
+    Column("disabled_reason", String(500), nullable=True),
+    _created(),
+    CheckConstraint("status in ('active', 'disabled', 'deleted')", name="status"),
+)
+Index("ix_webhook_subscriptions_claim", webhook_subscriptions.c.status,
+      webhook_subscriptions.c.lease_until_ms)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subscription_id", ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("event_row", BigInteger, nullable=False),  # events.id
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("first_attempt_ms", BigInteger, nullable=True),
+    Column("next_attempt_ms", BigInteger, nullable=False, server_default="0"),
+    Column("delivered_ms", BigInteger, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    _created(),
+    CheckConstraint("status in ('pending', 'delivered', 'failed')", name="status"),
+)
+Index("uq_webhook_deliveries_event", webhook_deliveries.c.subscription_id,
+      webhook_deliveries.c.event_row, unique=True)
+Index("ix_webhook_deliveries_pending", webhook_deliveries.c.subscription_id,
+      webhook_deliveries.c.status, webhook_deliveries.c.id)
+
+webhook_attempts = Table(
+    "webhook_attempts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", ForeignKey("webhook_deliveries.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("worker", String(100), nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("latency_ms", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),  # None: no answer (refused, timed out, ...)
+    Column("error", String(500), nullable=True),
 )

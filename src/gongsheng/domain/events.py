@@ -160,9 +160,22 @@ class StoreProfitDeclared(Event):
     paid_fen: int
 
 
+@dataclass(frozen=True)
+class WebhookDisabled(Event):
+    """A webhook subscription was disabled: a delivery kept failing for the whole retry window."""
+
+    type: ClassVar[str] = "webhook.disabled"
+
+    subscription_id: int
+    url: str
+    failures: int
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls for cls in (
         OrderPlaced, OrderRefunded, PeriodClosed, PayoutMade, PartyRegistered,
-        PolicyVersionScheduled, PolicyVersionActivated, PointsExchanged, StoreProfitDeclared)
+        PolicyVersionScheduled, PolicyVersionActivated, PointsExchanged, StoreProfitDeclared,
+        WebhookDisabled)
 }
 """Every event type by its name (the feed, the webhooks and the docs list these)."""

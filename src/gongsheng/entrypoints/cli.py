@@ -344,6 +344,16 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 
+def _register_integration_commands() -> None:
+    """``worker`` and ``export`` (entrypoints/cli_integration.py)."""
+    from gongsheng.entrypoints.cli_integration import register
+
+    register(app)
+
+
+_register_integration_commands()
+
+
 def main() -> None:
     app()
 

@@ -18,6 +18,7 @@ from gongsheng.entrypoints.api import errors, limiter
 from gongsheng.entrypoints.api.observability import health, metrics, workers
 from gongsheng.entrypoints.api.observability.requests import RequestObserver
 from gongsheng.entrypoints.api.routes import ROUTERS
+from gongsheng.entrypoints.api.routes.events import document_event_webhooks
 from gongsheng.entrypoints.web import mount_web
 from gongsheng.services.platform import Platform
 from gongsheng.settings import Settings
@@ -35,7 +36,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                         routes=app.routes)
+                         routes=app.routes, webhooks=app.webhooks.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = errors.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     ref = {"$ref": "#/components/schemas/Problem"}
@@ -71,6 +72,7 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    document_event_webhooks(app)  # every event type under the OpenAPI "webhooks"
     mount_web(app)  # the web pages (login, admin, one page per role) and their static files
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -6,6 +6,7 @@ from gongsheng.entrypoints.api.routes import (
     auth,
     business_managers,
     consumers,
+    events,
     ledger,
     merchants,
     orders,
@@ -14,11 +15,13 @@ from gongsheng.entrypoints.api.routes import (
     periods,
     policy,
     promoters,
+    quotes,
     regions,
     reports,
     risk,
     statements,
     wallets,
+    webhooks,
 )
 
 # Routes are matched in this order, one by one: the orders (the busiest by far) come first.
@@ -26,3 +29,6 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
            business_managers.router, merchants.router, consumers.router, wallets.router,
            payouts.router, statements.router, periods.router, reports.router, ledger.router,
            policy.router, risk.router]
+
+ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matched first
+ROUTERS += [events.router, webhooks.router]  # integration: the event feed, webhooks

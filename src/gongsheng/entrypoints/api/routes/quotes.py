@@ -1,0 +1,23 @@
+"""Order quotes: the split and points an order would get; nothing is written."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gongsheng.domain.errors import Forbidden
+from gongsheng.entrypoints.api.deps import CurrentUser, PlatformDep
+from gongsheng.entrypoints.api.schemas_integration import QuoteIn, QuoteOut
+from gongsheng.services.quotes import quote_order
+
+router = APIRouter(tags=["orders"])
+
+
+@router.post("/orders/quote", response_model=QuoteOut)
+def quote(body: QuoteIn, user: CurrentUser, platform: PlatformDep) -> QuoteOut:
+    """What an order would get now: concession, waterfall, points (admin or the merchant)."""
+    if not (user.admin or (user.role == "merchant" and user.party_id == body.merchant_id)):
+        raise Forbidden("quotes come from the merchant or payment side: only the merchant "
+                        "itself (or an admin) may quote an order at this merchant")
+    found = platform.read(lambda c: quote_order(c, body.consumer_id, body.merchant_id,
+                                                body.amount_fen, body.voucher_fen))
+    return QuoteOut.model_validate(found, from_attributes=True)
