@@ -88,3 +88,14 @@ def create_demo_accounts(uow: UnitOfWork, logins: list[tuple[str, str, int | Non
             row["password_hash"] = hashed
         uow.conn.execute(insert(t.users), rows)
     return len(rows)
+
+
+def change_password(uow: UnitOfWork, username: str, current: str, new: str) -> None:
+    """Replace a login's password after checking the current one (same refusal as sign-in)."""
+    account = authenticate(uow.conn, username, current)
+    if len(new or "") < MIN_PASSWORD:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
+    if new == current:
+        raise InvalidInput("the new password must differ from the current one")
+    uow.conn.execute(t.users.update().where(t.users.c.id == account.id)
+                     .values(password_hash=_hasher.hash(new)))

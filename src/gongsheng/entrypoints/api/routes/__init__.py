@@ -6,6 +6,8 @@ from gongsheng.entrypoints.api.routes import (
     auth,
     business_managers,
     consumers,
+    directory,
+    invitations,
     ledger,
     merchants,
     orders,
@@ -17,7 +19,9 @@ from gongsheng.entrypoints.api.routes import (
     regions,
     reports,
     risk,
+    signings,
     statements,
+    store,
     wallets,
 )
 
@@ -25,4 +29,5 @@ from gongsheng.entrypoints.api.routes import (
 ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoters.router,
            business_managers.router, merchants.router, consumers.router, wallets.router,
            payouts.router, statements.router, periods.router, reports.router, ledger.router,
-           policy.router, risk.router]
+           policy.router, risk.router, invitations.router, signings.router, store.router,
+           directory.router]
