@@ -5,6 +5,10 @@ not set, a random key is generated once and stored beside the SQLite database (`
 mode 0600; for a server database, ``.gongsheng-secret`` in the working folder), so that every
 worker and every restart signs with the same key. In production mode (``GONGSHENG_MODE=production``)
 a missing key is refused: no default secret ever signs a production token.
+
+The configured key is never used as is: each database signs with a key derived from it and the
+database's own random id (:func:`gongsheng.entrypoints.api.auth.database_key`), so databases
+sharing a working folder (and so a key file) do not accept one another's tokens.
 """
 
 from __future__ import annotations
@@ -36,6 +40,16 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     token_minutes: int = Field(default=8 * 60, ge=1, le=30 * 24 * 60)
     demo_password: SecretStr | None = None
+    """The demo admin's password (every other demo login gets its own random one)."""
+    sign_in_limit_per_address: str = "30/minute"
+    """Sign-in attempts one address may make (``limits`` notation: ``N/minute``, ``N per 15 minutes``)."""
+    sign_in_failures_per_username: str = "10 per 15 minutes"
+    """Failed sign-ins one username may take before it is refused until the window moves on."""
+    sign_up_limit_per_address: str = "10/hour"
+    """Anonymous sign-ups one address may make."""
+    rate_limit_storage: str = "memory://"
+    """Where rate limits count (``memory://``: per process; a ``limits`` URI such as ``redis://``
+    shares them between worker processes)."""
 
     @property
     def production(self) -> bool:

@@ -45,21 +45,31 @@ class Api:
         return self.client.request(method, "/api/v1" + path, headers=headers, **kwargs)
 
 
-def make_api(city: Any) -> Iterator[Api]:
+LOGINS = [("admin", "admin"), ("alice", "consumer"), ("bob", "consumer"), ("mia", "merchant"),
+          ("hank", "merchant"), ("pat", "partner"), ("quinn", "promoter"), ("kim", "bm")]
+PASSWORDS = {name: PASSWORD if name == "alice" else f"{PASSWORD}-{i}"
+             for i, (name, _) in enumerate(LOGINS)}
+"""Each login's own password (alice's is :data:`PASSWORD`)."""
+
+
+def make_api(city: Any, settings: Settings | None = None) -> Iterator[Api]:
     platform: Platform = city.platform
-    logins = [("admin", "admin", None), ("alice", "consumer", city.consumer),
-              ("bob", "consumer", city.referrer), ("mia", "merchant", city.merchant),
-              ("hank", "merchant", city.home), ("pat", "partner", city.partner),
-              ("quinn", "promoter", city.promoter), ("kim", "bm", city.bm)]
-    platform.run(accounts.create_demo_accounts, logins, PASSWORD)
+    parties = {"alice": city.consumer, "bob": city.referrer, "mia": city.merchant, "hank": city.home,
+               "pat": city.partner, "quinn": city.promoter, "kim": city.bm}
+    platform.run(accounts.create_demo_accounts,
+                 [(u, r, parties.get(u), PASSWORDS[u]) for u, r in LOGINS])
     names = {"admin": "admin", "consumer": "alice", "referrer": "bob", "merchant": "mia",
              "home": "hank", "partner": "pat", "promoter": "quinn", "bm": "kim"}
-    by_user = {u: accounts.Account(0, u, r, p) for u, r, p in logins}
-    headers = {who: {"Authorization": "Bearer " + issue_token(by_user[u], SECRET, 30)}
-               for who, u in names.items()}
-    app = create_app(platform, Settings(secret_key=SECRET))
+    app = create_app(platform, settings or Settings(secret_key=SECRET))
+    by_user = {u: platform.read(accounts.authenticate, u, PASSWORDS[u]) for u, _ in LOGINS}
+    headers = {who: bearer(by_user[u], app) for who, u in names.items()}
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, city, headers)
+
+
+def bearer(account: accounts.Account, app: Any, minutes: int = 30) -> dict[str, str]:
+    """An ``Authorization`` header for ``account`` on ``app``'s database."""
+    return {"Authorization": "Bearer " + issue_token(account, app.state.token_key, minutes)}
 
 
 @pytest.fixture

@@ -184,7 +184,7 @@ def test_directory_and_password_change(api: Api) -> None:
     by_id = api.call("GET", f"/parties?q={api.city.merchant}").json()["items"]
     assert [p["party_id"] for p in by_id] == [api.city.merchant] and by_id[0]["username"] == "mia"
     problem(api.call("GET", "/parties", "merchant"), 403)
-    path = "/me/password"
+    path = "/auth/password"
     problem(api.call("POST", path, "consumer", json={"current_password": "wrong-one",
                                                      "new_password": "another-pass-1"}), 401)
     changed = api.call("POST", path, "consumer", json={"current_password": PASSWORD,

@@ -1,7 +1,9 @@
 """Engines and schema: SQLite (embedded default) and PostgreSQL (production), one code path.
 
 - :func:`database_url` resolves ``--db`` / ``GONGSHENG_DB`` / the default SQLite file.
-- :func:`make_engine` configures each dialect for the engine's write pattern: SQLite in WAL mode
+- :func:`make_engine` builds engines with ``hide_parameters=True``: an error or a log line shows
+  the SQL, never the values bound to it (idempotency keys, amounts, password hashes).
+  It configures each dialect for the engine's write pattern: SQLite in WAL mode
   with ``BEGIN IMMEDIATE`` (one writer at a time, no upgrade deadlocks) and foreign keys on;
   PostgreSQL through psycopg 3, every Python ``int`` sent as ``bigint`` (psycopg would otherwise
   pick int2/int4/int8 by value, so the same statement would come with ever new parameter types
@@ -44,6 +46,7 @@ def sqlite_path(url: str) -> Path | None:
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for the URL, configured for gongsheng's transactions."""
     resolved = database_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if resolved.startswith("sqlite"):
         engine = create_engine(resolved, connect_args={"timeout": 30}, **kwargs)
 

@@ -311,14 +311,31 @@ users = Table(
     "users", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("username", String(100), nullable=False, unique=True),
+    # the name folded to one representative per look-alike class (services.usernames): unique,
+    # so no two accounts read the same; sign-in looks names up by it
+    Column("username_key", String(400), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
     Column("role", String(10), nullable=False),
     Column("party_id", ForeignKey("parties.id"), nullable=True),
     Column("demo", Boolean, nullable=False, server_default=text("false")),
+    # every token names the generation it was issued in; signing out, a password change and
+    # disabling the account move it on, which ends every token issued before
+    Column("session_generation", BigInteger, nullable=False, server_default="0"),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
     _created(),
     CheckConstraint(
         "role in ('admin', 'consumer', 'merchant', 'bm', 'partner', 'promoter')", name="role"
     ),
+)
+
+database_identity = Table(
+    "database_identity", metadata,
+    # one row, made at first use: the random id tokens are bound to (their audience and the key
+    # they are signed with), so a token of one database is worthless on another
+    Column("singleton", Integer, primary_key=True, autoincrement=False),
+    Column("database_id", String(64), nullable=False),
+    _created(),
+    CheckConstraint("singleton = 1", name="one_row"),
 )
 
 share_programmes = Table(

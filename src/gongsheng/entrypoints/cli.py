@@ -24,7 +24,8 @@ app = typer.Typer(help="gongsheng (共生): five-party rebate platform engine, r
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 policy_app = typer.Typer(help="Policy files.", no_args_is_help=True)
 period_app = typer.Typer(help="Release periods.", no_args_is_help=True)
-admin_app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
+admin_app = typer.Typer(help="Accounts: create admins, set passwords, disable and enable.",
+                        no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(period_app, name="period")
 app.add_typer(admin_app, name="admin")
@@ -142,18 +143,55 @@ def verify(db: DbOption = None) -> None:
         fail(f"invariant failed: {failed.name} ({failed.detail})", code=1)
 
 
+def _password_input() -> str:
+    """A password from GONGSHENG_ADMIN_PASSWORD, else a hidden prompt, else a line of stdin."""
+    password = os.environ.get("GONGSHENG_ADMIN_PASSWORD")
+    if password is None:
+        password = (typer.prompt("password", hide_input=True) if sys.stdin.isatty()
+                    else sys.stdin.readline().rstrip("\n"))
+    return password
+
+
 @admin_app.command("create")
 def admin_create(username: str, db: DbOption = None) -> None:
     """Create an admin account; the password comes from stdin or GONGSHENG_ADMIN_PASSWORD."""
     from gongsheng.services import accounts
 
-    password = os.environ.get("GONGSHENG_ADMIN_PASSWORD")
-    if password is None:
-        password = (typer.prompt("password", hide_input=True) if sys.stdin.isatty()
-                    else sys.stdin.readline().rstrip("\n"))
+    password = _password_input()
     with opened(db) as plat:
         account = guarded(lambda: plat.run(accounts.create_account, username, password, "admin"))
     out.print(f"admin account {account.username!r} created")
+
+
+@admin_app.command("password")
+def admin_password(username: str, db: DbOption = None) -> None:
+    """Set any account's password (from stdin or GONGSHENG_ADMIN_PASSWORD); ends its sessions."""
+    from gongsheng.services import accounts
+
+    password = _password_input()
+    with opened(db) as plat:
+        account = guarded(lambda: plat.run(accounts.reset_password, username, password))
+    out.print(f"password of {account.username!r} changed; its sessions have ended")
+
+
+@admin_app.command("disable")
+def admin_disable(username: str, db: DbOption = None) -> None:
+    """Disable an account: it cannot sign in, and its tokens end at once."""
+    from gongsheng.services import accounts
+
+    with opened(db) as plat:
+        account = guarded(lambda: plat.run(accounts.set_disabled, username, True))
+    out.print(f"account {account.username!r} disabled; its sessions have ended")
+
+
+@admin_app.command("enable")
+def admin_enable(username: str, db: DbOption = None) -> None:
+    """Enable a disabled account again."""
+    from gongsheng.services import accounts
+
+    with opened(db) as plat:
+        account = guarded(lambda: plat.run(accounts.set_disabled, username, False))
+    out.print(f"account {account.username!r} enabled")
 
 
 @app.command("serve")
@@ -230,7 +268,7 @@ def demo(
                   f"{len(result.closed)} periods ({result.orders} orders) on {shown}")
         out.print(f"report: {report}")
         out.print(f"logins (username, role, party id, password): {result.logins_file}; "
-                  "sign in as 'admin' with the password in that file")
+                  "each login has its own password; sign in as 'admin' with the one in that file")
     finally:
         plat.engine.dispose()
 

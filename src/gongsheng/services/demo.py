@@ -17,8 +17,9 @@ a re-run on the same database continues it with fresh draws:
 
 Every write goes through :class:`Platform` (orders with idempotency keys ``demo-p<period>-...``),
 so the books are exactly what the API would have produced, and ``verify`` holds after a run.
-Logins: one per party (``<kind>-<party id>``) and ``admin``, marked ``demo``; a database holding
-parties but no demo logins was not made by demo and is refused.
+Logins: one per party (``<kind>-<party id>``) and ``admin``, marked ``demo``, each with its own
+random password (the admin's may be given); a database holding parties but no demo logins was
+not made by demo and is refused.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import contextlib
 import csv
 import math
 import random
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,32 +252,46 @@ def _payouts(platform: Platform, city: CityState, rng: random.Random, seq: int) 
                     platform.withdraw(party, int(cash * rng.uniform(0.5, 1.0)), f"demo-p{seq}-w{party}")
 
 
-def demo_password(settings_password: str | None, logins_file: Path) -> str:
-    """The demo password: the setting, else the one in an existing logins file, else a new one."""
-    if settings_password:
-        return settings_password
-    if logins_file.exists():
-        with logins_file.open(newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                if row.get("password"):
-                    return row["password"]
-    return secrets.token_urlsafe(9)
+def known_passwords(logins_file: Path) -> dict[str, str]:
+    """``username -> password`` of an existing logins file (empty when there is none)."""
+    if not logins_file.exists():
+        return {}
+    with logins_file.open(newline="", encoding="utf-8") as f:
+        return {r["username"]: r.get("password") or "" for r in csv.DictReader(f) if r.get("username")}
 
 
-def write_logins(platform: Platform, password: str, logins_file: Path) -> int:
-    """Create a demo login for every party without one (and ``admin``); write the logins file."""
+def write_logins(platform: Platform, admin_password: str | None, logins_file: Path) -> int:
+    """Create a demo login for every party without one (and ``admin``), each with its own
+    password; write the logins file.
+
+    The admin's password is ``admin_password`` if given, else the one in the file, else a new
+    random one; every other login gets a new random one (kept in the file across runs). Demo
+    logins that share a password (made by an earlier version, which gave all one password) get
+    new ones, which ends their sessions.
+    """
+    known = known_passwords(logins_file)
     with platform.engine.connect() as conn:
         u, p = t.users, t.parties
         missing = conn.execute(
             select(p.c.id, p.c.kind).select_from(p.outerjoin(u, u.c.party_id == p.c.id))
             .where(p.c.kind != "platform", u.c.id.is_(None)).order_by(p.c.id)).all()
-    rows: list[tuple[str, str, int | None]] = [(f"{kind}-{pid}", kind, int(pid)) for pid, kind in missing]
-    rows.append(("admin", "admin", None))
-    created = platform.run(accounts.create_demo_accounts, rows, password)
-    known: dict[str, str] = {}
-    if logins_file.exists():
-        with logins_file.open(newline="", encoding="utf-8") as f:
-            known = {r["username"]: r.get("password", "") for r in csv.DictReader(f)}
+        has_admin = conn.execute(select(u.c.id).where(u.c.username == "admin")).first() is not None
+    fresh: dict[str, str] = {}
+    rows: list[tuple[str, str, int | None, str]] = []
+    for pid, kind in missing:
+        name = f"{kind}-{pid}"
+        fresh[name] = accounts.new_demo_password()
+        rows.append((name, kind, int(pid), fresh[name]))
+    admin = admin_password or known.get("admin") or accounts.new_demo_password()
+    rows.append(("admin", "admin", None, admin))
+    if not has_admin:
+        fresh["admin"] = admin
+    created = platform.run(accounts.create_demo_accounts, rows)
+    shared = platform.read(accounts.demo_logins_sharing_a_password)
+    if shared:
+        renewed = {name: admin if name == "admin" else accounts.new_demo_password() for name in shared}
+        platform.run(accounts.reset_demo_passwords, renewed)
+        fresh.update(renewed)
     with platform.engine.connect() as conn:
         users = conn.execute(select(t.users.c.username, t.users.c.role, t.users.c.party_id)
                              .where(t.users.c.demo).order_by(t.users.c.id)).all()
@@ -285,14 +299,16 @@ def write_logins(platform: Platform, password: str, logins_file: Path) -> int:
         writer = csv.writer(f)
         writer.writerow(["username", "role", "party_id", "password"])
         for name, role, party in users:
-            writer.writerow([name, role, "" if party is None else party, known.get(name) or password])
+            writer.writerow([name, role, "" if party is None else party,
+                             fresh.get(name) or known.get(name) or ""])
     logins_file.chmod(0o600)
     return created
 
 
 def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = None,
              logins_file: Path | None = None, progress: Progress | None = None) -> DemoResult:
-    """Build the city (or load it, on a re-run) and run ``config.periods`` more periods."""
+    """Build the city (or load it, on a re-run) and run ``config.periods`` more periods;
+    ``password`` is the demo admin's (see :func:`write_logins`)."""
     if config.periods < 1 or config.consumers < 1 or config.merchants < 3:
         raise InvalidInput("demo needs at least 1 period, 1 consumer and 3 merchants")
     url = platform.engine.url.render_as_string(hide_password=False)
@@ -305,7 +321,7 @@ def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = N
     first = parties == 0
     if first:
         build_city(platform, config, random.Random(f"{config.seed}:city"))
-    created = write_logins(platform, demo_password(password, logins_file), logins_file)
+    created = write_logins(platform, password, logins_file)
     with platform.engine.connect() as conn:
         city = load_city(conn)
         start = open_period(conn).seq
@@ -321,7 +337,7 @@ def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = N
         orders += run_period(platform, city, seq, seq - 1, config, step)
         closed.append(platform.close_period(seq))
         report(f"period {seq} closed", index + 1)
-    created += write_logins(platform, demo_password(password, logins_file), logins_file)
+    created += write_logins(platform, password, logins_file)
     kpis = platform.read(reports.kpis)
     risk = platform.read(reports.risk)
     return DemoResult(first, closed, kpis, risk, logins_file, created, orders)

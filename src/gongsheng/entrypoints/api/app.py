@@ -12,9 +12,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from gongsheng.entrypoints.api import errors
+from gongsheng.entrypoints.api import errors, limiter
+from gongsheng.entrypoints.api.auth import database_key
 from gongsheng.entrypoints.api.routes import ROUTERS
 from gongsheng.entrypoints.web import mount_web
+from gongsheng.services import accounts
 from gongsheng.services.platform import Platform
 from gongsheng.settings import Settings
 
@@ -22,7 +24,7 @@ API_PREFIX = "/api/v1"
 _PROBLEMS = {
     "400": "bad request", "401": "no or bad credentials", "403": "not yours",
     "404": "unknown resource", "409": "conflict with the state of the books",
-    "422": "invalid input",
+    "422": "invalid input", "429": "too many requests (see Retry-After)",
 }
 
 
@@ -48,7 +50,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
-    """The API over ``platform``; the signing key comes from ``settings`` (see :mod:`settings`)."""
+    """The API over ``platform``; the signing key is derived from the one in ``settings`` (see
+    :mod:`settings`) and the database's id, so tokens are bound to this database."""
     settings = settings or Settings()
     app = FastAPI(title="gongsheng", version="1", description=(
         "Five-party rebate platform: orders, refunds, wallets, periods, reports. Amounts are "
@@ -56,8 +59,11 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
         "Errors are application/problem+json."))
     app.state.platform = platform
     app.state.settings = settings
-    app.state.secret = settings.secret(str(platform.engine.url.render_as_string(hide_password=False)))
+    secret = settings.secret(str(platform.engine.url.render_as_string(hide_password=False)))
+    app.state.token_key = database_key(secret, platform.run(accounts.database_id))
+    app.state.secret = app.state.token_key.secret  # this database's key (tokens, CSRF tokens)
     errors.install(app)
+    limiter.install(app, limiter.from_settings(settings))
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     mount_web(app)  # the web pages (login, admin, one page per role) and their static files

@@ -1,8 +1,9 @@
 """Dependencies of the routes, as ``Annotated`` aliases: the platform, the caller, common parameters.
 
-The dependencies are ``async`` although they do no I/O: FastAPI runs a plain ``def`` dependency
-in its thread pool, one thread hand-off per dependency per request; these only read the app
-state and check a token's signature, which is quicker done on the event loop.
+Finding the caller reads the database (the token's session generation,
+:func:`gongsheng.entrypoints.api.auth.authorize`), so :func:`current_user` and
+:func:`optional_user` are plain functions, which FastAPI runs in its thread pool, off the event
+loop; the others only read the app state and are ``async``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from gongsheng.domain.errors import Unauthorized
-from gongsheng.entrypoints.api.auth import Principal, read_token
+from gongsheng.entrypoints.api.auth import Principal, authorize
 from gongsheng.services.idempotency import MAX_KEY
 from gongsheng.services.platform import Platform
 
@@ -33,11 +34,10 @@ def _principal(request: Request, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("sign in first: send 'Authorization: Bearer <token>' "
                            f"(a token comes from {TOKEN_URL})")
-    return read_token(token, request.app.state.secret)
+    return authorize(request.app.state.platform, token, request.app.state.token_key)
 
 
-async def current_user(request: Request,
-                       token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+def current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     """The caller named by the bearer token (401 without a valid one)."""
     return _principal(request, token)
 
@@ -48,7 +48,7 @@ async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Princ
     return user
 
 
-async def optional_user(request: Request) -> Principal | None:
+def optional_user(request: Request) -> Principal | None:
     """The caller if a bearer token is sent (checked), None for an anonymous request."""
     header = request.headers.get("authorization")
     if header is None:

@@ -57,11 +57,6 @@ class AccountOut(BaseModel):
     party_id: int | None
 
 
-class PasswordIn(In):
-    current_password: Annotated[str, Field(min_length=1, max_length=500)]
-    new_password: Password
-
-
 class SigningIn(In):
     """A merchant's terms as a BM, promoter or admin signs them (the signer binds itself)."""
 

@@ -19,6 +19,8 @@ TEXT: dict[str, tuple[str, str]] = {
                     "Operators, consumers, merchants, business managers, partners and promoters "
                     "all sign in here."),
     "login:failed": ("用户名或密码错误。", "Unknown username or wrong password."),
+    "login:throttled": ("登录尝试过多，请稍后再试。", "Too many sign-in attempts; try again later."),
+    "login:disabled": ("该账户已停用，请联系管理员。", "This account is disabled; ask an administrator."),
     "username": ("用户名", "Username"), "password": ("密码", "Password"),
     "back": ("返回", "Back"),
     "error:401": ("请先登录", "Sign in first"), "error:403": ("无权查看", "Not yours"),

@@ -22,8 +22,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
 from gongsheng.domain.errors import GongshengError, NotFound, Unauthorized
-from gongsheng.entrypoints.api.auth import issue_token, read_token
+from gongsheng.entrypoints.api.auth import issue_token, read_token, sign_in
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
+from gongsheng.entrypoints.api.limiter import RateLimited
 from gongsheng.entrypoints.web import session, views
 from gongsheng.entrypoints.web.i18n import translator
 from gongsheng.services import accounts, dashboards, reports
@@ -133,21 +134,28 @@ def login_form(request: Request, next: Annotated[str | None, Query(max_length=50
 
 
 @router.post("/login")
-def login(request: Request, platform: PlatformDep, username: Annotated[str, Form(max_length=100)],
-          password: Annotated[str, Form(max_length=500)],
-          form_token: Annotated[str, Form(max_length=100)] = "",
-          next: Annotated[str, Form(max_length=500)] = "") -> Response:
-    """Check the password, set the session cookie, go to the role's page."""
+async def login(request: Request, username: Annotated[str, Form(max_length=100)],
+                password: Annotated[str, Form(max_length=500)],
+                form_token: Annotated[str, Form(max_length=100)] = "",
+                next: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """Check the password (rate limited, as the API's sign-in), set the session cookie, go to
+    the role's page."""
     session.check_login_csrf(request, form_token)
+    _ = translator(session.language(request, "zh"))
     try:
-        account = platform.read(accounts.authenticate, username, password)
-    except Unauthorized:
-        _ = translator(session.language(request, "zh"))
-        return _login_page(request, error=_("login:failed"), username=username,
+        account = await sign_in(request, username, password)
+    except RateLimited as exc:
+        page = _login_page(request, error=_("login:throttled"), username=username,
+                           next_path=_safe_next(next), status=429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    except Unauthorized as exc:
+        failed = "login:disabled" if exc.detail != accounts.FAILED else "login:failed"
+        return _login_page(request, error=_(failed), username=username,
                            next_path=_safe_next(next), status=401)
     settings = request.app.state.settings
-    token = issue_token(account, request.app.state.secret, settings.token_minutes)
-    principal = read_token(token, request.app.state.secret)
+    token = issue_token(account, request.app.state.token_key, settings.token_minutes)
+    principal = read_token(token, request.app.state.token_key)
     target = _safe_next(next) or home_of(principal)
     response = RedirectResponse(target, status_code=303)
     session.set_session(response, token, settings.token_minutes, request.url.scheme == "https")
@@ -156,10 +164,11 @@ def login(request: Request, platform: PlatformDep, username: Annotated[str, Form
 
 
 @router.post("/logout")
-def logout(request: Request, viewer: ViewerDep,
+def logout(request: Request, viewer: ViewerDep, platform: PlatformDep,
            csrf: Annotated[str, Form(max_length=100)] = "") -> RedirectResponse:
-    """End the session."""
+    """End the session: on the server (every token of the account), and the cookie."""
     session.check_csrf(viewer, request.app.state.secret, csrf)
+    platform.run(accounts.end_sessions, viewer.principal.account_id)
     response = RedirectResponse("/login", status_code=303)
     session.clear_session(response)
     return response

@@ -2,7 +2,9 @@
 
 - The session cookie holds the same signed, expiring bearer token the API issues
   (:func:`gongsheng.entrypoints.api.auth.issue_token`); it is ``HttpOnly`` and ``SameSite=Strict``,
-  so scripts cannot read it and other sites cannot send it.
+  so scripts cannot read it and other sites cannot send it. It is checked like a bearer token,
+  session generation included (:func:`gongsheng.entrypoints.api.auth.authorize`): signing out
+  ends it (and every other token of the account) on the server, not only in this browser.
 - Every form that changes something carries a CSRF token: an HMAC of the session token under the
   signing key (stateless; it changes with each login). The login form, sent before there is a
   session, uses a double-submit token (a random cookie repeated in a hidden field).
@@ -21,7 +23,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from gongsheng.domain.errors import GongshengError
-from gongsheng.entrypoints.api.auth import Principal, read_token
+from gongsheng.entrypoints.api.auth import Principal, authorize
 
 SESSION_COOKIE = "gs_session"
 LOGIN_CSRF_COOKIE = "gs_login_csrf"
@@ -74,7 +76,7 @@ def viewer_of(request: Request) -> Viewer | None:
     if not token:
         return None
     try:
-        return Viewer(read_token(token, request.app.state.secret), token)
+        return Viewer(authorize(request.app.state.platform, token, request.app.state.token_key), token)
     except GongshengError:
         return None
 

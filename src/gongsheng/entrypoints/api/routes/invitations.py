@@ -1,8 +1,8 @@
-"""Invitations: one-time links by which a new login sets its own password; password changes."""
+"""Invitations: one-time links by which a new login sets its own password."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
 from gongsheng.adapters import tables as t
@@ -15,10 +15,9 @@ from gongsheng.entrypoints.api.schemas_parties import (
     InvitationIn,
     InvitationInfo,
     InvitationOut,
-    PasswordIn,
     invitation_out,
 )
-from gongsheng.services import accounts, invitations
+from gongsheng.services import invitations
 from gongsheng.services.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["invitations"])
@@ -69,12 +68,5 @@ def accept_invitation(request: Request, body: AcceptIn, platform: PlatformDep,
     """Create the invited login with the chosen password; the link is spent; returns a token."""
     account = platform.run(invitations.accept, token, body.username, body.password)
     minutes = request.app.state.settings.token_minutes
-    return Token(access_token=issue_token(account, request.app.state.secret, minutes),
+    return Token(access_token=issue_token(account, request.app.state.token_key, minutes),
                  expires_in=minutes * 60, role=account.role, party_id=account.party_id)
-
-
-@router.post("/me/password", status_code=204)
-def change_password(body: PasswordIn, user: CurrentUser, platform: PlatformDep) -> Response:
-    """Change the caller's password (the current one is checked)."""
-    platform.run(accounts.change_password, user.username, body.current_password, body.new_password)
-    return Response(status_code=204)
