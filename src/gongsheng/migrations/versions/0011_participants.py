@@ -1,7 +1,7 @@
 """Parties acting from their own pages: invitations, merchant signings, keyed actions, partner terms.
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from gongsheng.adapters.tables import action_requests, invitations, merchant_signings
 
 revision = "0011"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
