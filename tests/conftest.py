@@ -166,11 +166,19 @@ class City:
 
     def order(self, amount_fen: int, voucher_fen: int = 0, *, consumer: int | None = None,
               merchant: int | None = None, key: str | None = None) -> OrderResult:
-        """Place an order (A at M by default) under a fresh idempotency key."""
-        return self.platform.order(OrderRequest(
-            consumer if consumer is not None else self.consumer,
-            merchant if merchant is not None else self.merchant,
-            amount_fen, voucher_fen, key or self.key("order")))
+        """Place an order (A at M by default) under a fresh idempotency key; a voucher part
+        comes with a pay code the consumer issues for it."""
+        return self.platform.order(self.request(amount_fen, voucher_fen, consumer=consumer,
+                                                merchant=merchant, key=key))
+
+    def request(self, amount_fen: int, voucher_fen: int = 0, *, consumer: int | None = None,
+                merchant: int | None = None, key: str | None = None) -> OrderRequest:
+        """An order (A at M by default); for a voucher part, the consumer issues a pay code."""
+        consumer = consumer if consumer is not None else self.consumer
+        merchant = merchant if merchant is not None else self.merchant
+        code = self.platform.pay_code(consumer, voucher_fen).code if voucher_fen > 0 else None
+        return OrderRequest(consumer, merchant, amount_fen, voucher_fen,
+                            key if key is not None else self.key("order"), code)
 
     def add_merchant(self, name: str, channel: str = "alliance", *, category: str = "retail",
                      rate: str | None = "0.10", accepts_vouchers: bool = True, **extra: Any) -> int:

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     mode: Literal["dev", "demo", "production"] = "dev"
     secret_key: SecretStr | None = None
     token_minutes: int = Field(default=8 * 60, ge=1, le=30 * 24 * 60)
+    pay_code_minutes: int = Field(default=5, ge=1, le=60)  # how long a consumer's pay code lives
     demo_password: SecretStr | None = None
     """The demo admin's password (every other demo login gets its own random one)."""
     sign_in_limit_per_address: str = "30/minute"

@@ -64,9 +64,9 @@ def test_concurrent_voucher_spends_never_exceed_the_balance(pg_city: City, settl
     city, plat = pg_city, pg_city.platform
     if settled:
         assert plat.wallet(city.consumer).vouchers_fen == 5_000
-    spend = 2_000  # 8 x 20.00 wanted, 50.00 held
-    results = at_once(THREADS, lambda i: plat.order(OrderRequest(
-        city.consumer, city.merchant, 10_000, spend, f"spend-{i}")))
+    spend = 2_000  # 8 x 20.00 wanted, 50.00 held, each sale with its own pay code
+    reqs = [city.request(10_000, spend, key=f"spend-{i}") for i in range(THREADS)]
+    results = at_once(THREADS, lambda i: plat.order(reqs[i]))
     accepted = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, Exception)]
     assert all(isinstance(r, InsufficientBalance) for r in refused), refused
@@ -122,10 +122,11 @@ def test_an_order_that_waited_for_a_close_lands_in_the_new_period(
 
     monkeypatch.setattr(ordering, "place_order", counted)
 
+    req = city.request(10_000, voucher_fen, key=f"waits-{voucher_fen}")
+
     def order() -> None:
         try:
-            placed["order"] = plat.order(OrderRequest(city.consumer, city.merchant, 10_000,
-                                                      voucher_fen, f"waits-{voucher_fen}"))
+            placed["order"] = plat.order(req)
         except Exception as err:  # checked below
             placed["error"] = err
 

@@ -18,6 +18,7 @@ from gongsheng.domain.errors import (
     InsufficientBalance,
     InvalidInput,
     NotFound,
+    PayCodeRefused,
 )
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, Asset, account_id, system_account
 from gongsheng.services.ordering import OrderRequest
@@ -185,11 +186,28 @@ def _stocked(city: City) -> dict[str, int]:
     }
 
 
+_ISSUE = "issue"
+
+
 def _order(city: City, amount: int, voucher: int = 0, **kw: Any) -> Callable[[], Any]:
+    """An order; a voucher part carries a code the consumer issues, unless ``pay_code`` is given."""
     consumer = kw.pop("consumer", city.consumer)
     merchant = kw.pop("merchant", city.merchant)
     key = kw.pop("key", "bad")
-    return lambda: city.platform.order(OrderRequest(consumer, merchant, amount, voucher, key))
+    code = kw.pop("pay_code", _ISSUE)
+
+    def place() -> Any:
+        given = code
+        if given == _ISSUE:
+            given = city.platform.pay_code(consumer, voucher).code if voucher > 0 else None
+        return city.platform.order(OrderRequest(consumer, merchant, amount, voucher, key, given))
+
+    return place
+
+
+def _others_code(city: City, voucher: int) -> str:
+    """A live pay code of another consumer (B), for as many vouchers."""
+    return city.platform.pay_code(city.referrer, voucher).code
 
 
 def _terms(city: City, **kw: Any) -> Callable[[], Any]:
@@ -206,7 +224,17 @@ BAD_INPUT: dict[str, tuple[Callable[[City, dict[str, int]], Callable[[], Any]],
     "negative amount": (lambda c, s: _order(c, -100), InvalidInput, "amount"),
     "voucher above amount": (lambda c, s: _order(c, 1_000, 1_001), InvalidInput, "voucher"),
     "missing idempotency key": (lambda c, s: _order(c, 1_000, key=""), InvalidInput, "Idempotency"),
-    "voucher above balance": (lambda c, s: _order(c, 10_000, 2_501), InsufficientBalance, "2500"),
+    "voucher above balance": (lambda c, s: _order(c, 10_000, 2_501), InsufficientBalance,
+                              "does not cover"),
+    "voucher part without a pay code": (lambda c, s: _order(c, 10_000, 100, pay_code=None),
+                                        InvalidInput, "pay_code"),
+    "pay code on a cash order": (lambda c, s: _order(c, 10_000, 0, pay_code=_others_code(c, 1)),
+                                 InvalidInput, "pay_code"),
+    "malformed pay code": (lambda c, s: _order(c, 10_000, 100, pay_code="12345"), InvalidInput,
+                           "pay_code"),
+    "another consumer's pay code": (
+        lambda c, s: _order(c, 10_000, 100, pay_code=_others_code(c, 100)), PayCodeRefused,
+        "pay code"),
     "voucher at a merchant not accepting": (
         lambda c, s: _order(c, 10_000, 100, merchant=s["cash_only"]), InvalidInput, "accept"),
     "voucher above the mall's share": (

@@ -74,8 +74,9 @@ def test_live_engine_replays_the_simulation(tmp_path: Path, controller: str) -> 
                                         merchant.get(home) if home >= 0 else None)
             registered = i + 1
         for k, (c, m, g, v) in enumerate(zip(*engine.orders[t], strict=True)):
+            code = live.pay_code(consumer[int(c)], int(v)).code if v else None
             live.order(ordering.OrderRequest(consumer[int(c)], merchant[int(m)], int(g), int(v),
-                                             idempotency_key=f"order-{t}-{k}"))
+                                             idempotency_key=f"order-{t}-{k}", pay_code=code))
         closed = live.close_period()
         got = closed.figures
         assert got["gmv_fen"] == f["gmv"][t], t

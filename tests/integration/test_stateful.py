@@ -75,7 +75,8 @@ class Books:
     def order(self, consumer: int, merchant: int, amount: int, voucher: str) -> None:
         balance = self.plat.wallet(consumer).vouchers_fen if voucher != "none" else 0
         part = {"none": 0, "half": balance // 2, "all": balance, "over": balance + 1}[voucher]
-        req = OrderRequest(consumer, merchant, amount, part, self.key())
+        code = self.plat.pay_code(consumer, part).code if part else None  # the consumer's consent
+        req = OrderRequest(consumer, merchant, amount, part, self.key(), code)
         at_mall = merchant == self.mall
         if part > amount:
             return self.refused(InvalidInput, lambda: self.plat.order(req))

@@ -404,3 +404,20 @@ action_requests = Table(
     Column("result", Text, nullable=False),  # the first answer, as JSON
     _created(),
 )
+
+pay_codes = Table(
+    "pay_codes", metadata,  # domain.pay_codes: a consumer's one-time consent to spend vouchers
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code_hash", String(64), nullable=False, unique=True),  # SHA-256 hex; never the code
+    Column("consumer_id", ForeignKey("consumers.party_id"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.party_id"), nullable=True),  # None: any merchant
+    Column("max_voucher_fen", BigInteger, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_key", String(200), nullable=True),  # the Idempotency-Key of the order that used it
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    _created(),
+    CheckConstraint("max_voucher_fen > 0", name="max_voucher"),
+    CheckConstraint("(used_key is null) = (used_at is null)", name="used"),
+)
+Index("ix_pay_codes_consumer_live", pay_codes.c.consumer_id, pay_codes.c.expires_at,
+      sqlite_where=text("used_key is null"), postgresql_where=text("used_key is null"))

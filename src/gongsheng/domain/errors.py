@@ -14,6 +14,7 @@
     │   └── PeriodClosed                writing into a period that is closed
     ├── Unauthorized            (401)   no or bad credentials
     ├── Forbidden               (403)   not yours
+    │   └── PayCodeRefused              an order's pay code does not allow its voucher part
     └── InvariantViolation      (500)   the books break an invariant (``verify`` reports these)
 
 Every write is atomic: when one of these is raised inside a unit of work, nothing is committed.
@@ -85,3 +86,19 @@ class Forbidden(GongshengError):
 class InvariantViolation(GongshengError):
     title = "Invariant violated"
     status = 500
+
+
+class PayCodeRefused(Forbidden):
+    """An order's pay code does not authorise its voucher part.
+
+    One detail for every case (unknown, expired, used, another consumer's or merchant's, a
+    smaller limit), so that a refusal never tells which codes exist.
+    """
+
+    title = "Pay code refused"
+
+    def __init__(self, detail: str = (
+            "the pay code does not allow this sale (it may be unknown, expired, already used, or "
+            "issued for another consumer, another merchant or a smaller voucher part); ask the "
+            "consumer for a new one")) -> None:
+        super().__init__(detail)

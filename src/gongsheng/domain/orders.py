@@ -58,6 +58,15 @@ def voucher_cost(policy: Policy, voucher_fen: int, *, at_mall: bool) -> int:
 def check_voucher_part(policy: Policy, gross_fen: int, voucher_fen: int, balance_fen: int, *,
                        at_mall: bool, merchant_accepts: bool) -> None:
     """Refuse a voucher part the merchant, the channel's share cap or the balance does not allow."""
+    check_voucher_terms(policy, gross_fen, voucher_fen, at_mall=at_mall,
+                        merchant_accepts=merchant_accepts)
+    check_voucher_balance(voucher_fen, balance_fen)
+
+
+def check_voucher_terms(policy: Policy, gross_fen: int, voucher_fen: int, *, at_mall: bool,
+                        merchant_accepts: bool) -> None:
+    """Refuse a voucher part the merchant or the channel's share cap does not allow (the seller's
+    rules only: nothing about the consumer)."""
     if voucher_fen < 0:
         raise InvalidInput("voucher_fen must not be negative")
     if voucher_fen == 0:
@@ -69,9 +78,14 @@ def check_voucher_part(policy: Policy, gross_fen: int, voucher_fen: int, balance
         raise InvalidInput(
             f"voucher part {voucher_fen} fen exceeds the {limit} fen vouchers may pay on this order"
         )
+
+
+def check_voucher_balance(voucher_fen: int, balance_fen: int) -> None:
+    """Refuse a voucher part above the consumer's balance. The error does not state the balance:
+    it goes to the merchant, who may not read it."""
     if voucher_fen > balance_fen:
         raise InsufficientBalance(
-            f"voucher part {voucher_fen} fen exceeds the consumer's voucher balance {balance_fen} fen"
+            f"the consumer's voucher balance does not cover the voucher part of {voucher_fen} fen"
         )
 
 

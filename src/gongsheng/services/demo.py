@@ -10,7 +10,8 @@ a re-run on the same database continues it with fresh draws:
 
 - a share of consumers is active; an active consumer buys ``1 + Poisson(lambda - 1)`` times, with
   ``lambda`` rising from 2.3 to 3.8 purchases per month over the first twelve periods (the seed);
-- order values are lognormal per category; consumers spend part of their released vouchers;
+- order values are lognormal per category; consumers spend part of their released vouchers,
+  each time issuing a pay code for the sale (the same service a consumer's app calls);
 - new consumers arrive through referrals; some orders are refunded (fully or in part); parties
   with cash above the threshold withdraw some; store holders exchange points for units and the
   store declares a profit; then the period is closed.
@@ -213,8 +214,9 @@ def run_period(platform: Platform, city: CityState, seq: int, index: int, config
                 cap = amount // 2 if channel == "mall" else amount
                 voucher = min(vouchers, cap, int(vouchers * rng.uniform(0.3, 1.0)))
             key = f"demo-p{seq}-c{consumer}-{n}-{j}"
-            try:
-                result = platform.order(OrderRequest(consumer, merchant, amount, voucher, key))
+            try:  # the consumer consents to the voucher part with a pay code, as at a till
+                code = platform.pay_code(consumer, voucher, merchant).code if voucher else None
+                result = platform.order(OrderRequest(consumer, merchant, amount, voucher, key, code))
             except GongshengError:  # e.g. vouchers not accepted here: pay in cash instead
                 result = platform.order(OrderRequest(consumer, merchant, amount, 0, key + "-cash"))
             vouchers -= result.voucher_fen

@@ -4,6 +4,12 @@ An order is written in one transaction: the order row (unique idempotency key), 
 entry, the balance rows, the holdings of points (starting to release next period), the release
 group's points and the period's counters. The same key with the same body returns the first
 result, with another body a conflict; a key is never posted twice.
+
+An order that spends vouchers carries the consumer's pay code (:mod:`services.pay_codes`), used
+up in the order's transaction before the consumer's balance is read: without the consumer's act
+no voucher moves, and a refusal tells the merchant nothing of the consumer's balance. Orders
+without a voucher part never look at codes, so the cash path is unchanged. The pay code is not
+part of the request's body hash: a replay of a placed order needs no fresh code.
 """
 
 from __future__ import annotations
@@ -23,19 +29,27 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.ledger_store import post
 from gongsheng.adapters.order_store import OrderRows, insert_orders_pg
-from gongsheng.domain.errors import GongshengError, InsufficientBalance, InvalidInput, NotFound
+from gongsheng.domain.errors import (
+    GongshengError,
+    InsufficientBalance,
+    InvalidInput,
+    NotFound,
+    PayCodeRefused,
+)
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, EntryKind, JournalEntry
 from gongsheng.domain.orders import (
     OrderAmounts,
     OrderParties,
     award_points,
-    check_voucher_part,
+    check_voucher_balance,
+    check_voucher_terms,
     order_legs,
     platform_parts,
     voucher_cost,
 )
 from gongsheng.domain.policy import Policy, Recipient
 from gongsheng.domain.waterfall import Beneficiaries, split_order
+from gongsheng.services import pay_codes
 from gongsheng.services.books import (
     OpenPeriod,
     add_counters,
@@ -53,13 +67,18 @@ _stripes = random.Random()
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """An order as the merchant's or payment side reports it (never declared by the consumer)."""
+    """An order as the merchant's or payment side reports it (never declared by the consumer).
+
+    ``pay_code`` is the consumer's consent to the voucher part (required when ``voucher_fen``
+    is positive, refused otherwise); it is a credential, not part of :meth:`body`.
+    """
 
     consumer_id: int
     merchant_id: int
     amount_fen: int
     voucher_fen: int = 0
     idempotency_key: str = ""
+    pay_code: str | None = None
 
     def body(self) -> dict[str, int]:
         return {"consumer_id": self.consumer_id, "merchant_id": self.merchant_id,
@@ -74,6 +93,8 @@ class OrderRequest:
             raise InvalidInput(f"amount_fen must be between 1 and {MAX_ORDER_FEN}")
         if not 0 <= self.voucher_fen <= self.amount_fen:
             raise InvalidInput("voucher_fen must lie between 0 and amount_fen")
+        if self.pay_code is not None and not self.voucher_fen:
+            raise InvalidInput("pay_code is only for an order that spends vouchers (voucher_fen > 0)")
 
 
 @dataclass(frozen=True)
@@ -244,21 +265,30 @@ def begin_order(conn: Connection, req: OrderRequest) -> tuple[str, OrderResult |
 
 def check_vouchers(conn: Connection, req: OrderRequest, period: int, policy: Policy,
                    ctx: OrderContext) -> None:
-    """Settle the consumer and refuse a voucher part its balance or the channel does not allow."""
-    if req.voucher_fen:
-        held = settle(conn, req.consumer_id, period).balances[AccountKind.VOUCHERS]
-        check_voucher_part(policy, req.amount_fen, req.voucher_fen, held,
-                           at_mall=ctx.merchant_channel == "mall",
-                           merchant_accepts=ctx.accepts_vouchers)
+    """Refuse a voucher part the merchant or the channel does not allow, use the consumer's pay
+    code up (refused unless it allows this sale), then settle the consumer and refuse a part
+    its balance does not cover. In that order: nothing of the consumer is read without its code.
+    """
+    if not req.voucher_fen:
+        return
+    check_voucher_terms(policy, req.amount_fen, req.voucher_fen,
+                        at_mall=ctx.merchant_channel == "mall", merchant_accepts=ctx.accepts_vouchers)
+    if req.pay_code is None:
+        raise InvalidInput("an order that spends vouchers needs the consumer's pay_code")
+    pay_codes.use(conn, req.pay_code, consumer_id=req.consumer_id, merchant_id=req.merchant_id,
+                  voucher_fen=req.voucher_fen, key=req.idempotency_key)
+    held = settle(conn, req.consumer_id, period).balances[AccountKind.VOUCHERS]
+    check_voucher_balance(req.voucher_fen, held)
 
 
 def _check_vouchers_or_replay(conn: Connection, req: OrderRequest, body_hash: str, period: int,
                               policy: Policy, ctx: OrderContext) -> OrderResult | None:
     """Check the voucher part; if it fails because a request with the same key committed while
-    this one waited for the consumer's lock, return that first result instead (a replay)."""
+    this one waited for the pay code's row or the consumer's lock, return that first result
+    instead (a replay)."""
     try:
         check_vouchers(conn, req, period, policy, ctx)
-    except InsufficientBalance:
+    except (InsufficientBalance, PayCodeRefused):
         replay = find_by_key(conn, req.idempotency_key, body_hash)
         if replay is None:
             raise
@@ -374,9 +404,9 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
     """Place one order in the unit of work (the caller commits).
 
     Steps: validate, take the books lock shared, replay a used key, read the open period and
-    the context, check vouchers, claim the consumer's first order, compute, write (confirming
-    the period). PostgreSQL does the lock, the reads and the claim in one round trip
-    (:func:`_begin_pg`), SQLite one query per step.
+    the context, check vouchers (and use the pay code up), claim the consumer's first order,
+    compute, write (confirming the period). PostgreSQL does the lock, the reads and the claim
+    in one round trip (:func:`_begin_pg`), SQLite one query per step.
     """
     conn = uow.conn
     if uow.postgres:

@@ -15,7 +15,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gongsheng.adapters.ledger_store import trial_balance
 from gongsheng.domain.policy import Policy
-from gongsheng.services import ordering, payouts, periods, refunding, registry, verification, wallets
+from gongsheng.services import (
+    ordering,
+    pay_codes,
+    payouts,
+    periods,
+    refunding,
+    registry,
+    verification,
+    wallets,
+)
 from gongsheng.services.books import open_books
 from gongsheng.services.unit_of_work import RetryTransaction, UnitOfWork
 
@@ -75,6 +84,12 @@ class Platform:
     def consumer(self, name: str, referrer_id: int | None = None,
                  home_merchant_id: int | None = None) -> int:
         return self.run(registry.create_consumer, name, referrer_id, home_merchant_id)
+
+    # the consumer's consent to a voucher spend (the caller has checked it is the consumer)
+    def pay_code(self, consumer_id: int, max_voucher_fen: int, merchant_id: int | None = None,
+                 seconds: int = pay_codes.DEFAULT_SECONDS) -> pay_codes.IssuedPayCode:
+        return self.run(pay_codes.issue, consumer_id, max_voucher_fen, merchant_id,
+                        seconds=seconds)
 
     # value-moving writes
     def order(self, req: ordering.OrderRequest) -> ordering.OrderResult:

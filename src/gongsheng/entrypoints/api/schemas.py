@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from gongsheng.domain import pay_codes as codes
 from gongsheng.entrypoints.api.deps import MAX_ID
 from gongsheng.services.ordering import MAX_ORDER_FEN
+from gongsheng.services.pay_codes import MAX_VOUCHER_FEN
 
 Ref = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -108,6 +111,34 @@ class MeOut(BaseModel):
     party: dict[str, Any] | None
 
 
+PayCode = Annotated[StrictStr, Field(
+    min_length=codes.LENGTH, max_length=4 * codes.LENGTH, examples=["7K3M-Q9XD-2HWA"],
+    description=f"{codes.LENGTH} characters of Crockford base32 ({codes.BITS} random bits); "
+                "case, spaces and hyphens are ignored, I and L read as 1, O as 0")]
+
+
+class PayCodeIn(In):
+    """A pay code to issue: the most vouchers one sale may use, optionally at one merchant."""
+
+    max_voucher_fen: Annotated[StrictInt, Field(ge=1, le=MAX_VOUCHER_FEN)]
+    merchant_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
+
+
+class PayCodeOut(BaseModel):
+    """An issued pay code; ``pay_code`` is shown this once and is not stored (only its hash)."""
+
+    pay_code: str
+    consumer_id: int
+    merchant_id: int | None
+    max_voucher_fen: int
+    expires_at: dt.datetime
+    expires_in: int
+
+
+class RevokedOut(BaseModel):
+    revoked: int
+
+
 class OrderIn(In):
     """An order as the merchant or payment side reports it."""
 
@@ -115,6 +146,9 @@ class OrderIn(In):
     merchant_id: Ref
     amount_fen: Fen
     voucher_fen: Annotated[int, Field(ge=0, le=MAX_ORDER_FEN)] = 0
+    pay_code: PayCode | None = Field(default=None, description=(
+        "the consumer's pay code, required when voucher_fen > 0 and refused otherwise: the "
+        "consumer's consent to this sale's voucher part (see POST /consumers/{id}/pay-codes)"))
 
 
 class Allocation(BaseModel):

@@ -18,7 +18,7 @@ from gongsheng.adapters.tables import database_identity
 from gongsheng.services.usernames import username_key
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

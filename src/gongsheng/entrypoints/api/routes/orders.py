@@ -1,10 +1,15 @@
-"""Orders (reported by the merchant or payment side, never the consumer) and their refunds."""
+"""Orders (reported by the merchant or payment side, never the consumer) and their refunds.
+
+An order's voucher part needs the consumer's pay code. An order that is not the caller's
+answers exactly as an order that does not exist (404), so order ids tell nobody what exists.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from gongsheng.domain.errors import Forbidden
+from gongsheng.domain.errors import Forbidden, NotFound
+from gongsheng.entrypoints.api.auth import Principal
 from gongsheng.entrypoints.api.deps import (
     CurrentUser,
     IdempotencyKey,
@@ -17,6 +22,7 @@ from gongsheng.entrypoints.api.responses import REPLAYED, written
 from gongsheng.entrypoints.api.schemas import OrderIn, OrderOut, OrderPage, RefundIn, RefundOut
 from gongsheng.services import reports
 from gongsheng.services.ordering import OrderRequest, get_order
+from gongsheng.services.platform import Platform
 
 router = APIRouter(tags=["orders"])
 
@@ -25,12 +31,13 @@ router = APIRouter(tags=["orders"])
              responses={200: {"model": OrderOut, "description": REPLAYED}})
 def place_order(body: OrderIn, key: IdempotencyKey, user: CurrentUser,
                 platform: PlatformDep) -> Response:
-    """Place an order (admin, or the merchant itself); returns concession, waterfall and points."""
+    """Place an order (admin, or the merchant itself); a voucher part needs the consumer's
+    ``pay_code``. Returns concession, waterfall and points."""
     if not (user.admin or (user.role == "merchant" and user.party_id == body.merchant_id)):
         raise Forbidden("orders come from the merchant or payment side: only the merchant "
                         "itself (or an admin) may report an order at this merchant")
     result = platform.order(OrderRequest(body.consumer_id, body.merchant_id, body.amount_fen,
-                                         body.voucher_fen, key))
+                                         body.voucher_fen, key, body.pay_code))
     return written(OrderOut.model_validate(result, from_attributes=True), replayed=result.replayed)
 
 
@@ -53,12 +60,23 @@ def list_orders(user: CurrentUser, platform: PlatformDep, limit: Limit = 50,
                      next_offset=offset + limit if len(found) == limit else None)
 
 
+def _parties(platform: Platform, user: Principal, order_id: int) -> tuple[int, int]:
+    """``(consumer, merchant)`` of an order the caller may see; an order that is another's is
+    answered as if it did not exist."""
+    try:
+        parties: tuple[int, int] | None = platform.read(reports.order_parties, order_id)
+    except NotFound:
+        parties = None
+    if parties is None or not (user.owns(parties[0]) or user.owns(parties[1])):
+        raise NotFound(f"order {order_id} does not exist" if user.admin
+                       else f"you have no order {order_id}")
+    return parties
+
+
 @router.get("/orders/{order_id}", response_model=OrderOut)
 def read_order(order_id: OrderId, user: CurrentUser, platform: PlatformDep) -> OrderOut:
-    """One order (its consumer, its merchant, or an admin)."""
-    consumer, merchant = platform.read(reports.order_parties, order_id)
-    if not (user.owns(consumer) or user.owns(merchant)):
-        raise Forbidden(f"order {order_id} is not yours")
+    """One order (its consumer, its merchant, or an admin; 404 for anyone else's)."""
+    _parties(platform, user, order_id)
     return OrderOut.model_validate(platform.read(get_order, order_id), from_attributes=True)
 
 
@@ -67,7 +85,7 @@ def read_order(order_id: OrderId, user: CurrentUser, platform: PlatformDep) -> O
 def refund_order(order_id: OrderId, body: RefundIn, key: IdempotencyKey, user: CurrentUser,
                  platform: PlatformDep) -> Response:
     """Refund part or all of an order (its merchant or an admin); reverses every part pro rata."""
-    _, merchant = platform.read(reports.order_parties, order_id)
+    _, merchant = _parties(platform, user, order_id)
     if not (user.admin or (user.role == "merchant" and user.party_id == merchant)):
         raise Forbidden(f"only the merchant of order {order_id} (or an admin) may refund it")
     result = platform.refund(order_id, body.amount_fen, key)

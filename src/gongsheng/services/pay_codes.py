@@ -1,0 +1,121 @@
+"""Issuing and using pay codes (see :mod:`gongsheng.domain.pay_codes`).
+
+- :func:`issue` is the consumer's act: a fresh random code for one sale, of which only the hash
+  is stored; the code itself is returned once and never again. A consumer holds at most
+  :data:`MAX_LIVE` live (unused, unexpired) codes, which bounds what guessing can hit: a new
+  code retires the oldest live ones beyond that.
+- :func:`use` is called by an order that spends vouchers, in the order's transaction: one
+  conditional ``UPDATE`` marks the code used if, and only if, it is unused, unexpired, the
+  consumer's, allows the merchant and covers the voucher part. Two orders racing for one code
+  update the same row; the second sees it used and is refused. If the order is refused later in
+  its transaction, the rollback leaves the code unused.
+
+Expiry is judged by the engine's clock in UTC, when the order's transaction runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+
+from gongsheng.adapters import tables as t
+from gongsheng.domain import pay_codes as codes
+from gongsheng.domain.errors import InvalidInput, NotFound, PayCodeRefused
+from gongsheng.services.unit_of_work import UnitOfWork
+
+DEFAULT_SECONDS = 5 * 60
+"""How long a code lives unless the caller says otherwise (``Settings.pay_code_minutes``)."""
+MAX_SECONDS = 60 * 60
+MAX_LIVE = 10
+"""Live codes one consumer may hold at once."""
+MAX_VOUCHER_FEN = 10**12
+
+
+@dataclass(frozen=True)
+class IssuedPayCode:
+    """A code as issued: ``code`` is shown to the consumer once and is not stored."""
+
+    code: str
+    consumer_id: int
+    merchant_id: int | None
+    max_voucher_fen: int
+    expires_at: dt.datetime
+    expires_in: int  # seconds
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def issue(uow: UnitOfWork, consumer_id: int, max_voucher_fen: int,
+          merchant_id: int | None = None, *, seconds: int = DEFAULT_SECONDS,
+          at: dt.datetime | None = None) -> IssuedPayCode:
+    """A new pay code of ``consumer_id`` for one sale of at most ``max_voucher_fen`` of vouchers.
+
+    The caller must have established that the consumer itself is asking. With ``merchant_id``
+    the code is good at that merchant only, which must be active and accept vouchers.
+    """
+    conn = uow.conn
+    limit = codes.check_limit(max_voucher_fen, MAX_VOUCHER_FEN)
+    if not 0 < seconds <= MAX_SECONDS:
+        raise InvalidInput(f"a pay code lives between 1 and {MAX_SECONDS} seconds")
+    issued = at or now()
+    c = t.consumers
+    if conn.execute(select(c.c.party_id).where(c.c.party_id == consumer_id)
+                    .with_for_update()).first() is None:  # also serialises a consumer's issues
+        raise NotFound(f"consumer {consumer_id} does not exist")
+    if merchant_id is not None:
+        _check_merchant(conn, merchant_id)
+    p = t.pay_codes
+    retire = select(p.c.id).where(p.c.consumer_id == consumer_id, p.c.used_key.is_(None),
+                                  p.c.expires_at > issued).order_by(p.c.id.desc()).offset(MAX_LIVE - 1)
+    conn.execute(update(p).where(p.c.id.in_(retire.scalar_subquery())).values(expires_at=issued))
+    code = codes.encode(secrets.randbits(codes.BITS))
+    expires = issued + dt.timedelta(seconds=seconds)
+    conn.execute(insert(p), {"code_hash": codes.code_hash(code), "consumer_id": consumer_id,
+                             "merchant_id": merchant_id, "max_voucher_fen": limit,
+                             "expires_at": expires})
+    return IssuedPayCode(codes.display(code), consumer_id, merchant_id, limit, expires, seconds)
+
+
+def _check_merchant(conn: Connection, merchant_id: int) -> None:
+    m = t.merchants
+    row = conn.execute(select(m.c.active, m.c.accepts_vouchers)
+                       .where(m.c.party_id == merchant_id)).first()
+    if row is None:
+        raise NotFound(f"merchant {merchant_id} does not exist")
+    if not row.active:
+        raise InvalidInput(f"merchant {merchant_id} is not active")
+    if not row.accepts_vouchers:
+        raise InvalidInput(f"merchant {merchant_id} does not accept vouchers")
+
+
+def use(conn: Connection, code: str, *, consumer_id: int, merchant_id: int, voucher_fen: int,
+        key: str) -> None:
+    """Use ``code`` up for the order under ``key``, or raise :class:`PayCodeRefused`.
+
+    One statement decides: a code is used by at most one order, however many race for it.
+    """
+    p = t.pay_codes
+    at = now()
+    used = conn.execute(
+        update(p).where(p.c.code_hash == codes.code_hash(code), p.c.used_key.is_(None),
+                        p.c.consumer_id == consumer_id, p.c.expires_at > at,
+                        p.c.max_voucher_fen >= voucher_fen,
+                        p.c.merchant_id.is_(None) | (p.c.merchant_id == merchant_id))
+        .values(used_key=key, used_at=at)).rowcount
+    if used != 1:
+        raise PayCodeRefused()
+
+
+def revoke(uow: UnitOfWork, consumer_id: int) -> int:
+    """Make every live code of ``consumer_id`` unusable (a lost phone); how many there were."""
+    p = t.pay_codes
+    at = now()
+    return int(uow.conn.execute(
+        update(p).where(p.c.consumer_id == consumer_id, p.c.used_key.is_(None),
+                        p.c.expires_at > at)
+        .values(expires_at=at)).rowcount)
