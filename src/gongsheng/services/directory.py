@@ -68,3 +68,21 @@ def regions(conn: Connection) -> list[dict[str, Any]]:
                         .order_by(r.c.id)).all()
     return [{"region_id": int(x.id), "name": x.name, "level": x.level,
              "partner_id": None if x.party_id is None else int(x.party_id)} for x in rows]
+
+
+def team_merchants(conn: Connection, partner_id: int,
+                   per_promoter: int = 50) -> dict[int, list[dict[str, Any]]]:
+    """The merchants each promoter of a partner's team signed (newest first, a few per promoter)."""
+    m, p, pr = t.merchants, t.parties, t.promoters
+    rows = conn.execute(select(m.c.promoter_id, m.c.party_id, p.c.name, m.c.category, m.c.active)
+                        .select_from(m.join(p, p.c.id == m.c.party_id)
+                                     .join(pr, pr.c.party_id == m.c.promoter_id))
+                        .where(pr.c.partner_id == partner_id)
+                        .order_by(m.c.promoter_id, m.c.party_id.desc())).all()
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        listed = out.setdefault(int(r.promoter_id), [])
+        if len(listed) < per_promoter:
+            listed.append({"merchant_id": int(r.party_id), "name": r.name, "category": r.category,
+                           "active": bool(r.active)})
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gongsheng.entrypoints.api.routes import (
     auth,
     business_managers,
+    cashier,
     consumers,
     directory,
     invitations,
@@ -30,4 +31,4 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
            business_managers.router, merchants.router, consumers.router, wallets.router,
            payouts.router, statements.router, periods.router, reports.router, ledger.router,
            policy.router, risk.router, invitations.router, signings.router, store.router,
-           directory.router]
+           directory.router, cashier.router]
