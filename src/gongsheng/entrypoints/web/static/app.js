@@ -46,6 +46,7 @@ function livePreview(form) {
     fetch(form.dataset.preview + "?" + params.toString(), {credentials: "same-origin"})
       .then((r) => r.json()).then((body) => {
         if (mine !== asked) return;
+        form.dataset.previewed = params.toString();  // what the shown split was computed for
         if (!body.ok) { error.textContent = body.error; error.hidden = false; table.hidden = true; return; }
         error.hidden = true; table.hidden = false;
         for (const cell of table.querySelectorAll("[data-f]")) {
@@ -58,7 +59,6 @@ function livePreview(form) {
           cell.textContent = part ? yuan(part.amount_fen) + (part.vacant ? " *" : "") : "—";
           cell.dataset.v = part ? part.amount_fen : "";
         }
-        form.dataset.previewed = String(mine);
       });
   };
   form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(ask, 200); });
