@@ -63,7 +63,7 @@ def _merchant_name(conn: Connection, merchant_id: int | None) -> str | None:
 
 @router.get("/join")
 def join_form(request: Request, platform: PlatformDep,
-              ref: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9A-Za-z]+$")] = None,
+              ref: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9A-Za-z-]+$")] = None,
               m: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
     """The sign-up page a referral link or a merchant's QR code opens (phone first)."""
     return _public_form(request, "join.html", {
