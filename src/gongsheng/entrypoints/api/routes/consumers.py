@@ -59,7 +59,9 @@ def issue_pay_code(party_id: PartyId, body: PayCodeIn, user: CurrentUser, reques
     _the_consumer_itself(user, party_id)
     minutes: int = request.app.state.settings.pay_code_minutes
     issued = platform.pay_code(party_id, body.max_voucher_fen, body.merchant_id, minutes * 60)
-    out = PayCodeOut.model_validate(issued, from_attributes=True).model_dump_json()
+    out = PayCodeOut(pay_code=issued.code, consumer_id=issued.consumer_id,
+                     merchant_id=issued.merchant_id, max_voucher_fen=issued.max_voucher_fen,
+                     expires_at=issued.expires_at, expires_in=issued.expires_in).model_dump_json()
     return Response(out, status_code=201, media_type="application/json",
                     headers={"Cache-Control": "no-store"})  # a secret: no cache keeps it
 
