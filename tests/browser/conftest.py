@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import func, select
 
 from gongsheng.adapters import tables as t
-from gongsheng.services.demo import DemoConfig, run_demo
+from gongsheng.services.demo import DemoConfig, known_passwords, run_demo
 from gongsheng.services.platform import Platform
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,6 +38,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SKIP_ENV = "GONGSHENG_SKIP_BROWSER"
 PASSWORD = "browser-demo-password"
+"""The demo admin's password (every other demo login has its own, read from the logins file)."""
 SECRET = "browser-test-secret-" + "s" * 40
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 TIMINGS: list[dict[str, Any]] = []
@@ -52,13 +53,17 @@ class Site:
     url: str
     parties: dict[str, int]
     others: dict[str, int] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    def password(self, username: str) -> str:
+        return self.passwords[username]
 
     def username(self, role: str, party: int | None = None) -> str:
         return "admin" if role == "admin" else f"{role}-{party if party is not None else self.parties[role]}"
 
     def token(self, username: str) -> str:
         response = httpx.post(self.base + "/api/v1/auth/token",
-                              data={"username": username, "password": PASSWORD})
+                              data={"username": username, "password": self.password(username)})
         response.raise_for_status()
         return str(response.json()["access_token"])
 
@@ -105,8 +110,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
              logins_file=folder / "logins.csv")
     parties, others = _pick_parties(plat)
     plat.engine.dispose()
+    passwords = known_passwords(folder / "logins.csv")
     port = _free_port()
-    env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_SECRET_KEY": SECRET}
+    env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_SECRET_KEY": SECRET,
+           "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "10000/minute"}  # every test signs in from here
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gongsheng.entrypoints.api.app:app_from_env", "--factory",
@@ -125,7 +132,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 raise RuntimeError("the server did not start: "
                                    + (folder / "server.log").read_text("utf-8")[-2000:])
             time.sleep(0.1)
-        yield Site(base, url, parties, others)
+        yield Site(base, url, parties, others, passwords)
     finally:
         server.terminate()
         try:

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 def sign_in(page: Page, site: Site, username: str, expect: str) -> None:
     page.goto(site.base + "/login")
     page.fill("#username", username)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", site.password(username))
     page.click("#login-submit")
     page.wait_for_url(site.base + expect)
 

@@ -1,12 +1,13 @@
 """Usernames: one normal form to store, one key that confusable names share.
 
-- :func:`normalise` is what is stored: NFKC (so full-width ``ａdmin`` becomes ``admin``), with
+- :func:`normalise` is what is stored: NFKC (so full-width ``ａdmin`` becomes ``admin``), case
+  folded (``Bob`` is stored as ``bob``, so no stored name has an ``I`` to pass for an ``l``), with
   surrounding spaces removed; it must then be 1 to :data:`MAX_LENGTH` characters of letters,
   digits and ``. _ - @ +``, starting with a letter or digit. Invisible characters (zero-width
   joiners, bidirectional overrides), spaces, controls and combining marks are refused, and so is
   a name mixing scripts other than the combinations of Unicode's "highly restrictive" level
   (Latin with Han and Japanese kana, Bopomofo or Hangul): ``аdmin`` with a Cyrillic ``а`` is refused.
-- :func:`username_key` is the name case-folded with every character replaced by one
+- :func:`username_key` is the name normalised and case-folded with every character replaced by one
   representative of its class of look-alikes (Unicode's confusables data, as shipped by the
   ``confusable-homoglyphs`` package; classes joined transitively, so ``l``, ``1`` and ``I`` share
   one, as do ``0`` and ``O``). The accounts table keeps it unique: ``Admin`` and ``ADMIN`` have
@@ -33,7 +34,7 @@ _MIXABLE = (frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}), frozenset({"LAT
 
 def normalise(username: str | None) -> str:
     """The stored form of ``username``; :class:`InvalidInput` naming the rule it breaks."""
-    name = unicodedata.normalize("NFKC", username or "").strip()
+    name = _fold(username or "").strip()
     if not 1 <= len(name) <= MAX_LENGTH:
         raise InvalidInput(f"username must be 1 to {MAX_LENGTH} characters")
     for char in name:
@@ -51,9 +52,13 @@ def normalise(username: str | None) -> str:
 
 def username_key(username: str) -> str:
     """The key shared by every name that reads the same (see the module docstring)."""
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
     table = _representatives()
-    return "".join(table.get(char, char) for char in folded)
+    return "".join(table.get(char, char) for char in _fold(username))
+
+
+def _fold(text: str) -> str:
+    """NFKC, case folded, NFKC again (folding may undo the normal form)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 @cache
@@ -70,15 +75,16 @@ def _representatives() -> dict[str, str]:
     def rank(char: str) -> tuple[bool, str]:
         return (not char.isascii(), char)
 
+    def join(one: str, other: str) -> None:
+        a, b = root(one), root(other)
+        if a != b:
+            low, high = sorted((a, b), key=rank)
+            parent[high] = low
+
     for char, glyphs in load("confusables.json").items():
         if len(char) != 1:
             continue
         for glyph in glyphs:
-            other = glyph["c"]
-            if len(other) != 1:
-                continue
-            a, b = root(char), root(other)
-            if a != b:
-                low, high = sorted((a, b), key=rank)
-                parent[high] = low
+            if len(glyph["c"]) == 1:
+                join(char, glyph["c"])
     return {char: root(char) for char in parent}

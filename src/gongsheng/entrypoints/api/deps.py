@@ -15,6 +15,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from gongsheng.domain.errors import Unauthorized
 from gongsheng.entrypoints.api.auth import Principal, authorize
+from gongsheng.entrypoints.api.limiter import SIGN_UP_PER_ADDRESS, Limiter, client_address
 from gongsheng.services.idempotency import MAX_KEY
 from gongsheng.services.platform import Platform
 
@@ -57,6 +58,12 @@ def optional_user(request: Request) -> Principal | None:
     if scheme.lower() != "bearer":
         raise Unauthorized("only bearer tokens are accepted")
     return _principal(request, token.strip())
+
+
+def count_sign_up(request: Request) -> None:
+    """Count an anonymous sign-up against the caller's address (429 over the limit)."""
+    limiter: Limiter = request.app.state.limiter
+    limiter.hit(SIGN_UP_PER_ADDRESS, client_address(request))
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import GongshengError, InvalidInput, NotFound
 from gongsheng.entrypoints.api.auth import issue_token, read_token
-from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
+from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep, count_sign_up
 from gongsheng.entrypoints.web import session
 from gongsheng.entrypoints.web.i18n import translator
 from gongsheng.entrypoints.web.routes import ViewerDep, WebRoute, home_of, render
@@ -88,6 +88,7 @@ def join(request: Request, platform: PlatformDep, name: Text,
         return accounts.create_account(uow, username, password, "consumer", party)
 
     try:
+        count_sign_up(request)  # anonymous sign-ups are rate limited per address, as in the API
         account = platform.run(use_case)
     except GongshengError as exc:
         return _public_form(request, "join.html", {

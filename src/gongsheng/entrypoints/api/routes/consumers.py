@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 
 from gongsheng.domain.errors import Forbidden, InvalidInput
 from gongsheng.entrypoints.api.auth import Principal
-from gongsheng.entrypoints.api.deps import CurrentUser, MaybeUser, PartyId, PlatformDep
+from gongsheng.entrypoints.api.deps import CurrentUser, MaybeUser, PartyId, PlatformDep, count_sign_up
 from gongsheng.entrypoints.api.routes._register import register
 from gongsheng.entrypoints.api.schemas import (
     ConsumerIn,
@@ -23,12 +23,16 @@ router = APIRouter(tags=["parties"])
 
 
 @router.post("/consumers", status_code=201, response_model=PartyOut)
-def create_consumer(body: ConsumerIn, user: MaybeUser, platform: PlatformDep) -> PartyOut:
-    """Register a consumer: an admin, or anyone signing up with a login (no token needed)."""
+def create_consumer(body: ConsumerIn, user: MaybeUser, platform: PlatformDep,
+                    request: Request) -> PartyOut:
+    """Register a consumer: an admin, or anyone signing up with a login (no token needed;
+    rate limited per address: 429)."""
     if user is not None:
         user.require_admin()
     elif body.login is None:
         raise InvalidInput("signing up needs a login (username and password)")
+    else:
+        count_sign_up(request)
     if body.referrer_id is not None and body.referrer_code is not None:
         raise InvalidInput("give referrer_id or referrer_code, not both")
     if user is None and body.referrer_id is not None:  # ids would tell anyone who exists
