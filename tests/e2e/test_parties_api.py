@@ -194,3 +194,34 @@ def test_directory_and_password_change(api: Api) -> None:
     assert old.status_code == 401
     bearer(api.client.post("/api/v1/auth/token", data={"username": "alice",
                                                        "password": "another-pass-1"}))
+
+
+def test_cashier_sales_with_member_and_pay_codes(api: Api) -> None:
+    city = api.city
+    path = f"/merchants/{city.merchant}/sales"
+    cash = api.call("POST", path, "merchant", key="c-1",
+                    json={"amount_fen": 100_000, "consumer_code": str(city.consumer)})
+    assert cash.status_code == 201, cash.text
+    assert cash.json()["voucher_fen"] == 0 and cash.json()["consumer_id"] == city.consumer
+    problem(api.call("POST", path, "home", key="c-2",
+                     json={"amount_fen": 100, "consumer_code": str(city.consumer)}), 403)
+    problem(api.call("POST", path, "merchant", key="c-3",
+                     json={"amount_fen": "100", "consumer_code": str(city.consumer)}), 422)
+    for n in (1, 2):
+        api.call("POST", "/periods/close", key=f"close-{n}")
+    vouchers = api.call("GET", f"/wallets/{city.consumer}", "consumer").json()["vouchers_fen"]
+    assert vouchers > 0
+    issued = api.call("POST", f"/consumers/{city.consumer}/pay-codes", "consumer",
+                      json={"max_voucher_fen": vouchers})
+    assert issued.status_code == 201, issued.text
+    code = f"{city.consumer}-{issued.json()['pay_code']}"
+    sale = {"amount_fen": 5_000, "consumer_code": code}
+    paid = api.call("POST", path, "merchant", key="c-4", json=sale)
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["voucher_fen"] == min(vouchers, 5_000)  # 100% of the order at an opted-in merchant
+    again = api.call("POST", path, "merchant", key="c-4", json=sale)
+    assert again.status_code == 200 and again.json()["order_id"] == paid.json()["order_id"]
+    refused = problem(api.call("POST", path, "merchant", key="c-5", json=sale), 403)
+    assert "pay code" in refused["detail"]
+    left = api.call("GET", f"/wallets/{city.consumer}", "consumer").json()["vouchers_fen"]
+    assert vouchers - left == paid.json()["voucher_fen"]

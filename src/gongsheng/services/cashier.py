@@ -72,8 +72,9 @@ def code_limit(conn: Connection, consumer_id: int, code: str, merchant_id: int) 
 
 def order_key(merchant_id: int, form_key: str) -> str:
     """The order's Idempotency-Key for one cashier form (scoped by the merchant)."""
-    if not re.fullmatch(r"[\x21-\x7e]{8,150}", form_key or ""):
-        raise InvalidInput("the cashier form has expired; reload the page")
+    if not re.fullmatch(r"[\x21-\x7e]{1,150}", form_key or ""):
+        raise InvalidInput("the sale's key (the cashier form's, or the Idempotency-Key) is not valid; "
+                           "reload the cashier page")
     return f"cashier:{merchant_id}:{form_key}"
 
 
