@@ -101,7 +101,9 @@ def sign(uow: UnitOfWork, signer: Signer, terms: registry.MerchantTerms) -> int:
 
 def preview(conn: Connection, signer: Signer, terms: registry.MerchantTerms,
             amount_fen: int = PREVIEW_FEN) -> dict[str, Any]:
-    """The waterfall of an order of ``amount_fen`` under these terms, every role present.
+    """The waterfall of an order of ``amount_fen`` under these terms: the region's partner and a
+    home merchant assumed present, the BM and the promoter present as the terms bind them (a
+    vacant part shows as going to the pool).
 
     Writes nothing; raises what signing would raise (the infeasible contract with its reason).
     """
