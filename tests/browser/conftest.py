@@ -209,8 +209,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         write(f"{row['page']:<26}" + "".join(f"{c:>8}" for c in cells))
     loads = [r["load"] for r in TIMINGS]
     drawn = [r["charts"] for r in TIMINGS if r["charts"] is not None]
+    charts = (f"charts drawn: median {statistics.median(drawn):.0f} ms, max {max(drawn):.0f} ms"
+              if drawn else "no charts drawn")
     write(f"load: median {statistics.median(loads):.0f} ms, max {max(loads):.0f} ms over {len(loads)} "
-          f"pages; charts drawn: median {statistics.median(drawn):.0f} ms, max {max(drawn):.0f} ms; "
-          f"screenshots in {SCREENSHOTS}")
+          f"pages; {charts}; screenshots in {SCREENSHOTS}")
     SCREENSHOTS.mkdir(exist_ok=True)
     (SCREENSHOTS / "timings.json").write_text(json.dumps(TIMINGS, indent=1), "utf-8")

@@ -143,8 +143,9 @@ partners = Table(
     Column("region_id", ForeignKey("regions.id"), nullable=False),
     Column("investment_fen", BigInteger, nullable=False),
     Column("term_start", Integer, nullable=False),  # period seq
-    Column("term_end", Integer, nullable=True),
+    Column("term_end", Integer, nullable=True),  # the last period of a term that ended
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("term_periods", Integer, nullable=True),  # the agreed length of the term, if any
     CheckConstraint("investment_fen >= 0", name="investment"),
 )
 Index("uq_partners_region_active", partners.c.region_id, unique=True,
@@ -380,6 +381,44 @@ share_dividends = Table(
     Column("period", Integer, primary_key=True, autoincrement=False),
     Column("profit_fen", BigInteger, nullable=False),
     Column("paid_fen", BigInteger, nullable=False),
+)
+
+invitations = Table(
+    "invitations", metadata,  # one-time links that let a new login choose its own password
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the link's token
+    Column("role", String(10), nullable=False),
+    Column("party_id", ForeignKey("parties.id"), nullable=True, index=True),
+    Column("created_by", String(100), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("user_id", ForeignKey("users.id"), nullable=True),
+    _created(),
+)
+
+merchant_signings = Table(
+    "merchant_signings", metadata,  # who signed a merchant, and the operator's decision
+    Column("merchant_id", ForeignKey("merchants.party_id"), primary_key=True),
+    Column("status", String(10), nullable=False),  # pending | approved | rejected
+    Column("signer_role", String(10), nullable=False),
+    Column("signer_id", BigInteger, nullable=True),  # the BM or promoter; None for an admin
+    Column("reason", String(500), nullable=True),
+    Column("decided_by", String(100), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    _created(),
+    CheckConstraint("status in ('pending', 'approved', 'rejected')", name="status"),
+)
+Index("ix_merchant_signings_status", merchant_signings.c.status, merchant_signings.c.merchant_id)
+Index("ix_merchant_signings_signer", merchant_signings.c.signer_id)
+
+action_requests = Table(
+    "action_requests", metadata,  # Idempotency-Key of keyed writes without a table of their own
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idem_key", String(300), nullable=False, unique=True),
+    Column("action", String(40), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("result", Text, nullable=False),  # the first answer, as JSON
+    _created(),
 )
 
 pay_codes = Table(

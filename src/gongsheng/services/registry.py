@@ -19,6 +19,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import AlreadyHeld, InvalidInput, NotFound
 from gongsheng.domain.events import PartyRegistered
 from gongsheng.domain.money import parse_rate
+from gongsheng.domain.policy import Policy
 from gongsheng.services.books import LIFETIME, add_counters, current_policy, open_period
 from gongsheng.services.unit_of_work import UnitOfWork
 
@@ -135,12 +136,12 @@ class MerchantTerms:
     promoter_id: int | None = None
 
 
-def create_merchant(uow: UnitOfWork, terms: MerchantTerms) -> int:
-    """Sign a merchant; refused when its concession or BM contract breaks the policy."""
-    conn = uow.conn
-    period, policy = current_policy(conn)
-    if terms.channel not in CHANNELS:
-        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}")
+def merchant_rates(policy: Policy, terms: MerchantTerms) -> tuple[str, Decimal, Decimal | None]:
+    """``(category, concession rate, BM contract rate)`` of the terms, checked against the policy.
+
+    Refused (:class:`InvalidInput`, or :class:`InfeasibleSplit` with the reason) when the rate is
+    out of bounds or the contract would leave the waterfall's rounded parts above the concession.
+    """
     category = (terms.category or "").strip().lower()
     if not category:
         raise InvalidInput("category is required")
@@ -156,6 +157,20 @@ def create_merchant(uow: UnitOfWork, terms: MerchantTerms) -> int:
         policy.check_contract(rate, bm_rate)
     else:
         policy.check_concession_rate(rate)
+    return category, rate, bm_rate
+
+
+def create_merchant(uow: UnitOfWork, terms: MerchantTerms, *, pending: bool = False) -> int:
+    """Sign a merchant; refused when its concession or BM contract breaks the policy.
+
+    A ``pending`` merchant is stored inactive (it takes no order) and counted only when it is
+    approved (:func:`count_merchant`, from :mod:`gongsheng.services.signing`).
+    """
+    conn = uow.conn
+    period, policy = current_policy(conn)
+    if terms.channel not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}")
+    category, rate, bm_rate = merchant_rates(policy, terms)
     _exists(conn, t.regions, terms.region_id, "region")
     _exists(conn, t.business_managers, terms.bm_id, "business manager")
     _exists(conn, t.promoters, terms.promoter_id, "promoter")
@@ -165,11 +180,17 @@ def create_merchant(uow: UnitOfWork, terms: MerchantTerms) -> int:
         "region_id": terms.region_id, "concession_rate": str(rate),
         "accepts_vouchers": bool(terms.accepts_vouchers), "bm_id": terms.bm_id,
         "bm_rate": str(bm_rate) if bm_rate is not None else None,
-        "promoter_id": terms.promoter_id, "active": True})
-    add_counters(conn, LIFETIME, {"merchants": 1, f"merchants:channel:{terms.channel}": 1,
-                                  f"merchants:region:{terms.region_id}": 1})
-    add_counters(conn, period.seq, {"new_merchants": 1})
+        "promoter_id": terms.promoter_id, "active": not pending})
+    if not pending:
+        count_merchant(conn, terms.channel, terms.region_id, period.seq)
     return party
+
+
+def count_merchant(conn: Connection, channel: str, region_id: int, period: int) -> None:
+    """Count a merchant that starts trading in ``period`` (lifetime, channel, region, period)."""
+    add_counters(conn, LIFETIME, {"merchants": 1, f"merchants:channel:{channel}": 1,
+                                  f"merchants:region:{region_id}": 1})
+    add_counters(conn, period, {"new_merchants": 1})
 
 
 def create_consumer(uow: UnitOfWork, name: str, referrer_id: int | None = None,

@@ -160,6 +160,7 @@ def partner_report(conn: Connection, partner_id: int) -> dict[str, Any]:
     return {
         "partner_id": partner_id, "investment_fen": int(row.investment_fen),
         "term_start": int(row.term_start), "active": bool(row.active),
+        "term_end": row.term_end, "term_periods": row.term_periods,
         "region": {"region_id": int(row.region_id), "name": row.name, "level": row.level,
                    "merchant_universe": int(row.merchant_universe), "merchants": merchants,
                    "merchants_by_channel": by_channel,

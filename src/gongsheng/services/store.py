@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
@@ -23,8 +24,9 @@ from gongsheng.domain.errors import Conflict, InsufficientBalance, InvalidInput,
 from gongsheng.domain.events import PointsExchanged, StoreProfitDeclared
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
 from gongsheng.domain.money import apply_rate, parse_rate, split_pro_rata
+from gongsheng.services.actions import run_keyed
 from gongsheng.services.books import add_counters, open_period
-from gongsheng.services.holdings import holdings_of, remove_points
+from gongsheng.services.holdings import Holding, holdings_of, remove_points
 from gongsheng.services.unit_of_work import UnitOfWork
 
 
@@ -65,6 +67,18 @@ def programme(uow: UnitOfWork, programme_id: int, *, lock: bool = False) -> Prog
                      int(row.units_offered), int(row.units_sold), row.profit_share)
 
 
+def _takes(unreleased: list[Holding], cost: int) -> list[tuple[Holding, int]]:
+    """The points an exchange of ``cost`` takes from each holding: newest holdings first."""
+    out, left = [], cost
+    for h in sorted(unreleased, key=lambda h: -h.start_period):
+        if not left:
+            break
+        take = min(left, h.points_cpts)
+        out.append((h, take))
+        left -= take
+    return out
+
+
 def exchange(uow: UnitOfWork, consumer_id: int, programme_id: int, units: int) -> int:
     """Exchange unreleased points for ``units``; returns the points spent."""
     if units <= 0:
@@ -81,16 +95,11 @@ def exchange(uow: UnitOfWork, consumer_id: int, programme_id: int, units: int) -
         raise InsufficientBalance(
             f"{units} units cost {cost} centi-points; the consumer holds only "
             f"{sum(h.points_cpts for h in unreleased)} centi-points not yet releasing")
-    left = cost
-    for h in sorted(unreleased, key=lambda h: -h.start_period):  # newest holdings first
-        take = min(left, h.points_cpts)
+    for h, take in _takes(unreleased, cost):
         remove_points(conn, consumer_id, h.start_period, h.multiple, take, period,
                       EntryKind.EXCHANGE, [
                           (account_id(consumer_id, AccountKind.POINTS), Asset.PTS, -take),
                           (account_id(consumer_id, AccountKind.UNITS), Asset.PTS, take)])
-        left -= take
-        if not left:
-            break
     conn.execute(update(t.share_programmes).where(t.share_programmes.c.id == programme_id)
                  .values(units_sold=t.share_programmes.c.units_sold + units))
     upsert_add(conn, t.share_units, ("programme_id", "holder_id"), ("units",),
@@ -134,3 +143,86 @@ def declare_profit(uow: UnitOfWork, programme_id: int, profit_fen: int) -> int:
     uow.record(StoreProfitDeclared(period=period, programme_id=programme_id,
                                    profit_fen=profit_fen, paid_fen=paid))
     return paid
+
+
+# --- the store as its parties use it: keyed writes, quotes, listings ----------------------------
+
+def open_programme_for(uow: UnitOfWork, merchant_id: int, unit_price_cpts: int, units_offered: int,
+                       profit_share: str) -> Programme:
+    """A merchant opens a programme (an active merchant only); returns it."""
+    active = uow.conn.execute(select(t.merchants.c.active)
+                              .where(t.merchants.c.party_id == merchant_id)).scalar()
+    if active is False:
+        raise InvalidInput(f"merchant {merchant_id} is not active")
+    return programme(uow, open_programme(uow, merchant_id, unit_price_cpts, units_offered, profit_share))
+
+
+def quote_exchange(conn: Connection, consumer_id: int, programme_id: int, units: int) -> dict[str, Any]:
+    """What exchanging ``units`` would cost and forfeit, before the consumer confirms; writes nothing.
+
+    ``cap_forfeited_fen`` is the vouchers the spent points would have released (their cap).
+    """
+    if units <= 0:
+        raise InvalidInput("units must be positive")
+    row = conn.execute(select(t.share_programmes).where(t.share_programmes.c.id == programme_id)).first()
+    if row is None:
+        raise NotFound(f"share programme {programme_id} does not exist")
+    cost = units * int(row.unit_price_cpts)
+    unreleased = [h for h in holdings_of(conn, consumer_id) if h.fraction == 0 and h.points_cpts]
+    available = sum(h.points_cpts for h in unreleased)
+    takes = _takes(unreleased, cost) if available >= cost else []
+    return {"programme_id": programme_id, "units": units, "cost_cpts": cost,
+            "available_cpts": available, "units_left": int(row.units_offered) - int(row.units_sold),
+            "cap_forfeited_fen": sum(int(apply_rate(take, h.multiple)) for h, take in takes),
+            "feasible": bool(takes) and units <= int(row.units_offered) - int(row.units_sold)}
+
+
+def exchange_keyed(uow: UnitOfWork, consumer_id: int, programme_id: int, units: int,
+                   key: str) -> tuple[dict[str, Any], bool]:
+    """:func:`exchange` under an Idempotency-Key: ``(answer, replayed)``."""
+    uow.lock_adjustments()
+
+    def apply() -> dict[str, Any]:
+        quote = quote_exchange(uow.conn, consumer_id, programme_id, units)
+        cost = exchange(uow, consumer_id, programme_id, units)
+        return {"programme_id": programme_id, "consumer_id": consumer_id, "units": units,
+                "cost_cpts": cost, "cap_forfeited_fen": quote["cap_forfeited_fen"]}
+
+    return run_keyed(uow, "exchange", consumer_id, key,
+                     {"programme_id": programme_id, "units": units}, apply)
+
+
+def declare_keyed(uow: UnitOfWork, merchant_id: int, programme_id: int, profit_fen: int,
+                  key: str) -> tuple[dict[str, Any], bool]:
+    """:func:`declare_profit` by the programme's merchant under an Idempotency-Key."""
+    uow.lock_adjustments()
+    if programme(uow, programme_id).merchant_id != merchant_id:
+        raise NotFound(f"share programme {programme_id} does not exist")
+
+    def apply() -> dict[str, Any]:
+        paid = declare_profit(uow, programme_id, profit_fen)
+        return {"programme_id": programme_id, "period": open_period(uow.conn).seq,
+                "profit_fen": profit_fen, "paid_fen": paid}
+
+    return run_keyed(uow, "declare", merchant_id, key,
+                     {"programme_id": programme_id, "profit_fen": profit_fen}, apply)
+
+
+def open_programmes(conn: Connection, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Programmes with units left, by their merchants' names, newest first (one page)."""
+    sp = t.share_programmes
+    rows = conn.execute(select(sp, t.parties.c.name).select_from(
+        sp.join(t.parties, t.parties.c.id == sp.c.merchant_id))
+        .where(sp.c.units_sold < sp.c.units_offered).order_by(sp.c.id.desc())
+        .limit(limit).offset(offset)).all()
+    return [{"programme_id": int(r.id), "merchant_id": int(r.merchant_id), "merchant": r.name,
+             "unit_price_cpts": int(r.unit_price_cpts), "units_offered": int(r.units_offered),
+             "units_sold": int(r.units_sold), "profit_share": r.profit_share} for r in rows]
+
+
+def units_of(conn: Connection, holder_id: int) -> list[dict[str, Any]]:
+    """The units a holder owns, per programme."""
+    su = t.share_units
+    return [{"programme_id": int(p), "units": int(u)} for p, u in conn.execute(
+        select(su.c.programme_id, su.c.units).where(su.c.holder_id == holder_id, su.c.units > 0)
+        .order_by(su.c.programme_id)).all()]

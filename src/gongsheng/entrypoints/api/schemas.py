@@ -58,6 +58,7 @@ class PartnerIn(In):
     name: Name
     region_id: Ref
     investment_fen: Annotated[int, Field(ge=0, le=10**15)] = 0
+    term_periods: Annotated[int, Field(strict=True, ge=1, le=1200)] | None = None
     login: Login | None = None
 
 
@@ -324,6 +325,8 @@ class PartnerReport(BaseModel):
     investment_fen: int
     term_start: int
     active: bool
+    term_end: int | None = None
+    term_periods: int | None = None
     region: dict[str, Any]
     dividends: list[dict[str, Any]]
     dividends_total_fen: int

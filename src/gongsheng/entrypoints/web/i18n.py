@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gongsheng.entrypoints.web.i18n_parties import PARTY_TEXT
+
 TEXT: dict[str, tuple[str, str]] = {
     # frame
     "brand": ("共生", "gongsheng"),
@@ -165,6 +167,8 @@ TEXT: dict[str, tuple[str, str]] = {
                   "Ground commissions are paid to the promoter who signed the merchant; the partner "
                   "sees them here."),
 }
+
+TEXT.update(PARTY_TEXT)  # the pages where parties act
 
 LANG_INDEX = {"zh": 0, "en": 1}
 

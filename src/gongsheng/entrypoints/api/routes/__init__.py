@@ -5,8 +5,11 @@ from __future__ import annotations
 from gongsheng.entrypoints.api.routes import (
     auth,
     business_managers,
+    cashier,
     consumers,
     events,
+    directory,
+    invitations,
     ledger,
     merchants,
     orders,
@@ -19,7 +22,9 @@ from gongsheng.entrypoints.api.routes import (
     regions,
     reports,
     risk,
+    signings,
     statements,
+    store,
     wallets,
     webhooks,
 )
@@ -28,7 +33,8 @@ from gongsheng.entrypoints.api.routes import (
 ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoters.router,
            business_managers.router, merchants.router, consumers.router, wallets.router,
            payouts.router, statements.router, periods.router, reports.router, ledger.router,
-           policy.router, risk.router]
+           policy.router, risk.router, invitations.router, signings.router, store.router,
+           directory.router, cashier.router]
 
 ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matched first
 ROUTERS += [events.router, webhooks.router]  # integration: the event feed, webhooks

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, PartyId, PlatformDep
 from gongsheng.entrypoints.api.routes._register import register
 from gongsheng.entrypoints.api.schemas import PartnerIn, PartnerReport, PartyOut
-from gongsheng.services import registry, reports
+from gongsheng.services import reports, terms
 
 router = APIRouter(tags=["parties"])
 
@@ -15,8 +15,8 @@ router = APIRouter(tags=["parties"])
 @router.post("/partners", status_code=201, response_model=PartyOut)
 def create_partner(body: PartnerIn, _: AdminUser, platform: PlatformDep) -> PartyOut:
     """Register a partner holding a region (admin); 409 if the region is held."""
-    return register(platform, lambda uow: registry.create_partner(
-        uow, body.name, body.region_id, body.investment_fen), "partner", body.login)
+    return register(platform, lambda uow: terms.assign(
+        uow, body.name, body.region_id, body.investment_fen, body.term_periods), "partner", body.login)
 
 
 @router.get("/partners/{party_id}/report", response_model=PartnerReport)

@@ -1,0 +1,47 @@
+"""A city partner's term (任期) over its region: assigned with an investment, ended by the operator.
+
+Invariants: one active partner per region (:func:`registry.create_partner` and a unique index);
+ending a term marks the partner inactive with ``term_end`` the open period, so from the next
+order on the region's partner dividend goes to the dividend pool (the order reads the region's
+active partner in its own transaction) and the partner's report is closed at that period; an
+ended term is never reopened (a new term is a new partner), and its promoters sign no more.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from gongsheng.adapters import tables as t
+from gongsheng.domain.errors import Conflict, InvalidInput, NotFound
+from gongsheng.services import registry
+from gongsheng.services.books import open_period
+from gongsheng.services.unit_of_work import UnitOfWork
+
+MAX_TERM = 1200
+
+
+def assign(uow: UnitOfWork, name: str, region_id: int, investment_fen: int,
+           term_periods: int | None = None) -> int:
+    """A new partner holding ``region_id`` from the open period, for ``term_periods`` if agreed."""
+    if term_periods is not None and not 1 <= term_periods <= MAX_TERM:
+        raise InvalidInput(f"term_periods must lie in 1..{MAX_TERM}")
+    partner = registry.create_partner(uow, name, region_id, investment_fen)
+    if term_periods is not None:
+        uow.conn.execute(update(t.partners).where(t.partners.c.party_id == partner)
+                         .values(term_periods=term_periods))
+    return partner
+
+
+def end_term(uow: UnitOfWork, partner_id: int) -> int:
+    """End a partner's term in the open period; returns that period (the term's last)."""
+    row = uow.conn.execute(select(t.partners.c.active).where(t.partners.c.party_id == partner_id)).first()
+    if row is None:
+        raise NotFound(f"partner {partner_id} does not exist")
+    if not row.active:
+        raise Conflict(f"partner {partner_id}'s term has already ended")
+    uow.lock_books()  # an order in flight keeps the partner it read; the next one sees the end
+    period = open_period(uow.conn).seq
+    uow.conn.execute(update(t.partners).where(t.partners.c.party_id == partner_id,
+                                              t.partners.c.active)
+                     .values(active=False, term_end=period))
+    return period
