@@ -98,3 +98,4 @@ def test_a_quote_over_http_takes_strict_integers_and_writes_nothing(api: Any) ->
     assert api.call("POST", "/orders/quote", json={**body, "consumer_id": "8"}).status_code == 422
     assert api.call("POST", "/orders/quote", who="consumer", json=body).status_code == 403
     assert api.call("POST", "/orders/quote", who="home", json=body).status_code == 403
+

@@ -266,4 +266,5 @@ def test_a_killed_worker_loses_no_event_once_restarted(
         second.wait(timeout=30)
     assert second.returncode == 0
     ids = [r.event["data"]["order_id"] for r in receiver.got]
-    assert len(ids) - len(set(ids)) <= 1  # at most the attempt in flight at the kill came twice
+    # sent again at most: what was sent but not yet recorded at the kill (one flush, 200 ms)
+    assert len(ids) - len(set(ids)) <= 200 / 20 + 1

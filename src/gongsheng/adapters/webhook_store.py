@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from gongsheng.adapters import tables as t
 
@@ -115,3 +115,17 @@ def delivery_counts(conn: Connection) -> dict[str, int]:
     """Deliveries per status (for the benchmark and the operator)."""
     return {s: int(n) for s, n in conn.execute(select(D.c.status, func.count())
                                                .group_by(D.c.status))}
+
+
+def record_delivered(conn: Connection, sub_id: int, attempts: Sequence[dict[str, Any]],
+                     now_ms: int) -> None:
+    """Log attempts that were all delivered and mark their deliveries so (three statements)."""
+    if not attempts:
+        return
+    conn.execute(insert(A), list(attempts))
+    conn.execute(update(D).where(D.c.id == bindparam("did"))
+                 .values(status="delivered", attempts=bindparam("att"), delivered_ms=now_ms,
+                         last_status=bindparam("code"), last_error=None),
+                 [{"did": a["delivery_id"], "att": a["attempt"], "code": a["status_code"]}
+                  for a in attempts])
+    conn.execute(update(S).where(S.c.id == sub_id, S.c.failures != 0).values(failures=0))

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.ledger_store import post, system_balance
-from gongsheng.domain.errors import NotFound, PolicyError
+from gongsheng.domain.errors import NotFound
 from gongsheng.domain.events import PeriodClosed, PolicyVersionActivated
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
 from gongsheng.domain.release import (
@@ -36,8 +36,8 @@ from gongsheng.domain.release import (
 )
 from gongsheng.services.books import counters, open_period, period_end, policy_version
 from gongsheng.services.figures import period_figures
-from gongsheng.services.idempotency import request_hash, same_request
 from gongsheng.services.forecast_store import stored_outlook
+from gongsheng.services.idempotency import request_hash, same_request
 from gongsheng.services.unit_of_work import UnitOfWork
 
 

@@ -267,22 +267,62 @@ def record(uow: UnitOfWork, claimed: Claim, attempt: Attempt, outcome: Outcome, 
     return False
 
 
+Sent = tuple[Attempt, Outcome, int]
+"""An attempt made, what it got, and when it started (epoch ms)."""
+
+
+def record_sent(uow: UnitOfWork, claimed: Claim, sent: Sequence[Sent], *, now_ms: int,
+                config: DeliveryConfig, rng: random.Random, last: bool) -> None:
+    """Record attempts made in a row (all delivered but perhaps the last) in one transaction.
+
+    A lost record only means a delivery is made again (at least once), never that one is lost,
+    so on PostgreSQL this transaction does not wait for its WAL flush.
+    """
+    if uow.postgres:
+        uow.conn.exec_driver_sql("SELECT set_config('synchronous_commit', 'off', true)")
+    ok = [(a, o, st) for a, o, st in sent if o.delivered]
+    store.record_delivered(uow.conn, claimed.subscription_id, [
+        {"delivery_id": a.delivery_id, "attempt": a.attempt, "worker": claimed.worker,
+         "started_ms": st, "latency_ms": o.latency_ms, "status_code": o.status, "error": None}
+        for a, o, st in ok], now_ms)
+    failed = [(a, o, st) for a, o, st in sent if not o.delivered]
+    for attempt, outcome, started in failed:  # at most one: a failure ends the run
+        record(uow, claimed, attempt, outcome, started_ms=started, now_ms=now_ms, config=config,
+               rng=rng, last=last)
+    if last and not failed and ok:
+        store.release_subscription(uow.conn, claimed.subscription_id, claimed.worker, now_ms)
+
+
 def deliver_claim(run: Callable[..., Any], claimed: Claim,
                   send: Callable[[Attempt], Outcome], clock: Callable[[], int],
-                  config: DeliveryConfig, rng: random.Random) -> int:
-    """Attempt a claim's deliveries in order (each outside any transaction, each result recorded
-    in its own); stop at the first failure or when the lease nears its end. How many went out."""
+                  config: DeliveryConfig, rng: random.Random, flush_ms: int = 200) -> int:
+    """Attempt a claim's deliveries in order, each outside any transaction; stop at the first
+    failure or when the lease nears its end. Outcomes are recorded together at most every
+    ``flush_ms`` (and at a failure and at the end), so a worker that dies sends at most that
+    many again. How many were delivered."""
     delivered = 0
+    unrecorded: list[Sent] = []
+    flushed = clock()
     for i, attempt in enumerate(claimed.attempts):
         started = clock()
         if started > claimed.leased_until_ms - config.lease_ms // 2:
-            run(lambda uow, at=started: store.release_subscription(
-                uow.conn, claimed.subscription_id, claimed.worker, at))
             break
         outcome = send(attempt)
-        ok = run(record, claimed, attempt, outcome, started_ms=started, now_ms=clock(),
-                 config=config, rng=rng, last=i == len(claimed.attempts) - 1)
-        if not ok:
-            break
+        unrecorded.append((attempt, outcome, started))
+        end = not outcome.delivered or i == len(claimed.attempts) - 1
+        if end or clock() - flushed >= flush_ms:
+            run(record_sent, claimed, unrecorded, now_ms=clock(), config=config, rng=rng,
+                last=end)
+            unrecorded, flushed = [], clock()
+        if not outcome.delivered:
+            return delivered
         delivered += 1
+    if unrecorded or delivered < len(claimed.attempts):  # stopped before the lease ran out
+        at = clock()
+
+        def finish(uow: UnitOfWork) -> None:
+            record_sent(uow, claimed, unrecorded, now_ms=at, config=config, rng=rng, last=False)
+            store.release_subscription(uow.conn, claimed.subscription_id, claimed.worker, at)
+
+        run(finish)
     return delivered

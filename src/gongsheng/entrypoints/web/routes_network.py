@@ -8,8 +8,6 @@ link (and QR) once; the platform never shows or sends a password.
 
 from __future__ import annotations
 
-from gongsheng.entrypoints.api.auth import app_token_key
-
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from gongsheng.domain.errors import Forbidden, GongshengError
 from gongsheng.domain.money import parse_yuan
+from gongsheng.entrypoints.api.auth import app_token_key
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.web import forms, session
 from gongsheng.entrypoints.web.routes import SECURITY_HEADERS, PartyId, ViewerDep, WebRoute, render

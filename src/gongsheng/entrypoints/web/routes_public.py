@@ -8,8 +8,6 @@ password). A login made here starts its session at once.
 
 from __future__ import annotations
 
-from gongsheng.entrypoints.api.auth import app_token_key
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -18,7 +16,7 @@ from sqlalchemy import Connection, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import GongshengError, InvalidInput, NotFound
-from gongsheng.entrypoints.api.auth import issue_token, read_token
+from gongsheng.entrypoints.api.auth import app_token_key, issue_token, read_token
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep, count_sign_up
 from gongsheng.entrypoints.web import session
 from gongsheng.entrypoints.web.i18n import translator

@@ -9,8 +9,6 @@ it made, except the pay code, which is shown once in the answer to its POST and 
 
 from __future__ import annotations
 
-from gongsheng.entrypoints.api.auth import app_token_key
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -18,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gongsheng.domain.errors import Forbidden, GongshengError, InsufficientBalance, NotFound
 from gongsheng.domain.money import parse_yuan
+from gongsheng.entrypoints.api.auth import app_token_key
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.web import forms, session
 from gongsheng.entrypoints.web.i18n import translator

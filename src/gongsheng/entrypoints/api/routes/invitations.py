@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from gongsheng.entrypoints.api.auth import app_token_key
-
 from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import Forbidden
-from gongsheng.entrypoints.api.auth import Principal, issue_token
+from gongsheng.entrypoints.api.auth import Principal, app_token_key, issue_token
 from gongsheng.entrypoints.api.deps import CurrentUser, PlatformDep
 from gongsheng.entrypoints.api.schemas import Token
 from gongsheng.entrypoints.api.schemas_parties import (
