@@ -64,7 +64,8 @@ class City:
     def api(self, who: str, path: str, method: str = "GET", **kwargs: Any) -> Any:
         token = kwargs.pop("token", None) or self.token(who)
         headers = {"Authorization": "Bearer " + token, **kwargs.pop("headers", {})}
-        response = httpx.request(method, self.base + "/api/v1" + path, headers=headers, **kwargs)
+        response = httpx.request(method, self.base + "/api/v1" + path, headers=headers,
+                                  timeout=60, **kwargs)
         assert response.status_code < 300, response.text
         return response.json() if response.content else None
 

@@ -23,7 +23,7 @@ from gongsheng.domain.policy import Controller
 from gongsheng.domain.release import SCALE
 from gongsheng.entrypoints import forecasting
 from gongsheng.entrypoints.api.app import create_app
-from gongsheng.entrypoints.api.auth import issue_token
+from gongsheng.entrypoints.api.auth import app_token_key, issue_token
 from gongsheng.services import accounts, forecast_store
 from gongsheng.services.demo import DemoConfig, run_demo
 from gongsheng.services.forecast import snapshot
@@ -46,11 +46,12 @@ def demo_books(platform: Platform, tmp_path: Path) -> Platform:
 
 
 def _client(platform: Platform) -> tuple[TestClient, dict[str, str]]:
-    admin = accounts.Account(0, "admin", "admin", None)
-    platform.run(accounts.create_demo_accounts, [("fc-admin", "admin", None)], "pw-demo-1234")
+    password = "forecast admin passphrase 9241"
+    platform.run(accounts.create_demo_accounts, [("fc-admin", "admin", None, password)])
+    admin = platform.read(accounts.authenticate, "fc-admin", password)
     app = create_app(platform, Settings(secret_key=SECRET))
     return TestClient(app, raise_server_exceptions=True), {
-        "Authorization": "Bearer " + issue_token(admin, SECRET, 30)}
+        "Authorization": "Bearer " + issue_token(admin, app_token_key(app), 30)}
 
 
 def test_snapshot_reads_the_books(demo_books: Platform) -> None:
