@@ -46,7 +46,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for status, text in _PROBLEMS.items():
                 responses[status] = {"description": text,
                                      "content": {errors.MEDIA_TYPE: {"schema": ref}}}
-    integration_access.document_keys(app.routes, schema)  # the gsk_ bearer scheme and scopes
+    integration_access.document_keys(ROUTERS, API_PREFIX, schema)  # the gsk_ bearer scheme and scopes
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     app.openapi_schema = schema

@@ -21,9 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
 
 from gongsheng.domain.api_keys import Scope
 from gongsheng.entrypoints.api.auth import Principal
@@ -73,9 +72,10 @@ def route_scope(route: object) -> tuple[Scope, bool] | None:
 KEY_SCHEME = "IntegrationKey"
 
 
-def document_keys(routes: Sequence[BaseRoute], schema: dict[str, Any]) -> None:
+def document_keys(routers: Sequence[APIRouter], prefix: str, schema: dict[str, Any]) -> None:
     """Add the integration key's bearer scheme to the OpenAPI ``schema`` and, on every operation
-    a key may call, the scope it needs (``x-required-scope``) beside both ways in."""
+    of ``routers`` (mounted under ``prefix``) a key may call, the scope it needs
+    (``x-required-scope``) beside both ways in."""
     schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes[KEY_SCHEME] = {
         "type": "http", "scheme": "bearer", "bearerFormat": "gsk_<lookup>_<secret>",
@@ -84,7 +84,7 @@ def document_keys(routes: Sequence[BaseRoute], schema: dict[str, Any]) -> None:
                        "name a scope it holds (x-required-scope); revoked or expired: 401; "
                        "without the scope or outside its party: 403; over its rate limit: 429."}
     paths = schema.get("paths", {})
-    for route in routes:
+    for route in (r for router in routers for r in router.routes):
         if not isinstance(route, APIRoute):
             continue
         found = route_scope(route)
@@ -92,7 +92,7 @@ def document_keys(routes: Sequence[BaseRoute], schema: dict[str, Any]) -> None:
             continue
         scope, platform = found
         for method in route.methods or ():
-            operation = paths.get(route.path_format, {}).get(method.lower())
+            operation = paths.get(prefix + route.path_format, {}).get(method.lower())
             if operation is None:
                 continue
             person = operation.get("security", [])

@@ -21,9 +21,10 @@ class ApiKeyIn(In):
     expiry (RFC 3339 with a time zone) and a rate limit of its own (``600/minute``)."""
 
     label: Annotated[str, Field(min_length=1, max_length=MAX_LABEL, examples=["till 3, Merchant M"])]
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(Scope))]
+    scopes: Annotated[list[Annotated[Scope, Field(strict=False)]],  # the enum from its JSON string
+                      Field(min_length=1, max_length=len(Scope))]
     party_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Annotated[AwareDatetime, Field(strict=False)] | None = None  # from its RFC 3339 text
     rate_limit: Annotated[str, Field(min_length=3, max_length=50, examples=["600/minute"])] | None = None
 
     def expires_ms(self) -> int | None:
