@@ -69,3 +69,23 @@ def test_a_party_key_is_bound_to_a_real_party_of_the_right_kind(city: object) ->
     with pytest.raises(InvalidInput):
         plat.run(api_keys.issue_key, "x", ["reports:read"], now_ms=T0, expires_ms=T0)
     assert len(plat.read(lambda c: api_keys.list_keys(c, now_ms=T0))) == 1  # refusals wrote nothing
+
+
+def test_the_migration_adds_the_table_to_a_database_made_before(platform: Platform) -> None:
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from gongsheng.adapters.database import alembic_config, migrate
+
+    engine = platform.engine
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE api_keys"))
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, "0011", purge=True)
+    assert not inspect(engine).has_table("api_keys")
+    migrate(engine)
+    assert inspect(engine).has_table("api_keys")
+    issued = platform.run(api_keys.issue_key, "after upgrade", ["reports:read"], now_ms=T0)
+    assert api_keys.verify_key(engine, issued.secret, now_ms=T0).id == issued.key.id
+    migrate(engine)  # again: nothing to do
