@@ -289,3 +289,17 @@ def test_scopes_of_each_binding(api: Api) -> None:
         problem(api.call("POST", "/api-keys", json={"label": "x", "scopes": [scope.value],
                                                     "party_id": city.partner}), 422)
     assert issue(api, ["wallets:read", "reports:read"], city.partner).startswith("gsk_")
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"])
+def test_a_disabled_account_is_refused_on_the_scoped_routes_too(api: Api) -> None:
+    """The routes open to keys still check a person's session on every request."""
+    city = api.city
+    assert api.call("POST", "/orders", "merchant", key="m-1",
+                    json=_order(api, city.merchant)).status_code == 201
+    assert api.call("POST", "/accounts/mia/disable").status_code == 200
+    problem(api.call("POST", "/orders", "merchant", key="m-2", json=_order(api, city.merchant)), 401)
+    problem(api.call("GET", f"/wallets/{city.merchant}", "merchant"), 401)
+    # the merchant's keys do not hang on its login
+    pos = issue(api, ["orders:write"], city.merchant)
+    assert send(api, "POST", "/orders", pos, key="m-3", json=_order(api, city.merchant)).status_code == 201
