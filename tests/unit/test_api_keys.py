@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gongsheng.domain import api_keys as keys
-from gongsheng.domain.errors import InvalidInput
+from gongsheng.domain.errors import Forbidden, InvalidInput
+from gongsheng.entrypoints.api.auth import Principal
+from gongsheng.entrypoints.api.integration_access import ROUTE_SCOPES
 
 
 @given(st.binary(min_size=6, max_size=6), st.binary(min_size=32, max_size=32))
@@ -65,3 +67,25 @@ def test_state_and_last_used_resolution() -> None:
     assert keys.last_used_due(None, 0)
     assert not keys.last_used_due(1000, 1000 + keys.LAST_USED_RESOLUTION_MS - 1)
     assert keys.last_used_due(1000, 1000 + keys.LAST_USED_RESOLUTION_MS)
+
+
+@given(st.sets(st.sampled_from(list(keys.Scope))), st.sampled_from([None, "merchant", "partner"]),
+       st.booleans())
+def test_a_route_admits_exactly_the_keys_holding_its_scope(
+        held: set[keys.Scope], party_kind: str | None, person: bool) -> None:
+    """Every scope check of the route table admits a key iff it holds the scope and, for the
+    platform's routes, is a platform key; a person passes every scope check (the route then
+    applies the person's role)."""
+    role = "admin" if party_kind is None else party_kind
+    caller = (Principal("someone", "admin", None, account_id=1) if person else
+              Principal("gsk_x", role, None if party_kind is None else 7, key_id=1,
+                        scopes=frozenset(held)))
+    assert ROUTE_SCOPES
+    for check, (scope, platform_only) in ROUTE_SCOPES.items():
+        admitted = person or (scope in held and (not platform_only or party_kind is None))
+        try:
+            check(caller)
+            passed = True
+        except Forbidden:
+            passed = False
+        assert passed == admitted, (scope, platform_only)
