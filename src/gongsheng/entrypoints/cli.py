@@ -160,10 +160,13 @@ def period_close(
 
 
 @app.command("verify")
-def verify(db: DbOption = None) -> None:
-    """Check every invariant of the stored books; exit 0 only if all hold."""
-    with opened(db) as plat:
-        checks = guarded(plat.verify)
+def verify(db: DbOption = None, incremental: Annotated[
+        bool, typer.Option(help="check only what changed since the last sealed period")] = False,
+) -> None:
+    """Check every invariant of the stored books and every period's seal; exit 0 only if all hold."""
+    from gongsheng.entrypoints.integrity_cli import run_verify
+
+    checks = run_verify(db, incremental)
     for check in checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
         out.print(f"{mark} {check.name}: {check.detail}")
