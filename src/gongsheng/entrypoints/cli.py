@@ -175,6 +175,24 @@ def verify(db: DbOption = None, incremental: Annotated[
         fail(f"invariant failed: {failed.name} ({failed.detail})", code=1)
 
 
+@app.command("attest")
+def attest(
+    db: DbOption = None,
+    period: Annotated[int | None, typer.Option(min=1, help="closed period (default: the last)")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the signed file here "
+                                                  "(default: stdout)")] = None,
+    key: Annotated[Path | None, typer.Option(help="signing key file (default: "
+                                             "GONGSHENG_ATTESTATION_KEY_FILE)")] = None,
+    verify_file: Annotated[Path | None, typer.Option("--verify", help="check a signed file offline")] = None,
+    public_key: Annotated[Path | None, typer.Option(help="the platform's public key for --verify "
+                                                    "(default: <key file>.pub)")] = None,
+) -> None:
+    """Signed compliance attestation of a closed period; exit 0 only if every check holds."""
+    from gongsheng.entrypoints.integrity_cli import run_attest
+
+    run_attest(db, period, out_file, key, verify_file, public_key)
+
+
 def _password_input() -> str:
     """A password from GONGSHENG_ADMIN_PASSWORD, else a hidden prompt, else a line of stdin."""
     password = os.environ.get("GONGSHENG_ADMIN_PASSWORD")
