@@ -69,7 +69,8 @@ def test_a_fee_charged_to_a_consumer_fails_and_attest_exits_non_zero(
                                   "VALUES ('adjustment', 1, 2, 'join fee') RETURNING id")).scalar_one()
         for leg, (acc, amount) in enumerate([(fee, -9_900), (revenue, 9_900)]):
             conn.execute(text("INSERT INTO postings (entry_id, leg, account_id, asset, amount) "
-                              "VALUES (:e, :l, :a, 'CNY', :v)"), {"e": entry, "l": leg, "a": acc, "v": amount})
+                              "VALUES (:e, :l, :a, 'CNY', :v)"),
+                         {"e": entry, "l": leg, "a": acc, "v": amount})
     city.platform.close_period()
     found = _statements(city)
     assert not found["no_consumer_join_or_upgrade_fee"]["holds"]
