@@ -31,7 +31,7 @@ def test_admin_reads_and_downloads_the_attestation(page: Page, site: Site) -> No
     screenshot(page, "admin-attestation")
     with page.expect_download() as download:
         page.click("#download")
-    document = open(download.value.path(), "rb").read()
+    document = download.value.path().read_bytes()
     public = base64.b64decode(page.locator("#public-key").inner_text())
     checked = verify(document, public)
     assert checked.ok, checked.detail

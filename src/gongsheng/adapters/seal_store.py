@@ -65,6 +65,8 @@ def _ranges(first_id: int, last_id: int) -> Iterator[tuple[int, int]]:
 def scan_chunks_sql(conn: Connection, first_id: int, lo: int, hi: int) -> list[Chunk]:
     """PostgreSQL: the chunks of entry ids ``[lo, hi]`` (chunk numbers counted from ``first_id``;
     ``lo - first_id`` must be a multiple of ``CHUNK_ENTRIES``)."""
+    # the digests of a range are sorted by chunk in memory, not spilled to disk
+    conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
     rows = conn.exec_driver_sql(_PG_CHUNKS, {"lo": lo, "hi": hi, "base": first_id}).all()
     return [Chunk(int(c), int(a), int(b), int(n), int(p), bytes(d), bytes(f))
             for c, a, b, n, p, d, f in rows]
