@@ -219,3 +219,22 @@ def test_migration_seals_the_periods_of_an_existing_database(sealed: City) -> No
     assert seal_check(plat).ok
     with pytest.raises(DBAPIError, match="append-only"), plat.engine.begin() as conn:
         conn.execute(text("DELETE FROM period_seals"))
+
+
+def test_verify_command_full_and_incremental(sealed: City, db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from gongsheng.entrypoints.cli import app
+
+    runner = CliRunner()
+    for args in (["verify", "--db", db_url], ["verify", "--db", db_url, "--incremental"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "every closed period matches its seal" in result.output
+    with sealed.platform.engine.connect() as conn:
+        entry, leg = _order_entry(conn, 1)
+    behind_the_guards(sealed.platform, f"UPDATE postings SET amount = amount + 1 "
+                                       f"WHERE entry_id = {entry} AND leg = {leg}")
+    result = runner.invoke(app, ["verify", "--db", db_url])
+    assert result.exit_code == 1
+    assert f"first entry {entry}" in result.output + result.stderr
