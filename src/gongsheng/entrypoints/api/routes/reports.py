@@ -36,7 +36,7 @@ def forecast(_: PlatformReportsReader, platform: PlatformDep) -> dict[str, Any]:
 
 
 @router.get("/reports/attestation")
-def attestation(_: AdminUser, platform: PlatformDep, request: Request,
+def attestation(_: PlatformReportsReader, platform: PlatformDep, request: Request,
                 period: Annotated[int | None, Query(ge=1, le=10**6), Digits] = None) -> Response:
     """The signed compliance attestation of a closed period (the last closed one by default),
     as canonical JSON that ``gongsheng attest --verify`` checks offline (admin)."""
