@@ -1,0 +1,150 @@
+"""The shared-identifier graph (共用支付工具/设备) and the velocity count, in SQL.
+
+Parties are the graph's nodes; an edge joins a party to each instrument (``payment_ref``) or
+device (``device_id``) it used (``risk_identifiers``, one row per pair). Two parties are
+*connected* when a chain of shared identifiers joins them; ``risk_components`` keeps, for every
+party that has an identifier, the root of its component (a union-find kept flat: every member
+names its root directly, and the root's row holds the component's size).
+
+Invariants:
+
+- all holders of one identifier are in one component;
+- ``root_id`` of a member is a party whose own ``root_id`` is itself; ``size`` on the root's row is
+  the number of rows naming it.
+
+Each step is an indexed lookup: an order whose identifiers are known already costs one
+``INSERT .. ON CONFLICT DO NOTHING``; a new pair one lookup of another holder and, if there is
+one, a union that relabels the smaller component (union by size: a party is relabelled at most
+log2(n) times over its life). On PostgreSQL a new pair takes a lock on its identifier (so two
+parties adding the same identifier at once see each other) and a union locks both roots' rows.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gongsheng.adapters import tables as t
+
+IDENTIFIER_LOCKS = 3
+"""Class (first key of PostgreSQL's two-key advisory locks) of the per-identifier locks."""
+VELOCITY_LOCKS = 4
+"""Class of the per-consumer locks an order takes when the policy caps its velocity."""
+
+Identifier = tuple[str, str]
+"""``(kind, value)``: kind ``payment`` or ``device``."""
+
+
+def _insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql"
+            else sqlite.insert(table))
+
+
+def add_identifiers(conn: Connection, party_id: int, identifiers: Sequence[Identifier]
+                    ) -> list[Identifier]:
+    """Record that ``party_id`` used each identifier; the pairs that are new."""
+    if not identifiers:
+        return []
+    ri = t.risk_identifiers
+    stmt = (_insert(conn, ri).values([{"kind": k, "value": v, "party_id": party_id}
+                                      for k, v in identifiers])
+            .on_conflict_do_nothing().returning(ri.c.kind, ri.c.value))
+    return [(str(k), str(v)) for k, v in conn.execute(stmt)]
+
+
+def lock_identifiers(conn: Connection, identifiers: Iterable[Identifier]) -> None:
+    """PostgreSQL: hold each identifier's lock until the transaction ends (in one order)."""
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({zlib.crc32(f"{k}:{v}".encode()) % 2**31 for k, v in identifiers})
+    if keys:
+        conn.exec_driver_sql("SELECT " + ", ".join(
+            f"pg_advisory_xact_lock({IDENTIFIER_LOCKS}, {k})" for k in keys))
+
+
+_OTHER = (select(t.risk_identifiers.c.party_id)
+          .where(t.risk_identifiers.c.kind == bindparam("kind"),
+                 t.risk_identifiers.c.value == bindparam("value"),
+                 t.risk_identifiers.c.party_id != bindparam("party"))
+          .limit(1))
+
+
+def other_holder(conn: Connection, identifier: Identifier, party_id: int) -> int | None:
+    """Another party that used ``identifier`` (any: they are all in one component), or None."""
+    found = conn.execute(_OTHER, {"kind": identifier[0], "value": identifier[1],
+                                  "party": party_id}).scalar()
+    return None if found is None else int(found)
+
+
+def ensure_node(conn: Connection, party_id: int) -> None:
+    """Give ``party_id`` a component of its own if it has none."""
+    conn.execute(_insert(conn, t.risk_components)
+                 .values(party_id=party_id, root_id=party_id, size=1).on_conflict_do_nothing())
+
+
+def roots(conn: Connection, party_ids: Iterable[int]) -> dict[int, int]:
+    """The component root of each party that has one."""
+    rc = t.risk_components
+    ids = sorted(set(party_ids))
+    if not ids:
+        return {}
+    return {int(p): int(r) for p, r in conn.execute(
+        select(rc.c.party_id, rc.c.root_id).where(rc.c.party_id.in_(ids)))}
+
+
+def union(conn: Connection, a: int, b: int) -> tuple[int, bool]:
+    """Join the components of ``a`` and ``b`` (both have nodes); ``(root, whether they were
+    apart)``. The smaller component is relabelled to the larger one's root."""
+    rc = t.risk_components
+    while True:
+        found = roots(conn, (a, b))
+        ra, rb = found[a], found[b]
+        if ra == rb:
+            return ra, False
+        query = select(rc.c.party_id, rc.c.root_id, rc.c.size).where(
+            rc.c.party_id.in_(sorted((ra, rb)))).order_by(rc.c.party_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        rows = {int(p): (int(r), int(s)) for p, r, s in conn.execute(query)}
+        if rows[ra][0] != ra or rows[rb][0] != rb:  # a concurrent union moved one: read again
+            continue
+        big, small = (ra, rb) if rows[ra][1] >= rows[rb][1] else (rb, ra)
+        conn.execute(update(rc).where(rc.c.root_id == small).values(root_id=big))
+        conn.execute(update(rc).where(rc.c.party_id == big)
+                     .values(size=rows[ra][1] + rows[rb][1]))
+        return big, True
+
+
+def component_size(conn: Connection, root: int) -> int:
+    rc = t.risk_components
+    return int(conn.execute(select(rc.c.size).where(rc.c.party_id == root)).scalar_one())
+
+
+def members(conn: Connection, root: int, limit: int) -> list[int]:
+    """Up to ``limit`` members of the component rooted at ``root`` (through its index)."""
+    rc = t.risk_components
+    return [int(p) for p in conn.execute(
+        select(rc.c.party_id).where(rc.c.root_id == root).order_by(rc.c.party_id).limit(limit))
+        .scalars()]
+
+
+def lock_velocity(conn: Connection, consumer_id: int) -> None:
+    """PostgreSQL: serialise the velocity check of one consumer's orders (held to commit)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"SELECT pg_advisory_xact_lock({VELOCITY_LOCKS}, {int(consumer_id) % 2**31})")
+
+
+def orders_in_period(conn: Connection, consumer_id: int, period: int, *,
+                     merchant_id: int | None = None, at_most: int) -> int:
+    """The consumer's orders of ``period`` (at one merchant if given), counted up to
+    ``at_most`` only: the read stops there (``ix_orders_consumer_period``)."""
+    o = t.orders
+    where = [o.c.consumer_id == consumer_id, o.c.period == period]
+    if merchant_id is not None:
+        where.append(o.c.merchant_id == merchant_id)
+    inner = select(o.c.id).where(*where).limit(at_most).subquery()
+    return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
