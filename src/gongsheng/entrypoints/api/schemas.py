@@ -395,6 +395,7 @@ class RiskFlag(BaseModel):
     period: int
     party_id: int | None
     detail: str
+    case_id: int | None = None
 
 
 class RiskOut(BaseModel):
