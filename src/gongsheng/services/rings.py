@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from gongsheng.adapters import risk_store as graph
 from gongsheng.adapters import tables as t
@@ -117,11 +117,15 @@ def observe_order(uow: UnitOfWork, rule: RiskRule, *, order_id: int, period: int
                 ((merchant_id, "merchant"), *((b, "consumer") for b in buyers)), (order_id,)))
 
 
+_ROOT_ROW = t.risk_components.alias("root_row")
+_ROOTS = (select(t.risk_components.c.party_id, t.risk_components.c.root_id, _ROOT_ROW.c.size)
+          .select_from(t.risk_components.join(
+              _ROOT_ROW, _ROOT_ROW.c.party_id == t.risk_components.c.root_id))
+          .where(t.risk_components.c.party_id.in_(bindparam("ids", expanding=True))))
+"""Built once: an alias made per call would miss the compiled-statement cache."""
+
+
 def _roots_and_sizes(conn: Connection, party_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     """``party -> (root, size of its component)`` for the parties that have a node."""
-    rc = t.risk_components
-    root_row = rc.alias("root_row")
     return {int(p): (int(r), int(s)) for p, r, s in conn.execute(
-        select(rc.c.party_id, rc.c.root_id, root_row.c.size)
-        .select_from(rc.join(root_row, root_row.c.party_id == rc.c.root_id))
-        .where(rc.c.party_id.in_(sorted(set(party_ids)))))}
+        _ROOTS, {"ids": sorted(set(party_ids))})}
