@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.pg_arrays import array_literal, int_array
 
 IDENTIFIER_LOCKS = 3
 """Class (first key of PostgreSQL's two-key advisory locks) of the per-identifier locks."""
@@ -126,6 +127,53 @@ def union(conn: Connection, a: int, b: int) -> tuple[int, bool]:
         conn.execute(update(rc).where(rc.c.party_id == big)
                      .values(size=rows[ra][1] + rows[rb][1]))
         return big, True
+
+
+_ROOT_ROW = t.risk_components.alias("root_row")
+_ROOTS = (select(t.risk_components.c.party_id, t.risk_components.c.root_id, _ROOT_ROW.c.size)
+          .select_from(t.risk_components.join(
+              _ROOT_ROW, _ROOT_ROW.c.party_id == t.risk_components.c.root_id))
+          .where(t.risk_components.c.party_id.in_(bindparam("ids", expanding=True))))
+"""Built once: an alias made per call would miss the compiled-statement cache."""
+
+Roots = dict[int, tuple[int, int]]
+"""``party -> (root, size of its component)`` for the parties that have a node."""
+
+
+def roots_and_sizes(conn: Connection, party_ids: Sequence[int]) -> Roots:
+    """The root and component size of each of ``party_ids`` that has a node."""
+    return {int(p): (int(r), int(s)) for p, r, s in conn.execute(
+        _ROOTS, {"ids": sorted(set(party_ids))})}
+
+
+_ADD_AND_READ_SQL = """
+WITH ins AS (
+    INSERT INTO risk_identifiers (kind, value, party_id)
+    SELECT k, v, %(party)s FROM unnest(%(kinds)s::text[], %(vals)s::text[]) AS x(k, v)
+    ORDER BY k, v ON CONFLICT DO NOTHING RETURNING kind, value
+)
+SELECT kind, value, NULL::bigint, NULL::bigint, NULL::integer FROM ins
+UNION ALL
+SELECT NULL, NULL, rc.party_id, rc.root_id, r.size
+FROM risk_components rc JOIN risk_components r ON r.party_id = rc.root_id
+WHERE rc.party_id = ANY(%(ids)s::bigint[])
+"""
+_ADD_AND_READ_PG = " ".join(_ADD_AND_READ_SQL.split())
+
+
+def add_and_read(conn: Connection, party_id: int, identifiers: Sequence[Identifier],
+                 party_ids: Sequence[int]) -> tuple[list[Identifier], Roots]:
+    """:func:`add_identifiers` and :func:`roots_and_sizes` (read before the new pairs are
+    joined: read them again if any is new). PostgreSQL: one statement."""
+    if conn.dialect.name != "postgresql":
+        return add_identifiers(conn, party_id, identifiers), roots_and_sizes(conn, party_ids)
+    rows = conn.exec_driver_sql(_ADD_AND_READ_PG, {
+        "party": party_id, "kinds": array_literal(k for k, _ in identifiers),
+        "vals": array_literal(v for _, v in identifiers),
+        "ids": int_array(sorted(set(party_ids)))}).all()
+    new = [(str(k), str(v)) for k, v, p, _, _ in rows if p is None]
+    found = {int(p): (int(r), int(z)) for _, _, p, r, z in rows if p is not None}
+    return new, found
 
 
 def component_size(conn: Connection, root: int) -> int:

@@ -13,15 +13,16 @@ and devices, :func:`register_identifiers`) and then asks, through indexed lookup
 - **self-referral ring** (``self_referral_ring``): is the consumer connected to its referrer?
 
 An order without identifiers costs nothing here; one whose identifiers are known costs one
-``INSERT .. ON CONFLICT DO NOTHING`` and one lookup of the roots. Every flag opens or joins a
-case (:mod:`services.flags`); the order itself is never refused for it.
+``INSERT .. ON CONFLICT DO NOTHING`` and one lookup of the roots (one statement on
+PostgreSQL). Every flag opens or joins a case (:mod:`services.flags`); the order itself is
+never refused for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
 from gongsheng.adapters import risk_store as graph
 from gongsheng.adapters import tables as t
@@ -46,15 +47,20 @@ def identifiers(payment_ref: str | None, device_id: str | None) -> list[graph.Id
 def link(conn: Connection, party_id: int, ids: Sequence[graph.Identifier]) -> int:
     """Add ``party_id``'s edges and join the components they connect; how many were new."""
     new = graph.add_identifiers(conn, party_id, ids)
+    _join(conn, party_id, new)
+    return len(new)
+
+
+def _join(conn: Connection, party_id: int, new: Sequence[graph.Identifier]) -> None:
+    """Join ``party_id``'s component with those of the other holders of its ``new`` pairs."""
     if not new:
-        return 0
+        return
     graph.lock_identifiers(conn, new)
     graph.ensure_node(conn, party_id)
     for identifier in new:
         other = graph.other_holder(conn, identifier, party_id)
         if other is not None:
             graph.union(conn, party_id, other)
-    return len(new)
 
 
 def register_identifiers(uow: UnitOfWork, party_id: int, payment_refs: Sequence[str],
@@ -88,9 +94,11 @@ def observe_order(uow: UnitOfWork, rule: RiskRule, *, order_id: int, period: int
     if not ids or not rule.detect_on_order:
         return
     conn = uow.conn
-    link(conn, consumer_id, ids)
     wanted = [consumer_id, merchant_id] + ([referrer_id] if referrer_id is not None else [])
-    rows = _roots_and_sizes(conn, wanted)
+    new, rows = graph.add_and_read(conn, consumer_id, ids, wanted)
+    if new:  # rare: a first use of an identifier by this consumer
+        _join(conn, consumer_id, new)
+        rows = graph.roots_and_sizes(conn, wanted)
     root, size = rows[consumer_id]
     if rows.get(merchant_id, (None, 0))[0] == root:
         raise_flag(uow, Flag(
@@ -115,17 +123,3 @@ def observe_order(uow: UnitOfWork, rule: RiskRule, *, order_id: int, period: int
                 f"{len(buyers)} consumers sharing payment instruments or devices bought at "
                 f"merchant {merchant_id} in period {period}",
                 ((merchant_id, "merchant"), *((b, "consumer") for b in buyers)), (order_id,)))
-
-
-_ROOT_ROW = t.risk_components.alias("root_row")
-_ROOTS = (select(t.risk_components.c.party_id, t.risk_components.c.root_id, _ROOT_ROW.c.size)
-          .select_from(t.risk_components.join(
-              _ROOT_ROW, _ROOT_ROW.c.party_id == t.risk_components.c.root_id))
-          .where(t.risk_components.c.party_id.in_(bindparam("ids", expanding=True))))
-"""Built once: an alias made per call would miss the compiled-statement cache."""
-
-
-def _roots_and_sizes(conn: Connection, party_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """``party -> (root, size of its component)`` for the parties that have a node."""
-    return {int(p): (int(r), int(s)) for p, r, s in conn.execute(
-        _ROOTS, {"ids": sorted(set(party_ids))})}
