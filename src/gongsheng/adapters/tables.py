@@ -280,6 +280,7 @@ refunds = Table(
     _created(),
     CheckConstraint("amount_fen > 0", name="amount"),
 )
+Index("ix_refunds_period", refunds.c.period)  # the close's refund-after-release detector
 
 payouts = Table(
     "payouts", metadata,

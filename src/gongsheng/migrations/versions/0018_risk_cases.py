@@ -28,6 +28,7 @@ depends_on = None
 _TABLES = (risk_identifiers, risk_components, risk_flags, cases, case_parties, case_orders,
            case_notes)
 _INDEX = "ix_orders_consumer_period"
+_REFUNDS_INDEX = "ix_refunds_period"
 
 
 def upgrade() -> None:
@@ -42,10 +43,13 @@ def upgrade() -> None:
             op.add_column("orders", sa.Column(name, sa.String(IDENTIFIER_LENGTH), nullable=True))
     if _INDEX not in {i["name"] for i in inspector.get_indexes("orders")}:
         op.create_index(_INDEX, "orders", ["consumer_id", "period", "merchant_id"])
+    if _REFUNDS_INDEX not in {i["name"] for i in inspector.get_indexes("refunds")}:
+        op.create_index(_REFUNDS_INDEX, "refunds", ["period"])
 
 
 def downgrade() -> None:
     bind = op.get_bind()
+    op.drop_index(_REFUNDS_INDEX, "refunds")
     op.drop_index(_INDEX, "orders")
     for name in ("device_id", "payment_ref"):
         op.drop_column("orders", name)
