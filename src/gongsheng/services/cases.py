@@ -144,16 +144,24 @@ def _freeze(uow: UnitOfWork, party_ids: Sequence[int], case_id: int, actor: str)
 
 
 def _refund_all(uow: UnitOfWork, case_id: int) -> list[int]:
-    """Refund what is left of every order of the case; the refund ids (a repeat makes none)."""
-    ids = []
+    """Refund what is left of every order of the case; the refund ids (a repeat makes none).
+
+    First the locks of all the refunds at once, in the refunds' own order (books, parties, pool;
+    ``UnitOfWork.lock_adjustments``) with the pool take of them all: each refund's own lock
+    call then finds them held, and the pool's sharing rule holds for the whole transaction.
+    """
     o = t.orders
-    for order_id in store.orders_of(uow.conn, case_id):
-        left = uow.conn.execute(select(o.c.amount_fen - o.c.refunded_fen)
-                                .where(o.c.id == order_id)).scalar_one()
-        if left > 0:
-            result = refund_order(uow, order_id, int(left), f"case-{case_id}-order-{order_id}")
-            ids.append(result.refund_id)
-    return ids
+    ids = store.orders_of(uow.conn, case_id)
+    rows = list(uow.conn.execute(
+        select(o.c.id, o.c.amount_fen - o.c.refunded_fen, o.c.consumer_id, o.c.merchant_id,
+               o.c.referrer_id, o.c.voucher_fen + o.c.pool_fen)
+        .where(o.c.id.in_(ids), o.c.refunded_fen < o.c.amount_fen).order_by(o.c.id)))
+    if not rows:
+        return []
+    uow.lock_adjustments([p for r in rows for p in (r[2], r[3], r[4])],
+                         pool_take=sum(int(r[5]) for r in rows))
+    return [refund_order(uow, int(order_id), int(left), f"case-{case_id}-order-{order_id}")
+            .refund_id for order_id, left, *_ in rows]
 
 
 def transition(uow: UnitOfWork, case_id: int, status: str, actor: str, *,
