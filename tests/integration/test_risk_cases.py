@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.policy_file import default_policy_text, parse_policy_text
@@ -202,3 +204,32 @@ def test_confirming_may_freeze_parties_of_the_case(city: City) -> None:
     assert done.decision is not None
     assert done.decision["frozen_party_ids"] == sorted([city.merchant, fake])
     assert_verified(plat)
+
+
+STATUSES = ["open", "investigating", "confirmed", "dismissed"]
+MOVES = {("open", "investigating"), ("open", "confirmed"), ("open", "dismissed"),
+         ("investigating", "confirmed"), ("investigating", "dismissed")}
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(STATUSES), min_size=1, max_size=6))
+def test_case_moves_in_the_books_follow_the_state_machine(city: City, moves: list[str]) -> None:
+    plat = city.platform
+    case = plat.run(cases.create_case, "generated", [city.consumer], [], "ops")
+    status, changed = "open", 0
+    for target in moves:
+        if target != status and (status, target) not in MOVES:
+            with pytest.raises(CaseTransitionRefused):
+                plat.run(cases.transition, case.id, target, "ops")
+            continue
+        after = plat.run(cases.transition, case.id, target, "ops")
+        changed += target != status
+        status = target
+        assert after.status == status
+        assert (after.decided_by is not None) == (status in ("confirmed", "dismissed"))
+    with plat.engine.connect() as conn:
+        recorded = conn.execute(select(func.count()).select_from(t.events).where(
+            t.events.c.type == "case.status_changed",
+            t.events.c.body.like(f'%"case_id":{case.id},%'))).scalar_one()
+    assert recorded == changed
