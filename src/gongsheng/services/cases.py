@@ -137,7 +137,10 @@ def _freeze(uow: UnitOfWork, party_ids: Sequence[int], case_id: int, actor: str)
     """Freeze each party through ``services.freezes`` (imported here: it is optional)."""
     if not party_ids:
         return
-    from gongsheng.services import freezes  # type: ignore[attr-defined, unused-ignore]
+    try:
+        from gongsheng.services import freezes  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        raise InvalidInput("freezing parties is not available in this installation") from None
 
     for party in party_ids:
         freezes.freeze_party(uow, party, reason=f"case {case_id} confirmed", actor=actor)

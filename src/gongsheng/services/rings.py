@@ -99,6 +99,9 @@ def observe_order(uow: UnitOfWork, rule: RiskRule, *, order_id: int, period: int
     if new:  # rare: a first use of an identifier by this consumer
         _join(conn, consumer_id, new)
         rows = graph.roots_and_sizes(conn, wanted)
+    if consumer_id not in rows:  # its first pair committed by a concurrent order meanwhile
+        graph.ensure_node(conn, consumer_id)
+        rows = graph.roots_and_sizes(conn, wanted)
     root, size = rows[consumer_id]
     if rows.get(merchant_id, (None, 0))[0] == root:
         raise_flag(uow, Flag(
