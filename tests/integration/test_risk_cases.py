@@ -233,3 +233,26 @@ def test_case_moves_in_the_books_follow_the_state_machine(city: City, moves: lis
             t.events.c.type == "case.status_changed",
             t.events.c.body.like(f'%"case_id":{case.id},%'))).scalar_one()
     assert recorded == changed
+
+
+def test_concurrent_orders_of_one_consumer_never_pass_the_cap(
+        pg_url: str, open_platform: Callable[..., Platform],
+        make_city: Callable[[Platform], City]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    plat = open_platform(pg_url, risk_policy(max_orders_per_period=3))
+    city = make_city(plat)
+    reqs = [city.request(10_000) for _ in range(8)]
+
+    def place(req: OrderRequest) -> bool:
+        try:
+            plat.order(req)
+        except VelocityCapExceeded:
+            return False
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        placed = list(pool.map(place, reqs))
+    assert placed.count(True) == 3
+    assert count_rows(plat, t.orders) == 3
+    assert_verified(plat)

@@ -189,11 +189,37 @@ def members(conn: Connection, root: int, limit: int) -> list[int]:
         .scalars()]
 
 
-def lock_velocity(conn: Connection, consumer_id: int) -> None:
-    """PostgreSQL: serialise the velocity check of one consumer's orders (held to commit)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            f"SELECT pg_advisory_xact_lock({VELOCITY_LOCKS}, {int(consumer_id) % 2**31})")
+def velocity_counts(conn: Connection, consumer_id: int, merchant_id: int, period: int,
+                    caps: tuple[int | None, int | None]) -> tuple[int, int]:
+    """Under the consumer's velocity lock (PostgreSQL), its orders of ``period``, and of them at
+    ``merchant_id``, each counted up to its cap (``(per consumer, per pair)``; 0 where no cap).
+
+    PostgreSQL: one round trip of three statements (simple protocol: every value is an integer
+    written into the text), each with its own snapshot, so the counts, read after the lock is
+    held, see every order committed before it.
+    """
+    per_consumer, per_pair = caps
+    if conn.dialect.name != "postgresql":
+        return (orders_in_period(conn, consumer_id, period, at_most=per_consumer)
+                if per_consumer is not None else 0,
+                orders_in_period(conn, consumer_id, period, merchant_id=merchant_id,
+                                 at_most=per_pair) if per_pair is not None else 0)
+    c, m, p = int(consumer_id), int(merchant_id), int(period)
+    counts = []
+    for cap, pair in ((per_consumer, ""), (per_pair, f" AND merchant_id = {m}")):
+        counts.append("SELECT 0" if cap is None else (
+            f"SELECT count(*) FROM (SELECT 1 FROM orders WHERE consumer_id = {c} AND "
+            f"period = {p}{pair} LIMIT {int(cap)}) AS x"))
+    result = conn.exec_driver_sql(
+        f"SELECT pg_advisory_xact_lock({VELOCITY_LOCKS}, {c % 2**31}); " + "; ".join(counts))
+    cursor = result.cursor
+    found = []
+    while cursor is not None and cursor.nextset():
+        row = cursor.fetchone()
+        assert row is not None
+        found.append(int(row[0]))
+    result.close()
+    return found[0], found[1]
 
 
 def _count(pair: bool) -> Any:

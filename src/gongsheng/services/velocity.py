@@ -5,7 +5,8 @@ no cap). An order that would go over either is refused with :class:`VelocityCapE
 anything is written, so a refused order posts nothing. The count reads at most ``cap`` entries of
 ``ix_orders_consumer_period``. On PostgreSQL the check holds a per-consumer lock until the order
 commits, so two orders of one consumer at once cannot both take the last place under the cap
-(the lock is taken only when a cap is set, and only one consumer's orders queue on it).
+(the lock is taken only when a cap is set, and only one consumer's orders queue on it); the lock
+and the counts go in one round trip.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ def check_velocity(conn: Connection, rule: RiskRule, *, consumer_id: int, mercha
     per_consumer, per_pair = rule.max_orders_per_period, rule.max_pair_orders_per_period
     if per_consumer is None and per_pair is None:
         return
-    risk_store.lock_velocity(conn, consumer_id)
-    if per_consumer is not None and risk_store.orders_in_period(
-            conn, consumer_id, period, at_most=per_consumer) >= per_consumer:
+    by_consumer, by_pair = risk_store.velocity_counts(conn, consumer_id, merchant_id, period,
+                                                      (per_consumer, per_pair))
+    if per_consumer is not None and by_consumer >= per_consumer:
         raise VelocityCapExceeded(
             f"consumer {consumer_id} has placed {per_consumer} orders in period {period}, the "
             f"most the policy allows (risk.max_orders_per_period); this order was not placed")
-    if per_pair is not None and risk_store.orders_in_period(
-            conn, consumer_id, period, merchant_id=merchant_id, at_most=per_pair) >= per_pair:
+    if per_pair is not None and by_pair >= per_pair:
         raise VelocityCapExceeded(
             f"consumer {consumer_id} has placed {per_pair} orders at merchant {merchant_id} in "
             f"period {period}, the most the policy allows (risk.max_pair_orders_per_period); "
