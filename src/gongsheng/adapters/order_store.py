@@ -33,7 +33,8 @@ ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("voucher_cost_fen", "bigint"), ("concession_fen", "bigint"), ("concession_rate", "text"),
     ("contract_rate", "text"), ("pool_fen", "bigint"), ("allocations", "text"),
     ("consumer_cpts", "bigint"), ("merchant_cpts", "bigint"), ("referrer_id", "bigint"),
-    ("referrer_cpts", "bigint"), ("refunded_fen", "bigint"),
+    ("referrer_cpts", "bigint"), ("refunded_fen", "bigint"), ("payment_ref", "text"),
+    ("device_id", "text"),
 )
 
 _KINDS = {k.code: k for k in AccountKind}

@@ -34,6 +34,7 @@ from gongsheng.domain.release import (
     rate_as_decimal,
     release_at,
 )
+from gongsheng.services import risk
 from gongsheng.services.books import counters, open_period, period_end, policy_version
 from gongsheng.services.figures import period_figures
 from gongsheng.services.forecast_store import stored_outlook
@@ -142,6 +143,7 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
     if entry is not None:
         post(conn, entry, seq)
     figures = period_figures(conn, seq, policy, rate, nominal, released, unfunded)
+    risk.detect_at_close(uow, seq, policy.risk)
     conn.execute(update(t.periods).where(t.periods.c.seq == seq).values(
         status="closed", release_rate=rate, nominal_rate=nominal, released_fen=released,
         unfunded_fen=unfunded, figures=json.dumps(figures), closed_at=dt.datetime.now(dt.UTC)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gongsheng.entrypoints.web.i18n_cases import CASE_TEXT
 from gongsheng.entrypoints.web.i18n_parties import PARTY_TEXT
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -210,6 +211,7 @@ TEXT.update({  # the compliance attestation page
         "The period's books are sealed (tamper evidence)"),
 })
 TEXT.update(PARTY_TEXT)  # the pages where parties act
+TEXT.update(CASE_TEXT)  # abuse cases and the ring detectors' flags
 
 LANG_INDEX = {"zh": 0, "en": 1}
 

@@ -6,6 +6,7 @@ from gongsheng.entrypoints.api.routes import (
     api_keys,
     auth,
     business_managers,
+    cases,
     cashier,
     consumers,
     directory,
@@ -40,3 +41,4 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
 ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matched first
 ROUTERS += [events.router, webhooks.router,  # integration: the event feed, webhooks, keys
             api_keys.router]
+ROUTERS += [cases.router]  # integrity: abuse cases

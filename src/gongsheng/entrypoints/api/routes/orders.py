@@ -36,7 +36,8 @@ def place_order(body: OrderIn, key: IdempotencyKey, user: OrdersWriter,
         raise Forbidden("orders come from the merchant or payment side: only the merchant "
                         "itself (or an admin) may report an order at this merchant")
     result = platform.order(OrderRequest(body.consumer_id, body.merchant_id, body.amount_fen,
-                                         body.voucher_fen, key, body.pay_code))
+                                         body.voucher_fen, key, body.pay_code,
+                                         body.payment_ref, body.device_id))
     count_written(ORDERS, replayed=result.replayed)
     return written(OrderOut.model_validate(result, from_attributes=True), replayed=result.replayed)
 
