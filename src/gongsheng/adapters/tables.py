@@ -534,6 +534,7 @@ api_keys = Table(
     Column("created_by", ForeignKey("users.id"), nullable=True),  # None: the command line
     _created(),
 )
+
 # Seals of closed periods (domain/seals.py, docs/integrity.md): append-only, guarded like the
 # journal (adapters/seal_store.py). One row per period, written once at its close, and one per
 # chunk of its entries; nothing here is touched by orders.
@@ -559,6 +560,8 @@ period_seal_chunks = Table(
     Column("postings", BigInteger, nullable=False),
     Column("digest", String(64), nullable=False),
     Column("fingerprints", LargeBinary, nullable=False),  # 8 bytes per entry, in id order
+)
+
 # Risk: the shared-identifier graph, flags and cases (services/detectors.py, services/cases.py)
 risk_identifiers = Table(
     "risk_identifiers", metadata,  # which party used which instrument or device (an edge each)
