@@ -3,7 +3,9 @@ and pay less the likelier they are caught."""
 
 from __future__ import annotations
 
+import csv
 import itertools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,8 +15,10 @@ from gongsheng.sim.abuse import abuse_study
 from gongsheng.sim.engine import Engine, simulate
 from gongsheng.sim.figures import FIGURES
 from gongsheng.sim.montecarlo import run_ensemble
+from gongsheng.sim.report import headline, paragraph, write_report
 from gongsheng.sim.rings import detection_delay
 from gongsheng.sim.scenario import Scenario, ScenarioError
+from gongsheng.sim.study import run_study
 
 from .sim_scenarios import tiny
 
@@ -124,3 +128,22 @@ def test_study_finds_where_the_scheme_stops_paying() -> None:
 def test_bad_abuse_settings_are_refused_clearly(key: str, value: Any, words: str) -> None:
     with pytest.raises(ScenarioError, match=words):
         tiny(**{key: value})
+
+
+def test_report_shows_the_abuse_answer(tmp_path: Path) -> None:
+    s = rings(**{"simulation.periods": 20, "abuse.study_holds": [0, 2],
+                 "abuse.study_detection_rates": [0.0, 0.3], "abuse.study_runs": 1,
+                 "abuse.study_controllers": ["budget", "promise"]})
+    st = run_study(s, 1, 3, "fast", answers=False)
+    assert st.abuse is not None and len(st.abuse.points) == 8
+    files = write_report(st, tmp_path)
+    assert {"abuse.csv", "abuse.png"} <= set(files)
+    with (tmp_path / "abuse.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 8 and {r["controller"] for r in rows} == {"budget", "promise"}
+    page = (tmp_path / "report.html").read_text("utf-8")
+    assert "Wash trading: does it pay?" in page
+    h = headline(st)
+    assert "stops paying its rings" in paragraph(h)
+    plain = run_study(tiny(), 1, 3, "fast", answers=False)
+    assert plain.abuse is None and "abuse" not in headline(plain)
