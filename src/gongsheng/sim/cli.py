@@ -58,7 +58,7 @@ def simulate(
         for point in grid:  # fail early on a bad path or value
             s.with_values({point: grid[point][0]})
         target = out or Path(f"simulation-{s.name}")
-        total = plan(n_runs, grid, answers, 5)
+        total = plan(n_runs, grid, answers, 5, s)
         with Progress(TextColumn("[bold]simulate"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=False) as bar:
             task = bar.add_task("runs", total=total)

@@ -48,6 +48,7 @@ from gongsheng.sim.holdings import Groups, HolderBook
 from gongsheng.sim.inflow import outlook
 from gongsheng.sim.orders import Split, draw_orders, spend_budget, split, voucher_parts
 from gongsheng.sim.population import CH_ALLIANCE, CH_FLAGSHIP, Population, build_schedule
+from gongsheng.sim.rings import Rings
 from gongsheng.sim.scenario import Mode, Scenario
 from gongsheng.sim.start import StartState
 
@@ -63,6 +64,11 @@ def group_sum(keys: Arr, values: Arr, size: int) -> Arr:
     out = np.zeros(size, np.int64)
     np.add.at(out, keys, values)
     return out
+
+
+def _scalar(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds (exact mode keeps Python ints)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _total(values: Arr) -> int | float:
@@ -85,6 +91,9 @@ class Engine:
         self.cgroups, self.mgroups = Groups(p.consumer_cap_multiple), Groups(p.merchant_cap_multiple)
         self.cbook = HolderBook(len(self.pop.c_weight), p.consumer_cap_multiple, self.mode)
         self.mbook = HolderBook(len(self.pop.m_region), p.merchant_cap_multiple, self.mode)
+        #: wash-trading rings (``[abuse]``): their own books and random stream; none when the
+        #: scenario's share is 0, and then every figure is the plain scenario's
+        self.rings = Rings(scenario.abuse, p, self.pop, self.mode, rng, seed)
         self.available: int | float = 0
         self.reserved: int | float = 0
         self.posted: int | float = 0      # group-level release to date
@@ -106,6 +115,7 @@ class Engine:
         self.inflows: list[int] = []
         self._after_close: int | float = 0
         self._pending: tuple[GroupState, ...] = ()
+        self._ring_cost: int | float = 0
         if start is not None:
             self._start_from(start)
 
@@ -166,10 +176,11 @@ class Engine:
         if self.orders is not None:
             self.orders.append((orders.consumer, orders.merchant, orders.gross, vpart))
         sp = split(pop, orders, mode)
+        wash = self.rings.orders(t)
         w = orders.weight
-        gmv = _total(sp.gross)
-        conc = _total(sp.conc)
-        inflow = _total(sp.pool)
+        gmv = _total(sp.gross) + _total(wash.gross)
+        conc = _total(sp.conc) + _total(wash.conc)
+        inflow = _total(sp.pool) + _total(wash.pool)
         spent, cost = _total(vpart * w), _total(vcost * w)
         mspent_h = spend_budget(self.mbook.balance, self.s.vouchers.merchant_spend_share, mode)
         self.mbook.balance -= mspent_h
@@ -178,8 +189,14 @@ class Engine:
         mspent, mcost = _total(mspent_h), _total(np.asarray(mcost_h))
         self.available += inflow + (spent - cost) + (mspent - mcost)
         self.reserved -= spent + mspent
+        f["vacant_to_pool"][t] = 0
         self._incentives(t, sp, f)
+        self._incentives(t, wash, f)
         cpts, mpts, rpts = self._points(orders, sp)
+        f["abuse_rings"][t] = int(self.rings.active.sum())
+        f["abuse_gmv"][t], f["abuse_concession"][t] = _total(wash.gross), _total(wash.conc)
+        f["abuse_pool_inflow"][t] = _total(wash.pool)
+        f["abuse_points"][t] = sum(self.rings.points())
         growth = self._growth(gmv)
         posted = self._close(t, gmv, growth)
         self._open_groups(t, cpts, mpts)
@@ -199,7 +216,8 @@ class Engine:
         f["mall_gmv"][t] = _total(sp.gross[sp.merchant == 0])
         f["concession"][t] = conc
         f["pool_inflow"][t] = inflow
-        f["vouchers_spent"][t], f["voucher_cost"][t] = spent + mspent, cost + mcost
+        f["vouchers_spent"][t] = spent + mspent + f["abuse_cashed"][t]
+        f["voucher_cost"][t] = cost + mcost + self._ring_cost
         f["points_issued"][t] = cpts + mpts + rpts
         f["referral_points"][t] = rpts
         f["users_share"][t] = 1 - f["platform_revenue"][t] / conc if conc else np.nan
@@ -228,7 +246,7 @@ class Engine:
             elif part.recipient is Recipient.BOUND_BM:
                 bm = np.maximum(self.pop.m_bm[sp.merchant], 0)
                 self.bm_income += group_sum(bm, paid, len(self.bm_income))
-        f["vacant_to_pool"][t] = vacant
+        f["vacant_to_pool"][t] += vacant
 
     def _points(self, orders: Any, sp: Split) -> tuple[int | float, int | float, int | float]:
         """Points of the period per holder (consumer, merchant, referrer), kept for the new groups."""
@@ -283,13 +301,14 @@ class Engine:
         self.rates.append(rate)
         unfunded = max(0, posted - max(available, 0))
         self.available -= posted
-        self._after_close = self.available
         self.reserved += posted
         self.posted += posted
         nc = self.pop.nc
         inc_c = self.cbook.settle(self.cgroups.fraction)
         inc_m = self.mbook.settle(self.mgroups.fraction)
         self.settled += _total(inc_c[:nc] * self.pop.c_weight[:nc]) + _total(inc_m)
+        self._abuse_close(t)
+        self._after_close = self.available
         for g, frac in enumerate(self.cgroups.fraction):
             if frac >= SCALE and self.completed_at[g] < 0:
                 self.completed_at[g] = t
@@ -311,6 +330,24 @@ class Engine:
         f["flag_pool_short"][t] = float(outstanding > 0 and pool < outstanding)
         return posted
 
+    def _abuse_close(self, t: int) -> None:
+        """The rings' part of the close: credit and hold their release, cash what is due, detect."""
+        f, rings = self.f, self.rings
+        credited = _scalar(rings.settle(t, self.cgroups.fraction, self.mgroups.fraction)[0])
+        self.settled += credited
+        face, cost = (_scalar(x) for x in rings.cash(t))
+        self.reserved -= face
+        self.available += face - cost
+        self._ring_cost = cost
+        caught, held, cancelled = (_scalar(x) for x in rings.detect(t, self.cgroups, self.mgroups))
+        self.reserved -= held
+        self.available += held
+        f["abuse_released"][t], f["abuse_cashed"][t] = credited, face
+        f["abuse_detected"][t], f["abuse_forfeited_held"][t] = caught, held
+        f["abuse_forfeited_unreleased"][t] = cancelled
+        f["abuse_held"][t] = rings.held()
+        f["abuse_rings_signed"][t] = rings.count
+
     def _outlook(self, t: int) -> Outlook | None:
         """What the ``forecast`` controller sees when closing ``t``: the inflow's low band, the
         points of ``t`` (starting in ``t + 1``) and the points projected after them."""
@@ -327,10 +364,14 @@ class Engine:
         cw = self.pop.c_weight[:nc]
         cpts, mpts = self._cpts, self._mpts
         extra = {g.multiple: g.points_cpts for g in self._pending} if t == 0 else {}
-        self.cgroups.add(t + 1, round(_total(cpts * cw)) + extra.pop(self.cgroups.multiple, 0))
-        self.mgroups.add(t + 1, round(_total(mpts[:nm])) + extra.pop(self.mgroups.multiple, 0))
+        ring_c, ring_m = self.rings.points()
+        self.cgroups.add(t + 1, round(_total(cpts * cw)) + extra.pop(self.cgroups.multiple, 0)
+                         + ring_c)
+        self.mgroups.add(t + 1, round(_total(mpts[:nm])) + extra.pop(self.mgroups.multiple, 0)
+                         + ring_m)
         self.cbook.add_column(len(self.cgroups.start) - 1, np.asarray(cpts[:nc]))
         self.mbook.add_column(len(self.mgroups.start) - 1, np.asarray(mpts[:nm]))
+        self.rings.open(len(self.cgroups.start) - 1, len(self.mgroups.start) - 1)
         self.completed_at.append(-1)
 
     def _completion(self) -> Arr:

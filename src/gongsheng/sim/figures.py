@@ -57,6 +57,18 @@ FIGURES: dict[str, tuple[str, str]] = {
     "flag_slow_release": ("risk: release slower than nominal", "flag"),
     "flag_coverage": ("risk: coverage above the warning level", "flag"),
     "flag_pool_short": ("risk: pool coverage below 1", "flag"),
+    "abuse_rings_signed": ("wash-trading rings signed to date 刷单", "count"),
+    "abuse_rings": ("wash-trading rings active (ordering)", "count"),
+    "abuse_detected": ("wash-trading rings detected", "count"),
+    "abuse_gmv": ("wash-trading GMV (included in GMV)", "fen"),
+    "abuse_concession": ("concessions paid by rings", "fen"),
+    "abuse_pool_inflow": ("pool inflow from rings' orders", "fen"),
+    "abuse_points": ("points issued to rings (consumer + merchant side)", "fen"),
+    "abuse_released": ("vouchers released to rings (included in release)", "fen"),
+    "abuse_cashed": ("rings' releases cashed after the hold", "fen"),
+    "abuse_held": ("rings' releases still held", "fen"),
+    "abuse_forfeited_held": ("held releases forfeited on detection", "fen"),
+    "abuse_forfeited_unreleased": ("rings' unreleased entitlement cancelled on detection", "fen"),
 }
 
 

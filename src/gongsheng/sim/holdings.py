@@ -122,6 +122,27 @@ class HolderBook:
         self.balance += increment
         return increment
 
+    def withdraw(self, holders: Arr, fraction: Arr) -> tuple[dict[int, int | float], int | float]:
+        """Cancel the unreleased entitlement of ``holders`` (a forfeit; MODEL.md section 4's
+        lowering of ``V_hg``): their points leave every group still releasing, what they were
+        credited stays credited. Returns the points taken out of each group (per holder, before
+        any weight) and the entitlement cancelled (fen, per holder summed)."""
+        taken: dict[int, int | float] = {}
+        cancelled: int | float = 0
+        for col, g in zip(self.columns, self._open, strict=True):
+            here = holders[holders < len(col)]
+            points = col[here]
+            total = points.sum()
+            if not len(here) or not total:
+                continue
+            f = int(fraction[g])
+            cap = self._released(points, SCALE) - self._released(points, f)
+            cancelled += cap.sum().item()
+            taken[g] = taken.get(g, 0) + total.item()
+            col[here] = 0
+        self.released[holders] = self.done[holders]
+        return taken, cancelled
+
     def _released(self, points: Arr, fraction: int) -> Arr:
         if fraction == 0:
             return np.zeros(len(points), points.dtype)

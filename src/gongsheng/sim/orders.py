@@ -164,16 +164,21 @@ def _parts(pop: Population, merchant: Arr) -> list[tuple[Any, Any, bool]]:
     return parts
 
 
+def split_each(pop: Population, merchant: Arr, gross: Arr, weight: Arr, home_present: Arr) -> Split:
+    """The waterfall per order, exactly (the live engine's fen), each order standing for ``weight``."""
+    m, g, w = merchant, gross, weight
+    conc = concession(g, pop.m_rate_num[m], pop.m_rate_den[m])
+    present = _present(pop, m, home_present)
+    amounts, pool = split_amounts(g, conc, _parts(pop, m), present)
+    return Split(m, g * w, conc * w, [a * w for a in amounts], present, pool * w)
+
+
 def split(pop: Population, orders: Orders, mode: Mode) -> Split:
     """The waterfall of the period's orders, through the domain's ``split_amounts``."""
     home = pop.c_home[orders.consumer]
     home_present = (home >= 0) & (home != orders.merchant)
     if mode == "exact":
-        m, g, w = orders.merchant, orders.gross, orders.weight
-        conc = concession(g, pop.m_rate_num[m], pop.m_rate_den[m])
-        amounts, pool = split_amounts(g, conc, _parts(pop, m), _present(pop, m, home_present))
-        return Split(m, g * w, conc * w, [a * w for a in amounts],
-                     _present(pop, m, home_present), pool * w)
+        return split_each(pop, orders.merchant, orders.gross, orders.weight, home_present)
     key = orders.merchant * 2 + home_present
     totals = np.bincount(key, weights=orders.gross * orders.weight, minlength=2 * pop.nm)
     batch = np.flatnonzero(totals > 0)

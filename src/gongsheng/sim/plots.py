@@ -125,3 +125,22 @@ def sweep(labels: list[str], values: dict[str, list[float]], path: Path) -> Path
     ax.set_ylabel("relative to the first point")
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def abuse(rates: list[float], gains: dict[str, dict[int, list[float]]], path: Path) -> Path:
+    """A wash-trading ring's mean net gain (yuan) against the detection rate, one line per hold,
+    one panel per release controller; the zero line is where the scheme stops paying."""
+    fig, axes = plt.subplots(1, len(gains), figsize=(5.5 * len(gains), 4), squeeze=False)
+    x = np.array(rates) * 100
+    for ax, (controller, by_hold) in zip(axes[0], gains.items(), strict=True):
+        for hold, values in by_hold.items():
+            ax.plot(x, np.array(values) / 100, "o-", ms=3, label=f"hold {hold} month(s)")
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(f"controller `{controller}`")
+        ax.set_xlabel("detection rate (% of active rings caught per month)")
+        ax.set_ylabel("net gain per ring to the horizon (yuan)")
+        ax.set_yscale("symlog", linthresh=1000)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Does wash trading pay? cashed releases minus concessions paid")
+    return _save(fig, path)

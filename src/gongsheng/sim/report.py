@@ -9,8 +9,9 @@ Files written (all in ``out``):
 - ``earnings.csv``: percentiles of partners' and BMs' yearly earnings (yuan), all runs pooled;
 - ``top_partners.csv``: per run, the top partner's yearly earnings and its share from dividends;
 - ``answers.csv`` and ``summary.json``: the headline answers;
-- ``growth_search.csv``, ``saturation.csv``, ``sweep.csv`` when computed;
-- ``overview.png``, ``completion.png``, ``earnings.png``, ``growth_search.png``, ``sweep.png``;
+- ``growth_search.csv``, ``saturation.csv``, ``sweep.csv``, ``abuse.csv`` when computed;
+- ``overview.png``, ``completion.png``, ``earnings.png``, ``growth_search.png``, ``sweep.png``,
+  ``abuse.png``;
 - ``report.html``: everything above, the charts embedded, readable offline.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from gongsheng.sim import plots
+from gongsheng.sim.abuse import AbusePoint, AbuseStudy
 from gongsheng.sim.answers import (
     CLAIM_BM_YUAN,
     CLAIM_PARTNER_DIVIDEND_SHARE,
@@ -35,6 +37,7 @@ from gongsheng.sim.answers import (
     summary_rows,
 )
 from gongsheng.sim.figures import FIGURES
+from gongsheng.sim.scenario import Abuse
 from gongsheng.sim.study import Study
 
 YUAN = 100.0
@@ -95,6 +98,8 @@ def headline(study: Study) -> dict[str, Any]:
     if study.growth is not None:
         out["growth_needed_monthly"] = study.growth.needed
         out["growth_search_high"] = study.growth.high
+    if study.abuse is not None:
+        out["abuse"] = abuse_headline(study.abuse, s.abuse)
     if study.shortfall is not None:
         sf = study.shortfall
         out["promise_runs_short"] = sf.runs_short
@@ -103,6 +108,71 @@ def headline(study: Study) -> dict[str, Any]:
             float(np.nanmedian(sf.first_short)) if sf.runs_short else None)
         out["promise_max_unfunded_yuan_p50"] = float(np.median(sf.max_unfunded_fen)) / YUAN
     return out
+
+
+def abuse_headline(st: AbuseStudy, a: Abuse) -> dict[str, Any]:
+    """The abuse study's answers: the scenario's own point and where the scheme stops paying."""
+    p = st.scenario_point
+    first = st.controllers[0]
+    free = {c: st.point(c, st.holds[0], st.rates[0]) for c in st.controllers}
+    return {
+        "merchant_share": a.merchant_share, "fake_consumers": a.fake_consumers,
+        "spend_yuan": a.spend_fen / YUAN, "runs": st.runs,
+        "controller": p.controller, "hold_periods": p.hold, "detection_rate": p.detection,
+        "rings": p.rings, "release_share": p.release_share, "cashed_share": p.cashed_share,
+        "gain_per_ring_yuan": p.gain_per_ring / YUAN, "gain_over_spend": p.gain_over_spend,
+        "completion_delay": p.completion_delay,
+        "baseline_completion": st.baseline_completion.get(p.controller),
+        "deficit_extra_yuan": p.deficit_extra / YUAN,
+        "undetected": {c: {"hold": st.holds[0], "detection_rate": st.rates[0],
+                           "gain_over_spend": x.gain_over_spend,
+                           "gain_per_ring_yuan": x.gain_per_ring / YUAN,
+                           "release_share": x.release_share,
+                           "completion_delay": x.completion_delay,
+                           "deficit_extra_yuan": x.deficit_extra / YUAN}
+                       for c, x in free.items() if x is not None},
+        "break_even": {f"{c} hold {h}": {"grid_rate": r, "crossing": x}
+                       for (c, h), (r, x) in st.break_even.items()},
+        "first_controller": first,
+    }
+
+
+def _abuse_row(p: AbusePoint) -> list[Any]:
+    """One point of the abuse study as a table row (money in yuan)."""
+    return [getattr(p, c) / YUAN if c in ABUSE_FEN else getattr(p, c) for c in ABUSE_COLUMNS]
+
+
+def abuse_paragraph(h: dict[str, Any]) -> str:
+    """The abuse answer in plain English (the README's abuse paragraph)."""
+    parts = [
+        f"With {h['merchant_share'] * 100:.0f}% of the voucher-accepting alliance merchants "
+        f"wash-trading ({h['rings']:.0f} rings, each buying {h['spend_yuan']:.0f} yuan a month "
+        f"through each of {h['fake_consumers']} fake accounts), under `{h['controller']}` with a "
+        f"{h['hold_periods']}-month hold and {h['detection_rate'] * 100:.0f}% detection a month "
+        f"the rings take {h['release_share'] * 100:.2f}% of all vouchers released and keep "
+        f"{h['cashed_share'] * 100:.2f}%; a ring's net gain is {h['gain_per_ring_yuan']:,.0f} "
+        f"yuan ({h['gain_over_spend'] * 100:+.0f}% of the concessions it paid)."]
+    for c, u in h["undetected"].items():
+        words = (f"Undetected and with a {u['hold']}-month hold, under `{c}` a ring gets back "
+                 f"{(1 + u['gain_over_spend']) * 100:.0f}% of its concessions "
+                 f"({u['gain_per_ring_yuan']:,.0f} yuan per ring); the rings take "
+                 f"{u['release_share'] * 100:.1f}% of the releases")
+        if u["completion_delay"] > 0.05:
+            words += f" and honest holdings complete {u['completion_delay']:.1f} periods later"
+        if u["deficit_extra_yuan"] > 0:
+            words += (f" and the pool's unfunded promise grows by "
+                      f"{u['deficit_extra_yuan'] / 1e6:.1f} million yuan")
+        parts.append(words + ".")
+    stops = []
+    for key, b in h["break_even"].items():
+        if b["grid_rate"] is None:
+            stops.append(f"{key}: no detection rate of the grid")
+        elif b["grid_rate"] == 0:
+            stops.append(f"{key}: it never pays")
+        else:
+            stops.append(f"{key}: from about {b['crossing'] * 100:.0f}% a month")
+    parts.append("The scheme stops paying its rings (" + "; ".join(stops) + ").")
+    return " ".join(parts)
 
 
 def paragraph(h: dict[str, Any]) -> str:
@@ -149,6 +219,8 @@ def paragraph(h: dict[str, Any]) -> str:
             f"{h['bm_yuan_p50'] / 1e3:.0f} thousand yuan a year and the top 1% "
             f"{h['bm_yuan_p99'] / 1e3:.0f} thousand "
             f"({h['bm_share_over_1m'] * 100:.1f}% reach the seed's million).")
+    if h.get("abuse") is not None:
+        parts.append(abuse_paragraph(h["abuse"]))
     return " ".join(parts)
 
 
@@ -180,6 +252,9 @@ def write_tables(study: Study, out: Path) -> list[Path]:
                             ((k, v) for k, v in h.items() if not isinstance(v, dict | list))))
     (out / "summary.json").write_text(json.dumps(h, indent=2, default=float), encoding="utf-8")
     files.append(out / "summary.json")
+    if study.abuse is not None:
+        files.append(_write_csv(out / "abuse.csv", ABUSE_COLUMNS,
+                                (_abuse_row(p) for p in study.abuse.points)))
     if study.growth is not None:
         files.append(_write_csv(out / "growth_search.csv", ["monthly_growth", "share_of_runs_kept"],
                                 study.growth.tried))
@@ -208,6 +283,11 @@ def write_charts(study: Study, out: Path) -> dict[str, Path]:
     if study.growth is not None:
         charts["growth_search"] = plots.growth_search(list(study.growth.tried), study.growth.needed,
                                                       out / "growth_search.png")
+    if study.abuse is not None:
+        st = study.abuse
+        charts["abuse"] = plots.abuse(list(st.rates), {c: {h: st.gain(c, h) for h in st.holds}
+                                                       for c in st.controllers},
+                                      out / "abuse.png")
     if len(study.ensembles) > 1:
         rows = [summary_rows(e) for e in study.ensembles]
         picked = ("GMV over the horizon (yuan)", "release rate in the last period",
@@ -245,7 +325,7 @@ def write_html(study: Study, out: Path, charts: dict[str, Path], command: str) -
         "<h3>Last period, every figure</h3>",
         _table(["figure", "unit", "p5", "p50", "p95"],
                ((FIGURES[k][0], "yuan" if FIGURES[k][1] == "fen" else FIGURES[k][1], *last[k])
-                for k in FIGURES)),
+                for k in FIGURES if study.abuse is not None or not k.startswith("abuse_"))),
         "<p>Every period of every figure: <a href='periods.csv'>periods.csv</a>; per run: "
         "<a href='runs.csv'>runs.csv</a>.</p>",
         "<h2>How long does a holding take?</h2>", _img(charts["completion"]),
@@ -262,6 +342,12 @@ def write_html(study: Study, out: Path, charts: dict[str, Path], command: str) -
         sat = study.saturation
         sections += ["<h2>Effect of saturation</h2>",
                      _table(["figure (p50)", "scenario", sat.variant_label], sat.rows)]
+    if study.abuse is not None:
+        sections += ["<h2>Wash trading: does it pay?</h2>",
+                     f"<p>{html.escape(abuse_paragraph(h['abuse']))}</p>", _img(charts["abuse"]),
+                     f"<p>{html.escape(ABUSE_NOTE)}</p>",
+                     _table(ABUSE_COLUMNS, (_abuse_row(p) for p in study.abuse.points)),
+                     "<p>The same table: <a href='abuse.csv'>abuse.csv</a>.</p>"]
     if study.shortfall is not None:
         sf = study.shortfall
         sections += ["<h2>Under <code>promise</code>: when does the pool fall short?</h2>",
@@ -305,6 +391,18 @@ def write_report(study: Study, out: Path, command: str = "gongsheng simulate") -
     return files
 
 
+ABUSE_COLUMNS = ("controller", "hold", "detection", "rings", "detected_share", "concession",
+                 "cashed", "forfeited", "gain_per_ring", "gain_over_spend", "release_share",
+                 "cashed_share", "completion_delay", "deficit_extra")
+ABUSE_FEN = ("concession", "cashed", "forfeited", "gain_per_ring", "deficit_extra")
+ABUSE_NOTE = ("Each point: the scenario with its rings at one release controller, hold and "
+              "detection rate, means over its runs, money in yuan; the same seeds at every point "
+              "and in the baseline without rings (the same honest population and the same rings). "
+              "Net gain = releases cashed after the hold (valued at face) minus concessions paid, "
+              "to the horizon; a detected ring forfeits what is held and its unreleased "
+              "entitlement. completion_delay: release periods more that the honest holdings of "
+              "the first half take than without rings; deficit_extra: how much more the pool "
+              "owes at the end.")
 GROWTH_NOTE = "two runs per growth tried, the promise kept when half of the runs keep it"
 MODE_NOTE = {
     "exact": "Exact mode: integer fen throughout, the domain's rounding rules, per-holder floors "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -29,11 +29,11 @@ from typing import Any, Literal
 
 from gongsheng.domain.errors import InvalidInput
 from gongsheng.domain.money import parse_rate
-from gongsheng.domain.policy import Policy, policy_from_mapping
+from gongsheng.domain.policy import Controller, Policy, policy_from_mapping
 
 Mode = Literal["exact", "fast"]
 MODES: tuple[Mode, ...] = ("exact", "fast")
-BUILTINS = ("seed-claims", "steady", "saturation", "stop")
+BUILTINS = ("seed-claims", "steady", "saturation", "stop", "abuse")
 
 
 class ScenarioError(InvalidInput):
@@ -124,6 +124,42 @@ class VoucherUse:
 
 
 @dataclass(frozen=True)
+class Abuse:
+    """刷单 (wash trading): merchants buying from themselves through fake consumer accounts.
+
+    A ring is one alliance merchant that accepts vouchers (drawn with ``merchant_share``, from
+    its own random stream, so the honest population's draws are the same with or without rings)
+    and its ``fake_consumers`` accounts; each account places one order of ``spend_fen`` at the
+    ring's merchant every period from the merchant's signing until the ring is detected. The ring
+    pays the concession, earns consumer points (5x) and merchant points (2.25x) on it, and cashes
+    what its holdings release ``hold_periods`` periods after the release (spent at its own
+    merchant, the pool reimbursing the merchant; the merchant side's vouchers at the mall). Each
+    period an active ring is detected with probability ``detection_rate``; a detected ring stops
+    and forfeits what is still held and its unreleased entitlement (both stay in the pool); the
+    concessions it paid stay where the waterfall sent them. With ``merchant_share = 0`` the run
+    is the plain scenario's, figure for figure.
+
+    ``study_holds``, ``study_detection_rates``, ``study_controllers`` (empty: the policy's own)
+    and ``study_runs``: the grid of the abuse study (:mod:`gongsheng.sim.abuse`) the report runs
+    when ``merchant_share > 0``.
+    """
+
+    merchant_share: float
+    fake_consumers: int
+    spend_fen: int
+    hold_periods: int
+    detection_rate: float
+    study_holds: tuple[int, ...]
+    study_detection_rates: tuple[float, ...]
+    study_runs: int
+    study_controllers: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.merchant_share > 0
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_mapping`."""
 
@@ -140,6 +176,7 @@ class Scenario:
     merchants: Merchants
     orders: Orders
     vouchers: VoucherUse
+    abuse: Abuse
     raw: Mapping[str, Any] = field(repr=False, compare=False)
     base_dir: Path | None = field(default=None, repr=False, compare=False)
 
@@ -186,6 +223,9 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "orders": ("purchases_start", "purchases_end", "ramp_periods", "value_sigma", "value_growth",
                "mall_share", "flagship_share", "home_share", "mall_rate", "mall_value_median_yuan"),
     "vouchers": ("spend_share", "merchant_spend_share"),
+    "abuse": ("merchant_share", "fake_consumers_per_merchant", "spend_per_period_yuan",
+              "hold_periods", "detection_rate", "study_holds", "study_detection_rates",
+              "study_runs", "study_controllers"),
 }
 
 
@@ -345,6 +385,41 @@ def _contract_rates(t: Mapping[str, Any], policy: Policy) -> tuple[tuple[Decimal
     return tuple((r, p / total) for r, p in sorted(rates))
 
 
+def _list(t: Mapping[str, Any], key: str, default: Sequence[Any]) -> list[Any]:
+    value = t.get(key, default)
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, Sequence) or not value:
+        raise ScenarioError(f"scenario: abuse.{key} must be a non-empty list, not {value!r}")
+    return list(value)
+
+
+def _abuse(a: Mapping[str, Any]) -> Abuse:
+    """The ``[abuse]`` table (absent: no rings)."""
+    holds = tuple(_int({"study_holds": v}, "study_holds", "abuse")
+                  for v in _list(a, "study_holds", (0, 1, 3, 6)))
+    rates = tuple(_share({"study_detection_rates": v}, "study_detection_rates", "abuse")
+                  for v in _list(a, "study_detection_rates", (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)))
+    controllers = ([str(c) for c in _list(a, "study_controllers", ())]
+                   if "study_controllers" in a else [])
+    known = [c.value for c in Controller]
+    for c in controllers:
+        if c not in known:
+            raise ScenarioError(f"scenario: abuse.study_controllers: {c!r} is not a controller "
+                                f"({', '.join(known)})")
+    return Abuse(
+        merchant_share=_share(a, "merchant_share", "abuse", 0.0),
+        fake_consumers=_int(a, "fake_consumers_per_merchant", "abuse", 10, 1),
+        spend_fen=_yuan_to_fen(a, "spend_per_period_yuan", "abuse", 500.0),
+        hold_periods=_int(a, "hold_periods", "abuse", 0),
+        detection_rate=_share(a, "detection_rate", "abuse", 0.0),
+        study_holds=tuple(sorted(set(holds))),
+        study_detection_rates=tuple(sorted(set(rates))),
+        study_runs=_int(a, "study_runs", "abuse", 4, 1),
+        study_controllers=tuple(dict.fromkeys(controllers)),
+    )
+
+
 def scenario_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scenario:
     """Validate a parsed scenario file and build the :class:`Scenario`; raise :class:`ScenarioError`."""
     policy = _policy(raw, base_dir)
@@ -425,6 +500,7 @@ def scenario_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) 
         merchants=merchants,
         orders=orders,
         vouchers=vouchers,
+        abuse=_abuse(_table(raw, "abuse")),
         raw=copy.deepcopy(dict(raw)),
         base_dir=base_dir,
     )
