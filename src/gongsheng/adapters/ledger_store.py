@@ -28,6 +28,7 @@ from gongsheng.domain.ledger import (
     account_name,
     system_account,
 )
+from gongsheng.domain.party_totals import entry_totals, merged
 
 _rng = random.Random()
 _KINDS = {k.code: k for k in AccountKind}
@@ -104,8 +105,10 @@ def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int |
 
     On PostgreSQL a single entry that takes from no must-stay-positive balance is written in one
     statement; otherwise the ``along`` rows, the entry rows, the legs and the balance rows are
-    written in turn.
+    written in turn. Every entry's legs are also added to the per-(party, period) totals
+    (``party_period_totals``), merged with any ``along`` rows of that table.
     """
+    along = with_totals(along, total_rows(entries, _rng.randrange(t.STRIPES)))
     if conn.dialect.name == "postgresql" and len(entries) == 1:
         entry, period, ref_id = entries[0]
         rows = _balance_rows(entry.postings)
@@ -147,6 +150,29 @@ def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int |
                 f"{account_name(acc)} holds less than the {-amount} {asset} to take from it; "
                 "nothing was posted")
     return ids
+
+
+TOTAL_KEYS = ("party_id", "period", "name", "stripe")
+
+
+def total_rows(entries: Sequence[tuple[JournalEntry, int, int | None]],
+               stripe: int) -> list[tuple[int, int, str, int, int]]:
+    """``(party, period, name, stripe, value)`` rows the entries add to the party totals: in
+    ``stripe``, but in stripe 0 for a must-stay-positive account (one holder writes it)."""
+    return [(party, period, name, 0 if nonneg else stripe, v)
+            for entry, period, _ in entries
+            for (party, name, nonneg), v in entry_totals(entry).items()]
+
+
+def with_totals(along: Sequence[AddRows],
+                rows: Sequence[tuple[int, int, str, int, int]]) -> tuple[AddRows, ...]:
+    """``along`` with ``rows`` merged into one upsert of ``party_period_totals`` (one statement
+    never adds to the same row twice)."""
+    table = t.party_period_totals
+    extra = [r for a in along if a.table is table for r in a.rows]
+    rest = tuple(a for a in along if a.table is not table)
+    rows = merged([*rows, *extra])
+    return (*rest, AddRows(table, TOTAL_KEYS, ("value",), tuple(rows))) if rows else rest
 
 
 def _balance_rows(postings: Sequence[Posting]) -> list[tuple[int, str, int, int, bool]]:

@@ -234,8 +234,8 @@ orders = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("idem_key", String(200), nullable=False, unique=True),
     Column("request_hash", String(64), nullable=False),
-    Column("consumer_id", BigInteger, nullable=False, index=True),  # no FKs on orders: see above
-    Column("merchant_id", BigInteger, nullable=False, index=True),
+    Column("consumer_id", BigInteger, nullable=False),  # no FKs on orders: see above
+    Column("merchant_id", BigInteger, nullable=False),
     Column("channel", String(10), nullable=False),
     Column("region_id", BigInteger, nullable=False),
     Column("period", Integer, nullable=False),
@@ -259,6 +259,9 @@ orders = Table(
     CheckConstraint("refunded_fen >= 0 and refunded_fen <= amount_fen", name="refunded"),
 )
 Index("ix_orders_period", orders.c.period)
+# a party's orders newest first, paged by key (``id < before``): an index range, never a sort
+Index("ix_orders_consumer_key", orders.c.consumer_id, orders.c.id)
+Index("ix_orders_merchant_key", orders.c.merchant_id, orders.c.id)
 
 refunds = Table(
     "refunds", metadata,
@@ -317,6 +320,17 @@ release_groups = Table(
 
 period_counters = Table(
     "period_counters", metadata,
+    Column("period", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(40), primary_key=True),
+    Column("stripe", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+party_period_totals = Table(
+    # per-(party, period) totals kept as entries post (domain/party_totals.py): what reports
+    # and statements read instead of summing postings; striped like the counters
+    "party_period_totals", metadata,
+    Column("party_id", BigInteger, primary_key=True, autoincrement=False),
     Column("period", Integer, primary_key=True, autoincrement=False),
     Column("name", String(40), primary_key=True),
     Column("stripe", Integer, primary_key=True, autoincrement=False),

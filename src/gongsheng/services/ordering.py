@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.ledger_store import post
-from gongsheng.adapters.order_store import OrderRows, insert_orders_pg
+from gongsheng.adapters.order_store import OrderRows, insert_orders_pg, sales_totals
 from gongsheng.domain.errors import (
     GongshengError,
     InsufficientBalance,
@@ -376,7 +376,8 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
         period = rows.order["period"]
         order_id = int(conn.execute(insert(t.orders).returning(t.orders.c.id),
                                     rows.order).scalar_one())
-        post(conn, replace(rows.entry, memo=f"order {order_id}"), period, order_id)
+        post(conn, replace(rows.entry, memo=f"order {order_id}"), period, order_id,
+             along=[sales_totals(rows, _stripes.randrange(t.STRIPES))])
         upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"), ("points_cpts",),
                    list(rows.holdings))
         stripe = _stripes.randrange(t.STRIPES)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import trial_balance
+from gongsheng.adapters.totals_store import party_totals
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import (
     AccountKind,
@@ -25,6 +26,7 @@ from gongsheng.domain.ledger import (
     account_name,
     describe_account,
 )
+from gongsheng.domain.party_totals import split_posted
 from gongsheng.services.books import LIFETIME, counters, open_period
 from gongsheng.services.ordering import OrderResult, get_order
 from gongsheng.services.wallets import party_kind
@@ -35,9 +37,14 @@ def _ratio(num: int, den: int) -> str | None:
 
 
 def list_orders(conn: Connection, *, consumer_id: int | None = None, merchant_id: int | None = None,
-                limit: int = 50, offset: int = 0) -> list[OrderResult]:
-    """Orders, newest first, optionally of one consumer or one merchant (indexed), paginated."""
+                limit: int = 50, offset: int = 0, before: int | None = None) -> list[OrderResult]:
+    """Orders, newest first, optionally of one consumer or one merchant, paginated.
+
+    ``before`` pages by key (orders with a smaller id: an index range whatever the history);
+    ``offset`` skips rows, which costs what it skips (kept for the first pages)."""
     query = select(t.orders.c.id).order_by(t.orders.c.id.desc()).limit(limit).offset(offset)
+    if before is not None:
+        query = query.where(t.orders.c.id < before)
     if consumer_id is not None:
         query = query.where(t.orders.c.consumer_id == consumer_id)
     if merchant_id is not None:
@@ -72,15 +79,18 @@ def party_profile(conn: Connection, party_id: int) -> dict[str, Any]:
 
 def _postings_by_period(conn: Connection, accounts: list[int],
                         kinds: tuple[str, ...] | None = None) -> list[tuple[int, int, str, int]]:
-    """``(account, period, entry kind, sum)`` over the postings of a few accounts (index on account)."""
-    p, e = t.postings, t.journal_entries
-    query = (select(p.c.account_id, e.c.period, e.c.kind, func.sum(p.c.amount))
-             .select_from(p.join(e, e.c.id == p.c.entry_id))
-             .where(p.c.account_id.in_(accounts))
-             .group_by(p.c.account_id, e.c.period, e.c.kind))
-    if kinds is not None:
-        query = query.where(e.c.kind.in_(kinds))
-    return [(int(a), int(per), str(k), int(v)) for a, per, k, v in conn.execute(query).all()]
+    """``(account, period, entry kind, sum)`` of what was posted to a few accounts, read from
+    the per-(party, period) totals kept as entries post (never a sum over postings)."""
+    wanted = {describe_account(a): a for a in accounts}
+    out = []
+    for (party, period, name), value in party_totals(conn, [p for p, _ in wanted]).items():
+        split = split_posted(name)
+        if split is None or (kinds is not None and split[1] not in kinds):
+            continue
+        acc = wanted.get((party, split[0]))
+        if acc is not None:
+            out.append((acc, period, split[1], value))
+    return out
 
 
 def statement(conn: Connection, party_id: int) -> dict[str, Any]:
@@ -88,7 +98,7 @@ def statement(conn: Connection, party_id: int) -> dict[str, Any]:
 
     Cash: ``earned_fen`` (commissions, dividends, settlement of orders), ``reversed_fen``
     (refunds), ``paid_out_fen`` (withdrawals); points and vouchers by entry kind. Read from the
-    postings of this party's own accounts only.
+    per-(party, period) totals of this party's own accounts only.
     """
     kind = party_kind(conn, party_id)
     names = {AccountKind.CASH: "cash_fen", AccountKind.POINTS: "points_cpts",
@@ -114,7 +124,7 @@ def statement(conn: Connection, party_id: int) -> dict[str, Any]:
 
 
 def _commissions(conn: Connection, parties: list[int]) -> dict[int, int]:
-    """Cash earned net of refunds per party, from its own cash postings."""
+    """Cash earned net of refunds per party, from its own cash totals."""
     if not parties:
         return {}
     cash = {account_id(p, AccountKind.CASH): p for p in parties}

@@ -193,6 +193,8 @@ class OrderPage(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+    next_before: int | None = None
+    """Pass as ``before`` for the next page, paged by key (bounded however deep)."""
 
 
 class RefundIn(In):
