@@ -241,6 +241,11 @@ def _result(row: Any, replayed: bool, parts: Sequence[Sequence[Any]] | None = No
         refunded_fen=int(row.refunded_fen), replayed=replayed)
 
 
+def order_result(row: Any) -> OrderResult:
+    """The result of a stored order row (as read back, not a replay)."""
+    return _result(row, replayed=False)
+
+
 def get_order(conn: Connection, order_id: int) -> OrderResult:
     row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
     if row is None:

@@ -28,7 +28,7 @@ from gongsheng.domain.ledger import (
 )
 from gongsheng.domain.party_totals import split_posted
 from gongsheng.services.books import LIFETIME, counters, open_period
-from gongsheng.services.ordering import OrderResult, get_order
+from gongsheng.services.ordering import OrderResult, order_result
 from gongsheng.services.wallets import party_kind
 
 
@@ -42,14 +42,14 @@ def list_orders(conn: Connection, *, consumer_id: int | None = None, merchant_id
 
     ``before`` pages by key (orders with a smaller id: an index range whatever the history);
     ``offset`` skips rows, which costs what it skips (kept for the first pages)."""
-    query = select(t.orders.c.id).order_by(t.orders.c.id.desc()).limit(limit).offset(offset)
+    query = select(t.orders).order_by(t.orders.c.id.desc()).limit(limit).offset(offset)
     if before is not None:
         query = query.where(t.orders.c.id < before)
     if consumer_id is not None:
         query = query.where(t.orders.c.consumer_id == consumer_id)
     if merchant_id is not None:
         query = query.where(t.orders.c.merchant_id == merchant_id)
-    return [get_order(conn, int(i)) for i in conn.execute(query).scalars()]
+    return [order_result(row) for row in conn.execute(query)]
 
 
 def order_parties(conn: Connection, order_id: int) -> tuple[int, int]:
