@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import Connection, delete, func, select
 
+from gongsheng.adapters import risk_queries as q
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.totals_store import backfill_party_totals
 from gongsheng.domain.errors import GongshengError
@@ -27,6 +28,9 @@ from gongsheng.services.wallets import wallet
 
 if TYPE_CHECKING:
     from conftest import City
+
+
+_NOT_POSTED = ("sales:", "own_cash:", "buyer:")
 
 
 def _brute_posted(conn: Connection) -> dict[tuple[int, int, str], int]:
@@ -77,6 +81,27 @@ def _brute_activity(conn: Connection, merchant_id: int) -> dict[str, Any]:
             "totals": {k: sum(row[k] for row in rows) for k in blank}}
 
 
+def _check_risk_reads(conn: Connection, kept: dict[tuple[int, int, str], int]) -> None:
+    """Each consumer's ``buyer:orders`` is its order count, and the risk reads built on them
+    find exactly the consumers a scan of the period's orders finds."""
+    o = t.orders
+    counts = {(int(c), int(p)): int(n) for c, p, n in conn.execute(
+        select(o.c.consumer_id, o.c.period, func.count()).group_by(o.c.consumer_id, o.c.period))}
+    assert {(p, per): v for (p, per, n), v in kept.items() if n == "buyer:orders"} == counts
+    pairs: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for c, m, p in conn.execute(select(o.c.consumer_id, o.c.merchant_id, o.c.period)):
+        pairs[(int(c), int(p))][int(m)] += 1
+    for period in {p for _, p in counts}:
+        for above in (0, 1, 2, 4):
+            assert sorted(q.order_bursts(conn, period, above, 10_000)) == sorted(
+                (c, n) for (c, p), n in counts.items() if p == period and n > above)
+            assert sorted(q.single_merchant_buyers(conn, period, above + 1, 10_000)) == sorted(
+                (c, *next(iter(by.items()))) for (c, p), by in pairs.items()
+                if p == period and len(by) == 1 and sum(by.values()) >= above + 1)
+        assert len(q.order_bursts(conn, period, 0, 1)) <= 1
+        assert len(q.single_merchant_buyers(conn, period, 1, 1)) <= 1
+
+
 def _play(city: City, rng: random.Random) -> list[int]:
     """A random history on ``city``; the parties it involved."""
     plat = city.platform
@@ -122,7 +147,7 @@ def test_totals_equal_sums_over_postings(city: City, seed: int) -> None:
         kept = _kept(conn)
         brute = _brute_posted(conn)
         assert {k: v for k, v in kept.items()
-                if not k[2].startswith(("sales:", "own_cash:"))} == brute
+                if not k[2].startswith(_NOT_POSTED)} == brute
         for merchant in parties[-7:-3]:
             assert dashboards.merchant_activity(conn, merchant) == _brute_activity(conn, merchant)
         for party in parties:
@@ -136,10 +161,11 @@ def test_totals_equal_sums_over_postings(city: City, seed: int) -> None:
                     if r["cash_fen"]} == dict(by_period)
         assert reports.bm_merchants(conn, city.bm)["commissions_fen"] == sum(
             v for (p, _, n), v in brute.items() if p == city.bm and n in ("cash:order", "cash:refund"))
+        _check_risk_reads(conn, kept)
         # the migration's backfill from the history gives the same sums (wallet reads above
         # may have settled holders: that posted too)
         kept = _kept(conn)
-        assert {k: v for k, v in kept.items() if not k[2].startswith(("sales:", "own_cash:"))} \
+        assert {k: v for k, v in kept.items() if not k[2].startswith(_NOT_POSTED)} \
             == _brute_posted(conn)
         conn.execute(delete(t.party_period_totals))
         backfill_party_totals(conn)

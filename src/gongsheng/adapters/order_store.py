@@ -27,7 +27,7 @@ from gongsheng.adapters.bulk import AddRows
 from gongsheng.adapters.ledger_store import TOTAL_KEYS, stripe_for, total_rows
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
-from gongsheng.domain.party_totals import cash_leg, merged, order_sales
+from gongsheng.domain.party_totals import BUYER_ORDERS, cash_leg, merged, order_sales
 
 ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("idem_key", "text"), ("request_hash", "text"), ("consumer_id", "bigint"),
@@ -96,6 +96,7 @@ def party_total_rows(batch: Sequence[OrderRows], stripe: int) -> list[tuple[int,
     for r in batch:
         period, merchant = r.order["period"], r.order["merchant_id"]
         rows += [(merchant, period, name, stripe, v) for name, v in order_sales(r.order, r.entry).items()]
+        rows.append((r.order["consumer_id"], period, BUYER_ORDERS, 0, 1))
     return merged(rows)
 
 
@@ -113,8 +114,8 @@ def sales_totals(rows: OrderRows, stripe: int) -> AddRows:
     (whose legs ``ledger_store.post`` adds to the totals itself)."""
     period, merchant = rows.order["period"], rows.order["merchant_id"]
     return AddRows(t.party_period_totals, TOTAL_KEYS, ("value",), tuple(
-        (merchant, period, name, stripe, v) for name, v in order_sales(rows.order, rows.entry).items()
-        if v))
+        [(merchant, period, name, stripe, v) for name, v in order_sales(rows.order, rows.entry).items()]
+        + [(rows.order["consumer_id"], period, BUYER_ORDERS, 0, 1)]))
 
 _SQL = f"""
 WITH o AS (

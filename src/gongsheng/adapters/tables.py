@@ -336,6 +336,10 @@ party_period_totals = Table(
     Column("stripe", Integer, primary_key=True, autoincrement=False),
     Column("value", BigInteger, nullable=False),
 )
+# heavy buyers of a period (risk's velocity and wash-trading reads): an index range, no scan
+_BUYERS = party_period_totals.c.name == "buyer:orders"
+Index("ix_party_period_totals_buyers", party_period_totals.c.period, party_period_totals.c.value,
+      postgresql_where=_BUYERS, sqlite_where=_BUYERS)
 
 users = Table(
     "users", metadata,

@@ -53,6 +53,10 @@ def backfill_party_totals(conn: Connection) -> None:
             INSERT INTO party_period_totals (party_id, period, name, stripe, value)
             SELECT merchant_id, period, 'sales:{name}', 0, sum({column}) FROM orders
             GROUP BY merchant_id, period HAVING sum({column}) <> 0"""))
+    conn.execute(text("""
+        INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+        SELECT consumer_id, period, 'buyer:orders', 0, count(*) FROM orders
+        GROUP BY consumer_id, period"""))
     cash = AccountKind.CASH.code
     for entry_kind, join in (
             ("order", "o.id = e.ref_id"),

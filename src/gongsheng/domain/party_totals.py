@@ -12,6 +12,9 @@ Two families of named totals, each a plain integer:
   ``own_cash:refund``, per entry period). ``cash:order - own_cash:order`` is then what the
   merchant earned on orders at other merchants (acquisition rewards).
 
+- ``buyer:orders`` of a consumer: its orders placed in the period, always in stripe 0 (only its
+  own orders write it), so one row holds the count and an index on it finds heavy buyers.
+
 Invariant (tested against a brute-force sum over postings and orders): every total equals the
 sum it names. Pure: the adapters write these as additive, striped rows.
 """
@@ -25,6 +28,9 @@ from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, JournalEntr
 
 SALES = ("orders", "amount_fen", "concession_fen", "voucher_fen", "refunded_fen")
 """The ``sales:<name>`` totals of a merchant's own orders (per order period)."""
+
+BUYER_ORDERS = "buyer:orders"
+"""A consumer's orders in a period (one row, stripe 0)."""
 
 _KINDS = {k.code: k for k in AccountKind}
 
