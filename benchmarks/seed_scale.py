@@ -125,6 +125,10 @@ def copy_consumers(plat: Platform, city: SeedCity, n: int, rng: random.Random) -
         raw.close()
     with plat.engine.begin() as conn:
         add_counters(conn, LIFETIME, {"consumers": n})
+        conn.exec_driver_sql(  # each referrer's idle referees, as registration counts them
+            "INSERT INTO party_period_totals (party_id, period, name, stripe, value) "
+            "SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers "
+            "WHERE referrer_id IS NOT NULL GROUP BY referrer_id")
     city.consumers = ids
 
 

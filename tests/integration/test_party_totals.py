@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from conftest import City
 
 
-_NOT_POSTED = ("sales:", "own_cash:", "buyer:")
+_NOT_POSTED = ("sales:", "own_cash:", "buyer:", "referees:")
 
 
 def _brute_posted(conn: Connection) -> dict[tuple[int, int, str], int]:
@@ -99,6 +99,14 @@ def _check_risk_reads(conn: Connection, kept: dict[tuple[int, int, str], int]) -
                 (c, *next(iter(by.items()))) for (c, p), by in pairs.items()
                 if p == period and len(by) == 1 and sum(by.values()) >= above + 1)
         assert len(q.order_bursts(conn, period, 0, 1)) <= 1
+    c = t.consumers
+    idle: dict[int, int] = defaultdict(int)
+    for (referrer,) in conn.execute(select(c.c.referrer_id).where(
+            c.c.referrer_id.is_not(None), c.c.first_order_key.is_(None))):
+        idle[int(referrer)] += 1
+    for at_least in (1, 2):
+        assert sorted(q.idle_referees(conn, at_least, 10_000)) == sorted(
+            (r, n) for r, n in idle.items() if n >= at_least)
         assert len(q.single_merchant_buyers(conn, period, 1, 1)) <= 1
 
 
@@ -108,7 +116,7 @@ def _play(city: City, rng: random.Random) -> list[int]:
     mall = city.add_merchant("Mall", "mall", rate="0.15")
     shop = city.add_merchant("Shop", rate="0.12", bm_id=city.bm, bm_rate="0.02")
     consumers = [city.consumer, city.referrer]
-    for i in range(4):
+    for i in range(6):
         consumers.append(plat.consumer(f"C{i}", rng.choice([None, *consumers]),
                                        rng.choice([None, city.home, mall, shop])))
     merchants = [city.merchant, city.home, mall, shop]

@@ -27,7 +27,14 @@ from gongsheng.adapters.bulk import AddRows
 from gongsheng.adapters.ledger_store import TOTAL_KEYS, stripe_for, total_rows
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
-from gongsheng.domain.party_totals import BUYER_ORDERS, cash_leg, merged, order_sales
+from gongsheng.domain.party_totals import (
+    BUYER_ORDERS,
+    IDLE_REFEREES,
+    LIFETIME,
+    cash_leg,
+    merged,
+    order_sales,
+)
 
 ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("idem_key", "text"), ("request_hash", "text"), ("consumer_id", "bigint"),
@@ -61,6 +68,8 @@ class OrderRows:
     parts: tuple[tuple[Any, ...], ...] = ()
     """The waterfall's parts ``(part, recipient, party_id, fen)``: ``order["allocations"]``
     unparsed, for the placed order's result."""
+    referred_by: int | None = None
+    """The referrer, when this is its referee's first order (one idle referee fewer)."""
 
     @property
     def takes_from_nonnegative(self) -> bool:
@@ -96,8 +105,16 @@ def party_total_rows(batch: Sequence[OrderRows], stripe: int) -> list[tuple[int,
     for r in batch:
         period, merchant = r.order["period"], r.order["merchant_id"]
         rows += [(merchant, period, name, stripe, v) for name, v in order_sales(r.order, r.entry).items()]
-        rows.append((r.order["consumer_id"], period, BUYER_ORDERS, 0, 1))
+        rows += _buyer_rows(r)
     return merged(rows)
+
+
+def _buyer_rows(rows: OrderRows) -> list[tuple[int, int, str, int, int]]:
+    """The consumer's order count, and its referrer's idle referees on a first order."""
+    out = [(rows.order["consumer_id"], rows.order["period"], BUYER_ORDERS, 0, 1)]
+    if rows.referred_by is not None:
+        out.append((rows.referred_by, LIFETIME, IDLE_REFEREES, 0, -1))
+    return out
 
 
 def refund_totals(merchant: int, order_period: int, period: int, amount_fen: int,
@@ -115,7 +132,7 @@ def sales_totals(rows: OrderRows, stripe: int) -> AddRows:
     period, merchant = rows.order["period"], rows.order["merchant_id"]
     return AddRows(t.party_period_totals, TOTAL_KEYS, ("value",), tuple(
         [(merchant, period, name, stripe, v) for name, v in order_sales(rows.order, rows.entry).items()]
-        + [(rows.order["consumer_id"], period, BUYER_ORDERS, 0, 1)]))
+        + _buyer_rows(rows)))
 
 _SQL = f"""
 WITH o AS (

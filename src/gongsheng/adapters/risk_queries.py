@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
-from gongsheng.domain.party_totals import BUYER_ORDERS
+from gongsheng.domain.party_totals import BUYER_ORDERS, IDLE_REFEREES, LIFETIME
 
-_BUYERS = t.party_period_totals
+_BUYERS = t.party_period_totals  # its rows named in ix_party_period_totals_risk
 
 
 def _heavy_buyers(period: int, at_least: int) -> Any:
@@ -56,12 +56,11 @@ def single_merchant_buyers(conn: Connection, period: int, at_least: int,
 
 
 def idle_referees(conn: Connection, at_least: int, limit: int) -> list[tuple[int, int]]:
-    """``(referrer, referees)``: referrers of ``>= at_least`` consumers who never ordered."""
-    c = t.consumers
-    rows = conn.execute(
-        select(c.c.referrer_id, func.count()).where(c.c.referrer_id.is_not(None),
-                                                    c.c.first_order_key.is_(None))
-        .group_by(c.c.referrer_id).having(func.count() >= at_least).limit(limit))
+    """``(referrer, referees)``: referrers of ``>= at_least`` consumers who never ordered (their
+    ``referees:idle`` totals, through the partial index; never a scan of the consumers)."""
+    b = _BUYERS
+    rows = conn.execute(select(b.c.party_id, b.c.value).where(
+        b.c.name == IDLE_REFEREES, b.c.period == LIFETIME, b.c.value >= at_least).limit(limit))
     return [(int(r), int(n)) for r, n in rows]
 
 

@@ -336,10 +336,10 @@ party_period_totals = Table(
     Column("stripe", Integer, primary_key=True, autoincrement=False),
     Column("value", BigInteger, nullable=False),
 )
-# heavy buyers of a period (risk's velocity and wash-trading reads): an index range, no scan
-_BUYERS = party_period_totals.c.name == "buyer:orders"
-Index("ix_party_period_totals_buyers", party_period_totals.c.period, party_period_totals.c.value,
-      postgresql_where=_BUYERS, sqlite_where=_BUYERS)
+# heavy buyers of a period and referrers of many idle referees (risk's reads): an index range
+_RISKY = party_period_totals.c.name.in_(["buyer:orders", "referees:idle"])
+Index("ix_party_period_totals_risk", party_period_totals.c.name, party_period_totals.c.period,
+      party_period_totals.c.value, postgresql_where=_RISKY, sqlite_where=_RISKY)
 
 users = Table(
     "users", metadata,

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, func, select, text
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.bulk import upsert_add
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind
+from gongsheng.domain.party_totals import IDLE_REFEREES, LIFETIME
 
 
 def party_totals(conn: Connection, parties: Sequence[int],
@@ -27,6 +29,12 @@ def party_totals(conn: Connection, parties: Sequence[int],
     if prefix is not None:
         query = query.where(pt.c.name.startswith(prefix, autoescape=True))
     return {(int(p), int(per), str(n)): int(v) for p, per, n, v in conn.execute(query).all()}
+
+
+def add_idle_referee(conn: Connection, referrer: int) -> None:
+    """One more consumer referred by ``referrer`` who has not ordered yet."""
+    upsert_add(conn, t.party_period_totals, ("party_id", "period", "name", "stripe"), ("value",),
+               [(referrer, LIFETIME, IDLE_REFEREES, 0, 1)])
 
 
 def _kind_name() -> str:
@@ -57,6 +65,10 @@ def backfill_party_totals(conn: Connection) -> None:
         INSERT INTO party_period_totals (party_id, period, name, stripe, value)
         SELECT consumer_id, period, 'buyer:orders', 0, count(*) FROM orders
         GROUP BY consumer_id, period"""))
+    conn.execute(text("""
+        INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+        SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers
+        WHERE referrer_id IS NOT NULL AND first_order_key IS NULL GROUP BY referrer_id"""))
     cash = AccountKind.CASH.code
     for entry_kind, join in (
             ("order", "o.id = e.ref_id"),

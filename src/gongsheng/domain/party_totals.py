@@ -15,6 +15,9 @@ Two families of named totals, each a plain integer:
 - ``buyer:orders`` of a consumer: its orders placed in the period, always in stripe 0 (only its
   own orders write it), so one row holds the count and an index on it finds heavy buyers.
 
+- ``referees:idle`` of a consumer, in the lifetime period 0: the consumers it referred who have
+  not ordered yet (up one at a referee's registration, down one at its first order; stripe 0).
+
 Invariant (tested against a brute-force sum over postings and orders): every total equals the
 sum it names. Pure: the adapters write these as additive, striped rows.
 """
@@ -31,6 +34,11 @@ SALES = ("orders", "amount_fen", "concession_fen", "voucher_fen", "refunded_fen"
 
 BUYER_ORDERS = "buyer:orders"
 """A consumer's orders in a period (one row, stripe 0)."""
+
+IDLE_REFEREES = "referees:idle"
+"""A referrer's referees who never ordered (lifetime: period 0, one row, stripe 0)."""
+LIFETIME = 0
+"""The period number lifetime totals are kept under (as the lifetime counters)."""
 
 _KINDS = {k.code: k for k in AccountKind}
 

@@ -355,7 +355,7 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
         group_points=tuple((start, m, p) for m, p in per_group.items()),
         counters={"orders": 1, **order_counters(amounts, split.allocations, ctx.merchant_channel)},
         activate=ctx.last_active_period != period.seq,
-        parts=tuple(tuple(p) for p in parts))
+        parts=tuple(tuple(p) for p in parts), referred_by=ctx.referrer_id if first else None)
 
 
 def merge_awards(awards: Sequence[tuple[int | None, Decimal, int]]) -> dict[tuple[int, str], int]:
