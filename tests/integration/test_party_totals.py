@@ -18,9 +18,10 @@ from sqlalchemy import Connection, delete, func, select
 
 from gongsheng.adapters import risk_queries as q
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.ledger_store import trial_balance
 from gongsheng.adapters.totals_store import backfill_party_totals
 from gongsheng.domain.errors import GongshengError
-from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, describe_account
+from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, describe_account
 from gongsheng.services import dashboards, reports
 from gongsheng.services.batch import place_orders
 from gongsheng.services.ordering import OrderRequest
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from conftest import City
 
 
-_NOT_POSTED = ("sales:", "own_cash:", "buyer:", "referees:")
+_NOT_POSTED = ("sales:", "own_cash:", "buyer:", "referees:", "parties:")
 
 
 def _brute_posted(conn: Connection) -> dict[tuple[int, int, str], int]:
@@ -79,6 +80,25 @@ def _brute_activity(conn: Connection, merchant_id: int) -> dict[str, Any]:
     rows = [{"period": k, **per[k]} for k in sorted(per)]
     return {"merchant_id": merchant_id, "periods": rows,
             "totals": {k: sum(row[k] for row in rows) for k in blank}}
+
+
+def _check_trial_balance(conn: Connection) -> None:
+    """The trial balance's pages are every balance row, and its totals their sums."""
+    full = trial_balance(conn)
+    pages, after = [], None
+    while True:
+        report = reports.trial_balance_report(conn, limit=3, after=after)
+        pages += report["accounts"]
+        after = report["next_after"]
+        if after is None:
+            break
+    assert {(r["account_id"], Asset(r["asset"])): r["balance"] for r in pages} == full
+    assert len(pages) == len(full)
+    by_kind: dict[str, int] = defaultdict(int)
+    for (acc, _), amount in full.items():
+        by_kind[describe_account(acc)[1].name.lower()] += amount
+    assert report["by_kind"] == {k: v for k, v in sorted(by_kind.items()) if v}
+    assert report["totals"] == {a.value: 0 for a in Asset} and report["balanced"]
 
 
 def _check_risk_reads(conn: Connection, kept: dict[tuple[int, int, str], int]) -> None:
@@ -170,6 +190,7 @@ def test_totals_equal_sums_over_postings(city: City, seed: int) -> None:
         assert reports.bm_merchants(conn, city.bm)["commissions_fen"] == sum(
             v for (p, _, n), v in brute.items() if p == city.bm and n in ("cash:order", "cash:refund"))
         _check_risk_reads(conn, kept)
+        _check_trial_balance(conn)
         # the migration's backfill from the history gives the same sums (wallet reads above
         # may have settled holders: that posted too)
         kept = _kept(conn)
@@ -193,4 +214,9 @@ def test_a_total_off_by_one_is_seen(city: City) -> None:
                      .values(value=row.value + 1))
         assert {k: v for k, v in _kept(conn).items() if k[2] == "cash:order"} != {
             k: v for k, v in _brute_posted(conn).items() if k[2] == "cash:order"}
+        pt = t.party_period_totals
+        conn.execute(pt.update().where(pt.c.name == "parties:points", pt.c.stripe == conn.execute(
+            select(func.min(pt.c.stripe)).where(pt.c.name == "parties:points")).scalar_one())
+                     .values(value=pt.c.value + 1))
+        assert not reports.trial_balance_report(conn)["balanced"]
 

@@ -28,7 +28,7 @@ from gongsheng.domain.ledger import (
     account_name,
     system_account,
 )
-from gongsheng.domain.party_totals import entry_totals, merged
+from gongsheng.domain.party_totals import LIFETIME, entry_totals, merged
 
 _rng = random.Random()
 _KINDS = {k.code: k for k in AccountKind}
@@ -157,11 +157,12 @@ TOTAL_KEYS = ("party_id", "period", "name", "stripe")
 
 def total_rows(entries: Sequence[tuple[JournalEntry, int, int | None]],
                stripe: int) -> list[tuple[int, int, str, int, int]]:
-    """``(party, period, name, stripe, value)`` rows the entries add to the party totals: in
-    ``stripe``, but in stripe 0 for a must-stay-positive account (one holder writes it)."""
-    return [(party, period, name, 0 if nonneg else stripe, v)
+    """``(party, period, name, stripe, value)`` rows the entries add to the party totals (and
+    the lifetime all-parties totals): in ``stripe``, but in stripe 0 for a must-stay-positive
+    account (one holder writes it)."""
+    return [(party, period if own else LIFETIME, name, 0 if nonneg else stripe, v)
             for entry, period, _ in entries
-            for (party, name, nonneg), v in entry_totals(entry).items()]
+            for (party, own, name, nonneg), v in entry_totals(entry).items()]
 
 
 def with_totals(along: Sequence[AddRows],
@@ -215,6 +216,22 @@ def trial_balance(conn: Connection) -> dict[tuple[int, Asset], int]:
         .group_by(t.balances.c.account_id, t.balances.c.asset)
     ).all()
     return {(int(a), Asset(s)): int(v) for a, s, v in rows if v}
+
+
+def balances_page(conn: Connection, after: int | None, limit: int,
+                  high: int | None = None) -> list[tuple[int, Asset, int]]:
+    """``(account, asset, balance)`` of up to ``limit`` accounts with an id above ``after`` (and
+    at most ``high``), by id, zero balances left out: a range of the balance rows' key, so a
+    page costs the same however many accounts there are."""
+    b = t.balances
+    query = (select(b.c.account_id, b.c.asset, func.sum(b.c.amount))
+             .group_by(b.c.account_id, b.c.asset).having(func.sum(b.c.amount) != 0)
+             .order_by(b.c.account_id, b.c.asset).limit(limit))
+    if after is not None:
+        query = query.where(b.c.account_id > after)
+    if high is not None:
+        query = query.where(b.c.account_id <= high)
+    return [(int(a), Asset(s), int(v)) for a, s, v in conn.execute(query).all()]
 
 
 def journal_balances(conn: Connection) -> dict[tuple[int, Asset], int]:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, select, text
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
-from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind
+from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, PLATFORM_PARTY_ID, AccountKind
 from gongsheng.domain.party_totals import IDLE_REFEREES, LIFETIME
 
 
@@ -65,6 +65,11 @@ def backfill_party_totals(conn: Connection) -> None:
         INSERT INTO party_period_totals (party_id, period, name, stripe, value)
         SELECT consumer_id, period, 'buyer:orders', 0, count(*) FROM orders
         GROUP BY consumer_id, period"""))
+    conn.execute(text(f"""
+        INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+        SELECT {PLATFORM_PARTY_ID}, 0, 'parties:' || {kind}, 0, sum(p.amount) FROM postings p
+        WHERE p.account_id / {ACCOUNTS_PER_PARTY} <> {PLATFORM_PARTY_ID}
+        GROUP BY {kind}"""))
     conn.execute(text("""
         INSERT INTO party_period_totals (party_id, period, name, stripe, value)
         SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers

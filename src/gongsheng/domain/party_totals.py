@@ -18,6 +18,11 @@ Two families of named totals, each a plain integer:
 - ``referees:idle`` of a consumer, in the lifetime period 0: the consumers it referred who have
   not ordered yet (up one at a referee's registration, down one at its first order; stripe 0).
 
+- ``parties:<account kind>`` of the platform party, lifetime (period 0): what every party's
+  accounts of that kind hold together (striped: every order moves them). With the system
+  accounts' balance rows they give the trial balance's per-kind and per-asset totals without
+  reading every account.
+
 Invariant (tested against a brute-force sum over postings and orders): every total equals the
 sum it names. Pure: the adapters write these as additive, striped rows.
 """
@@ -27,7 +32,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, JournalEntry, account_id
+from gongsheng.domain.ledger import (
+    ACCOUNTS_PER_PARTY,
+    PLATFORM_PARTY_ID,
+    AccountKind,
+    JournalEntry,
+    account_id,
+)
 
 SALES = ("orders", "amount_fen", "concession_fen", "voucher_fen", "refunded_fen")
 """The ``sales:<name>`` totals of a merchant's own orders (per order period)."""
@@ -55,13 +66,22 @@ def split_posted(name: str) -> tuple[AccountKind, str] | None:
     return None if kind is None or not tail else (kind, tail)
 
 
-def entry_totals(entry: JournalEntry) -> dict[tuple[int, str, bool], int]:
-    """``(party, name, nonnegative account)`` -> amount, for every leg of ``entry``."""
-    out: dict[tuple[int, str, bool], int] = defaultdict(int)
+def all_parties(kind: AccountKind) -> str:
+    """The name of the lifetime total of every party's accounts of ``kind``."""
+    return f"parties:{kind.name.lower()}"
+
+
+def entry_totals(entry: JournalEntry) -> dict[tuple[int, int, str, bool], int]:
+    """``(party, period offset, name, nonnegative account)`` -> amount, for every leg of
+    ``entry``: the party's own total (offset 1: the entry's period) and, for a party's account,
+    the all-parties total of its kind (offset 0: the lifetime period)."""
+    out: dict[tuple[int, int, str, bool], int] = defaultdict(int)
     for p in entry.postings:
         party, code = divmod(p.account, ACCOUNTS_PER_PARTY)
         kind = _KINDS[code]
-        out[(party, posted(kind, entry.kind.value), kind.nonnegative)] += p.amount
+        out[(party, 1, posted(kind, entry.kind.value), kind.nonnegative)] += p.amount
+        if not kind.system:
+            out[(PLATFORM_PARTY_ID, 0, all_parties(kind), False)] += p.amount
     return dict(out)
 
 

@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.ledger_store import trial_balance
+from gongsheng.adapters.ledger_store import balances_page
 from gongsheng.adapters.totals_store import party_totals
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import (
+    ACCOUNTS_PER_PARTY,
+    PLATFORM_PARTY_ID,
     AccountKind,
     Asset,
     account_id,
@@ -224,16 +226,37 @@ def kpis(conn: Connection, since: int = 1, limit: int = 120) -> dict[str, Any]:
     }
 
 
-def trial_balance_report(conn: Connection) -> dict[str, Any]:
-    """Balance per account and asset, and per-asset totals (each zero when the books balance)."""
-    rows, totals = [], {a.value: 0 for a in Asset}
-    for (acc, asset), amount in sorted(trial_balance(conn).items()):
+def trial_balance_report(conn: Connection, limit: int = 500,
+                         after: int | None = None) -> dict[str, Any]:
+    """Balance per account and asset, a page at a time (by account id, after ``after``), with
+    the per-kind and per-asset totals of the whole ledger (each asset's zero when the books
+    balance).
+
+    The totals are the system accounts' balance rows plus the all-parties totals kept as
+    entries post: O(kinds x stripes), never every account (the tests hold them to the sum of
+    every balance row).
+    """
+    low = PLATFORM_PARTY_ID * ACCOUNTS_PER_PARTY
+    system = balances_page(conn, low - 1, 4 * ACCOUNTS_PER_PARTY, low + ACCOUNTS_PER_PARTY - 1)
+    by_kind: dict[str, int] = {}
+    totals = {a.value: 0 for a in Asset}
+    for acc, asset, amount in system:
+        by_kind[describe_account(acc)[1].name.lower()] = amount
+        totals[asset.value] += amount
+    for (_, _, name), amount in party_totals(conn, [PLATFORM_PARTY_ID], "parties:").items():
+        kind = AccountKind[name.removeprefix("parties:").upper()]
+        by_kind[kind.name.lower()] = amount
+        totals[kind.asset.value] += amount
+    rows = []
+    page = balances_page(conn, after, limit)
+    for acc, asset, amount in page:
         party, kind = describe_account(acc)
         rows.append({"account_id": acc, "account": account_name(acc),
                      "party_id": None if kind.system else party, "kind": kind.name.lower(),
                      "asset": asset.value, "balance": amount})
-        totals[asset.value] += amount
-    return {"accounts": rows, "totals": totals, "balanced": not any(totals.values())}
+    return {"accounts": rows, "by_kind": {k: v for k, v in sorted(by_kind.items()) if v},
+            "totals": totals, "balanced": not any(totals.values()),
+            "next_after": page[-1][0] if len(page) == limit else None}
 
 
 __all__ = ["bm_merchants", "kpis", "list_orders", "order_parties",

@@ -297,8 +297,12 @@ class AccountBalance(BaseModel):
 
 class TrialBalanceOut(BaseModel):
     accounts: list[AccountBalance]
+    """A page of accounts by id (pass ``next_after`` as ``after`` for the next)."""
+    by_kind: dict[str, int]
+    """The whole ledger's balance per account kind (every party's accounts of a kind together)."""
     totals: dict[str, int]
     balanced: bool
+    next_after: int | None
 
 
 class StatementPeriod(BaseModel):
