@@ -35,7 +35,8 @@ _NOT_POSTED = ("sales:", "own_cash:", "buyer:", "referees:", "parties:")
 
 
 def _brute_posted(conn: Connection) -> dict[tuple[int, int, str], int]:
-    """``(party, period, '<account kind>:<entry kind>')`` summed over every posting."""
+    """``(party, period, '<account kind>:<entry kind>')`` summed over every posting to a party's
+    account."""
     p, e = t.postings, t.journal_entries
     out: dict[tuple[int, int, str], int] = defaultdict(int)
     for acc, period, kind, amount in conn.execute(
@@ -43,6 +44,8 @@ def _brute_posted(conn: Connection) -> dict[tuple[int, int, str], int]:
             .select_from(p.join(e, e.c.id == p.c.entry_id))
             .group_by(p.c.account_id, e.c.period, e.c.kind)).all():
         party, account_kind = describe_account(int(acc))
+        if account_kind.system:
+            continue  # the platform's own accounts keep no totals
         out[(party, int(period), f"{account_kind.name.lower()}:{kind}")] += int(amount)
     return dict(out)
 

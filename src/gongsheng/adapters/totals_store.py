@@ -43,6 +43,10 @@ def _kind_name() -> str:
     return f"CASE p.account_id % {ACCOUNTS_PER_PARTY} {whens} END"
 
 
+FIRST_PARTY_KIND = min(k.code for k in AccountKind if not k.system)
+assert all(k.system == (k.code < FIRST_PARTY_KIND) for k in AccountKind)
+
+
 def backfill_party_totals(conn: Connection) -> None:
     """Fill an empty ``party_period_totals`` from the whole history (one row per total, stripe
     0): the sums reports made over postings and orders before the totals were kept. Scans
@@ -53,6 +57,7 @@ def backfill_party_totals(conn: Connection) -> None:
         SELECT p.account_id / {ACCOUNTS_PER_PARTY}, e.period, {kind} || ':' || e.kind, 0,
                sum(p.amount)
         FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+        WHERE p.account_id % {ACCOUNTS_PER_PARTY} >= {FIRST_PARTY_KIND}
         GROUP BY p.account_id / {ACCOUNTS_PER_PARTY}, e.period, {kind} || ':' || e.kind"""))
     for name, column in (("orders", "1"), ("amount_fen", "amount_fen"),
                          ("concession_fen", "concession_fen"), ("voucher_fen", "voucher_fen"),
@@ -68,7 +73,7 @@ def backfill_party_totals(conn: Connection) -> None:
     conn.execute(text(f"""
         INSERT INTO party_period_totals (party_id, period, name, stripe, value)
         SELECT {PLATFORM_PARTY_ID}, 0, 'parties:' || {kind}, 0, sum(p.amount) FROM postings p
-        WHERE p.account_id / {ACCOUNTS_PER_PARTY} <> {PLATFORM_PARTY_ID}
+        WHERE p.account_id % {ACCOUNTS_PER_PARTY} >= {FIRST_PARTY_KIND}
         GROUP BY {kind}"""))
     conn.execute(text("""
         INSERT INTO party_period_totals (party_id, period, name, stripe, value)

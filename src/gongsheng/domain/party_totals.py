@@ -1,20 +1,19 @@
 """Per-(party, period) totals (分方分期合计), kept as entries post, so reports never sum postings.
 
-Two families of named totals, each a plain integer:
+Named totals, each a plain integer:
 
 - ``<account kind>:<entry kind>`` (``cash:order``, ``points:refund``...): the sum of every leg
-  posted to that party's account of that kind by entries of that kind in the period. The
-  platform's system accounts are totals of the platform party. Summed over every period and
-  entry kind, a party's ``cash:*`` totals equal its cash balance.
+  posted to that party's account of that kind by entries of that kind in the period. Summed
+  over every period and entry kind, a party's ``cash:*`` totals equal its cash balance. The
+  platform's system accounts (pool, revenue, clearing) have none: nothing reads them per
+  period, and every order would add to them.
 - ``sales:*`` and ``own_cash:*`` of a merchant: its own orders per order period (``orders``,
   ``amount_fen``, ``concession_fen``, ``voucher_fen``, and ``refunded_fen`` as refunds come in),
   and the cash its own orders and their refunds posted to it (``own_cash:order``,
   ``own_cash:refund``, per entry period). ``cash:order - own_cash:order`` is then what the
   merchant earned on orders at other merchants (acquisition rewards).
-
 - ``buyer:orders`` of a consumer: its orders placed in the period, always in stripe 0 (only its
   own orders write it), so one row holds the count and an index on it finds heavy buyers.
-
 - ``referees:idle`` of a consumer, in the lifetime period 0: the consumers it referred who have
   not ordered yet (up one at a referee's registration, down one at its first order; stripe 0).
 
@@ -73,14 +72,15 @@ def all_parties(kind: AccountKind) -> str:
 
 def entry_totals(entry: JournalEntry) -> dict[tuple[int, int, str, bool], int]:
     """``(party, period offset, name, nonnegative account)`` -> amount, for every leg of
-    ``entry``: the party's own total (offset 1: the entry's period) and, for a party's account,
-    the all-parties total of its kind (offset 0: the lifetime period)."""
+    ``entry`` to a party's account: the party's own total (offset 1: the entry's period) and
+    the all-parties total of its kind (offset 0: the lifetime period). The platform's system
+    accounts keep no totals: their balance rows and the period counters already tell."""
     out: dict[tuple[int, int, str, bool], int] = defaultdict(int)
     for p in entry.postings:
         party, code = divmod(p.account, ACCOUNTS_PER_PARTY)
         kind = _KINDS[code]
-        out[(party, 1, posted(kind, entry.kind.value), kind.nonnegative)] += p.amount
         if not kind.system:
+            out[(party, 1, posted(kind, entry.kind.value), kind.nonnegative)] += p.amount
             out[(PLATFORM_PARTY_ID, 0, all_parties(kind), False)] += p.amount
     return dict(out)
 
