@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gongsheng.services import directory
+
 from .conftest import Api
 
 
@@ -51,3 +55,17 @@ def test_trial_balance_pages_cover_every_account_and_keep_the_totals(api: Api) -
         by_kind[a["kind"]] = by_kind.get(a["kind"], 0) + a["balance"]
     assert whole["by_kind"] == {k: v for k, v in sorted(by_kind.items()) if v}
     assert api.call("GET", "/ledger/trial-balance?limit=2", "consumer").status_code == 403
+
+
+def test_party_list_total_is_counted_up_to_the_cap(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    everyone = api.call("GET", "/parties?limit=200").json()
+    assert everyone["total"] == len(everyone["items"]) > 3
+    monkeypatch.setattr(directory, "COUNT_CAP", 3)
+    capped = api.call("GET", "/parties?limit=2").json()
+    assert capped["total"] is None and capped["next_offset"] == 2
+    ids, offset = [], 0
+    while offset is not None:
+        body = api.call("GET", f"/parties?limit=2&offset={offset}").json()
+        ids += [p["party_id"] for p in body["items"]]
+        offset = body["next_offset"]
+    assert ids == [p["party_id"] for p in everyone["items"]]
