@@ -14,10 +14,12 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import Connection, delete, func, select
+from alembic import command
+from sqlalchemy import Connection, delete, func, inspect, select
 
 from gongsheng.adapters import risk_queries as q
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.database import alembic_config, migrate
 from gongsheng.adapters.ledger_store import trial_balance
 from gongsheng.adapters.totals_store import backfill_party_totals
 from gongsheng.domain.errors import GongshengError
@@ -223,3 +225,25 @@ def test_a_total_off_by_one_is_seen(city: City) -> None:
                      .values(value=pt.c.value + 1))
         assert not reports.trial_balance_report(conn)["balanced"]
 
+
+
+def test_migration_0019_fills_the_totals_of_an_existing_history(city: City) -> None:
+    """Down to 0011 (no totals, the old order indexes), then up again: the totals come back
+    from the history equal to those kept as the entries posted, and the keyed indexes."""
+    _play(city, random.Random(3))
+    engine = city.platform.engine
+    with engine.connect() as conn:
+        kept = {k: v for k, v in _kept(conn).items() if v}
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table("party_period_totals")
+        assert "ix_orders_merchant_id" in {i["name"] for i in inspect(conn).get_indexes("orders")}
+    migrate(engine)
+    with engine.connect() as conn:
+        assert {k: v for k, v in _kept(conn).items() if v} == kept
+        names = {i["name"] for i in inspect(conn).get_indexes("orders")}
+        assert {"ix_orders_merchant_key", "ix_orders_consumer_key"} <= names
+        assert "ix_orders_merchant_id" not in names
