@@ -204,7 +204,8 @@ def test_a_database_sealed_after_its_closes_is_sealed_in_order(sealed: City) -> 
 
 
 def test_migration_seals_the_periods_of_an_existing_database(sealed: City) -> None:
-    """A database at revision 0011 with closed periods: upgrading creates the seal tables, their
+    """A database at revision 0014 (before the seals) with closed periods: upgrading creates
+    the seal tables, their
     guards, and the seals of every closed period, the same as the closes made."""
     from gongsheng.adapters.database import migrate
 
@@ -213,7 +214,7 @@ def test_migration_seals_the_periods_of_an_existing_database(sealed: City) -> No
     with plat.engine.begin() as conn:
         conn.execute(text("DROP TABLE period_seal_chunks"))
         conn.execute(text("DROP TABLE period_seals"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0014'"))
     migrate(plat.engine)
     assert plat.read(seal_store.seals) == before
     assert seal_check(plat).ok

@@ -28,6 +28,7 @@ from gongsheng.domain.ledger import (
     account_name,
     system_account,
 )
+from gongsheng.domain.party_totals import LIFETIME, entry_totals, merged
 
 _rng = random.Random()
 _KINDS = {k.code: k for k in AccountKind}
@@ -104,8 +105,10 @@ def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int |
 
     On PostgreSQL a single entry that takes from no must-stay-positive balance is written in one
     statement; otherwise the ``along`` rows, the entry rows, the legs and the balance rows are
-    written in turn.
+    written in turn. Every entry's legs are also added to the per-(party, period) totals
+    (``party_period_totals``), merged with any ``along`` rows of that table.
     """
+    along = with_totals(along, total_rows(entries, _rng.randrange(t.STRIPES)))
     if conn.dialect.name == "postgresql" and len(entries) == 1:
         entry, period, ref_id = entries[0]
         rows = _balance_rows(entry.postings)
@@ -149,6 +152,30 @@ def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int |
     return ids
 
 
+TOTAL_KEYS = ("party_id", "period", "name", "stripe")
+
+
+def total_rows(entries: Sequence[tuple[JournalEntry, int, int | None]],
+               stripe: int) -> list[tuple[int, int, str, int, int]]:
+    """``(party, period, name, stripe, value)`` rows the entries add to the party totals (and
+    the lifetime all-parties totals): in ``stripe``, but in stripe 0 for a must-stay-positive
+    account (one holder writes it)."""
+    return [(party, period if own else LIFETIME, name, 0 if nonneg else stripe, v)
+            for entry, period, _ in entries
+            for (party, own, name, nonneg), v in entry_totals(entry).items()]
+
+
+def with_totals(along: Sequence[AddRows],
+                rows: Sequence[tuple[int, int, str, int, int]]) -> tuple[AddRows, ...]:
+    """``along`` with ``rows`` merged into one upsert of ``party_period_totals`` (one statement
+    never adds to the same row twice)."""
+    table = t.party_period_totals
+    extra = [r for a in along if a.table is table for r in a.rows]
+    rest = tuple(a for a in along if a.table is not table)
+    rows = merged([*rows, *extra])
+    return (*rest, AddRows(table, TOTAL_KEYS, ("value",), tuple(rows))) if rows else rest
+
+
 def _balance_rows(postings: Sequence[Posting]) -> list[tuple[int, str, int, int, bool]]:
     """``(account, asset, stripe, delta, nonneg)`` per balance row the postings move."""
     deltas: dict[tuple[int, str, int], int] = defaultdict(int)
@@ -189,6 +216,22 @@ def trial_balance(conn: Connection) -> dict[tuple[int, Asset], int]:
         .group_by(t.balances.c.account_id, t.balances.c.asset)
     ).all()
     return {(int(a), Asset(s)): int(v) for a, s, v in rows if v}
+
+
+def balances_page(conn: Connection, after: int | None, limit: int,
+                  high: int | None = None) -> list[tuple[int, Asset, int]]:
+    """``(account, asset, balance)`` of up to ``limit`` accounts with an id above ``after`` (and
+    at most ``high``), by id, zero balances left out: a range of the balance rows' key, so a
+    page costs the same however many accounts there are."""
+    b = t.balances
+    query = (select(b.c.account_id, b.c.asset, func.sum(b.c.amount))
+             .group_by(b.c.account_id, b.c.asset).having(func.sum(b.c.amount) != 0)
+             .order_by(b.c.account_id, b.c.asset).limit(limit))
+    if after is not None:
+        query = query.where(b.c.account_id > after)
+    if high is not None:
+        query = query.where(b.c.account_id <= high)
+    return [(int(a), Asset(s), int(v)) for a, s, v in conn.execute(query).all()]
 
 
 def journal_balances(conn: Connection) -> dict[tuple[int, Asset], int]:

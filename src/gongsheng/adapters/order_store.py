@@ -22,9 +22,19 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from gongsheng.adapters.ledger_store import stripe_for
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.bulk import AddRows
+from gongsheng.adapters.ledger_store import TOTAL_KEYS, stripe_for, total_rows
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
+from gongsheng.domain.party_totals import (
+    BUYER_ORDERS,
+    IDLE_REFEREES,
+    LIFETIME,
+    cash_leg,
+    merged,
+    order_sales,
+)
 
 ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("idem_key", "text"), ("request_hash", "text"), ("consumer_id", "bigint"),
@@ -59,6 +69,8 @@ class OrderRows:
     parts: tuple[tuple[Any, ...], ...] = ()
     """The waterfall's parts ``(part, recipient, party_id, fen)``: ``order["allocations"]``
     unparsed, for the placed order's result."""
+    referred_by: int | None = None
+    """The referrer, when this is its referee's first order (one idle referee fewer)."""
 
     @property
     def takes_from_nonnegative(self) -> bool:
@@ -83,6 +95,45 @@ _COUNTER = (("period", "integer"), ("name", "text"), ("stripe", "integer"), ("va
 _LEG = (("idem_key", "text"), ("leg", "integer"), ("account_id", "bigint"), ("asset", "text"),
         ("amount", "bigint"))
 _ACTIVE = (("party_id", "bigint"), ("period", "integer"), ("stripe", "integer"))
+_TOTAL = (("party_id", "bigint"), ("period", "integer"), ("name", "text"), ("stripe", "integer"),
+          ("value", "bigint"))
+
+
+def party_total_rows(batch: Sequence[OrderRows], stripe: int) -> list[tuple[int, int, str, int, int]]:
+    """The per-(party, period) totals the orders of ``batch`` add (their legs, and each
+    merchant's own sales), merged per key."""
+    rows = total_rows([(r.entry, r.order["period"], None) for r in batch], stripe)
+    for r in batch:
+        period, merchant = r.order["period"], r.order["merchant_id"]
+        rows += [(merchant, period, name, stripe, v) for name, v in order_sales(r.order, r.entry).items()]
+        rows += _buyer_rows(r)
+    return merged(rows)
+
+
+def _buyer_rows(rows: OrderRows) -> list[tuple[int, int, str, int, int]]:
+    """The consumer's order count, and its referrer's idle referees on a first order."""
+    out = [(rows.order["consumer_id"], rows.order["period"], BUYER_ORDERS, 0, 1)]
+    if rows.referred_by is not None:
+        out.append((rows.referred_by, LIFETIME, IDLE_REFEREES, 0, -1))
+    return out
+
+
+def refund_totals(merchant: int, order_period: int, period: int, amount_fen: int,
+                  entry: JournalEntry, stripe: int) -> AddRows:
+    """The merchant's own-sales totals a refund moves: ``sales:refunded_fen`` in the order's
+    period, ``own_cash:refund`` (what the refund took from its cash) in the refund's."""
+    rows = [(merchant, order_period, "sales:refunded_fen", stripe, amount_fen),
+            (merchant, period, "own_cash:refund", stripe, cash_leg(entry, merchant))]
+    return AddRows(t.party_period_totals, TOTAL_KEYS, ("value",), tuple(merged(rows)))
+
+
+def sales_totals(rows: OrderRows, stripe: int) -> AddRows:
+    """The merchant's own-sales totals of one order, as an upsert to post along its entry
+    (whose legs ``ledger_store.post`` adds to the totals itself)."""
+    period, merchant = rows.order["period"], rows.order["merchant_id"]
+    return AddRows(t.party_period_totals, TOTAL_KEYS, ("value",), tuple(
+        [(merchant, period, name, stripe, v) for name, v in order_sales(rows.order, rows.entry).items()]
+        + _buyer_rows(rows)))
 
 _SQL = f"""
 WITH o AS (
@@ -122,6 +173,11 @@ WITH o AS (
     WHERE consumers.party_id = x.party_id
       AND (consumers.last_active_period IS NULL OR consumers.last_active_period <> x.period)
     RETURNING x.period, x.stripe
+), pt AS (
+    INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+    SELECT * FROM {_unnest("t", _TOTAL)} ORDER BY party_id, period, name, stripe
+    ON CONFLICT (party_id, period, name, stripe)
+    DO UPDATE SET value = party_period_totals.value + excluded.value
 ), c AS (
     INSERT INTO period_counters (period, name, stripe, value)
     SELECT period, name, stripe, sum(value) FROM (
@@ -192,6 +248,7 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],
         **column_arrays("g", [(*k, v) for k, v in groups.items() if v], len(_GROUP)),
         **column_arrays("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
         **column_arrays("a", active, len(_ACTIVE)),
+        **column_arrays("t", party_total_rows(batch, stripe), len(_TOTAL)),
     }
     written = conn.exec_driver_sql(_SQL, params).all()
     ids = {key: int(order_id) for key, order_id, _ in written}

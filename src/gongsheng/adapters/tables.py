@@ -237,8 +237,8 @@ orders = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("idem_key", String(200), nullable=False, unique=True),
     Column("request_hash", String(64), nullable=False),
-    Column("consumer_id", BigInteger, nullable=False, index=True),  # no FKs on orders: see above
-    Column("merchant_id", BigInteger, nullable=False, index=True),
+    Column("consumer_id", BigInteger, nullable=False),  # no FKs on orders: see above
+    Column("merchant_id", BigInteger, nullable=False),
     Column("channel", String(10), nullable=False),
     Column("region_id", BigInteger, nullable=False),
     Column("period", Integer, nullable=False),
@@ -267,6 +267,9 @@ Index("ix_orders_period", orders.c.period)
 # the velocity cap counts a consumer's orders of the period (and at one merchant) on this index,
 # reading at most cap + 1 of its entries
 Index("ix_orders_consumer_period", orders.c.consumer_id, orders.c.period, orders.c.merchant_id)
+# a party's orders newest first, paged by key (``id < before``): an index range, never a sort
+Index("ix_orders_consumer_key", orders.c.consumer_id, orders.c.id)
+Index("ix_orders_merchant_key", orders.c.merchant_id, orders.c.id)
 
 refunds = Table(
     "refunds", metadata,
@@ -331,6 +334,21 @@ period_counters = Table(
     Column("stripe", Integer, primary_key=True, autoincrement=False),
     Column("value", BigInteger, nullable=False),
 )
+
+party_period_totals = Table(
+    # per-(party, period) totals kept as entries post (domain/party_totals.py): what reports
+    # and statements read instead of summing postings; striped like the counters
+    "party_period_totals", metadata,
+    Column("party_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("period", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(40), primary_key=True),
+    Column("stripe", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+# heavy buyers of a period and referrers of many idle referees (risk's reads): an index range
+_RISKY = party_period_totals.c.name.in_(["buyer:orders", "referees:idle"])
+Index("ix_party_period_totals_risk", party_period_totals.c.name, party_period_totals.c.period,
+      party_period_totals.c.value, postgresql_where=_RISKY, sqlite_where=_RISKY)
 
 users = Table(
     "users", metadata,

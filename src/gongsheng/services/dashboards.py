@@ -7,15 +7,16 @@ stored per-period figures; nothing scans the whole history. Callers check who ma
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import aliased
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.totals_store import party_totals
 from gongsheng.domain.errors import NotFound
-from gongsheng.domain.ledger import AccountKind, EntryKind, account_id
+from gongsheng.domain.ledger import AccountKind, EntryKind
+from gongsheng.domain.party_totals import posted
 from gongsheng.services.books import LIFETIME, counters
 from gongsheng.services.figures import coverage_by_region
 
@@ -45,52 +46,36 @@ def regions_overview(conn: Connection) -> list[dict[str, Any]]:
 
 
 def merchant_activity(conn: Connection, merchant_id: int) -> dict[str, Any]:
-    """A merchant's sales per period (its own orders, by index) and the acquisition rewards it
-    earned on orders at other merchants by consumers it brought in (its cash postings, by index)."""
-    o = t.orders
+    """A merchant's sales per period (its own orders) and the acquisition rewards it earned on
+    orders at other merchants by consumers it brought in, from its per-(party, period) totals.
+
+    Rewards are its cash from order and refund entries less what its own orders and their
+    refunds posted to it. A period is listed when the merchant sold in it or another merchant's
+    order or refund posted to its cash in it (as a scan of its postings would list it).
+    """
+    totals = party_totals(conn, [merchant_id])
     per: dict[int, dict[str, int]] = {}
-    for row in conn.execute(
-            select(o.c.period, func.count().label("orders"), func.sum(o.c.amount_fen).label("sales"),
-                   func.sum(o.c.refunded_fen).label("refunded"),
-                   func.sum(o.c.concession_fen).label("concession"),
-                   func.sum(o.c.voucher_fen).label("vouchers"))
-            .where(o.c.merchant_id == merchant_id).group_by(o.c.period)).all():
-        per[int(row.period)] = {"orders": int(row.orders), "sales_fen": int(row.sales),
-                                "refunded_fen": int(row.refunded),
-                                "concession_fen": int(row.concession),
-                                "vouchers_accepted_fen": int(row.vouchers),
-                                "acquisition_rewards_fen": 0}
-    for period, amount in _rewards_by_period(conn, merchant_id).items():
-        per.setdefault(period, {"orders": 0, "sales_fen": 0, "refunded_fen": 0, "concession_fen": 0,
-                                "vouchers_accepted_fen": 0, "acquisition_rewards_fen": 0})
-        per[period]["acquisition_rewards_fen"] = amount
+    periods = sorted({period for _, period, _ in totals})
+    for period in periods:
+        def get(name: str, period: int = period) -> int:
+            return totals.get((merchant_id, period, name), 0)
+        on_orders = (merchant_id, period, posted(AccountKind.CASH, EntryKind.ORDER.value))
+        on_refunds = (merchant_id, period, posted(AccountKind.CASH, EntryKind.REFUND.value))
+        others_orders = on_orders in totals and get("sales:orders") == 0
+        others_refunds = on_refunds in totals and get(on_refunds[2]) != get("own_cash:refund")
+        if not (get("sales:orders") or others_orders or others_refunds):
+            continue
+        per[period] = {"orders": get("sales:orders"), "sales_fen": get("sales:amount_fen"),
+                       "refunded_fen": get("sales:refunded_fen"),
+                       "concession_fen": get("sales:concession_fen"),
+                       "vouchers_accepted_fen": get("sales:voucher_fen"),
+                       "acquisition_rewards_fen": get(on_orders[2]) - get("own_cash:order")
+                       + get(on_refunds[2]) - get("own_cash:refund")}
     rows = [{"period": p, **per[p]} for p in sorted(per)]
-    totals = {k: sum(r[k] for r in rows) for k in (
+    sums = {k: sum(r[k] for r in rows) for k in (
         "orders", "sales_fen", "refunded_fen", "concession_fen", "vouchers_accepted_fen",
         "acquisition_rewards_fen")}
-    return {"merchant_id": merchant_id, "periods": rows, "totals": totals}
-
-
-def _rewards_by_period(conn: Connection, merchant_id: int) -> dict[int, int]:
-    """Cash posted to the merchant by orders (and their refunds) at *other* merchants."""
-    p, e, o, r = t.postings, t.journal_entries, t.orders, t.refunds
-    cash = account_id(merchant_id, AccountKind.CASH)
-    out: dict[int, int] = defaultdict(int)
-    on_orders = (select(e.c.period, func.sum(p.c.amount))
-                 .select_from(p.join(e, e.c.id == p.c.entry_id).join(o, o.c.id == e.c.ref_id))
-                 .where(p.c.account_id == cash, e.c.kind == EntryKind.ORDER.value,
-                        o.c.merchant_id != merchant_id)
-                 .group_by(e.c.period))
-    on_refunds = (select(e.c.period, func.sum(p.c.amount))
-                  .select_from(p.join(e, e.c.id == p.c.entry_id).join(r, r.c.id == e.c.ref_id)
-                               .join(o, o.c.id == r.c.order_id))
-                  .where(p.c.account_id == cash, e.c.kind == EntryKind.REFUND.value,
-                         o.c.merchant_id != merchant_id)
-                  .group_by(e.c.period))
-    for query in (on_orders, on_refunds):
-        for period, amount in conn.execute(query).all():
-            out[int(period)] += int(amount)
-    return dict(out)
+    return {"merchant_id": merchant_id, "periods": rows, "totals": sums}
 
 
 def share_programmes(conn: Connection, merchant_id: int) -> list[dict[str, Any]]:

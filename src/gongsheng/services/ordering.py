@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.ledger_store import post
-from gongsheng.adapters.order_store import OrderRows, insert_orders_pg
+from gongsheng.adapters.order_store import OrderRows, insert_orders_pg, sales_totals
 from gongsheng.domain.errors import (
     GongshengError,
     InsufficientBalance,
@@ -266,6 +266,11 @@ def _result(row: Any, replayed: bool, parts: Sequence[Sequence[Any]] | None = No
         refunded_fen=int(row.refunded_fen), replayed=replayed)
 
 
+def order_result(row: Any) -> OrderResult:
+    """The result of a stored order row (as read back, not a replay)."""
+    return _result(row, replayed=False)
+
+
 def get_order(conn: Connection, order_id: int) -> OrderResult:
     row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
     if row is None:
@@ -376,7 +381,7 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
         group_points=tuple((start, m, p) for m, p in per_group.items()),
         counters={"orders": 1, **order_counters(amounts, split.allocations, ctx.merchant_channel)},
         activate=ctx.last_active_period != period.seq,
-        parts=tuple(tuple(p) for p in parts))
+        parts=tuple(tuple(p) for p in parts), referred_by=ctx.referrer_id if first else None)
 
 
 def merge_awards(awards: Sequence[tuple[int | None, Decimal, int]]) -> dict[tuple[int, str], int]:
@@ -402,7 +407,8 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
         period = rows.order["period"]
         order_id = int(conn.execute(insert(t.orders).returning(t.orders.c.id),
                                     rows.order).scalar_one())
-        post(conn, replace(rows.entry, memo=f"order {order_id}"), period, order_id)
+        post(conn, replace(rows.entry, memo=f"order {order_id}"), period, order_id,
+             along=[sales_totals(rows, _stripes.randrange(t.STRIPES))])
         upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"), ("points_cpts",),
                    list(rows.holdings))
         stripe = _stripes.randrange(t.STRIPES)

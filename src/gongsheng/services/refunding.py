@@ -13,6 +13,7 @@ release) stays the pool's, reported as unfunded, and is not charged to the refun
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balance, post
+from gongsheng.adapters.order_store import refund_totals
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.domain.events import OrderRefunded
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
@@ -44,6 +46,9 @@ class RefundResult:
     clawback_fen: int
     platform_cover_fen: int
     replayed: bool = False
+
+
+_stripes = random.Random()
 
 
 def refund_cover(available: int, pool_change: int) -> int:
@@ -138,7 +143,8 @@ def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> R
                  .values(refunded_fen=order.refunded_fen + amount_fen))
     entry = JournalEntry.build(EntryKind.REFUND, legs, f"refund {refund_id} of order {order_id}")
     assert entry is not None
-    post(conn, entry, period, refund_id)
+    post(conn, entry, period, refund_id, along=[refund_totals(
+        order.merchant_id, order.period, period, amount_fen, entry, _stripes.randrange(t.STRIPES))])
     start = order.period + 1
     clawback = 0
     for holder, multiple, pts in (

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.totals_store import add_idle_referee
 from gongsheng.domain.errors import AlreadyHeld, InvalidInput, NotFound
 from gongsheng.domain.events import PartyRegistered
 from gongsheng.domain.money import parse_rate
@@ -212,6 +213,8 @@ def create_consumer(uow: UnitOfWork, name: str, referrer_id: int | None = None,
                 raise
     add_counters(conn, LIFETIME, {"consumers": 1})
     add_counters(conn, open_period(conn).seq, {"new_consumers": 1})
+    if referrer_id is not None:
+        add_idle_referee(conn, referrer_id)
     return party
 
 

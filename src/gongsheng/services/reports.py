@@ -16,17 +16,21 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.ledger_store import trial_balance
+from gongsheng.adapters.ledger_store import balances_page
+from gongsheng.adapters.totals_store import party_totals
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import (
+    ACCOUNTS_PER_PARTY,
+    PLATFORM_PARTY_ID,
     AccountKind,
     Asset,
     account_id,
     account_name,
     describe_account,
 )
+from gongsheng.domain.party_totals import split_posted
 from gongsheng.services.books import LIFETIME, counters, open_period
-from gongsheng.services.ordering import OrderResult, get_order
+from gongsheng.services.ordering import OrderResult, order_result
 from gongsheng.services.wallets import party_kind
 
 
@@ -35,14 +39,19 @@ def _ratio(num: int, den: int) -> str | None:
 
 
 def list_orders(conn: Connection, *, consumer_id: int | None = None, merchant_id: int | None = None,
-                limit: int = 50, offset: int = 0) -> list[OrderResult]:
-    """Orders, newest first, optionally of one consumer or one merchant (indexed), paginated."""
-    query = select(t.orders.c.id).order_by(t.orders.c.id.desc()).limit(limit).offset(offset)
+                limit: int = 50, offset: int = 0, before: int | None = None) -> list[OrderResult]:
+    """Orders, newest first, optionally of one consumer or one merchant, paginated.
+
+    ``before`` pages by key (orders with a smaller id: an index range whatever the history);
+    ``offset`` skips rows, which costs what it skips (kept for the first pages)."""
+    query = select(t.orders).order_by(t.orders.c.id.desc()).limit(limit).offset(offset)
+    if before is not None:
+        query = query.where(t.orders.c.id < before)
     if consumer_id is not None:
         query = query.where(t.orders.c.consumer_id == consumer_id)
     if merchant_id is not None:
         query = query.where(t.orders.c.merchant_id == merchant_id)
-    return [get_order(conn, int(i)) for i in conn.execute(query).scalars()]
+    return [order_result(row) for row in conn.execute(query)]
 
 
 def order_parties(conn: Connection, order_id: int) -> tuple[int, int]:
@@ -72,15 +81,18 @@ def party_profile(conn: Connection, party_id: int) -> dict[str, Any]:
 
 def _postings_by_period(conn: Connection, accounts: list[int],
                         kinds: tuple[str, ...] | None = None) -> list[tuple[int, int, str, int]]:
-    """``(account, period, entry kind, sum)`` over the postings of a few accounts (index on account)."""
-    p, e = t.postings, t.journal_entries
-    query = (select(p.c.account_id, e.c.period, e.c.kind, func.sum(p.c.amount))
-             .select_from(p.join(e, e.c.id == p.c.entry_id))
-             .where(p.c.account_id.in_(accounts))
-             .group_by(p.c.account_id, e.c.period, e.c.kind))
-    if kinds is not None:
-        query = query.where(e.c.kind.in_(kinds))
-    return [(int(a), int(per), str(k), int(v)) for a, per, k, v in conn.execute(query).all()]
+    """``(account, period, entry kind, sum)`` of what was posted to a few accounts, read from
+    the per-(party, period) totals kept as entries post (never a sum over postings)."""
+    wanted = {describe_account(a): a for a in accounts}
+    out = []
+    for (party, period, name), value in party_totals(conn, [p for p, _ in wanted]).items():
+        split = split_posted(name)
+        if split is None or (kinds is not None and split[1] not in kinds):
+            continue
+        acc = wanted.get((party, split[0]))
+        if acc is not None:
+            out.append((acc, period, split[1], value))
+    return out
 
 
 def statement(conn: Connection, party_id: int) -> dict[str, Any]:
@@ -88,7 +100,7 @@ def statement(conn: Connection, party_id: int) -> dict[str, Any]:
 
     Cash: ``earned_fen`` (commissions, dividends, settlement of orders), ``reversed_fen``
     (refunds), ``paid_out_fen`` (withdrawals); points and vouchers by entry kind. Read from the
-    postings of this party's own accounts only.
+    per-(party, period) totals of this party's own accounts only.
     """
     kind = party_kind(conn, party_id)
     names = {AccountKind.CASH: "cash_fen", AccountKind.POINTS: "points_cpts",
@@ -114,7 +126,7 @@ def statement(conn: Connection, party_id: int) -> dict[str, Any]:
 
 
 def _commissions(conn: Connection, parties: list[int]) -> dict[int, int]:
-    """Cash earned net of refunds per party, from its own cash postings."""
+    """Cash earned net of refunds per party, from its own cash totals."""
     if not parties:
         return {}
     cash = {account_id(p, AccountKind.CASH): p for p in parties}
@@ -214,16 +226,37 @@ def kpis(conn: Connection, since: int = 1, limit: int = 120) -> dict[str, Any]:
     }
 
 
-def trial_balance_report(conn: Connection) -> dict[str, Any]:
-    """Balance per account and asset, and per-asset totals (each zero when the books balance)."""
-    rows, totals = [], {a.value: 0 for a in Asset}
-    for (acc, asset), amount in sorted(trial_balance(conn).items()):
+def trial_balance_report(conn: Connection, limit: int = 500,
+                         after: int | None = None) -> dict[str, Any]:
+    """Balance per account and asset, a page at a time (by account id, after ``after``), with
+    the per-kind and per-asset totals of the whole ledger (each asset's zero when the books
+    balance).
+
+    The totals are the system accounts' balance rows plus the all-parties totals kept as
+    entries post: O(kinds x stripes), never every account (the tests hold them to the sum of
+    every balance row).
+    """
+    low = PLATFORM_PARTY_ID * ACCOUNTS_PER_PARTY
+    system = balances_page(conn, low - 1, 4 * ACCOUNTS_PER_PARTY, low + ACCOUNTS_PER_PARTY - 1)
+    by_kind: dict[str, int] = {}
+    totals = {a.value: 0 for a in Asset}
+    for acc, asset, amount in system:
+        by_kind[describe_account(acc)[1].name.lower()] = amount
+        totals[asset.value] += amount
+    for (_, _, name), amount in party_totals(conn, [PLATFORM_PARTY_ID], "parties:").items():
+        kind = AccountKind[name.removeprefix("parties:").upper()]
+        by_kind[kind.name.lower()] = amount
+        totals[kind.asset.value] += amount
+    rows = []
+    page = balances_page(conn, after, limit)
+    for acc, asset, amount in page:
         party, kind = describe_account(acc)
         rows.append({"account_id": acc, "account": account_name(acc),
                      "party_id": None if kind.system else party, "kind": kind.name.lower(),
                      "asset": asset.value, "balance": amount})
-        totals[asset.value] += amount
-    return {"accounts": rows, "totals": totals, "balanced": not any(totals.values())}
+    return {"accounts": rows, "by_kind": {k: v for k, v in sorted(by_kind.items()) if v},
+            "totals": totals, "balanced": not any(totals.values()),
+            "next_after": page[-1][0] if len(page) == limit else None}
 
 
 __all__ = ["bm_merchants", "kpis", "list_orders", "order_parties",

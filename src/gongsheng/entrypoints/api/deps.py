@@ -114,3 +114,5 @@ PartyId = Annotated[int, Path(ge=1, le=MAX_ID, description="a party's id"), Digi
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="an order's id"), Digits]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size"), Digits]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip"), Digits]
+Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="only rows with a smaller id "
+                                     "(the previous page's next_before): paged by key"), Digits]

@@ -202,6 +202,8 @@ class OrderPage(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+    next_before: int | None = None
+    """Pass as ``before`` for the next page, paged by key (bounded however deep)."""
 
 
 class RefundIn(In):
@@ -304,8 +306,12 @@ class AccountBalance(BaseModel):
 
 class TrialBalanceOut(BaseModel):
     accounts: list[AccountBalance]
+    """A page of accounts by id (pass ``next_after`` as ``after`` for the next)."""
+    by_kind: dict[str, int]
+    """The whole ledger's balance per account kind (every party's accounts of a kind together)."""
     totals: dict[str, int]
     balanced: bool
+    next_after: int | None
 
 
 class StatementPeriod(BaseModel):

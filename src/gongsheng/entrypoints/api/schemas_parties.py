@@ -237,7 +237,8 @@ class PartyRow(BaseModel):
 
 class PartyPage(BaseModel):
     items: list[PartyRow]
-    total: int
+    total: int | None
+    """Matching parties, counted up to 10,000; ``null`` beyond (``next_offset`` says if more)."""
     limit: int
     offset: int
     next_offset: int | None

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Response
 
 from gongsheng.domain.errors import Forbidden, NotFound
 from gongsheng.entrypoints.api.auth import Principal
-from gongsheng.entrypoints.api.deps import IdempotencyKey, Limit, Offset, OrderId, PlatformDep
+from gongsheng.entrypoints.api.deps import (
+    Before,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    OrderId,
+    PlatformDep,
+)
 from gongsheng.entrypoints.api.integration_access import (
     OrdersWriter,
     RefundsWriter,
@@ -44,21 +51,27 @@ def place_order(body: OrderIn, key: IdempotencyKey, user: OrdersWriter,
 
 @router.get("/orders", response_model=OrderPage)
 def list_orders(user: ReportsReader, platform: PlatformDep, limit: Limit = 50,
-                offset: Offset = 0) -> OrderPage:
-    """Orders, newest first: all for an admin, a consumer's or merchant's own otherwise."""
+                offset: Offset = 0, before: Before = None) -> OrderPage:
+    """Orders, newest first: all for an admin, a consumer's or merchant's own otherwise.
+
+    Page by key with ``before`` (the ``next_before`` of the previous page): its cost does not
+    grow with how far back the page is, unlike ``offset``."""
     if user.admin:
-        found = platform.read(lambda c: reports.list_orders(c, limit=limit, offset=offset))
+        found = platform.read(lambda c: reports.list_orders(c, limit=limit, offset=offset,
+                                                            before=before))
     elif user.role == "consumer":
         found = platform.read(lambda c: reports.list_orders(
-            c, consumer_id=user.party_id, limit=limit, offset=offset))
+            c, consumer_id=user.party_id, limit=limit, offset=offset, before=before))
     elif user.role == "merchant":
         found = platform.read(lambda c: reports.list_orders(
-            c, merchant_id=user.party_id, limit=limit, offset=offset))
+            c, merchant_id=user.party_id, limit=limit, offset=offset, before=before))
     else:
         raise Forbidden(f"a {user.role} has no orders of its own; see its statement instead")
+    full = len(found) == limit
     return OrderPage(items=[OrderOut.model_validate(o, from_attributes=True) for o in found],
                      limit=limit, offset=offset,
-                     next_offset=offset + limit if len(found) == limit else None)
+                     next_offset=offset + limit if full else None,
+                     next_before=found[-1].order_id if full and found else None)
 
 
 def _parties(platform: Platform, user: Principal, order_id: int) -> tuple[int, int]:

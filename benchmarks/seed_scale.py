@@ -1,0 +1,321 @@
+"""A city at a fraction of the seed, and every read the operator and the parties use, at two scales.
+
+Run: ``.venv/bin/python benchmarks/seed_scale.py [--scale F] [--factor K] [--periods P]
+[--repeats R] [--keep]``
+
+The seed's city (F = 1) is 8 million consumers, 160 thousand merchants and 9 million orders a
+period. For each of two scales, F and K x F, a fresh PostgreSQL database (``gs_seed_small``,
+``gs_seed_large``) is loaded through the project's own fast paths:
+
+- regions, partners, promoters, business managers and merchants through the registry's
+  services (one transaction each; the mall, the busiest merchant, takes a tenth of the orders);
+- consumers by ``COPY`` into ``parties`` and ``consumers`` (one in three referred by an earlier
+  consumer, half brought in by a merchant), the lifetime counter added as the registry would;
+- ``P`` periods of ``9M x F`` orders each through ``batch.place_orders`` (one statement per
+  batch of 2,000 orders on PostgreSQL: waterfall, points, holdings, counters, party totals), a
+  few refunds, and ``P - 1`` closes: closed history, then a full open period.
+
+It then times, ``R`` times each (p50 and p95), every read: the web pages (admin dashboard, the
+mall's, a median merchant's, the busiest partner's, a BM's, a promoter's, a consumer's, the
+merchant's order list, the partner's team, the admin's party and partner lists), the API reads
+(KPIs, risk, trial balance, partner report, BM merchants, statements, wallets, order lists,
+a deep keyed page of the mall's orders), then ``verify`` and the close of the open period, each
+once. The pages and API run in process (FastAPI's test client, an admin signed in), so a time
+is the server's work without the network. It prints both scales side by side and their ratio;
+the goal is each ratio within 2x, pages under 300 ms and API reads under 50 ms (p95).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import re
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import drop_pg_database, order_amounts, print_table, recreate_pg_database
+from sqlalchemy import func, select
+from starlette.exceptions import StarletteDeprecationWarning
+
+from gongsheng.adapters import tables as t
+from gongsheng.entrypoints.api.app import create_app
+from gongsheng.entrypoints.api.auth import app_token_key, issue_token
+from gongsheng.services import accounts
+from gongsheng.services.batch import place_orders
+from gongsheng.services.books import LIFETIME, add_counters, open_books
+from gongsheng.services.ordering import OrderRequest
+from gongsheng.services.platform import Platform
+from gongsheng.services.registry import MerchantTerms
+from gongsheng.settings import Settings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+SEED_CONSUMERS, SEED_MERCHANTS, SEED_ORDERS = 8_000_000, 160_000, 9_000_000
+BATCH = 2_000
+PASSWORD = "seed-scale-password-1"
+SECRET = "seed-scale-secret-" + "x" * 40
+MALL_SHARE = 0.10
+
+
+@dataclass
+class SeedCity:
+    """The parties the reads look at."""
+
+    regions: list[int] = field(default_factory=list)
+    partners: list[int] = field(default_factory=list)
+    promoters: list[int] = field(default_factory=list)
+    bms: list[int] = field(default_factory=list)
+    merchants: list[int] = field(default_factory=list)
+    consumers: range = range(0)
+    mall: int = 0
+
+
+def register(plat: Platform, merchants: int, rng: random.Random) -> SeedCity:
+    """Regions, partners, promoters, BMs and merchants through the registry's services."""
+    city = SeedCity()
+    for r in range(max(2, merchants // 400)):
+        region = plat.region(f"region {r}", "city", merchant_universe=merchants * 2)
+        city.regions.append(region)
+        partner = plat.partner(f"partner {r}", region, 50_000_000)
+        city.partners.append(partner)
+        city.promoters += [plat.promoter(f"promoter {r}.{i}", partner) for i in range(3)]
+    city.bms = [plat.business_manager(f"bm {i}") for i in range(max(2, merchants // 100))]
+    for m in range(merchants):
+        region = 0 if m == 0 else rng.randrange(len(city.regions))  # the mall in region 0
+        city.merchants.append(plat.merchant(MerchantTerms(
+            "mall" if m == 0 else f"merchant {m}", "retail" if m % 3 else "catering",
+            "mall" if m == 0 else ("alliance" if m % 4 else "brand"), city.regions[region],
+            f"0.{rng.randint(8, 20):02d}", True, rng.choice(city.bms), "0.01",
+            city.promoters[3 * region + rng.randrange(3)])))
+    city.mall = city.merchants[0]
+    return city
+
+
+def copy_consumers(plat: Platform, city: SeedCity, n: int, rng: random.Random) -> None:
+    """``n`` consumers by COPY (parties, then consumers), the lifetime counter as registered."""
+    with plat.engine.begin() as conn:
+        first = int(conn.execute(select(func.max(t.parties.c.id))).scalar_one()) + 1
+    ids = range(first, first + n)
+    parties, consumers = io.StringIO(), io.StringIO()
+    for i in ids:
+        parties.write(f"{i}\tconsumer\tconsumer {i}\n")
+        referrer = str(rng.randrange(first, i)) if i > first and rng.random() < 1 / 3 else "\\N"
+        home = str(rng.choice(city.merchants)) if rng.random() < 0.5 else "\\N"
+        consumers.write(f"{i}\t{referrer}\t{home}\n")
+    raw = plat.engine.raw_connection()
+    try:
+        cur = raw.driver_connection.cursor()
+        with cur.copy("COPY parties (id, kind, name) FROM STDIN") as copy:
+            copy.write(parties.getvalue())
+        with cur.copy("COPY consumers (party_id, referrer_id, home_merchant_id) FROM STDIN") as copy:
+            copy.write(consumers.getvalue())
+        cur.execute("SELECT setval(pg_get_serial_sequence('parties', 'id'), (SELECT max(id) FROM parties))")
+        raw.driver_connection.commit()
+    finally:
+        raw.close()
+    with plat.engine.begin() as conn:
+        add_counters(conn, LIFETIME, {"consumers": n})
+        conn.exec_driver_sql(  # each referrer's idle referees, as registration counts them
+            "INSERT INTO party_period_totals (party_id, period, name, stripe, value) "
+            "SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers "
+            "WHERE referrer_id IS NOT NULL GROUP BY referrer_id")
+    city.consumers = ids
+
+
+def place_period(plat: Platform, city: SeedCity, orders: int, rng: random.Random, tag: str) -> None:
+    """``orders`` cash orders through ``batch.place_orders``, then a few refunds."""
+    others = city.merchants[1:]
+    weights = [1 / (1 + i) ** 0.8 for i in range(len(others))]  # a long tail behind the mall
+    amounts = order_amounts(rng, orders)
+    placed: list[int] = []
+    for start in range(0, orders, BATCH):
+        n = min(BATCH, orders - start)
+        picks = rng.choices(others, weights, k=n)
+        reqs = [OrderRequest(rng.choice(city.consumers),
+                             city.mall if rng.random() < MALL_SHARE else picks[j],
+                             amounts[start + j], 0, f"{tag}-{start + j}") for j in range(n)]
+        placed += [o.order_id for o in plat.run(place_orders, reqs) if hasattr(o, "order_id")]
+    for order_id in rng.sample(placed, max(1, orders // 1000)):
+        plat.refund(order_id, 100, f"{tag}-refund-{order_id}")
+
+
+def load(url: str, scale: float, periods: int, seed: int) -> tuple[Platform, SeedCity, float]:
+    rng = random.Random(seed)
+    plat = Platform(open_books(url))
+    t0 = time.perf_counter()
+    city = register(plat, max(20, round(SEED_MERCHANTS * scale)), rng)
+    copy_consumers(plat, city, max(100, round(SEED_CONSUMERS * scale)), rng)
+    per_period = max(1000, round(SEED_ORDERS * scale))
+    for p in range(periods):
+        place_period(plat, city, per_period, rng, f"p{p}")
+        if p < periods - 1:
+            plat.close_period()
+    with plat.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    return plat, city, time.perf_counter() - t0
+
+
+def median_merchant(plat: Platform, city: SeedCity) -> int:
+    """The merchant with the median number of orders."""
+    with plat.engine.connect() as conn:
+        rows = conn.execute(select(t.orders.c.merchant_id, func.count()).group_by(t.orders.c.merchant_id)
+                            .order_by(func.count())).all()
+    return int(rows[len(rows) // 2][0])
+
+
+def busiest(plat: Platform, column: str, candidates: list[int]) -> int:
+    """The candidate (partner or BM) whose cash total is largest."""
+    with plat.engine.connect() as conn:
+        pt = t.party_period_totals
+        row = conn.execute(select(pt.c.party_id).where(pt.c.party_id.in_(candidates),
+                                                       pt.c.name == column)
+                           .group_by(pt.c.party_id).order_by(func.sum(pt.c.value).desc())
+                           .limit(1)).scalar_one()
+    return int(row)
+
+
+def clients(plat: Platform) -> tuple[TestClient, dict[str, str]]:
+    """A test client signed in as an admin (cookie for pages) and its bearer header (API)."""
+    account = plat.run(accounts.create_account, "seedadmin", PASSWORD, "admin")
+    app = create_app(plat, Settings(secret_key=SECRET))
+    client = TestClient(app, raise_server_exceptions=True)
+    page = client.get("/login").text
+    token = re.search(r'name="form_token" value="([^"]*)"', page)
+    assert token is not None
+    done = client.post("/login", data={"username": "seedadmin", "password": PASSWORD,
+                                       "form_token": token.group(1)}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    return client, {"Authorization": "Bearer " + issue_token(account, app_token_key(app), 120)}
+
+
+Call = Callable[[TestClient, dict[str, str]], object]
+
+
+def reads(plat: Platform, city: SeedCity) -> dict[str, tuple[str, Call]]:
+    """Every read, by name: ``(kind, call)``, kind ``page`` or ``api``."""
+    median = median_merchant(plat, city)
+    partner = busiest(plat, "cash:order", city.partners)
+    bm = busiest(plat, "cash:order", city.bms)
+    consumer = city.consumers[len(city.consumers) // 2]
+    promoter = city.promoters[0]
+    with plat.engine.connect() as conn:
+        mall_orders = [int(i) for i in conn.execute(
+            select(t.orders.c.id).where(t.orders.c.merchant_id == city.mall)
+            .order_by(t.orders.c.id)).scalars()]
+    deep = mall_orders[len(mall_orders) // 10]  # a page a tenth of the way from the oldest
+
+    def get(path: str) -> Call:
+        def call(client: TestClient, headers: dict[str, str]) -> object:
+            response = client.get(path, headers=headers if path.startswith("/api/") else None)
+            assert response.status_code == 200, (path, response.status_code, response.text[-300:])
+            return response
+        return call
+
+    api = "/api/v1"
+    return {
+        "page /admin": ("page", get("/admin")),
+        "page mall": ("page", get(f"/merchant/{city.mall}")),
+        "page median merchant": ("page", get(f"/merchant/{median}")),
+        "page mall orders": ("page", get(f"/merchant/{city.mall}/orders")),
+        "page busiest partner": ("page", get(f"/partner/{partner}")),
+        "page partner team": ("page", get(f"/partner/{partner}/team")),
+        "page BM": ("page", get(f"/bm/{bm}")),
+        "page promoter": ("page", get(f"/promoter/{promoter}")),
+        "page consumer": ("page", get(f"/consumer/{consumer}")),
+        "page admin parties": ("page", get("/admin/parties")),
+        "page admin partners": ("page", get("/admin/partners")),
+        "api KPIs": ("api", get(f"{api}/reports/kpis")),
+        "api risk": ("api", get(f"{api}/risk")),
+        "api trial balance": ("api", get(f"{api}/ledger/trial-balance")),
+        "api partner report": ("api", get(f"{api}/partners/{partner}/report")),
+        "api BM merchants": ("api", get(f"{api}/business-managers/{bm}/merchants")),
+        "api mall statement": ("api", get(f"{api}/statements/{city.mall}")),
+        "api median merchant statement": ("api", get(f"{api}/statements/{median}")),
+        "api partner statement": ("api", get(f"{api}/statements/{partner}")),
+        "api consumer wallet": ("api", get(f"{api}/wallets/{consumer}")),
+        "api merchant wallet": ("api", get(f"{api}/wallets/{city.mall}")),
+        "api orders (admin)": ("api", get(f"{api}/orders?limit=50")),
+        "api orders keyed deep page": ("api", get(f"{api}/orders?limit=50&before={deep}")),
+        "api order": ("api", get(f"{api}/orders/{mall_orders[-1]}")),
+    }
+
+
+def time_reads(plat: Platform, city: SeedCity, repeats: int) -> dict[str, tuple[str, float, float]]:
+    """``name -> (kind, p50 ms, p95 ms)``, then ``verify`` and the close (each once)."""
+    client, headers = clients(plat)
+    out: dict[str, tuple[str, float, float]] = {}
+    with client:
+        for name, (kind, call) in reads(plat, city).items():
+            call(client, headers)  # warm: caches, prepared statements, a first settlement
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                call(client, headers)
+                times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            out[name] = (kind, statistics.median(times), times[int(0.95 * (len(times) - 1))])
+            print(f"  {name:<32} p50 {out[name][1]:9.1f} ms  p95 {out[name][2]:9.1f} ms", flush=True)
+    for name, action in (("verify", plat.verify), ("close", plat.close_period)):
+        t0 = time.perf_counter()
+        action()
+        ms = (time.perf_counter() - t0) * 1000
+        out[name] = ("audit" if name == "verify" else "write", ms, ms)
+        print(f"  {name:<32} {ms:9.1f} ms", flush=True)
+    return out
+
+
+def run_scale(name: str, scale: float, periods: int, repeats: int, keep: bool
+              ) -> tuple[dict[str, tuple[str, float, float]], dict[str, int]]:
+    url = recreate_pg_database(name)
+    try:
+        plat, city, seconds = load(url, scale, periods, seed=round(scale * 1e6))
+        with plat.engine.connect() as conn:
+            size = {tbl: int(conn.execute(select(func.count()).select_from(getattr(t, tbl))).scalar_one())
+                    for tbl in ("orders", "postings", "consumers", "merchants")}
+        print(f"F = {scale:g}: loaded in {seconds:.0f} s: " + ", ".join(
+            f"{v:,} {k}" for k, v in size.items()), flush=True)
+        result = time_reads(plat, city, repeats)
+        plat.engine.dispose()
+        return result, size
+    finally:
+        if not keep:
+            drop_pg_database(name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.002, help="fraction F of the seed")
+    parser.add_argument("--factor", type=float, default=4, help="the larger scale is F x this")
+    parser.add_argument("--periods", type=int, default=3,
+                        help="periods of orders (all but the last closed)")
+    parser.add_argument("--repeats", type=int, default=20, help="timings per read")
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    args = parser.parse_args(argv)
+    large = args.scale * args.factor
+    small_r, small_n = run_scale("gs_seed_small", args.scale, args.periods, args.repeats, args.keep)
+    large_r, large_n = run_scale("gs_seed_large", large, args.periods, args.repeats, args.keep)
+    rows = []
+    for name, (kind, p50, p95) in small_r.items():
+        _, q50, q95 = large_r[name]
+        goal = {"page": 300.0, "api": 50.0}.get(kind)
+        rows.append([name, f"{p50:.1f}", f"{p95:.1f}", f"{q50:.1f}", f"{q95:.1f}",
+                     f"{q95 / p95:.2f}x" if p95 else "-",
+                     "-" if goal is None else ("ok" if q95 / p95 <= 2 else "GROWS")])
+    print_table(f"PostgreSQL, F = {args.scale:g} ({small_n['orders']:,} orders, "
+                f"{small_n['postings']:,} postings) and F = {large:g} ({large_n['orders']:,} orders, "
+                f"{large_n['postings']:,} postings); ms",
+                ["read", "small p50", "small p95", "large p50", "large p95", "p95 ratio", "<= 2x"], rows)
+
+
+if __name__ == "__main__":
+    main()
