@@ -205,8 +205,7 @@ def test_a_database_sealed_after_its_closes_is_sealed_in_order(sealed: City) -> 
 
 def test_migration_seals_the_periods_of_an_existing_database(sealed: City) -> None:
     """A database at revision 0014 (before the seals) with closed periods: upgrading creates
-    the seal tables, their
-    guards, and the seals of every closed period, the same as the closes made."""
+    the seal tables, their guards, and the seals of every closed period, the same as the closes made."""
     from gongsheng.adapters.database import migrate
 
     plat = sealed.platform
