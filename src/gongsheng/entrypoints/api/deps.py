@@ -4,6 +4,11 @@ Finding the caller reads the database (the token's session generation,
 :func:`gongsheng.entrypoints.api.auth.authorize`), so :func:`current_user` and
 :func:`optional_user` are plain functions, which FastAPI runs in its thread pool, off the event
 loop; the others only read the app state and are ``async``.
+
+**Who acts.** A route that changes something takes :data:`ActingPlatform` (or calls
+``platform.as_actor(actor_of(user))``): the platform acting for the caller, so the audit records
+its use case makes name the caller's login (:func:`actor_of`, the one place a principal becomes
+an audit actor) and the request's id.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BeforeValidator
 
+from gongsheng.domain.audit import ANONYMOUS_NAME, Actor
 from gongsheng.domain.errors import Unauthorized
 from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize
 from gongsheng.entrypoints.api.limiter import SIGN_UP_PER_ADDRESS, Limiter, client_address
+from gongsheng.entrypoints.api.observability.context import current_request_id
 from gongsheng.services.idempotency import MAX_KEY
 from gongsheng.services.platform import Platform
 
@@ -62,6 +69,19 @@ def optional_user(request: Request) -> Principal | None:
     return _principal(request, token.strip())
 
 
+def actor_of(user: Principal | None) -> Actor:
+    """Who a caller acts as in the audit log: its login name (``anonymous`` without one), with
+    the id of the request being served."""
+    return Actor(user.username if user is not None else ANONYMOUS_NAME, current_request_id())
+
+
+async def acting_platform(request: Request,
+                          user: Annotated[Principal, Depends(current_user)]) -> Platform:
+    """The platform acting for the signed-in caller (see :func:`actor_of`)."""
+    platform: Platform = request.app.state.platform
+    return platform.as_actor(actor_of(user))
+
+
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
@@ -86,6 +106,8 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminUser = Annotated[Principal, Depends(admin_user)]
 MaybeUser = Annotated[Principal | None, Depends(optional_user)]
+ActingPlatform = Annotated[Platform, Depends(acting_platform)]
+"""The platform acting for the signed-in caller: for every route that changes something."""
 IdempotencyKey = Annotated[str, Header(
     alias="Idempotency-Key", min_length=1, max_length=MAX_KEY, pattern=r"^[\x21-\x7e]+$",
     description="a key unique to this write: the same key with the same body returns the first "

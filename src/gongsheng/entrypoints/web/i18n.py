@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gongsheng.entrypoints.web.i18n_audit import AUDIT_TEXT
 from gongsheng.entrypoints.web.i18n_parties import PARTY_TEXT
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -169,6 +170,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 TEXT.update(PARTY_TEXT)  # the pages where parties act
+TEXT.update(AUDIT_TEXT)  # the operator's audit log
 
 LANG_INDEX = {"zh": 0, "en": 1}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gongsheng.entrypoints.api.routes import (
+    audit,
     auth,
     business_managers,
     cashier,
@@ -38,3 +39,4 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
 
 ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matched first
 ROUTERS += [events.router, webhooks.router]  # integration: the event feed, webhooks
+ROUTERS.append(audit.router)  # integrity: the audit trail
