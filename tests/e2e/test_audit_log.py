@@ -250,7 +250,8 @@ def test_filters_paging_and_errors(api: Api) -> None:
     problem(api.call("GET", "/audit-log", "consumer"), 403)
     problem(api.call("GET", "/audit-log", None), 401)
     problem(api.call("GET", "/audit-log", params={"after": "12"}), 422)
-    problem(api.call("GET", "/audit-log", params={"since": "yesterday"}), 422)
+    for bad in ("yesterday", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"):
+        problem(api.call("GET", "/audit-log", params={"since": bad}), 422)
     problem(api.call("GET", "/audit-log", params={"since": "2026-02-01", "until": "2026-01-01"}),
             422)
     problem(api.call("GET", "/audit-log", params={"limit": 0}), 422)

@@ -107,6 +107,8 @@ def parse_time(value: str | None, name: str) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)  # overflows at the ends of the calendar
+    except (ValueError, OverflowError):
         raise InvalidInput(f"{name} must be an ISO 8601 time (2026-01-31T12:00:00Z)") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
