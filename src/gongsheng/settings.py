@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     """Failed sign-ins one username may take before it is refused until the window moves on."""
     sign_up_limit_per_address: str = "10/hour"
     """Anonymous sign-ups one address may make."""
+    api_key_rate_limit: str = "600/minute"
+    """Requests one integration key may make (a key's own ``rate_limit``, set when it is issued,
+    replaces it: a busy payment gateway may need more, a terminal far less)."""
     rate_limit_storage: str = "memory://"
     """Where rate limits count (``memory://``: per process; a ``limits`` URI such as ``redis://``
     shares them between worker processes)."""

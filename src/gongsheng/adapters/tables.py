@@ -508,6 +508,24 @@ webhook_attempts = Table(
     Column("error", String(500), nullable=True),
 )
 
+api_keys = Table(
+    # integration keys (domain/api_keys.py): the text gsk_<lookup>_<secret> is shown once; only
+    # its SHA-256 digest is stored, and ``lookup`` (unique) finds the row in one indexed read
+    "api_keys", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("lookup", String(32), nullable=False, unique=True),
+    Column("secret_digest", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("party_id", ForeignKey("parties.id"), nullable=True),  # None: a platform key
+    Column("scopes", String(500), nullable=False),  # space-separated, sorted
+    Column("rate_limit", String(50), nullable=True),  # None: the configured default
+    Column("expires_ms", BigInteger, nullable=True),  # None: never expires
+    Column("last_used_ms", BigInteger, nullable=True),  # written at most once a minute
+    Column("revoked_ms", BigInteger, nullable=True),
+    Column("created_by", ForeignKey("users.id"), nullable=True),  # None: the command line
+    _created(),
+)
+
 audit_log = Table(
     # who did what (services/audit.py): one row per operator action, written in the action's own
     # transaction; append-only, like the journal (updates and deletes refused by triggers, ddl.py)

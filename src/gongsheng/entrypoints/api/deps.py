@@ -1,14 +1,19 @@
 """Dependencies of the routes, as ``Annotated`` aliases: the platform, the caller, common parameters.
 
 Finding the caller reads the database (the token's session generation,
-:func:`gongsheng.entrypoints.api.auth.authorize`), so :func:`current_user` and
-:func:`optional_user` are plain functions, which FastAPI runs in its thread pool, off the event
-loop; the others only read the app state and are ``async``.
+:func:`gongsheng.entrypoints.api.auth.authorize`, or an integration key's row,
+:func:`~gongsheng.entrypoints.api.auth.authorize_key`), so :func:`current_user`,
+:func:`optional_user` and :func:`any_caller` are plain functions, which FastAPI runs in its
+thread pool, off the event loop; the others only read the app state and are ``async``.
+
+:func:`current_user` and :func:`optional_user` admit signed-in accounts only: an integration key
+is refused (403) by every route but those that name the scope they need
+(:mod:`.integration_access`, built on :func:`any_caller`).
 
 **Who acts.** A route that changes something takes :data:`ActingPlatform` (or calls
 ``platform.as_actor(actor_of(user))``): the platform acting for the caller, so the audit records
-its use case makes name the caller's login (:func:`actor_of`, the one place a principal becomes
-an audit actor) and the request's id.
+its use case makes name the caller (:func:`actor_of`, the one place a principal becomes an audit
+actor: a login name, or ``apikey:<id>`` for an integration key) and the request's id.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BeforeValidator
 
+from gongsheng.domain.api_keys import looks_like_key
 from gongsheng.domain.audit import ANONYMOUS_NAME, Actor
 from gongsheng.domain.errors import Unauthorized
-from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize
+from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize, authorize_key
 from gongsheng.entrypoints.api.limiter import SIGN_UP_PER_ADDRESS, Limiter, client_address
 from gongsheng.entrypoints.api.observability.context import current_request_id
 from gongsheng.services.idempotency import MAX_KEY
@@ -44,12 +50,24 @@ def _principal(request: Request, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("sign in first: send 'Authorization: Bearer <token>' "
                            f"(a token comes from {TOKEN_URL})")
+    if looks_like_key(token):
+        return authorize_key(request.app.state.platform, request.app.state.limiter, token,
+                             default_rate=request.app.state.settings.api_key_rate_limit)
     return authorize(request.app.state.platform, token, app_token_key(request.app))
 
 
-def current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
-    """The caller named by the bearer token (401 without a valid one)."""
+def any_caller(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    """The caller named by the bearer token or integration key (401 without a valid one); the
+    route must check a key's scope (:mod:`.integration_access` does)."""
     return _principal(request, token)
+
+
+async def current_user(user: Annotated[Principal, Depends(any_caller)]) -> Principal:
+    """The signed-in account named by the bearer token (401 without a valid one; 403 for an
+    integration key). Built on :func:`any_caller`, so a route that also takes
+    :data:`ActingPlatform` finds its caller once."""
+    user.require_person()
+    return user
 
 
 async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
@@ -66,18 +84,23 @@ def optional_user(request: Request) -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         raise Unauthorized("only bearer tokens are accepted")
-    return _principal(request, token.strip())
+    user = _principal(request, token.strip())
+    user.require_person()
+    return user
 
 
 def actor_of(user: Principal | None) -> Actor:
-    """Who a caller acts as in the audit log: its login name (``anonymous`` without one), with
-    the id of the request being served."""
+    """Who a caller acts as in the audit log: ``apikey:<id>`` for an integration key, else its
+    login name (``anonymous`` without one), with the id of the request being served."""
+    if user is not None and user.key_id is not None:
+        return Actor.api_key(user.key_id, current_request_id())
     return Actor(user.username if user is not None else ANONYMOUS_NAME, current_request_id())
 
 
 async def acting_platform(request: Request,
-                          user: Annotated[Principal, Depends(current_user)]) -> Platform:
-    """The platform acting for the signed-in caller (see :func:`actor_of`)."""
+                          user: Annotated[Principal, Depends(any_caller)]) -> Platform:
+    """The platform acting for the caller (see :func:`actor_of`); who may call the route is
+    the route's own dependency's to decide (:data:`CurrentUser`, :data:`AdminUser`, a scope)."""
     platform: Platform = request.app.state.platform
     return platform.as_actor(actor_of(user))
 

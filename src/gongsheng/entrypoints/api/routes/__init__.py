@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gongsheng.entrypoints.api.routes import (
+    api_keys,
     audit,
     auth,
     business_managers,
@@ -38,5 +39,6 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
            directory.router, cashier.router]
 
 ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matched first
-ROUTERS += [events.router, webhooks.router]  # integration: the event feed, webhooks
+ROUTERS += [events.router, webhooks.router,  # integration: the event feed, webhooks, keys
+            api_keys.router]
 ROUTERS.append(audit.router)  # integrity: the audit trail

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from gongsheng.domain.errors import NotFound
-from gongsheng.entrypoints.api.deps import AdminUser, Digits, PlatformDep
+from gongsheng.entrypoints.api.deps import Digits, PlatformDep
+from gongsheng.entrypoints.api.integration_access import PlatformReportsReader
 from gongsheng.entrypoints.api.schemas import KpisOut
 from gongsheng.services import forecast_store, reports
 
@@ -15,7 +16,7 @@ router = APIRouter(tags=["reports"])
 
 
 @router.get("/reports/kpis", response_model=KpisOut)
-def kpis(_: AdminUser, platform: PlatformDep,
+def kpis(_: PlatformReportsReader, platform: PlatformDep,
          since: Annotated[int, Query(ge=1, le=10**6), Digits] = 1,
          limit: Annotated[int, Query(ge=1, le=1000), Digits] = 120) -> KpisOut:
     """Figures stored with each closed period, and the open period's live counters (admin)."""
@@ -23,7 +24,7 @@ def kpis(_: AdminUser, platform: PlatformDep,
 
 
 @router.get("/reports/forecast")
-def forecast(_: AdminUser, platform: PlatformDep) -> dict[str, Any]:
+def forecast(_: PlatformReportsReader, platform: PlatformDep) -> dict[str, Any]:
     """The forecast stored after the last close: p10-p50-p90 bands; a projection, not a promise (admin)."""
     stored = platform.read(forecast_store.latest)
     if stored is None:
