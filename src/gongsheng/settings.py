@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     """Where rate limits count (``memory://``: per process; a ``limits`` URI such as ``redis://``
     shares them between worker processes)."""
 
+    attestation_key_file: Path = Path("gongsheng-attestation.key")
+    """The Ed25519 key signing compliance attestations (made on first use, mode 0600; the public
+    key is published beside it as ``<file>.pub``)."""
+
     # --- integration: webhooks (GONGSHENG_WEBHOOKS_*) ---
     webhooks_allow_private: bool = False  # allow targets in private / loopback ranges
     webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -36,6 +36,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -543,3 +544,29 @@ Index("ix_audit_log_actor", audit_log.c.actor, audit_log.c.id)
 Index("ix_audit_log_action", audit_log.c.action, audit_log.c.id)
 Index("ix_audit_log_target", audit_log.c.target, audit_log.c.id)
 Index("ix_audit_log_at", audit_log.c.at)
+# Seals of closed periods (domain/seals.py, docs/integrity.md): append-only, guarded like the
+# journal (adapters/seal_store.py). One row per period, written once at its close, and one per
+# chunk of its entries; nothing here is touched by orders.
+period_seals = Table(
+    "period_seals", metadata,
+    Column("period", Integer, primary_key=True, autoincrement=False),
+    Column("first_id", BigInteger, nullable=False),  # the sealed range of journal entry ids
+    Column("last_id", BigInteger, nullable=False),
+    Column("entries", BigInteger, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+    Column("previous", String(64), nullable=True),  # hex SHA-256 of the previous seal
+    Column("digest", String(64), nullable=False),   # hex SHA-256 of this seal
+    _created(),
+)
+
+period_seal_chunks = Table(
+    "period_seal_chunks", metadata,
+    Column("period", Integer, primary_key=True, autoincrement=False),
+    Column("chunk", BigInteger, primary_key=True, autoincrement=False),
+    Column("first_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("fingerprints", LargeBinary, nullable=False),  # 8 bytes per entry, in id order
+)

@@ -1,7 +1,7 @@
 """The audit trail: ``audit_log`` (who did what), append-only under triggers like the journal.
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from gongsheng.adapters.ddl import install_audit_guards
 from gongsheng.adapters.tables import audit_log
 
 revision = "0015"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
+from gongsheng.adapters.signing_key import load_or_create
 from gongsheng.domain.errors import NotFound
-from gongsheng.entrypoints.api.deps import Digits, PlatformDep
+from gongsheng.entrypoints.api.deps import AdminUser, Digits, PlatformDep
 from gongsheng.entrypoints.api.integration_access import PlatformReportsReader
 from gongsheng.entrypoints.api.schemas import KpisOut
 from gongsheng.services import forecast_store, reports
+from gongsheng.services.attestation import signed_attestation
+from gongsheng.settings import Settings
 
 router = APIRouter(tags=["reports"])
 
@@ -30,3 +33,14 @@ def forecast(_: PlatformReportsReader, platform: PlatformDep) -> dict[str, Any]:
     if stored is None:
         raise NotFound("no forecast is stored yet: one is computed after the first close")
     return stored
+
+
+@router.get("/reports/attestation")
+def attestation(_: AdminUser, platform: PlatformDep, request: Request,
+                period: Annotated[int | None, Query(ge=1, le=10**6), Digits] = None) -> Response:
+    """The signed compliance attestation of a closed period (the last closed one by default),
+    as canonical JSON that ``gongsheng attest --verify`` checks offline (admin)."""
+    settings: Settings = request.app.state.settings
+    key = load_or_create(settings.attestation_key_file)
+    document = platform.read(lambda c: signed_attestation(c, key, period))
+    return Response(document, media_type="application/json")
