@@ -153,6 +153,17 @@ def _password(api: Api, rid: str) -> str:
     return "account:alice"
 
 
+def _key_made(api: Api, rid: str) -> str:
+    made = _call(api, rid, "POST", "/api-keys", json={"label": "hooks", "scopes": ["webhooks:manage"]})
+    return f"apikey:{made.json()['id']}"
+
+
+def _key_revoked(api: Api, rid: str) -> str:
+    made = api.call("POST", "/api-keys", json={"label": "old", "scopes": ["events:read"]}).json()
+    _call(api, rid, "DELETE", f"/api-keys/{made['id']}")
+    return f"apikey:{made['id']}"
+
+
 CASES: list[tuple[str, str, Case]] = [
     ("policy.uploaded", "admin", _upload),
     ("policy.activated", "admin", _activate),
@@ -173,6 +184,8 @@ CASES: list[tuple[str, str, Case]] = [
     ("account.disabled", "admin", _disable),
     ("account.enabled", "admin", _enable),
     ("account.password_changed", "alice", _password),
+    ("apikey.created", "admin", _key_made),
+    ("apikey.revoked", "admin", _key_revoked),
 ]
 
 
@@ -255,3 +268,17 @@ def test_filters_paging_and_errors(api: Api) -> None:
     problem(api.call("GET", "/audit-log", params={"since": "2026-02-01", "until": "2026-01-01"}),
             422)
     problem(api.call("GET", "/audit-log", params={"limit": 0}), 422)
+
+
+def test_an_integration_key_acts_as_apikey_and_its_id(api: Api) -> None:
+    made = api.call("POST", "/api-keys", json={"label": "hooks", "scopes": ["webhooks:manage"]})
+    assert made.status_code == 201, made.text
+    key = made.json()
+    api.client.app.state.settings = api.client.app.state.settings.model_copy(  # type: ignore[attr-defined]
+        update={"webhooks_allow_private": True})
+    hooked = api.call("POST", "/webhooks", None, headers={
+        "Authorization": f"Bearer {key['secret']}", "X-Request-ID": "req-key-1"},
+        json={"url": HOOK, "events": ["order.placed"]})
+    assert hooked.status_code == 201, hooked.text
+    [record] = _log(api, action="webhook.created")["items"]
+    assert (record["actor"], record["request_id"]) == (f"apikey:{key['id']}", "req-key-1")

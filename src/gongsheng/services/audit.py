@@ -31,7 +31,9 @@ Actions recorded today (the action, its target, what changed):
 - ``webhook.created``, ``webhook.deleted``, ``webhook.secret_rotated`` (never the secret),
   ``webhook.delivery_retried`` (``webhook:<id>``);
 - ``account.created``, ``account.disabled``, ``account.enabled``, ``account.password_reset``,
-  ``account.password_changed`` (``account:<username>``), ``account.demo_logins_created``.
+  ``account.password_changed`` (``account:<username>``), ``account.demo_logins_created``;
+- ``apikey.created``, ``apikey.revoked`` (``apikey:<id>``: label, party, scopes, expiry; never
+  the key).
 
 **Reading** (:func:`audit_log`): newest first, filtered by actor, action, target and a time
 window, a page at a time with an opaque cursor (keyset on the id: ``adapters/audit_store.py``

@@ -37,5 +37,7 @@ AUDIT_TEXT: dict[str, tuple[str, str]] = {
     "action:account.enabled": ("启用账户", "Account enabled"),
     "action:account.password_reset": ("重置密码", "Password reset"),
     "action:account.password_changed": ("修改密码", "Password changed"),
+    "action:apikey.created": ("创建 API 密钥", "API key created"),
+    "action:apikey.revoked": ("吊销 API 密钥", "API key revoked"),
     "action:account.demo_logins_created": ("创建演示账户", "Demo logins created"),
 }
