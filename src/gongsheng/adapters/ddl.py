@@ -9,7 +9,9 @@ The database itself refuses what must never be stored, whatever client writes to
   legs are numbered, and inserting an entry's last leg checks the whole entry, aborting otherwise.
   The statement trigger also refuses a leg whose entry does not exist: ``postings`` has no
   foreign key to ``journal_entries`` (one RI trigger call per leg saved, see ``tables.py``).
-- **append-only**: updates and deletes of entries and postings are refused.
+- **append-only**: updates and deletes of entries and postings are refused, and so are those of
+  the audit trail (``audit_log``, :func:`install_audit_guards`, also run by migration 0015 on
+  databases made before it).
 """
 
 from __future__ import annotations
@@ -116,6 +118,43 @@ SQLITE = [
 ]
 
 
+AUDIT_POSTGRES = [
+    """
+    CREATE OR REPLACE FUNCTION gs_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'the audit log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+            USING ERRCODE = '23514';
+    END $$
+    """,
+    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+    """
+    CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION gs_audit_append_only()
+    """,
+]
+
+AUDIT_SQLITE = [
+    """
+    CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE on audit_log refused'); END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE on audit_log refused'); END
+    """,
+]
+
+
+def install_audit_guards(conn: Connection) -> None:
+    """Create (or re-create) the audit log's append-only triggers; safe to repeat."""
+    if conn.dialect.name == "postgresql":
+        for sql in AUDIT_POSTGRES:
+            conn.exec_driver_sql(sql.replace("%", "%%"))
+    else:
+        for sql in AUDIT_SQLITE:
+            conn.exec_driver_sql(sql)
+
+
 def replace_guard_functions(conn: Connection) -> None:
     """PostgreSQL: (re)define the guards' functions only (the triggers calling them stay)."""
     if conn.dialect.name == "postgresql":
@@ -125,10 +164,11 @@ def replace_guard_functions(conn: Connection) -> None:
 
 
 def install_guards(conn: Connection) -> None:
-    """Create the journal's triggers for the connection's dialect."""
+    """Create the journal's and the audit log's triggers for the connection's dialect."""
     if conn.dialect.name == "postgresql":
         for sql in POSTGRES:  # psycopg takes '%' as a placeholder mark unless doubled
             conn.exec_driver_sql(sql.replace("%", "%%"))
     else:
         for sql in SQLITE:
             conn.exec_driver_sql(sql)
+    install_audit_guards(conn)

@@ -553,6 +553,23 @@ api_keys = Table(
     _created(),
 )
 
+audit_log = Table(
+    # who did what (services/audit.py): one row per operator action, written in the action's own
+    # transaction; append-only, like the journal (updates and deletes refused by triggers, ddl.py)
+    "audit_log", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),  # UTC, the action's time
+    Column("actor", String(200), nullable=False),  # a login, apikey:<id>, cli:<user>, system, ...
+    Column("request_id", String(128), nullable=True),  # the HTTP request's X-Request-ID
+    Column("action", String(200), nullable=False),  # dotted: policy.uploaded, period.closed, ...
+    Column("target", String(200), nullable=False),  # kind:id, e.g. party:42, period:3
+    Column("changes", Text, nullable=False),  # JSON object: what changed
+)
+# the page's filters, each walked newest first by id (keyset paging)
+Index("ix_audit_log_actor", audit_log.c.actor, audit_log.c.id)
+Index("ix_audit_log_action", audit_log.c.action, audit_log.c.id)
+Index("ix_audit_log_target", audit_log.c.target, audit_log.c.id)
+Index("ix_audit_log_at", audit_log.c.at)
 # Seals of closed periods (domain/seals.py, docs/integrity.md): append-only, guarded like the
 # journal (adapters/seal_store.py). One row per period, written once at its close, and one per
 # chunk of its entries; nothing here is touched by orders.

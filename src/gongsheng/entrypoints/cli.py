@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from gongsheng.adapters.policy_file import load_policy
+from gongsheng.domain.audit import Actor
 from gongsheng.domain.errors import (
     Conflict,
     Forbidden,
@@ -125,9 +127,19 @@ def policy_check(file: Annotated[Path, typer.Argument(help="policy TOML file")])
 
 
 def platform(db: str | None) -> Any:
+    """The platform on ``db``, acting as ``cli:<os user>`` (the audit log's actor)."""
     from gongsheng.services.platform import Platform
 
-    return guarded(lambda: Platform.open(db))
+    return guarded(lambda: Platform.open(db).as_actor(cli_actor()))
+
+
+def cli_actor() -> Actor:
+    """Who a command acts as: the operating-system user running it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a bare container)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return Actor.cli(user)
 
 
 @contextmanager

@@ -89,6 +89,7 @@ def create_account(uow: UnitOfWork, username: str, password: str, role: str,
     new_id = conn.execute(insert(t.users).returning(t.users.c.id), {
         "username": name, "username_key": key, "password_hash": hash_password(password),
         "role": role, "party_id": party_id, "demo": demo}).scalar_one()
+    uow.audit("account.created", f"account:{name}", {"role": role, "party_id": party_id})
     return Account(int(new_id), name, role, party_id)
 
 
@@ -152,12 +153,14 @@ def change_password(uow: UnitOfWork, account_id: int, current: str, new: str) ->
     if new == current:
         raise InvalidInput("the new password must differ from the current one")
     _store_password(uow.conn, account_id, row.username, new)
+    uow.audit("account.password_changed", f"account:{row.username}")
 
 
 def reset_password(uow: UnitOfWork, username: str, new: str) -> Account:
     """Set an account's password (the operator's console); ends every session."""
     row = _by_name(uow.conn, username)
     _store_password(uow.conn, int(row.id), row.username, new)
+    uow.audit("account.password_reset", f"account:{row.username}")
     return _account(row)
 
 
@@ -184,6 +187,9 @@ def set_disabled(uow: UnitOfWork, username: str, disabled: bool, *, by: int | No
     if disabled:
         changes["session_generation"] = t.users.c.session_generation + 1
     uow.conn.execute(update(t.users).where(t.users.c.id == row.id).values(changes))
+    if bool(row.disabled) != disabled:
+        uow.audit("account.disabled" if disabled else "account.enabled",
+                  f"account:{row.username}", {"disabled": disabled})
     return _account(row)
 
 
@@ -212,6 +218,7 @@ def create_demo_accounts(uow: UnitOfWork, logins: list[tuple[str, str, int | Non
                      "role": role, "party_id": party, "demo": True})
     if rows:
         uow.conn.execute(insert(u), rows)
+        uow.audit("account.demo_logins_created", "accounts:demo", {"count": len(rows)})
     return len(rows)
 
 

@@ -125,6 +125,9 @@ def issue_key(uow: UnitOfWork, label: str, scopes: Iterable[str], *, now_ms: int
                               label=label, party_id=party_id, scopes=chosen,
                               rate_limit=check_rate(rate_limit), expires_ms=expires_ms,
                               created_by=created_by)
+    uow.audit("apikey.created", f"apikey:{key_id}", {
+        "label": label, "party_id": party_id, "scopes": sorted(s.value for s in chosen),
+        "expires_ms": expires_ms})
     return IssuedKey(_view(store.key_row(uow.conn, key_id), now_ms), text)
 
 
@@ -135,9 +138,12 @@ def list_keys(conn: Connection, *, now_ms: int, include_revoked: bool = True) ->
 
 def revoke_key(uow: UnitOfWork, key_id: int, *, now_ms: int) -> KeyView:
     """Revoke a key: refused from its next request on. Revoking it again changes nothing."""
-    if store.key_row(uow.conn, key_id) is None:
+    row = store.key_row(uow.conn, key_id)
+    if row is None:
         raise NotFound(f"API key {key_id} does not exist")
     store.revoke(uow.conn, key_id, now_ms)
+    if row.revoked_ms is None:  # revoking again changes nothing and records nothing
+        uow.audit("apikey.revoked", f"apikey:{key_id}", {"revoked_ms": now_ms})
     return _view(store.key_row(uow.conn, key_id), now_ms)
 
 

@@ -117,6 +117,9 @@ def create_case(uow: UnitOfWork, summary: str, party_ids: Sequence[int],
                            period=open_period(conn).seq, actor=actor,
                            parties=[(p, "party") for p in party_ids], order_ids=order_ids,
                            open_key=None)
+    uow.audit("case.opened", f"case:{case_id}", {"summary": summary.strip(),
+                                                 "party_ids": sorted(set(party_ids)),
+                                                 "order_ids": sorted(set(order_ids))})
     return get_case(conn, case_id)
 
 
@@ -128,6 +131,7 @@ def add_note(uow: UnitOfWork, case_id: int, body: str, actor: str) -> Case:
     if store.case_row(conn, case_id, for_update=True) is None:
         raise NotFound(f"case {case_id} does not exist")
     note_id = store.add_note(conn, case_id, actor, body.strip())
+    uow.audit("case.noted", f"case:{case_id}", {"note_id": note_id})
     uow.record(CaseNoted(period=open_period(conn).seq, case_id=case_id, note_id=note_id,
                          actor=actor))
     return get_case(conn, case_id)
@@ -205,4 +209,7 @@ def transition(uow: UnitOfWork, case_id: int, status: str, actor: str, *,
         period=open_period(conn).seq, case_id=case_id, previous=current.value,
         status=target.value, actor=actor, note=note, frozen_party_ids=tuple(frozen),
         refund_ids=tuple(refunds)))
+    uow.audit("case.decided" if target.decided else "case.status_changed", f"case:{case_id}",
+              {"from": current.value, "to": target.value, "frozen_party_ids": frozen,
+               "refund_ids": refunds, "note": note})
     return get_case(conn, case_id)

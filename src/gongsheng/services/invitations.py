@@ -84,6 +84,8 @@ def invite(uow: UnitOfWork, party_id: int, created_by: str, hours: int = DEFAULT
     new_id = conn.execute(insert(t.invitations).returning(t.invitations.c.id), {
         "token_hash": _hash(token), "role": kind, "party_id": party_id,
         "created_by": created_by, "expires_at": expires}).scalar_one()
+    uow.audit("invitation.issued", f"party:{party_id}", {
+        "invitation_id": int(new_id), "role": str(kind), "expires_at": expires.isoformat()})
     return IssuedInvitation(int(new_id), token, str(kind), party_id, expires)
 
 

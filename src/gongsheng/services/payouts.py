@@ -74,4 +74,6 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
     add_counters(conn, period.seq, {"payouts_fen": amount_fen})
     uow.record(PayoutMade(period=period.seq, payout_id=payout_id, party_id=party_id,
                           amount_fen=amount_fen, balance_after_fen=held - amount_fen))
+    uow.audit("payout.made", f"party:{party_id}", {"payout_id": payout_id,
+                                                   "amount_fen": amount_fen})
     return PayoutResult(payout_id, party_id, amount_fen, held - amount_fen)

@@ -170,9 +170,15 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
         nominal_rate=summary.nominal_rate, released_fen=released, unfunded_fen=unfunded,
         pool_available_fen=summary.pool_available_fen,
         pool_reserved_fen=summary.pool_reserved_fen, forced_promise=force_promise))
+    uow.audit("period.closed", f"period:{seq}", {
+        "force_promise": force_promise, "release_rate": summary.release_rate,
+        "nominal_rate": summary.nominal_rate, "released_fen": released,
+        "unfunded_fen": unfunded})
     if int(next_version) != current.policy_version_id:
         uow.record(PolicyVersionActivated(period=seq + 1, version_id=int(next_version),
                                           previous_version_id=current.policy_version_id))
+        uow.audit("policy.activated", f"policy:{int(next_version)}", {
+            "period": seq + 1, "previous_version_id": current.policy_version_id})
     return summary
 
 

@@ -4,6 +4,10 @@ Entry points (CLI, API, demo) use this class only. A use case is run again (up t
 in all) when the adapters report that what it read changed (:class:`RetryTransaction`: a close,
 a deadlock) or that a concurrent writer committed the same idempotency key first
 (:class:`DuplicateRequest`: the retry reads the first result, or reports the conflict).
+
+A platform acts for an :class:`~gongsheng.domain.audit.Actor` (``system`` unless told):
+``platform.as_actor(actor)`` is the same platform acting for ``actor``, whose units of work name
+it in the audit records they make (entry points make one per request).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from gongsheng.adapters.ledger_store import trial_balance
+from gongsheng.domain.audit import SYSTEM, Actor
 from gongsheng.domain.errors import DuplicateRequest, RetryTransaction
 from gongsheng.domain.policy import Policy
 from gongsheng.services import (
@@ -37,8 +42,13 @@ R = TypeVar("R")
 class Platform:
     """The engine's use cases over one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, actor: Actor = SYSTEM) -> None:
         self.engine = engine
+        self.actor = actor
+
+    def as_actor(self, actor: Actor) -> Platform:
+        """This platform (the same engine) acting for ``actor``."""
+        return type(self)(self.engine, actor)
 
     @classmethod
     def open(cls, url: str | None = None, policy: Policy | None = None) -> Platform:
@@ -48,7 +58,7 @@ class Platform:
         """Run a use case in its own unit of work and commit it."""
         for attempt in range(ATTEMPTS):
             try:
-                with UnitOfWork(self.engine) as uow:
+                with UnitOfWork(self.engine, actor=self.actor) as uow:
                     result = use_case(uow, *args, **kwargs)
                     uow.commit()
                     return result

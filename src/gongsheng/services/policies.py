@@ -44,5 +44,7 @@ def schedule_toml(uow: UnitOfWork, text: str) -> dict[str, Any]:
     version, period = schedule_policy(uow.conn, policy)
     uow.record(PolicyVersionScheduled(period=period - 1, version_id=version, name=policy.name,
                                       digest=policy.digest, active_from_period=period))
+    uow.audit("policy.uploaded", f"policy:{version}", {
+        "name": policy.name, "digest": policy.digest, "active_from_period": period})
     return {"version_id": version, "name": policy.name, "digest": policy.digest,
             "active_from_period": period}

@@ -67,6 +67,7 @@ def _party(uow: UnitOfWork, kind: str, name: str) -> int:
                                  {"kind": kind, "name": name}).scalar_one())
     uow.record(PartyRegistered(period=open_period(uow.conn).seq, party_id=party, kind=kind,
                                name=name))
+    uow.audit("party.registered", f"party:{party}", {"kind": kind, "name": name})
     return party
 
 
@@ -86,9 +87,14 @@ def create_region(uow: UnitOfWork, name: str, level: str = "city", parent_id: in
     if merchant_universe < 0:
         raise InvalidInput("merchant_universe must not be negative")
     _exists(uow.conn, t.regions, parent_id, "parent region")
-    return int(uow.conn.execute(insert(t.regions).returning(t.regions.c.id), {
-        "name": _name(name, "region"), "level": level, "parent_id": parent_id,
+    name = _name(name, "region")
+    region = int(uow.conn.execute(insert(t.regions).returning(t.regions.c.id), {
+        "name": name, "level": level, "parent_id": parent_id,
         "merchant_universe": merchant_universe}).scalar_one())
+    uow.audit("region.created", f"region:{region}", {
+        "name": name, "level": level, "parent_id": parent_id,
+        "merchant_universe": merchant_universe})
+    return region
 
 
 def create_partner(uow: UnitOfWork, name: str, region_id: int, investment_fen: int) -> int:
@@ -244,3 +250,4 @@ def set_merchant_rate(uow: UnitOfWork, merchant_id: int, rate: Decimal) -> None:
         policy.check_concession_rate(rate)
     uow.conn.execute(t.merchants.update().where(t.merchants.c.party_id == merchant_id)
                      .values(concession_rate=str(rate)))
+    uow.audit("merchant.rate_changed", f"party:{merchant_id}", {"concession_rate": str(rate)})

@@ -73,7 +73,10 @@ def register_identifiers(uow: UnitOfWork, party_id: int, payment_refs: Sequence[
     ids = [("payment", v) for v in payment_refs] + [("device", v) for v in device_ids]
     if not ids:
         raise InvalidInput("give at least one payment_ref or device_id")
-    return link(conn, party_id, ids)
+    added = link(conn, party_id, ids)
+    if added:
+        uow.audit("party.identifiers_registered", f"party:{party_id}", {"added": added})
+    return added
 
 
 def _ring_buyers(conn: Connection, root: int, merchant_id: int, period: int,

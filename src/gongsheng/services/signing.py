@@ -153,6 +153,7 @@ def approve(uow: UnitOfWork, merchant_id: int, by: str,
     conn = uow.conn
     row = _pending(conn, merchant_id)
     _decide(conn, merchant_id, "approved", by, None)
+    uow.audit("approval.decided", f"party:{merchant_id}", {"decision": "approved"})
     conn.execute(update(t.merchants).where(t.merchants.c.party_id == merchant_id).values(active=True))
     registry.count_merchant(conn, row.channel, int(row.region_id), open_period(conn).seq)
     if invitations.has_login(conn, merchant_id):
@@ -167,6 +168,8 @@ def reject(uow: UnitOfWork, merchant_id: int, by: str, reason: str) -> None:
         raise InvalidInput("a rejection needs a reason of 1 to 500 characters")
     _pending(uow.conn, merchant_id)
     _decide(uow.conn, merchant_id, "rejected", by, reason)
+    uow.audit("approval.decided", f"party:{merchant_id}", {"decision": "rejected",
+                                                           "reason": reason})
 
 
 def signings(conn: Connection, *, status: str | None = None, signer_id: int | None = None,

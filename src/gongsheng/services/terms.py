@@ -44,4 +44,5 @@ def end_term(uow: UnitOfWork, partner_id: int) -> int:
     uow.conn.execute(update(t.partners).where(t.partners.c.party_id == partner_id,
                                               t.partners.c.active)
                      .values(active=False, term_end=period))
+    uow.audit("term.ended", f"party:{partner_id}", {"term_end": period})
     return period

@@ -20,20 +20,26 @@ the transaction ends; SQLite has one writer at a time and needs none):
 
 Domain events recorded with :meth:`UnitOfWork.record` are written to the outbox by
 :meth:`UnitOfWork.commit`, in the same transaction: an event exists if and only if its change
-committed; a rolled-back unit of work leaves none.
+committed; a rolled-back unit of work leaves none. Operator actions recorded with
+:meth:`UnitOfWork.audit` are written to the audit log the same way, by the unit of work's
+:attr:`UnitOfWork.actor` (``services/audit.py`` tells how an action is audited).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from gongsheng.adapters import database
+from gongsheng.adapters.audit_store import add_records
 from gongsheng.adapters.event_store import add_events
 from gongsheng.adapters.ledger_store import system_balance
+from gongsheng.domain.audit import SYSTEM, Actor, AuditRecord
 from gongsheng.domain.errors import RetryTransaction
 from gongsheng.domain.events import Event
 from gongsheng.domain.ledger import AccountKind
@@ -60,15 +66,19 @@ class UnitOfWork:
     ``read_only=True`` declares a use case that only reads: on SQLite it then takes no lock, so
     readers proceed side by side (a write transaction holds SQLite's one write lock from its
     first statement); on both databases a write in it is refused.
+
+    ``actor`` is who the use case acts for: the audit records it makes name them.
     """
 
     conn: Connection
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False, actor: Actor = SYSTEM) -> None:
         self.engine = engine
         self.read_only = read_only
+        self.actor = actor
         self._tx: RootTransaction | None = None
         self.events: list[Event] = []
+        self.audits: list[AuditRecord] = []
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
@@ -76,6 +86,7 @@ class UnitOfWork:
             database.read_only(self.conn)
         self._tx = self.conn.begin()
         self.events = []
+        self.audits = []
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -90,11 +101,20 @@ class UnitOfWork:
         """Record that ``event`` happened; it is written to the outbox at commit."""
         self.events.append(event)
 
+    def audit(self, action: str, target: str, changes: dict[str, Any] | None = None) -> None:
+        """Record that :attr:`actor` did ``action`` (dotted: ``period.closed``) to ``target``
+        (``kind:id``: ``period:3``), changing ``changes`` (a JSON object); written to the audit
+        log at commit, with the time and the actor's request id."""
+        self.audits.append(AuditRecord(action, target, dict(changes or {})))
+
     def commit(self) -> None:
-        """Write the recorded events and commit them with the change, atomically."""
+        """Write the recorded events and audit records and commit them with the change,
+        atomically."""
         assert self._tx is not None
         add_events(self.conn, self.events)
+        add_records(self.conn, self.actor, self.audits, dt.datetime.now(dt.UTC))
         self.events = []
+        self.audits = []
         self._tx.commit()
 
     @property

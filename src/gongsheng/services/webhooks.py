@@ -84,6 +84,7 @@ def create_subscription(uow: UnitOfWork, url: str, types: Sequence[str], *, now_
     position, snapshot = feed_head(uow.conn)
     sub_id = store.insert_subscription(uow.conn, url, sorted(chosen), secret, position, snapshot)
     row = store.subscription_row(uow.conn, sub_id)
+    uow.audit("webhook.created", f"webhook:{sub_id}", {"url": url, "events": sorted(chosen)})
     return {**_view(row, now_ms), "secret": secret}
 
 
@@ -102,6 +103,7 @@ def delete_subscription(uow: UnitOfWork, sub_id: int) -> None:
     """Stop a subscription for good (its deliveries stay readable); deleting twice is a 404."""
     _subscription(uow, sub_id, lock=True)
     store.update_subscription(uow.conn, sub_id, status="deleted", lease_owner=None)
+    uow.audit("webhook.deleted", f"webhook:{sub_id}", {"status": "deleted"})
 
 
 def rotate_secret(uow: UnitOfWork, sub_id: int, *, now_ms: int, grace_ms: int) -> dict[str, Any]:
@@ -111,6 +113,8 @@ def rotate_secret(uow: UnitOfWork, sub_id: int, *, now_ms: int, grace_ms: int) -
     until = now_ms + grace_ms
     store.update_subscription(uow.conn, sub_id, secret=secret, previous_secret=row.secret,
                               previous_until_ms=until)
+    uow.audit("webhook.secret_rotated", f"webhook:{sub_id}",
+              {"previous_secret_valid_until": millis(until)})
     return {"id": sub_id, "secret": secret, "previous_secret_valid_until": millis(until)}
 
 
@@ -147,6 +151,8 @@ def retry_delivery(uow: UnitOfWork, sub_id: int, delivery_id: int, *, now_ms: in
     if sub.status == "disabled":
         values.update(status="active", failures=0, disabled_reason=None, lease_owner=None)
     store.update_subscription(uow.conn, sub_id, **values)
+    uow.audit("webhook.delivery_retried", f"webhook:{sub_id}", {
+        "delivery_id": delivery_id, "reenabled": sub.status == "disabled"})
     [found] = [d for d in list_deliveries(uow, sub_id, 1_000_000) if d["id"] == delivery_id]
     return found
 

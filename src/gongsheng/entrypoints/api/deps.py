@@ -9,6 +9,11 @@ thread pool, off the event loop; the others only read the app state and are ``as
 :func:`current_user` and :func:`optional_user` admit signed-in accounts only: an integration key
 is refused (403) by every route but those that name the scope they need
 (:mod:`.integration_access`, built on :func:`any_caller`).
+
+**Who acts.** A route that changes something takes :data:`ActingPlatform` (or calls
+``platform.as_actor(actor_of(user))``): the platform acting for the caller, so the audit records
+its use case makes name the caller (:func:`actor_of`, the one place a principal becomes an audit
+actor: a login name, or ``apikey:<id>`` for an integration key) and the request's id.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BeforeValidator
 
 from gongsheng.domain.api_keys import looks_like_key
+from gongsheng.domain.audit import ANONYMOUS_NAME, Actor
 from gongsheng.domain.errors import Unauthorized
 from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize, authorize_key
 from gongsheng.entrypoints.api.limiter import SIGN_UP_PER_ADDRESS, Limiter, client_address
+from gongsheng.entrypoints.api.observability.context import current_request_id
 from gongsheng.services.idempotency import MAX_KEY
 from gongsheng.services.platform import Platform
 
@@ -55,10 +62,10 @@ def any_caller(request: Request, token: Annotated[str | None, Depends(_bearer)])
     return _principal(request, token)
 
 
-def current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+async def current_user(user: Annotated[Principal, Depends(any_caller)]) -> Principal:
     """The signed-in account named by the bearer token (401 without a valid one; 403 for an
-    integration key)."""
-    user = _principal(request, token)
+    integration key). Built on :func:`any_caller`, so a route that also takes
+    :data:`ActingPlatform` finds its caller once."""
     user.require_person()
     return user
 
@@ -80,6 +87,22 @@ def optional_user(request: Request) -> Principal | None:
     user = _principal(request, token.strip())
     user.require_person()
     return user
+
+
+def actor_of(user: Principal | None) -> Actor:
+    """Who a caller acts as in the audit log: ``apikey:<id>`` for an integration key, else its
+    login name (``anonymous`` without one), with the id of the request being served."""
+    if user is not None and user.key_id is not None:
+        return Actor.api_key(user.key_id, current_request_id())
+    return Actor(user.username if user is not None else ANONYMOUS_NAME, current_request_id())
+
+
+async def acting_platform(request: Request,
+                          user: Annotated[Principal, Depends(any_caller)]) -> Platform:
+    """The platform acting for the caller (see :func:`actor_of`); who may call the route is
+    the route's own dependency's to decide (:data:`CurrentUser`, :data:`AdminUser`, a scope)."""
+    platform: Platform = request.app.state.platform
+    return platform.as_actor(actor_of(user))
 
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
@@ -106,6 +129,8 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminUser = Annotated[Principal, Depends(admin_user)]
 MaybeUser = Annotated[Principal | None, Depends(optional_user)]
+ActingPlatform = Annotated[Platform, Depends(acting_platform)]
+"""The platform acting for the signed-in caller: for every route that changes something."""
 IdempotencyKey = Annotated[str, Header(
     alias="Idempotency-Key", min_length=1, max_length=MAX_KEY, pattern=r"^[\x21-\x7e]+$",
     description="a key unique to this write: the same key with the same body returns the first "

@@ -160,3 +160,23 @@ def event_envelopes() -> dict[str, type[BaseModel]]:
             period=(int, ...), timestamp=(str, Field(description="when it committed (UTC)")),
             data=(data, ...))
     return out
+
+
+class AuditRecordOut(BaseModel):
+    """One operator action: who (login, ``apikey:<id>``, ``cli:<user>``, ``anonymous`` or
+    ``system``), when (UTC), through which request, what action on which target, what changed."""
+
+    id: int
+    at: str
+    actor: str
+    request_id: str | None
+    action: str
+    target: str
+    changes: dict[str, Any]
+
+
+class AuditPageOut(BaseModel):
+    """A page of the audit log, newest first; ``next_cursor`` is null on the last page."""
+
+    items: list[AuditRecordOut]
+    next_cursor: str | None

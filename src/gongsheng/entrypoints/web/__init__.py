@@ -4,7 +4,7 @@
 :func:`gongsheng.entrypoints.api.app.create_app`, which holds the platform, the settings and the
 token signing key in ``app.state``: the pages sign the same tokens as the API and keep them in an
 HttpOnly cookie. Pages: ``/login``, ``/admin``, ``/consumer/{id}``, ``/merchant/{id}``,
-``/bm/{id}``, ``/partner/{id}``, ``/promoter/{id}``; static files under ``/static``, with
+``/bm/{id}``, ``/partner/{id}``, ``/promoter/{id}``, ``/admin/audit``; static files under ``/static``, with
 plotly.js served from the installed ``plotly`` package.
 """
 
@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gongsheng.entrypoints.web import (
+    routes_audit,
     routes_cases,
     routes_integrity,
     routes_network,
@@ -29,6 +30,7 @@ def mount_web(app: FastAPI) -> None:
     for actions in (routes_public.router, routes_trade.router, routes_network.router,
                     routes_integrity.router, routes_cases.router):
         app.include_router(actions)  # the pages where parties act (joining, paying, signing, ...)
+    app.include_router(routes_audit.router)  # the operator's audit log
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gongsheng.entrypoints.web.i18n_audit import AUDIT_TEXT
 from gongsheng.entrypoints.web.i18n_cases import CASE_TEXT
 from gongsheng.entrypoints.web.i18n_parties import PARTY_TEXT
 
@@ -212,6 +213,7 @@ TEXT.update({  # the compliance attestation page
 })
 TEXT.update(PARTY_TEXT)  # the pages where parties act
 TEXT.update(CASE_TEXT)  # abuse cases and the ring detectors' flags
+TEXT.update(AUDIT_TEXT)  # the operator's audit log
 
 LANG_INDEX = {"zh": 0, "en": 1}
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from gongsheng.domain.errors import GongshengError, NotFound, Unauthorized
 from gongsheng.entrypoints.api.auth import app_token_key, issue_token, read_token, sign_in
-from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
+from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep, actor_of
 from gongsheng.entrypoints.api.limiter import RateLimited
 from gongsheng.entrypoints.api.observability.metrics import count_close
 from gongsheng.entrypoints.web import session, views
@@ -64,6 +64,16 @@ class WebRoute(APIRoute):
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 PartyId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ViewerDep = Annotated[session.Viewer, Depends(session.require_viewer)]
+
+
+async def acting_platform(request: Request, viewer: ViewerDep) -> Platform:
+    """The platform acting for the signed-in viewer (its audit records name the viewer)."""
+    platform: Platform = request.app.state.platform
+    return platform.as_actor(actor_of(viewer.principal))
+
+
+ActingPlatform = Annotated[Platform, Depends(acting_platform)]
+"""For every page route that changes something: the platform acting for the viewer."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                                "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
@@ -204,7 +214,7 @@ def admin_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
 
 
 @router.post("/admin/close")
-def close_period(request: Request, viewer: ViewerDep, platform: PlatformDep, tasks: BackgroundTasks,
+def close_period(request: Request, viewer: ViewerDep, platform: ActingPlatform, tasks: BackgroundTasks,
                  period: Annotated[int, Form(ge=1, le=10**6)],
                  csrf: Annotated[str, Form(max_length=100)] = "") -> RedirectResponse:
     """Close the open period (the form names it, so a repeated submit closes nothing more)."""

@@ -11,7 +11,7 @@ from gongsheng.domain.errors import Forbidden
 from gongsheng.entrypoints.api.auth import app_token_key
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.web import forms, session
-from gongsheng.entrypoints.web.routes import ViewerDep, WebRoute, render
+from gongsheng.entrypoints.web.routes import ActingPlatform, ViewerDep, WebRoute, render
 from gongsheng.services import cases
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
@@ -51,7 +51,7 @@ def case_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
 
 
 @router.post("/admin/cases/{case_id}/status")
-async def move_case(request: Request, viewer: ViewerDep, platform: PlatformDep,
+async def move_case(request: Request, viewer: ViewerDep, platform: ActingPlatform,
                     case_id: CaseId, status: Annotated[StatusName, Form()],
                     note: Annotated[str, Form(max_length=cases.MAX_NOTE)] = "",
                     refund: Annotated[str, Form(max_length=5)] = "",
@@ -68,7 +68,7 @@ async def move_case(request: Request, viewer: ViewerDep, platform: PlatformDep,
 
 
 @router.post("/admin/cases/{case_id}/notes")
-def add_note(request: Request, viewer: ViewerDep, platform: PlatformDep, case_id: CaseId,
+def add_note(request: Request, viewer: ViewerDep, platform: ActingPlatform, case_id: CaseId,
              body: Annotated[str, Form(max_length=cases.MAX_NOTE)], csrf: Csrf = "") -> RedirectResponse:
     """Add a note to the case."""
     _admin(request, viewer, csrf, check=True)

@@ -18,7 +18,14 @@ from gongsheng.domain.money import parse_yuan
 from gongsheng.entrypoints.api.auth import app_token_key
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.web import forms, session
-from gongsheng.entrypoints.web.routes import SECURITY_HEADERS, PartyId, ViewerDep, WebRoute, render
+from gongsheng.entrypoints.web.routes import (
+    SECURITY_HEADERS,
+    ActingPlatform,
+    PartyId,
+    ViewerDep,
+    WebRoute,
+    render,
+)
 from gongsheng.services import directory, invitations, registry, reports, signing, terms
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -107,7 +114,7 @@ def sign_preview(request: Request, viewer: ViewerDep, platform: PlatformDep) -> 
 
 
 @router.post("/sign")
-def sign(request: Request, viewer: ViewerDep, platform: PlatformDep, name: Field,
+def sign(request: Request, viewer: ViewerDep, platform: ActingPlatform, name: Field,
          category: Annotated[str, Form(max_length=50)], channel: SHORT, region_id: SHORT,
          concession_rate: SHORT = "", bm_rate: SHORT = "", accepts_vouchers: SHORT = "",
          csrf: Csrf = "") -> Response:
@@ -143,7 +150,7 @@ def team_page(request: Request, viewer: ViewerDep, platform: PlatformDep, party_
 
 
 @router.post("/partner/{party_id}/team")
-def invite_promoter(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
+def invite_promoter(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_id: PartyId,
                     name: Field, csrf: Csrf = "") -> HTMLResponse:
     """Add a promoter to the partner's team; show its one-time login link."""
     _checked(request, viewer, csrf)
@@ -178,7 +185,7 @@ def signings_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
 
 
 @router.post("/admin/signings/{party_id}/approve")
-def approve(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
+def approve(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_id: PartyId,
             csrf: Csrf = "") -> Response:
     """Approve a pending merchant; show its one-time login link."""
     _admin(viewer)
@@ -191,7 +198,7 @@ def approve(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id
 
 
 @router.post("/admin/signings/{party_id}/reject")
-def reject(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
+def reject(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_id: PartyId,
            reason: Annotated[str, Form(max_length=500)], csrf: Csrf = "") -> RedirectResponse:
     """Reject a pending merchant with a reason its signer will read."""
     _admin(viewer)
@@ -213,7 +220,7 @@ def parties_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
 
 
 @router.post("/admin/parties/{party_id}/invite")
-def invite_party(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
+def invite_party(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_id: PartyId,
                  csrf: Csrf = "") -> HTMLResponse:
     """A one-time login link for a party that has no login."""
     _admin(viewer)
@@ -241,7 +248,7 @@ def partners_page(request: Request, viewer: ViewerDep, platform: PlatformDep, q:
 
 
 @router.post("/admin/partners")
-def assign_partner(request: Request, viewer: ViewerDep, platform: PlatformDep, name: Field,
+def assign_partner(request: Request, viewer: ViewerDep, platform: ActingPlatform, name: Field,
                    region_id: Annotated[int, Form(ge=1, le=MAX_ID)], investment: SHORT,
                    term_periods: SHORT = "", csrf: Csrf = "") -> HTMLResponse:
     """A new partner holding a region from the open period; show its one-time login link."""
@@ -258,7 +265,7 @@ def assign_partner(request: Request, viewer: ViewerDep, platform: PlatformDep, n
 
 
 @router.post("/admin/partners/{party_id}/end-term")
-def end_term(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
+def end_term(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_id: PartyId,
              csrf: Csrf = "") -> RedirectResponse:
     """End a partner's term: from the next order its region's share goes to the pool."""
     _admin(viewer)

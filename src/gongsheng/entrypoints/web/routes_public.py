@@ -17,10 +17,10 @@ from sqlalchemy import Connection, select
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import GongshengError, InvalidInput, NotFound
 from gongsheng.entrypoints.api.auth import app_token_key, issue_token, read_token
-from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep, count_sign_up
+from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep, actor_of, count_sign_up
 from gongsheng.entrypoints.web import session
 from gongsheng.entrypoints.web.i18n import translator
-from gongsheng.entrypoints.web.routes import ViewerDep, WebRoute, home_of, render
+from gongsheng.entrypoints.web.routes import ActingPlatform, ViewerDep, WebRoute, home_of, render
 from gongsheng.services import accounts, invitations, registry
 from gongsheng.services.accounts import Account
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -89,7 +89,7 @@ def join(request: Request, platform: PlatformDep, name: Text,
 
     try:
         count_sign_up(request)  # anonymous sign-ups are rate limited per address, as in the API
-        account = platform.run(use_case)
+        account = platform.as_actor(actor_of(None)).run(use_case)
     except GongshengError as exc:
         return _public_form(request, "join.html", {
             "ref": ref or None, "m": merchant, "merchant": platform.read(_merchant_name, merchant),
@@ -114,7 +114,8 @@ def accept_invitation(request: Request, platform: PlatformDep, token: Token,
     """Create the invited login; the link is spent; the new login is signed in."""
     session.check_login_csrf(request, form_token)
     try:
-        account = platform.run(invitations.accept, token, username, password)
+        account = platform.as_actor(actor_of(None)).run(invitations.accept, token, username,
+                                                        password)
     except NotFound:
         raise
     except GongshengError as exc:
@@ -134,7 +135,7 @@ def password_form(request: Request, viewer: ViewerDep) -> HTMLResponse:
 
 
 @router.post("/account/password")
-def change_password(request: Request, viewer: ViewerDep, platform: PlatformDep, current: Secret,
+def change_password(request: Request, viewer: ViewerDep, platform: ActingPlatform, current: Secret,
                     new: Secret, repeat: Secret, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     """Check the current password, store the new one; every session ends (sign in again)."""
     session.check_csrf(viewer, app_token_key(request.app).secret, csrf)

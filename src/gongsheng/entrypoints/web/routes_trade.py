@@ -20,7 +20,7 @@ from gongsheng.entrypoints.api.auth import app_token_key
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.web import forms, session
 from gongsheng.entrypoints.web.i18n import translator
-from gongsheng.entrypoints.web.routes import PartyId, ViewerDep, WebRoute, render
+from gongsheng.entrypoints.web.routes import ActingPlatform, PartyId, ViewerDep, WebRoute, render
 from gongsheng.services import cashier, dashboards, pay_codes, reports, store
 from gongsheng.services.ordering import get_order
 from gongsheng.services.platform import Platform
@@ -216,7 +216,7 @@ def refund(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id:
 
 
 @router.post("/merchant/{party_id}/withdraw")
-def withdraw(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
+def withdraw(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_id: PartyId,
              amount: Amount, key: Key, csrf: Csrf = "") -> Response:
     """Withdraw part of the settlement balance."""
     _act(request, viewer, platform, "merchant", party_id, csrf)

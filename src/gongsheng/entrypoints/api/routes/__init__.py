@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gongsheng.entrypoints.api.routes import (
     api_keys,
+    audit,
     auth,
     business_managers,
     cases,
@@ -42,3 +43,4 @@ ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matc
 ROUTERS += [events.router, webhooks.router,  # integration: the event feed, webhooks, keys
             api_keys.router]
 ROUTERS += [cases.router]  # integrity: abuse cases
+ROUTERS.append(audit.router)  # integrity: the audit trail

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from gongsheng.entrypoints.api.deps import MAX_ID, AdminUser, PlatformDep
+from gongsheng.entrypoints.api.deps import MAX_ID, ActingPlatform, AdminUser, PlatformDep
 from gongsheng.entrypoints.api.schemas_api_keys import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -26,7 +26,7 @@ def _now() -> int:
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
-def create_api_key(body: ApiKeyIn, user: AdminUser, platform: PlatformDep) -> ApiKeyCreated:
+def create_api_key(body: ApiKeyIn, user: AdminUser, platform: ActingPlatform) -> ApiKeyCreated:
     """Issue a key (admin); the answer carries its secret, which is never shown again."""
     issued = platform.run(api_keys.issue_key, body.label, [s.value for s in body.scopes],
                           now_ms=_now(), party_id=body.party_id, expires_ms=body.expires_ms(),
@@ -44,7 +44,7 @@ def list_api_keys(_: AdminUser, platform: PlatformDep,
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
-def revoke_api_key(key_id: KeyId, _: AdminUser, platform: PlatformDep) -> Response:
+def revoke_api_key(key_id: KeyId, _: AdminUser, platform: ActingPlatform) -> Response:
     """Revoke a key (admin): refused from its next request on; revoking twice changes nothing."""
     platform.run(api_keys.revoke_key, key_id, now_ms=_now())
     return Response(status_code=204)

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from gongsheng.entrypoints.api.auth import app_token_key, issue_token, sign_in
-from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, PlatformDep
+from gongsheng.entrypoints.api.deps import ActingPlatform, AdminUser, CurrentUser, PlatformDep
 from gongsheng.entrypoints.api.schemas import In, MeOut, Token
 from gongsheng.services import accounts
 from gongsheng.services.passwords import MAX_LENGTH
@@ -52,7 +52,7 @@ def logout(user: CurrentUser, platform: PlatformDep) -> Response:
 
 
 @router.post("/auth/password", status_code=204)
-def change_password(body: PasswordChangeIn, user: CurrentUser, platform: PlatformDep) -> Response:
+def change_password(body: PasswordChangeIn, user: CurrentUser, platform: ActingPlatform) -> Response:
     """Change the caller's password; every token of the account ends (sign in again)."""
     platform.run(accounts.change_password, user.account_id, body.current_password, body.new_password)
     return Response(status_code=204)
@@ -72,12 +72,12 @@ def _set_disabled(platform: PlatformDep, user: AdminUser, username: str, disable
 
 
 @router.post("/accounts/{username}/disable", response_model=AccountOut)
-def disable_account(username: Username, user: AdminUser, platform: PlatformDep) -> AccountOut:
+def disable_account(username: Username, user: AdminUser, platform: ActingPlatform) -> AccountOut:
     """Disable an account (admin): it cannot sign in, and its tokens end at once."""
     return _set_disabled(platform, user, username, True)
 
 
 @router.post("/accounts/{username}/enable", response_model=AccountOut)
-def enable_account(username: Username, user: AdminUser, platform: PlatformDep) -> AccountOut:
+def enable_account(username: Username, user: AdminUser, platform: ActingPlatform) -> AccountOut:
     """Enable a disabled account again (admin); it signs in anew."""
     return _set_disabled(platform, user, username, False)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, PartyId, PlatformDep
+from gongsheng.entrypoints.api.deps import (
+    ActingPlatform,
+    AdminUser,
+    CurrentUser,
+    PartyId,
+    PlatformDep,
+)
 from gongsheng.entrypoints.api.routes._register import register
 from gongsheng.entrypoints.api.schemas import BmMerchants, BusinessManagerIn, PartyOut
 from gongsheng.services import registry, reports
@@ -13,7 +19,7 @@ router = APIRouter(tags=["parties"])
 
 
 @router.post("/business-managers", status_code=201, response_model=PartyOut)
-def create_business_manager(body: BusinessManagerIn, _: AdminUser, platform: PlatformDep) -> PartyOut:
+def create_business_manager(body: BusinessManagerIn, _: AdminUser, platform: ActingPlatform) -> PartyOut:
     """Register a business manager (admin)."""
     return register(platform, lambda uow: registry.create_business_manager(uow, body.name), "bm",
                     body.login)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from gongsheng.entrypoints.api.deps import (
     MAX_ID,
+    ActingPlatform,
     AdminUser,
     Digits,
     IdempotencyKey,
@@ -52,7 +53,7 @@ def list_cases(_: AdminUser, platform: PlatformDep, limit: Limit = 50, offset: O
 
 @router.post("/cases", status_code=201, response_model=CaseOut)
 def create_case(body: CaseIn, key: IdempotencyKey, user: AdminUser,
-                platform: PlatformDep) -> CaseOut:
+                platform: ActingPlatform) -> CaseOut:
     """Open a case by hand, naming parties and orders (the same key replays the first case)."""
 
     def use_case(uow: UnitOfWork) -> Case:
@@ -72,7 +73,7 @@ def read_case(case_id: CaseId, _: AdminUser, platform: PlatformDep) -> CaseOut:
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut)
 def move_case(case_id: CaseId, body: TransitionIn, user: AdminUser,
-              platform: PlatformDep) -> CaseOut:
+              platform: ActingPlatform) -> CaseOut:
     """Move a case on (open -> investigating -> confirmed | dismissed); confirming may freeze
     parties of the case and refund its orders. Asking for the status it has changes nothing."""
     return _out(platform.run(cases.transition, case_id, body.status, user.username,
@@ -82,7 +83,7 @@ def move_case(case_id: CaseId, body: TransitionIn, user: AdminUser,
 
 @router.post("/cases/{case_id}/notes", status_code=201, response_model=CaseOut)
 def add_note(case_id: CaseId, body: NoteIn, key: IdempotencyKey, user: AdminUser,
-             platform: PlatformDep) -> CaseOut:
+             platform: ActingPlatform) -> CaseOut:
     """Add a note to a case (the same key adds it once)."""
 
     def use_case(uow: UnitOfWork) -> Case:
@@ -95,7 +96,7 @@ def add_note(case_id: CaseId, body: NoteIn, key: IdempotencyKey, user: AdminUser
 
 @router.post("/parties/{party_id}/identifiers", response_model=IdentifiersOut)
 def add_identifiers(party_id: PartyId, body: IdentifiersIn, _: AdminUser,
-                    platform: PlatformDep) -> IdentifiersOut:
+                    platform: ActingPlatform) -> IdentifiersOut:
     """Record a party's own payment instruments and devices (a merchant's accounts, say), so
     that consumers sharing them are seen; a known pair adds nothing."""
     added = platform.run(rings.register_identifiers, party_id, body.payment_refs, body.device_ids)

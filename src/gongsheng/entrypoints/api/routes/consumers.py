@@ -12,6 +12,7 @@ from gongsheng.entrypoints.api.deps import (
     MaybeUser,
     PartyId,
     PlatformDep,
+    actor_of,
     count_sign_up,
 )
 from gongsheng.entrypoints.api.routes._register import register
@@ -51,7 +52,7 @@ def create_consumer(body: ConsumerIn, user: MaybeUser, platform: PlatformDep,
             referrer = registry.consumer_by_referral_code(uow, body.referrer_code.strip())
         return registry.create_consumer(uow, body.name, referrer, body.home_merchant_id)
 
-    return register(platform, create, "consumer", body.login)
+    return register(platform.as_actor(actor_of(user)), create, "consumer", body.login)
 
 
 def _the_consumer_itself(user: Principal, consumer_id: int) -> None:

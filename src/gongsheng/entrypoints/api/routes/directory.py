@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, Limit, Offset, PartyId, PlatformDep
+from gongsheng.entrypoints.api.deps import (
+    ActingPlatform,
+    AdminUser,
+    CurrentUser,
+    Limit,
+    Offset,
+    PartyId,
+    PlatformDep,
+)
 from gongsheng.entrypoints.api.schemas_parties import (
     PartnerPage,
     PartyPage,
@@ -39,14 +47,14 @@ def list_partners(_: AdminUser, platform: PlatformDep, q: Search = None, limit: 
 
 
 @router.post("/partners/{party_id}/end-term", response_model=TermEndOut)
-def end_term(party_id: PartyId, _: AdminUser, platform: PlatformDep) -> TermEndOut:
+def end_term(party_id: PartyId, _: AdminUser, platform: ActingPlatform) -> TermEndOut:
     """End a partner's term (admin): from the next order its region's share goes to the pool."""
     return TermEndOut(partner_id=party_id, term_end=platform.run(terms.end_term, party_id))
 
 
 @router.post("/partners/{party_id}/team", status_code=201, response_model=TeamMemberOut)
 def invite_promoter(party_id: PartyId, body: TeamIn, user: CurrentUser,
-                    platform: PlatformDep) -> TeamMemberOut:
+                    platform: ActingPlatform) -> TeamMemberOut:
     """A partner adds a promoter to its team and gets the promoter's one-time login link."""
     user.require_own(party_id, "this partner's team")
 

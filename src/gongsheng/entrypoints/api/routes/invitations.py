@@ -8,7 +8,7 @@ from sqlalchemy import select
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import Forbidden
 from gongsheng.entrypoints.api.auth import Principal, app_token_key, issue_token
-from gongsheng.entrypoints.api.deps import CurrentUser, PlatformDep
+from gongsheng.entrypoints.api.deps import ActingPlatform, CurrentUser, PlatformDep, actor_of
 from gongsheng.entrypoints.api.schemas import Token
 from gongsheng.entrypoints.api.schemas_parties import (
     AcceptIn,
@@ -44,7 +44,7 @@ def may_invite(uow: UnitOfWork, user: Principal, party_id: int) -> None:
 
 
 @router.post("/invitations", status_code=201, response_model=InvitationOut)
-def create_invitation(body: InvitationIn, user: CurrentUser, platform: PlatformDep) -> InvitationOut:
+def create_invitation(body: InvitationIn, user: CurrentUser, platform: ActingPlatform) -> InvitationOut:
     """A one-time, expiring link for a party's first login (its token is shown only here)."""
 
     def use_case(uow: UnitOfWork) -> invitations.IssuedInvitation:
@@ -66,7 +66,8 @@ def read_invitation(platform: PlatformDep, token: str = TokenPath) -> Invitation
 def accept_invitation(request: Request, body: AcceptIn, platform: PlatformDep,
                       token: str = TokenPath) -> Token:
     """Create the invited login with the chosen password; the link is spent; returns a token."""
-    account = platform.run(invitations.accept, token, body.username, body.password)
+    account = platform.as_actor(actor_of(None)).run(invitations.accept, token, body.username,
+                                                    body.password)
     minutes = request.app.state.settings.token_minutes
     return Token(access_token=issue_token(account, app_token_key(request.app), minutes),
                  expires_in=minutes * 60, role=account.role, party_id=account.party_id)

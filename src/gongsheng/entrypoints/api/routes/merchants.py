@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongsheng.entrypoints.api.deps import AdminUser, PlatformDep
+from gongsheng.entrypoints.api.deps import ActingPlatform, AdminUser
 from gongsheng.entrypoints.api.routes._register import register
 from gongsheng.entrypoints.api.schemas import MerchantIn, PartyOut
 from gongsheng.services import registry
@@ -13,7 +13,7 @@ router = APIRouter(tags=["parties"])
 
 
 @router.post("/merchants", status_code=201, response_model=PartyOut)
-def create_merchant(body: MerchantIn, _: AdminUser, platform: PlatformDep) -> PartyOut:
+def create_merchant(body: MerchantIn, _: AdminUser, platform: ActingPlatform) -> PartyOut:
     """Sign a merchant (admin); 422 when its concession or BM contract breaks the policy."""
     terms = registry.MerchantTerms(
         body.name, body.category, body.channel, body.region_id,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, PartyId, PlatformDep
+from gongsheng.entrypoints.api.deps import (
+    ActingPlatform,
+    AdminUser,
+    CurrentUser,
+    PartyId,
+    PlatformDep,
+)
 from gongsheng.entrypoints.api.routes._register import register
 from gongsheng.entrypoints.api.schemas import PartnerIn, PartnerReport, PartyOut
 from gongsheng.services import reports, terms
@@ -13,7 +19,7 @@ router = APIRouter(tags=["parties"])
 
 
 @router.post("/partners", status_code=201, response_model=PartyOut)
-def create_partner(body: PartnerIn, _: AdminUser, platform: PlatformDep) -> PartyOut:
+def create_partner(body: PartnerIn, _: AdminUser, platform: ActingPlatform) -> PartyOut:
     """Register a partner holding a region (admin); 409 if the region is held."""
     return register(platform, lambda uow: terms.assign(
         uow, body.name, body.region_id, body.investment_fen, body.term_periods), "partner", body.login)

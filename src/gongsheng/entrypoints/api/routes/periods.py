@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks
 
-from gongsheng.entrypoints.api.deps import AdminUser, IdempotencyKey, PlatformDep
+from gongsheng.entrypoints.api.deps import ActingPlatform, AdminUser, IdempotencyKey
 from gongsheng.entrypoints.api.observability.metrics import count_close
 from gongsheng.entrypoints.api.schemas import CloseIn, CloseOut
 
@@ -12,7 +12,7 @@ router = APIRouter(tags=["periods"])
 
 
 @router.post("/periods/close", response_model=CloseOut)
-def close_period(_: AdminUser, platform: PlatformDep, key: IdempotencyKey, tasks: BackgroundTasks,
+def close_period(_: AdminUser, platform: ActingPlatform, key: IdempotencyKey, tasks: BackgroundTasks,
                  body: CloseIn | None = None) -> CloseOut:
     """Close the open period (admin); a repeated key (or ``period``) returns the stored summary.
 

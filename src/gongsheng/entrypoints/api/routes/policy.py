@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, PlatformDep
+from gongsheng.entrypoints.api.deps import ActingPlatform, AdminUser, CurrentUser, PlatformDep
 from gongsheng.entrypoints.api.schemas import PolicyIn, PolicyScheduled, PolicyVersions
 from gongsheng.services import policies
 
@@ -23,7 +23,7 @@ def list_versions(_: CurrentUser, platform: PlatformDep) -> PolicyVersions:
 @router.post("/policy/versions", status_code=201, response_model=PolicyScheduled,
              responses={200: {"description": "dry run: the forecast under the policy beside the "
                                               "current one; nothing stored"}})
-def upload_version(body: PolicyIn, _: AdminUser, platform: PlatformDep,
+def upload_version(body: PolicyIn, _: AdminUser, platform: ActingPlatform,
                    dry_run: Annotated[bool, Query()] = False) -> Any:
     """Validate a policy (TOML) and activate it from the next period (admin); ``dry_run`` previews it."""
     if dry_run:

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query
 
 from gongsheng.domain.errors import Forbidden
 from gongsheng.entrypoints.api.auth import Principal
-from gongsheng.entrypoints.api.deps import AdminUser, CurrentUser, Limit, Offset, PartyId, PlatformDep
+from gongsheng.entrypoints.api.deps import (
+    ActingPlatform,
+    AdminUser,
+    CurrentUser,
+    Limit,
+    Offset,
+    PartyId,
+    PlatformDep,
+)
 from gongsheng.entrypoints.api.schemas_parties import (
     ApprovalIn,
     ApprovalOut,
@@ -53,7 +61,7 @@ def preview(body: PreviewIn, user: CurrentUser, platform: PlatformDep) -> Previe
 
 
 @router.post("/merchant-signings", status_code=201, response_model=SigningOut)
-def sign(body: SigningIn, user: CurrentUser, platform: PlatformDep) -> SigningOut:
+def sign(body: SigningIn, user: CurrentUser, platform: ActingPlatform) -> SigningOut:
     """Sign a merchant (BM: bound to itself; promoter: in its partner's region); it starts pending."""
     signer = signer_of(user)
     return platform.run(lambda uow: _one(uow, signing.sign(uow, signer, terms_of(body))))
@@ -72,7 +80,7 @@ def list_signings(user: CurrentUser, platform: PlatformDep,
 
 
 @router.post("/merchants/{party_id}/approve", response_model=ApprovalOut)
-def approve(party_id: PartyId, user: AdminUser, platform: PlatformDep,
+def approve(party_id: PartyId, user: AdminUser, platform: ActingPlatform,
             body: ApprovalIn | None = None) -> ApprovalOut:
     """Approve a pending merchant (admin): it trades from now on; returns its one-time login link."""
     issued = platform.run(signing.approve, party_id, user.username, body.hours if body else 72)
@@ -81,7 +89,7 @@ def approve(party_id: PartyId, user: AdminUser, platform: PlatformDep,
 
 
 @router.post("/merchants/{party_id}/reject", response_model=RejectOut)
-def reject(party_id: PartyId, body: RejectIn, user: AdminUser, platform: PlatformDep) -> RejectOut:
+def reject(party_id: PartyId, body: RejectIn, user: AdminUser, platform: ActingPlatform) -> RejectOut:
     """Reject a pending merchant with a reason (admin)."""
     platform.run(signing.reject, party_id, user.username, body.reason)
     return RejectOut(merchant_id=party_id, status="rejected", reason=body.reason.strip())

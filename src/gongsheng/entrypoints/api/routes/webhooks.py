@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from gongsheng.entrypoints.api.deps import MAX_ID, Limit, Offset, PlatformDep
+from gongsheng.entrypoints.api.deps import MAX_ID, ActingPlatform, Limit, Offset, PlatformDep
 from gongsheng.entrypoints.api.integration_access import WebhooksAdmin
 from gongsheng.entrypoints.api.schemas_integration import (
     DeliveryList,
@@ -37,7 +37,7 @@ def _settings(request: Request) -> Settings:
 
 @router.post("/webhooks", status_code=201, response_model=SubscriptionCreated)
 def create_webhook(body: SubscriptionIn, request: Request, _: WebhooksAdmin,
-                   platform: PlatformDep) -> SubscriptionCreated:
+                   platform: ActingPlatform) -> SubscriptionCreated:
     """Subscribe a URL to event types; the answer carries the signing secret, once."""
     allow = _settings(request).webhooks_allow_private
     made = platform.run(webhooks.create_subscription, body.url, body.events, now_ms=_now(),
@@ -54,7 +54,7 @@ def list_webhooks(_: WebhooksAdmin, platform: PlatformDep) -> SubscriptionList:
 
 @router.delete("/webhooks/{subscription_id}", status_code=204)
 def delete_webhook(subscription_id: SubscriptionId, _: WebhooksAdmin,
-                   platform: PlatformDep) -> Response:
+                   platform: ActingPlatform) -> Response:
     """Stop a subscription; its deliveries stay readable."""
     platform.run(webhooks.delete_subscription, subscription_id)
     return Response(status_code=204)
@@ -62,7 +62,7 @@ def delete_webhook(subscription_id: SubscriptionId, _: WebhooksAdmin,
 
 @router.post("/webhooks/{subscription_id}/secret", response_model=SecretRotated)
 def rotate_webhook_secret(subscription_id: SubscriptionId, request: Request, _: WebhooksAdmin,
-                          platform: PlatformDep) -> SecretRotated:
+                          platform: ActingPlatform) -> SecretRotated:
     """A new signing secret (shown once); the old one also signs for the grace period."""
     grace = int(_settings(request).webhooks_secret_grace_seconds * 1000)
     return SecretRotated.model_validate(platform.run(
@@ -81,7 +81,7 @@ def list_webhook_deliveries(subscription_id: SubscriptionId, _: WebhooksAdmin,
 @router.post("/webhooks/{subscription_id}/deliveries/{delivery_id}/retry",
              response_model=DeliveryOut)
 def retry_webhook_delivery(subscription_id: SubscriptionId, delivery_id: DeliveryId,
-                           _: WebhooksAdmin, platform: PlatformDep) -> DeliveryOut:
+                           _: WebhooksAdmin, platform: ActingPlatform) -> DeliveryOut:
     """Send a delivery again now (re-enables a disabled subscription)."""
     return DeliveryOut.model_validate(platform.run(
         webhooks.retry_delivery, subscription_id, delivery_id, now_ms=_now()))
