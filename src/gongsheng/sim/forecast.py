@@ -96,13 +96,36 @@ def run_one(calibration: Calibration, periods: int, seed: np.random.SeedSequence
     return ForecastRun(index, values, {k: engine.f[k].copy() for k in KEPT}, tuple(engine.rates))
 
 
+def _run_local(calibration: Calibration, periods: int, seeds: list[np.random.SeedSequence],
+               workers: int, progress: Callable[[int], None] | None) -> list[ForecastRun]:
+    """The runs in ``workers`` fresh processes (``spawn``: no state inherited), in run order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    out: list[ForecastRun | None] = [None] * len(seeds)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(run_one, calibration, periods, s, i): i for i, s in enumerate(seeds)}
+        for future in as_completed(futures):
+            out[futures[future]] = future.result()
+            if progress is not None:
+                progress(1)
+    return [r for r in out if r is not None]
+
+
 def run_forecast(snap: BooksSnapshot, periods: int = 24, runs: int = 200, seed: int = 0,
                  policy: Mapping[str, Any] | None = None, scheduler: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> Forecast:
-    """Calibrate on ``snap`` and run the forecast (``policy`` replaces the books' policy)."""
+                 progress: Callable[[int], None] | None = None, workers: int = 1) -> Forecast:
+    """Calibrate on ``snap`` and run the forecast (``policy`` replaces the books' policy).
+
+    ``workers > 1`` spreads the runs over that many local processes; run ``i`` still draws from
+    ``spawn(seed, runs)[i]`` alone, so the forecast is the same figure for figure.
+    """
     calibration = calibrate(snap, policy)
     seeds = spawn(seed, runs)
-    if scheduler is None:
+    if scheduler is None and workers > 1 and runs > 1:
+        out = _run_local(calibration, periods, seeds, min(workers, runs), progress)
+    elif scheduler is None:
         out = []
         for i, s in enumerate(seeds):
             out.append(run_one(calibration, periods, s, i))
