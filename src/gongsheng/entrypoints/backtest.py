@@ -81,8 +81,9 @@ def replay(s: Scenario, seed: int, url: str, after_close: Callable[[Platform, in
                                         merchant.get(home) if home >= 0 else None)
             registered = i + 1
         for k, (c, m, g, v) in enumerate(zip(*engine.orders[t], strict=True)):
+            code = live.pay_code(consumer[int(c)], int(v)).code if v else None
             live.order(ordering.OrderRequest(consumer[int(c)], merchant[int(m)], int(g), int(v),
-                                             idempotency_key=f"order-{t}-{k}"))
+                                             idempotency_key=f"order-{t}-{k}", pay_code=code))
         live.close_period()
         after_close(live, t + 1)
     live.engine.dispose()
