@@ -98,12 +98,18 @@ def run_one(calibration: Calibration, periods: int, seed: np.random.SeedSequence
 
 def _run_local(calibration: Calibration, periods: int, seeds: list[np.random.SeedSequence],
                workers: int, progress: Callable[[int], None] | None) -> list[ForecastRun]:
-    """The runs in ``workers`` fresh processes (``spawn``: no state inherited), in run order."""
+    """The runs in ``workers`` local processes, in run order.
+
+    On Linux the workers are forked (no re-import of the application, a second at most to
+    start); a worker only runs NumPy code on its own copy of the calibration, never the parent's
+    connections or threads. Elsewhere they are spawned.
+    """
     import multiprocessing
+    import sys
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     out: list[ForecastRun | None] = [None] * len(seeds)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(run_one, calibration, periods, s, i): i for i, s in enumerate(seeds)}
         for future in as_completed(futures):
