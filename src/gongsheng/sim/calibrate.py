@@ -44,7 +44,9 @@ from gongsheng.sim.inflow import net_inflows
 from gongsheng.sim.scenario import Scenario, scenario_from_mapping
 from gongsheng.sim.start import StartState
 
-WINDOW = 12
+WINDOW = 6
+"""Closed periods the estimators average over: short enough to follow parameters that trend
+(a 12-period window lagged a ramp and a fading growth by several periods in the backtest)."""
 MAX_AGENTS = 4000
 """Simulated consumers at most: above, one agent stands for several real consumers."""
 INTENSITY_SHAPE = 2.0

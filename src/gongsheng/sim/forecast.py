@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from gongsheng.domain.release import FORECAST_HORIZON, SCALE, nominal_rate
 from gongsheng.domain.snapshot import BooksSnapshot
-from gongsheng.sim.calibrate import Calibration, calibrate
+from gongsheng.sim.calibrate import WINDOW, Calibration, calibrate
 from gongsheng.sim.engine import Engine
 from gongsheng.sim.inflow import low_band
 from gongsheng.sim.montecarlo import spawn, tune_allocator
@@ -222,7 +222,7 @@ def summary(fc: Forecast) -> dict[str, Any]:
         "seed": fc.seed, "controller": rule.controller.value, "policy_digest": snap.policy_digest,
         "nominal_rate": nominal / SCALE, "nominal_periods": rule.nominal_periods,
         "calibration": {
-            "window_periods": min(len(snap.history), 12), "alive_consumers": round(cal.alive, 1),
+            "window_periods": min(len(snap.history), WINDOW), "alive_consumers": round(cal.alive, 1),
             "agents_scale": int(cal.base["consumers"]["scale"]),
             "estimates": [{"parameter": e.path, "mean": round(e.mean, 6), "se": round(e.se, 6),
                            "how": e.how} for e in cal.estimates]},
