@@ -1,6 +1,6 @@
 """``gongsheng forecast`` on the books of a million holders with 24 closed periods of history.
 
-Run: ``.venv/bin/python benchmarks/forecast.py [--holders 1000000] [--runs 200] [--periods 24]``
+Run: ``.venv/bin/python benchmarks/forecast.py [--holders 1000000] [--runs 200] [--periods 24] [--workers 0]``
 
 A fresh PostgreSQL database (``gs_bench_forecast``, dropped at the end) is bulk-loaded server-side
 (``INSERT ... SELECT generate_series``) with what 24 periods of trade would have left: one million
@@ -9,13 +9,15 @@ regions with partners, merchants across five categories and channels, the releas
 start periods at 1/40 a period, a funded pool, and periods 1-24 closed with their stored figures
 (a platform of one million registered consumers, 60% active, growing 2% a period). Then it runs
 the command itself, ``gongsheng forecast --runs R --periods P`` (in this process, through the
-Typer app), and prints its wall time and the process's peak memory.
+Typer app; its runs spread over ``--workers`` processes, 0 for one per CPU core), and prints
+its wall time and the peak memory of this process and of the largest worker.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -134,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--periods", type=int, default=24)
     ap.add_argument("--out", default="/tmp/gs-bench-forecast")
+    ap.add_argument("--workers", type=int, default=0, help="0: one per CPU core")
     args = ap.parse_args(argv)
     url = recreate_pg_database(DB)
     try:
@@ -145,14 +148,17 @@ def main(argv: list[str] | None = None) -> None:
               f"{time.perf_counter() - t0:.1f} s")
         t1 = time.perf_counter()
         result = CliRunner().invoke(app, ["forecast", "--db", url, "--runs", str(args.runs),
-                                          "--periods", str(args.periods), "--out", args.out])
+                                          "--periods", str(args.periods), "--out", args.out,
+                                          "--workers", str(args.workers)])
         elapsed = time.perf_counter() - t1
         print(result.output.strip())
         if result.exit_code != 0:
             raise SystemExit(f"forecast failed: {result.output or result.exception}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"gongsheng forecast, {args.holders:,} holders, {args.runs} runs x {args.periods} "
-              f"periods: {elapsed:.1f} s, peak memory {peak:.0f} MB")
+              f"periods, {args.workers or os.cpu_count()} worker processes: {elapsed:.1f} s, peak "
+              f"memory {peak:.0f} MB (this process), {worker:.0f} MB (largest worker)")
     finally:
         drop_pg_database(DB)
 

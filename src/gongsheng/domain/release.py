@@ -132,14 +132,34 @@ def release_at(groups: Sequence[GroupState], rate: int) -> int:
     return _release(_terms(groups), rate)
 
 
+def _linear_rate(active: Sequence[GroupState], caps: Sequence[Fraction], target: Fraction) -> int:
+    """The rate at which the unfloored release ``L(rho) = sum_g V_g min(rho, r_g) / SCALE``
+    reaches ``target`` (``active`` sorted by remaining fraction ``r_g``, ``caps`` their ``V_g``),
+    rounded down; the largest remaining fraction if ``L`` never reaches it."""
+    spent = Fraction(0)                       # sum of V_i r_i / SCALE of exhausted groups
+    tail = sum(caps, Fraction(0))             # sum of caps still running
+    rate = 0
+    for g, cap in zip(active, caps, strict=True):
+        remaining = SCALE - g.fraction
+        at_kink = spent + tail * remaining / SCALE
+        if at_kink >= target:
+            return int((target - spent) * SCALE / tail)
+        spent += cap * remaining / SCALE
+        tail -= cap
+        rate = remaining
+    return rate
+
+
 def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int) -> int:
     """The largest rate ``<= max_rate`` whose release :func:`release_at` is ``<= budget_fen``.
 
     Exact: the unfloored release ``L(rho) = sum_g V_g min(rho, r_g) / SCALE`` is solved on the
     segment where the budget falls (groups sorted by remaining fraction ``r_g``); the floors of
-    the group releases exceed ``L`` by less than one fen per group, so the solve uses a budget
-    lowered by the number of groups, and from that feasible start a bisection finds the exact
-    largest rate (the release is non-decreasing in the rate): O(groups x 60).
+    the group releases differ from ``L`` by less than one fen per group, so the solve with a
+    budget lowered by the number of groups ``n`` gives a feasible start, the solve with a budget
+    raised by ``n + 1`` an infeasible end (checked; else ``max_rate``), and between the two a
+    bisection finds the exact largest rate (the release is non-decreasing in the rate):
+    O(groups x log2(bracket)), the bracket spanning about ``2n`` fen of release.
     """
     active = sorted((g for g in groups if g.active), key=lambda g: SCALE - g.fraction)
     if not active or budget_fen <= 0:
@@ -150,22 +170,14 @@ def affordable_rate(groups: Sequence[GroupState], budget_fen: int, max_rate: int
     target = Fraction(budget_fen - len(active))
     if target <= 0:
         return 0
-    spent = Fraction(0)                       # sum of V_i r_i / SCALE of exhausted groups
-    tail = sum((g.cap for g in active), Fraction(0))  # sum of caps still running
-    rate = 0
-    for g in active:
-        remaining = SCALE - g.fraction
-        at_kink = spent + tail * remaining / SCALE
-        if at_kink >= target:
-            rate = int((target - spent) * SCALE / tail)
-            break
-        spent += g.cap * remaining / SCALE
-        tail -= g.cap
-        rate = remaining
-    lo = min(rate, max_rate)
+    caps = [Fraction(a, d) * SCALE for a, d, _, _ in terms]  # V_g = points x multiple
+    lo = min(_linear_rate(active, caps, target), max_rate)
     while lo > 0 and _release(terms, lo) > budget_fen:  # floors: at most a few steps
         lo -= max(1, lo // 10**6)
     lo, hi = max(lo, 0), max_rate  # release_at(lo) <= budget < release_at(hi)
+    above = _linear_rate(active, caps, Fraction(budget_fen + len(active) + 1)) + 1
+    if lo < above < hi and _release(terms, above) > budget_fen:
+        hi = above
     while hi - lo > 1:  # the release is non-decreasing in the rate: bisect to the exact maximum
         mid = (lo + hi) // 2
         if _release(terms, mid) <= budget_fen:

@@ -13,6 +13,7 @@ band is the share of (history, origin) pairs whose actual value lies inside it; 
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from collections.abc import Callable
 from decimal import Decimal
@@ -81,8 +82,9 @@ def replay(s: Scenario, seed: int, url: str, after_close: Callable[[Platform, in
                                         merchant.get(home) if home >= 0 else None)
             registered = i + 1
         for k, (c, m, g, v) in enumerate(zip(*engine.orders[t], strict=True)):
+            code = live.pay_code(consumer[int(c)], int(v)).code if v else None
             live.order(ordering.OrderRequest(consumer[int(c)], merchant[int(m)], int(g), int(v),
-                                             idempotency_key=f"order-{t}-{k}"))
+                                             idempotency_key=f"order-{t}-{k}", pay_code=code))
         live.close_period()
         after_close(live, t + 1)
     live.engine.dispose()
@@ -134,13 +136,43 @@ def inside(lo: float, hi: float, actual: float) -> bool:
     return lo - slack <= actual <= hi + slack
 
 
+def wilson(inside_count: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson 95% interval of a share ``inside_count / n`` (independent comparisons)."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = inside_count / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def coverage_cells(rows: list[dict[str, Any]], fig: str, h: int) -> dict[str, float]:
+    """Coverage of one (figure, horizon): the pooled share, its count, its Wilson interval, and
+    the standard error across histories (the comparisons of one history overlap in time, so the
+    between-history spread is the more honest measure of uncertainty)."""
+    sel = [r for r in rows if r["figure"] == fig and r["horizon"] == h]
+    n, k = len(sel), sum(bool(r["inside"]) for r in sel)
+    lo, hi = wilson(k, n)
+    per = [float(np.mean([r["inside"] for r in sel if r["history"] == x]))
+           for x in sorted({r["history"] for r in sel})]
+    se = float(np.std(per, ddof=1) / math.sqrt(len(per))) if len(per) > 1 else float("nan")
+    return {"share": k / n if n else float("nan"), "n": n, "lo": lo, "hi": hi, "se": se,
+            "histories": len(per)}
+
+
 def coverage_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: per figure and horizon, share inside (comparisons), Wilson 95% interval and
+    the standard error across histories."""
     lines = ["| figure | horizon 1 | horizon 6 | horizon 12 |", "|---|---|---|---|"]
     for fig in FIGURES:
         cells = []
         for h in HORIZONS:
-            sel = [r["inside"] for r in rows if r["figure"] == fig and r["horizon"] == h]
-            cells.append(f"{100 * np.mean(sel):.0f}% ({len(sel)})" if sel else "-")
+            c = coverage_cells(rows, fig, h)
+            if not c["n"]:
+                cells.append("-")
+                continue
+            se = "" if not math.isfinite(c["se"]) else f", se {100 * c['se']:.0f} pp"
+            cells.append(f"{100 * c['share']:.0f}% ({c['n']}; {100 * c['lo']:.0f}-{100 * c['hi']:.0f}%{se})")
         lines.append(f"| {fig} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

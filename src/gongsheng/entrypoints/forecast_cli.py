@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import shlex
 import sys
@@ -37,6 +38,9 @@ def forecast(
     out_dir: Annotated[Path, typer.Option("--out", help="report folder")] = Path("forecast"),
     store: Annotated[bool, typer.Option("--store/--no-store",
                                         help="also store it as the books' forecast")] = True,
+    workers: Annotated[int, typer.Option("--workers", min=0, max=256,
+                                         help="local processes for the runs (0: one per CPU core); "
+                                              "the result does not depend on it")] = 0,
 ) -> None:
     """Forecast from the live books (Monte Carlo); write JSON, CSV and an HTML report with bands."""
     from gongsheng.entrypoints.cli import opened
@@ -53,7 +57,8 @@ def forecast(
                           TimeElapsedColumn(), console=err) as bar:
                 task = bar.add_task("runs", total=runs)
                 fc, doc, holdings = compute(snap, periods, runs, seed,
-                                            progress=lambda n: bar.advance(task, n))
+                                            progress=lambda n: bar.advance(task, n),
+                                            workers=workers or os.cpu_count() or 1)
             if store:
                 store_forecast(plat, snap, fc, doc, holdings)
             command = "gongsheng forecast " + shlex.join(
@@ -66,6 +71,7 @@ def forecast(
             _fail(str(e))
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     nh = doc["new_holding_periods"]
     rr = doc["figures"]["release_rate"]
     out.print(f"forecast from period {doc['starts_at_period']} ({runs} runs x {periods} periods, "
@@ -74,7 +80,8 @@ def forecast(
               f"{_pct(doc['nominal_rate'])}; a holding started now completes in {nh['p50']} periods "
               f"(p10-p90 {nh['p10']}-{nh['p90']})")
     out.print(f"report: {files['report.html']}")
-    out.print(f"time {elapsed:.1f} s (books read {read:.1f} s), peak memory {peak:.0f} MB")
+    out.print(f"time {elapsed:.1f} s (books read {read:.1f} s), peak memory {peak:.0f} MB"
+              + (f" (largest worker process {worker_peak:.0f} MB)" if worker_peak else ""))
 
 
 def _pct(v: Any) -> str:

@@ -37,10 +37,11 @@ def refresh_size() -> tuple[int, int]:
 
 def compute(snap: BooksSnapshot, periods: int, runs: int, seed: int,
             policy: Mapping[str, Any] | None = None,
-            progress: Callable[[int], None] | None = None) -> tuple[Forecast, dict[str, Any],
-                                                                    dict[str, Any]]:
-    """``(forecast, summary, holdings bands)`` of the books in ``snap``."""
-    fc = run_forecast(snap, periods, runs, seed, policy, progress=progress)
+            progress: Callable[[int], None] | None = None,
+            workers: int = 1) -> tuple[Forecast, dict[str, Any], dict[str, Any]]:
+    """``(forecast, summary, holdings bands)`` of the books in ``snap`` (runs over ``workers``
+    local processes)."""
+    fc = run_forecast(snap, periods, runs, seed, policy, progress=progress, workers=workers)
     return fc, summary(fc), holdings_bands(fc)
 
 

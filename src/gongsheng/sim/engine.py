@@ -127,9 +127,11 @@ class Engine:
         exact = self.mode == "exact"
         dtype = np.int64 if exact else np.float64
 
+        def share(total: int, count: int, weight: float) -> int | float:
+            return total // int(count * weight) if exact else total / (count * weight)
+
         def spread(total: int, count: int, weight: float) -> Arr:
-            each = total // int(count * weight) if exact else total / (count * weight)
-            return np.full(count, each, dtype)
+            return np.full(count, share(total, count, weight), dtype)
 
         for g in start.started():
             for groups, book, count, weight in ((self.cgroups, self.cbook, n0, w0),
@@ -138,7 +140,7 @@ class Engine:
                     continue
                 groups.add(g.start_period - start.period, g.points_cpts)
                 groups.fraction[-1] = np.int64(g.fraction)
-                book.add_column(len(groups.start) - 1, spread(g.points_cpts, count, weight))
+                book.add_cohort(len(groups.start) - 1, share(g.points_cpts, count, weight), count)
                 if groups is self.cgroups:
                     self.completed_at.append(-1)
         self.cbook.balance[:n0] = spread(max(start.consumer_vouchers_fen, 0), n0, w0)

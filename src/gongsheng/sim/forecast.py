@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from gongsheng.domain.release import FORECAST_HORIZON, SCALE, nominal_rate
 from gongsheng.domain.snapshot import BooksSnapshot
-from gongsheng.sim.calibrate import Calibration, calibrate
+from gongsheng.sim.calibrate import WINDOW, Calibration, calibrate
 from gongsheng.sim.engine import Engine
 from gongsheng.sim.inflow import low_band
 from gongsheng.sim.montecarlo import spawn, tune_allocator
@@ -96,13 +96,42 @@ def run_one(calibration: Calibration, periods: int, seed: np.random.SeedSequence
     return ForecastRun(index, values, {k: engine.f[k].copy() for k in KEPT}, tuple(engine.rates))
 
 
+def _run_local(calibration: Calibration, periods: int, seeds: list[np.random.SeedSequence],
+               workers: int, progress: Callable[[int], None] | None) -> list[ForecastRun]:
+    """The runs in ``workers`` local processes, in run order.
+
+    On Linux the workers are forked (no re-import of the application, a second at most to
+    start); a worker only runs NumPy code on its own copy of the calibration, never the parent's
+    connections or threads. Elsewhere they are spawned.
+    """
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    out: list[ForecastRun | None] = [None] * len(seeds)
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(run_one, calibration, periods, s, i): i for i, s in enumerate(seeds)}
+        for future in as_completed(futures):
+            out[futures[future]] = future.result()
+            if progress is not None:
+                progress(1)
+    return [r for r in out if r is not None]
+
+
 def run_forecast(snap: BooksSnapshot, periods: int = 24, runs: int = 200, seed: int = 0,
                  policy: Mapping[str, Any] | None = None, scheduler: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> Forecast:
-    """Calibrate on ``snap`` and run the forecast (``policy`` replaces the books' policy)."""
+                 progress: Callable[[int], None] | None = None, workers: int = 1) -> Forecast:
+    """Calibrate on ``snap`` and run the forecast (``policy`` replaces the books' policy).
+
+    ``workers > 1`` spreads the runs over that many local processes; run ``i`` still draws from
+    ``spawn(seed, runs)[i]`` alone, so the forecast is the same figure for figure.
+    """
     calibration = calibrate(snap, policy)
     seeds = spawn(seed, runs)
-    if scheduler is None:
+    if scheduler is None and workers > 1 and runs > 1:
+        out = _run_local(calibration, periods, seeds, min(workers, runs), progress)
+    elif scheduler is None:
         out = []
         for i, s in enumerate(seeds):
             out.append(run_one(calibration, periods, s, i))
@@ -193,7 +222,7 @@ def summary(fc: Forecast) -> dict[str, Any]:
         "seed": fc.seed, "controller": rule.controller.value, "policy_digest": snap.policy_digest,
         "nominal_rate": nominal / SCALE, "nominal_periods": rule.nominal_periods,
         "calibration": {
-            "window_periods": min(len(snap.history), 12), "alive_consumers": round(cal.alive, 1),
+            "window_periods": min(len(snap.history), WINDOW), "alive_consumers": round(cal.alive, 1),
             "agents_scale": int(cal.base["consumers"]["scale"]),
             "estimates": [{"parameter": e.path, "mean": round(e.mean, 6), "se": round(e.se, 6),
                            "how": e.how} for e in cal.estimates]},

@@ -85,6 +85,11 @@ class HolderBook:
 
     Columns are added one per period; ``released`` is a pure function of the group fractions, so
     settling every holder each period equals settling each lazily when next touched.
+
+    A **cohort** (:meth:`add_cohort`) is a column in which the first ``count`` holders all hold
+    the same points (the books' groups spread evenly at the start of a forecast): they evolve
+    identically under one rate, so each cohort's release is computed once, as one scalar, and
+    added to those holders together, O(holders) per period whatever the number of cohorts.
     """
 
     def __init__(self, size: int, multiple: Decimal, mode: Mode) -> None:
@@ -96,26 +101,74 @@ class HolderBook:
         self.released = np.zeros(size, dtype)
         self.balance = np.zeros(size, dtype)  # vouchers held, spendable (fen)
         self._open: list[int] = []         # group index of each column still releasing
+        self._index: list[Arr | None] = []  # holders of each sparse column (None: dense)
+        self._cohorts: list[tuple[int, Arr, int]] = []  # (group, points each as a 1-array, count)
+        self._cohorts_done = np.zeros(1, dtype)         # released per holder by complete cohorts
+        self._cohort_count = 0
 
     def add_column(self, group: int, points: Arr) -> None:
-        """Points each holder earned into ``group``; holders past ``len(points)`` earned none."""
-        self.columns.append(points)
+        """Points each holder earned into ``group``; holders past ``len(points)`` earned none.
+
+        A sparse column (most holders earned nothing) keeps only its holders with points, so
+        settling it costs O(its holders), not O(all holders); the result is the same.
+        """
+        held = np.flatnonzero(points)
+        if 4 * len(held) < len(points):
+            self.columns.append(points[held])
+            self._index.append(held)
+        else:
+            self.columns.append(points)
+            self._index.append(None)
         self._open.append(group)
+
+    def add_cohort(self, group: int, each: int | float, count: int) -> None:
+        """The first ``count`` holders each hold ``each`` points of ``group`` (one cohort).
+
+        All cohorts of a book share one ``count`` (the holders present at the start).
+        """
+        if self._cohorts and count != self._cohort_count:
+            raise ValueError("every cohort of a book covers the same holders")
+        self._cohort_count = count
+        self._cohorts.append((group, np.full(1, each, self.done.dtype), count))
 
     def settle(self, fraction: Arr) -> Arr:
         """Credit every holder with its release since the last settlement; return the increments."""
         total = self.done.copy()
+        if self._cohorts:
+            each = self._cohorts_done.copy()
+            open_cohorts = []
+            for group, points, count in self._cohorts:
+                f = int(fraction[group])
+                part = self._released(points, f)
+                if f >= SCALE:
+                    self._cohorts_done += part
+                else:
+                    open_cohorts.append((group, points, count))
+                each += part
+            self._cohorts = open_cohorts
+            total[: self._cohort_count] += each[0]
+        elif self._cohort_count:
+            total[: self._cohort_count] += self._cohorts_done[0]
         keep: list[int] = []
         for col, g in enumerate(self._open):
             f = int(fraction[g])
             part = self._released(self.columns[col], f)
-            n = len(part)
-            if f >= SCALE:
-                self.done[:n] += part
+            where = self._index[col]
+            if where is None:
+                n = len(part)
+                if f >= SCALE:
+                    self.done[:n] += part
+                else:
+                    keep.append(col)
+                total[:n] += part
             else:
-                keep.append(col)
-            total[:n] += part
+                if f >= SCALE:
+                    self.done[where] += part
+                else:
+                    keep.append(col)
+                total[where] += part
         self.columns = [self.columns[c] for c in keep]
+        self._index = [self._index[c] for c in keep]
         self._open = [self._open[c] for c in keep]
         increment: Arr = total - self.released
         self.released = total

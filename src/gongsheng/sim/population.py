@@ -146,6 +146,7 @@ class Population:
         self._contracts = _contract_table(s)
         self._add_mall()
         self._alliance = self.alliance_index()
+        self._flagships = np.flatnonzero(self.m_channel[: self.nm] == CH_FLAGSHIP)
 
     @property
     def n_bms(self) -> int:
@@ -161,8 +162,11 @@ class Population:
 
     def grow(self, t: int) -> None:
         """Sign the merchants of period ``t``, churn, then register its new consumers."""
+        signed = self.nm
         self._sign_merchants(t)
-        self._alliance = self.alliance_index()
+        if self.nm != signed:  # a merchant's region and channel never change once signed
+            self._alliance = self.alliance_index()
+            self._flagships = np.flatnonzero(self.m_channel[: self.nm] == CH_FLAGSHIP)
         if t > 0 and self.s.consumers.churn > 0:
             n = self.nc
             self.c_active[:n] &= self.rng.random(n) >= self.s.consumers.churn
@@ -220,7 +224,10 @@ class Population:
         """Alliance merchants sorted by region, with each region's start and count."""
         n = self.nm
         idx = np.flatnonzero(self.m_channel[:n] == CH_ALLIANCE)
-        idx = idx[np.argsort(self.m_region[idx], kind="stable")]
+        region = self.m_region[idx]
+        if len(self.region_share) < 2**15:  # a stable sort of int16 keys is a radix sort: O(n)
+            region = region.astype(np.int16)
+        idx = idx[np.argsort(region, kind="stable")]
         counts = np.bincount(self.m_region[idx], minlength=len(self.region_share))
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         return idx, starts, counts
@@ -235,7 +242,8 @@ class Population:
         return np.where(cnt > 0, idx[np.minimum(pos, len(idx) - 1)], none)
 
     def flagship_index(self) -> Arr:
-        return np.flatnonzero(self.m_channel[: self.nm] == CH_FLAGSHIP)
+        """Flagship stores signed so far, in signing order (kept since the last signing)."""
+        return self._flagships
 
 
 def _contract_table(s: Scenario) -> tuple[Arr, Arr]:

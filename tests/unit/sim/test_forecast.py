@@ -113,3 +113,14 @@ def test_summary_bands_are_ordered_and_the_new_holding_band_is_given() -> None:
     oldest = bands[str(min(g.start_period for g in fc.calibration.snapshot.groups))]
     newest = bands[str(fc.start + 1)]
     assert oldest[1] is None or newest[1] is None or oldest[1] <= newest[1]
+
+
+def test_runs_spread_over_processes_give_the_same_forecast() -> None:
+    snap = books()
+    here = run_forecast(snap, periods=4, runs=3, seed=5)
+    spread = run_forecast(snap, periods=4, runs=3, seed=5, workers=2)
+    assert [r.rates for r in spread.runs] == [r.rates for r in here.runs]
+    for a, b in zip(here.runs, spread.runs, strict=True):
+        assert a.values == b.values
+        for key in a.figures:
+            np.testing.assert_array_equal(a.figures[key], b.figures[key], err_msg=key)

@@ -83,3 +83,33 @@ def test_fast_release_is_the_unfloored_projection(points: list[int], multiple: D
     exact = [released_to_date(p, num, den, fraction) for p in points]
     assert np.all(fast.released >= np.array(exact) - 1e-6)
     assert np.all(fast.released < np.array(exact) + 1 + 1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=5),
+       st.lists(st.tuples(st.integers(0, 11), st.integers(1, 10**6)), min_size=0, max_size=4),
+       st.lists(RATES, min_size=1, max_size=8), MULTIPLES, st.integers(1, 12))
+def test_cohorts_and_sparse_columns_equal_the_scalar_release(
+        cohorts: list[int], sparse: list[tuple[int, int]], rates: list[int], multiple: Decimal,
+        count: int) -> None:
+    """A cohort (the first ``count`` holders alike) and a sparse column release per holder
+    exactly what the domain's floor gives each holder's points."""
+    num, den = ratio(multiple)
+    size = 12
+    book = HolderBook(size, multiple, "exact")
+    fraction = np.zeros(len(cohorts) + 1, np.int64)
+    for g, each in enumerate(cohorts):
+        book.add_cohort(g, each, count)
+    column = np.zeros(size, np.int64)
+    for holder, pts in sparse:
+        column[holder] = pts
+    book.add_column(len(cohorts), column)
+    for rate in rates:
+        fraction = advance(fraction, rate)
+        book.settle(fraction)
+        for h in range(size):
+            expected = released_to_date(int(column[h]), num, den, int(fraction[-1]))
+            if h < count:
+                expected += sum(released_to_date(each, num, den, int(f))
+                                for each, f in zip(cohorts, fraction[:-1].tolist(), strict=True))
+            assert int(book.released[h]) == expected
