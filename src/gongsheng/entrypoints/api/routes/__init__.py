@@ -9,6 +9,7 @@ from gongsheng.entrypoints.api.routes import (
     consumers,
     directory,
     events,
+    freezes,
     invitations,
     ledger,
     merchants,
@@ -38,3 +39,4 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
 
 ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matched first
 ROUTERS += [events.router, webhooks.router]  # integration: the event feed, webhooks
+ROUTERS.append(freezes.router)  # integrity: freezes of parties under review
