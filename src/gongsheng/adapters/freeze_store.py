@@ -72,3 +72,11 @@ def open_freezes(conn: Connection, limit: int = 100, offset: int = 0) -> list[Fr
     rows = conn.execute(select(t.party_freezes).where(_f.unfrozen_at.is_(None))
                         .order_by(_f.id.desc()).limit(limit).offset(offset)).all()
     return [_record(r) for r in rows]
+
+
+def frozen_among(conn: Connection, party_ids: list[int]) -> set[int]:
+    """Which of ``party_ids`` are frozen now (one indexed query; for a page of a list)."""
+    if not party_ids:
+        return set()
+    return {int(p) for p in conn.execute(select(_f.party_id).where(
+        _f.party_id.in_(party_ids), _f.unfrozen_at.is_(None))).scalars()}

@@ -30,6 +30,7 @@ from gongsheng.adapters.freeze_store import (
     add_freeze,
     end_freeze,
     freezes_of,
+    frozen_among,
     is_frozen,
     open_freeze,
 )
@@ -43,7 +44,8 @@ from gongsheng.services.wallets import party_kind
 MAX_REASON = 500
 MAX_ACTOR = 100
 
-__all__ = ["FreezeStatus", "freeze_party", "freeze_status", "is_frozen", "unfreeze_party"]
+__all__ = ["FreezeStatus", "freeze_party", "freeze_status", "frozen_among", "is_frozen",
+           "unfreeze_party"]
 
 
 def _freezable(conn: Connection, party_id: int) -> str:
