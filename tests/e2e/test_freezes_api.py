@@ -37,3 +37,29 @@ def test_a_frozen_wallet_says_so(api: Api) -> None:
     wallet = api.call("GET", f"/wallets/{consumer}", "consumer").json()
     assert wallet["frozen"] is True and wallet["vouchers_withheld_fen"] == 0
     assert wallet["cash_held_fen"] == 0 and wallet["cash_available_fen"] == 0
+
+
+def test_the_admin_page_freezes_and_the_partner_page_shows_held_cash(api: Api) -> None:
+    """Through the HTML forms (the browser test runs the same in chromium)."""
+    from .test_party_pages import form, sign_in
+
+    assert order(api, 1_000_000, key="big").status_code == 201  # the partner earns 300.00, held
+    bm = api.city.bm
+    sign_in(api, "admin")
+    html, keys = form(api, f"/admin/parties?q={bm}")
+    assert f'action="/admin/parties/{bm}/freeze"' in html
+    done = api.client.post(f"/admin/parties/{bm}/freeze", data={**keys, "reason": "page review"},
+                           follow_redirects=False)
+    assert done.status_code == 303, done.text
+    status = api.call("GET", f"/parties/{bm}/freeze").json()
+    assert status["frozen"] is True and status["reason"] == "page review"
+    html, keys = form(api, f"/admin/parties?q={bm}")
+    assert "data-frozen" in html
+    api.client.post(f"/admin/parties/{bm}/unfreeze", data=keys, follow_redirects=False)
+    assert api.call("GET", f"/parties/{bm}/freeze").json()["frozen"] is False
+    partner = api.city.partner
+    statement = api.call("GET", f"/statements/{partner}", "partner").json()
+    assert statement["cash_held_fen"] == 30_000
+    page = api.client.get(f"/partner/{partner}").text
+    assert 'data-k="cash_held_fen" data-v="30000"' in page
+    assert 'data-k="cash_available_fen" data-v="0"' in page
