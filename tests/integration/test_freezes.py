@@ -23,6 +23,7 @@ from conftest import DIALECTS, build_city
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import GongshengError, InvalidInput, PartyFrozen
 from gongsheng.domain.ledger import AccountKind
+from gongsheng.services.freezes import freeze_status
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -248,3 +249,21 @@ def test_a_refund_while_frozen_takes_back_only_what_was_paid(
             plat.unfreeze(city.consumer, actor=ADMIN)
     assert _books(runs[0]) == _books(runs[1])
     assert_verified(runs[0].platform)
+
+
+def test_the_command_line_freezes_and_unfreezes(city: City, db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from gongsheng.entrypoints.cli import app
+    runner = CliRunner()
+    done = runner.invoke(app, ["party", "freeze", str(city.merchant), "--reason", "ring", "--db", db_url])
+    assert done.exit_code == 0, done.output
+    status = city.platform.read(freeze_status, city.merchant)
+    assert status.frozen and status.current is not None and status.current.frozen_by.startswith("cli")
+    with pytest.raises(PartyFrozen):
+        city.order(10_000)
+    done = runner.invoke(app, ["party", "unfreeze", str(city.merchant), "--db", db_url])
+    assert done.exit_code == 0, done.output
+    assert not city.platform.read(freeze_status, city.merchant).frozen
+    missing = runner.invoke(app, ["party", "freeze", "999999", "--reason", "x", "--db", db_url])
+    assert missing.exit_code == 3
