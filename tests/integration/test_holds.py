@@ -129,3 +129,34 @@ def test_refunds_inside_the_hold_window_leave_no_negative_balance(
         wallet = plat.wallet(getattr(city, name))
         assert wallet.cash_fen >= wallet.cash_held_fen >= 0, (name, wallet)
     assert_verified(plat)
+
+
+def _earnings(plat: Platform) -> dict[tuple[int, int], int]:
+    from sqlalchemy import func, select
+
+    from gongsheng.adapters import tables as t
+    e = t.earnings.c
+    with plat.engine.connect() as conn:
+        rows = conn.execute(select(e.party_id, e.period, func.sum(e.amount_fen))
+                            .group_by(e.party_id, e.period)).all()
+    return {(int(p), int(q)): int(v) for p, q, v in rows if v}
+
+
+def test_migration_0017_attributes_earlier_cash_to_its_orders_periods(city: City) -> None:
+    from alembic import command
+
+    from gongsheng.adapters.database import alembic_config, migrate
+    plat = city.platform
+    first = city.order(100_000)
+    plat.close_period()
+    city.order(300_000, consumer=city.referrer)
+    plat.refund(first.order_id, 40_000, "late-refund")  # in period 2, of a period-1 order
+    written = _earnings(plat)
+    assert written[(city.merchant, 1)] == 80_000 - 32_000 and written[(city.merchant, 2)] == 240_000
+    cfg = alembic_config(plat.engine)
+    with plat.engine.begin() as conn:  # a database made before holds existed
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+    migrate(plat.engine)
+    assert _earnings(plat) == written
+    assert plat.wallet(city.merchant).cash_held_fen == 240_000
