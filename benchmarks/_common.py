@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import create_engine
+
+from gongsheng.domain.events import Event
+from gongsheng.services.unit_of_work import UnitOfWork
 
 PG_ADMIN_URL = os.environ.get("GS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -61,3 +66,42 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[objec
 def order_amounts(rng: random.Random, n: int) -> list[int]:
     """``n`` order amounts in fen, 10 to 500 yuan."""
     return [rng.randrange(1_000, 50_000) for _ in range(n)]
+
+
+NO_EVENTS_ENV = "GS_BENCH_NO_EVENTS"
+NO_EVENTS_PATH = Path(__file__).resolve().parent / "_no_events"
+"""A folder with a ``sitecustomize`` that, when :data:`NO_EVENTS_ENV` is ``1``, makes
+``UnitOfWork.record`` a no-op in every Python process started with it on ``PYTHONPATH`` (the
+server's uvicorn workers are spawned, so a patch in the parent would not reach them)."""
+
+
+def _record_nothing(self: UnitOfWork, event: Event) -> None:
+    """``UnitOfWork.record`` for a run without events: the event is built, never written."""
+
+
+@contextmanager
+def events_recorded(on: bool) -> Iterator[None]:
+    """Within the block, events are recorded (``on``) or not: ``UnitOfWork.record`` does nothing,
+    so the outbox gets no row. Worker processes forked inside the block inherit it."""
+    if on:
+        yield
+        return
+    original = UnitOfWork.record
+    UnitOfWork.record = _record_nothing  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        UnitOfWork.record = original  # type: ignore[method-assign]
+
+
+def server_env(env: dict[str, str], events: bool) -> dict[str, str]:
+    """``env`` for a server process that records events, or not (see :data:`NO_EVENTS_PATH`)."""
+    if events:
+        return {**env, NO_EVENTS_ENV: "0"}
+    path = os.pathsep.join(p for p in (str(NO_EVENTS_PATH), env.get("PYTHONPATH", "")) if p)
+    return {**env, NO_EVENTS_ENV: "1", "PYTHONPATH": path}
+
+
+def overhead(with_events: float, without: float) -> str:
+    """The throughput lost to events, as a percentage of the run without them."""
+    return f"{100 * (without - with_events) / without:+.1f}%" if without else "n/a"

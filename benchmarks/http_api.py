@@ -23,6 +23,11 @@ Run: ``.venv/bin/python benchmarks/http_api.py [--orders N] [--seconds S] [--con
    about as much CPU per request as the server on this 2-core machine, and would measure
    itself). Every response must be 201; anything else stops the run.
 4. Prints orders/s, p50/p90/p99/max latency, then stops the server and drops the database.
+
+Events: by default the server records every order's ``order.placed`` event, as in production;
+``--no-events`` starts it with ``UnitOfWork.record`` a no-op (``benchmarks/_no_events``), and
+``--compare-events`` runs the whole benchmark twice, with events then without (each on a fresh
+database), and prints both and the overhead in one table.
 """
 
 from __future__ import annotations
@@ -44,7 +49,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import drop_pg_database, order_amounts, print_table, recreate_pg_database
+from _common import (
+    drop_pg_database,
+    order_amounts,
+    overhead,
+    print_table,
+    recreate_pg_database,
+    server_env,
+)
 
 DB = "gs_bench_http"
 VENV_BIN = Path(sys.executable).parent
@@ -212,6 +224,19 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def check_events(url: str, *, expected: bool) -> None:
+    """The run recorded order events exactly when it should have (the switch took effect)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        placed = conn.execute(text("SELECT count(*) FROM events WHERE type = 'order.placed'")).scalar()
+    engine.dispose()
+    if bool(placed) != expected:
+        raise RuntimeError(f"{placed} order events recorded in a run with events "
+                           f"{'on' if expected else 'off'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=8_000, help="orders to place at most")
@@ -222,14 +247,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--merchants", type=int, default=40)
     parser.add_argument("--consumers", type=int, default=200)
+    parser.add_argument("--no-events", action="store_true",
+                        help="the server records no events (UnitOfWork.record a no-op)")
+    parser.add_argument("--compare-events", action="store_true",
+                        help="run with and without events and print the overhead")
     args = parser.parse_args(argv)
+    modes = (True, False) if args.compare_events else (not args.no_events,)
+    rows: list[list[object]] = []
+    rates: dict[bool, float] = {}
+    for events in modes:
+        placed, seconds, latencies = run(args, events=events)
+        latencies.sort()
+        ms = [f"{1000 * percentile(latencies, q):.1f}" for q in (0.5, 0.9, 0.99)]
+        rates[events] = placed / seconds
+        rows.append(["on" if events else "off", placed, f"{seconds:.1f}",
+                     f"{placed / seconds:,.0f}", *ms, f"{1000 * latencies[-1]:.1f}"])
+    columns = ["events", "orders", "s", "orders/s", "p50 ms", "p90 ms", "p99 ms", "max ms"]
+    if len(modes) == 2:
+        columns.append("events overhead")
+        rows[0].append("")
+        rows[1].append(overhead(rates[True], rates[False]))
+    print_table("HTTP API on PostgreSQL: POST /api/v1/orders", columns, rows)
 
+
+def run(args: argparse.Namespace, *, events: bool) -> tuple[int, float, list[float]]:
+    """One benchmark on a fresh database: orders placed, seconds, latencies."""
     url = recreate_pg_database(DB)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_ADMIN_PASSWORD": PASSWORD,
            "GONGSHENG_SECRET_KEY": "bench-" + "k" * 40, "GONGSHENG_MODE": "dev",
            "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "100000/minute"}  # every merchant signs in from here
+    env = server_env(env, events)
     server: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run([str(VENV_BIN / "gongsheng"), "admin", "create", "admin", "--db", url],
@@ -246,20 +295,17 @@ def main(argv: list[str] | None = None) -> None:
                                          consumers=args.consumers, seed=7)
         print(f"city of {len(shops)} merchants, {len(consumers)} consumers registered through "
               f"the API in {time.perf_counter() - t0:.1f} s; load: {args.connections} "
-              f"connections, {args.workers} uvicorn workers", flush=True)
+              f"connections, {args.workers} uvicorn workers, events {'on' if events else 'off'}",
+              flush=True)
         # warm-up: every worker's pool, prepared statements and policy cache (not counted)
         asyncio.run(load(port, shops, consumers, orders=20 * args.connections,
                          connections=args.connections, reuse=args.reuse, seconds=args.seconds,
                          tag="warm", seed=1))
-        placed, seconds, latencies = asyncio.run(load(
+        result = asyncio.run(load(
             port, shops, consumers, orders=args.orders, connections=args.connections,
             reuse=args.reuse, seconds=args.seconds, tag="run", seed=2))
-        latencies.sort()
-        ms = [f"{1000 * percentile(latencies, q):.1f}" for q in (0.5, 0.9, 0.99)]
-        print_table(f"HTTP API on PostgreSQL: POST /api/v1/orders ({placed} orders in "
-                    f"{seconds:.1f} s)",
-                    ["orders/s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
-                    [[f"{placed / seconds:,.0f}", *ms, f"{1000 * latencies[-1]:.1f}"]])
+        check_events(url, expected=events)
+        return result
     finally:
         if server is not None:
             stop(server)

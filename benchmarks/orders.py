@@ -11,8 +11,12 @@ Run: ``.venv/bin/python benchmarks/orders.py [--orders N] [--seconds S] [--batch
    (``benchmarks/_hordak.py``), 1 and 2 processes; the ratio gongsheng / hordak.
 
 Each run is bounded by ``--orders`` per worker and ``--seconds`` of wall time, whichever
-comes first. The databases are the benchmark's own: ``gs_bench_orders`` (dropped at the end),
-``gs_bench_hordak`` (idem) and a SQLite file in a temporary directory.
+comes first. Events: by default every order records its ``order.placed`` event in the outbox, as
+in production; ``--no-events`` runs with ``UnitOfWork.record`` a no-op (the event is built but
+never written), and ``--compare-events`` runs every measurement both ways, one after the other
+on the same books, and prints the overhead of events beside them. ``--sqlite-only`` skips
+PostgreSQL (and the peer). The databases are the benchmark's own: ``gs_bench_orders`` (dropped at
+the end), ``gs_bench_hordak`` (idem) and a SQLite file in a temporary directory.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     City,
     drop_pg_database,
+    events_recorded,
     order_amounts,
+    overhead,
     print_table,
     recreate_pg_database,
 )
@@ -169,8 +175,15 @@ def run_workers(target: Callable[..., None], args_for: Callable[[int], tuple[Any
 
 
 def measure(url: str, city: City, workers: int, n: int, seconds: float, tag: str,
-            batch_size: int = 0) -> float:
-    """Orders/s of ``workers`` processes, one commit per order or ``batch_size`` per commit."""
+            batch_size: int = 0, *, events: bool = True) -> float:
+    """Orders/s of ``workers`` processes, one commit per order or ``batch_size`` per commit,
+    recording events or not."""
+    with events_recorded(events):
+        return _measure(url, city, workers, n, seconds, f"{tag}{'' if events else '-x'}", batch_size)
+
+
+def _measure(url: str, city: City, workers: int, n: int, seconds: float, tag: str,
+             batch_size: int) -> float:
     per_worker = n // workers
     if batch_size:
         per_worker = n // workers + batch_size
@@ -200,13 +213,19 @@ def main(argv: list[str] | None = None) -> None:
                         help="orders per batch run (split over the workers)")
     parser.add_argument("--batch-size", type=int, default=1_000, help="orders per commit")
     parser.add_argument("--skip-peer", action="store_true", help="do not run django-hordak")
+    parser.add_argument("--no-events", action="store_true",
+                        help="record no events (UnitOfWork.record a no-op)")
+    parser.add_argument("--compare-events", action="store_true",
+                        help="measure each run with and without events, and the overhead")
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
+    modes = (True, False) if args.compare_events else (not args.no_events,)
+    if args.sqlite_only:
+        args.skip_peer = True
 
     tmp = tempfile.TemporaryDirectory(prefix="gs_bench_")
-    targets = {
-        "PostgreSQL": recreate_pg_database(PG_DB),
-        "SQLite": f"sqlite:///{Path(tmp.name) / 'orders.db'}",
-    }
+    targets = {} if args.sqlite_only else {"PostgreSQL": recreate_pg_database(PG_DB)}
+    targets["SQLite"] = f"sqlite:///{Path(tmp.name) / 'orders.db'}"
     rows: list[list[object]] = []
     figures: dict[tuple[str, str, int], float] = {}
     try:
@@ -215,20 +234,24 @@ def main(argv: list[str] | None = None) -> None:
             city = register_city(url)
             print(f"{name}: city of {len(city.merchants)} merchants, {len(city.consumers)} "
                   f"consumers registered in {time.perf_counter() - t0:.1f} s", flush=True)
-            for workers in (1, 2):
-                rate = measure(url, city, workers, args.orders, args.seconds, f"s{workers}")
-                figures[(name, "single", workers)] = rate
-                rows.append([name, "1 order / commit", workers, f"{rate:,.0f}"])
-                print(f"  {rows[-1]}", flush=True)
-            for workers in ((1, 2) if name == "PostgreSQL" else (1,)):
-                rate = measure(url, city, workers, args.batch_orders, args.seconds, f"b{workers}",
-                               args.batch_size)
-                figures[(name, "batch", workers)] = rate
-                rows.append([name, f"batch of {args.batch_size} / commit", workers, f"{rate:,.0f}"])
-                print(f"  {rows[-1]}", flush=True)
-            rows.append([name, "verify after the runs", "", check_books(url)])
+            runs = [("single", "1 order / commit", w, args.orders, 0) for w in (1, 2)]
+            runs += [("batch", f"batch of {args.batch_size} / commit", w, args.batch_orders,
+                      args.batch_size) for w in ((1, 2) if name == "PostgreSQL" else (1,))]
+            for kind, label, workers, n, size in runs:
+                rates = {}
+                for events in modes:
+                    rates[events] = rate = measure(url, city, workers, n, args.seconds,
+                                                   f"{kind[0]}{workers}", size, events=events)
+                    if events or len(modes) == 1:
+                        figures[(name, kind, workers)] = rate
+                    rows.append([name, label, workers, "on" if events else "off",
+                                 f"{rate:,.0f}", ""])
+                    print(f"  {rows[-1][:5]}", flush=True)
+                if len(modes) == 2:
+                    rows[-1][-1] = overhead(rates[True], rates[False])
+            rows.append([name, "verify after the runs", "", "", check_books(url), ""])
         print_table("gongsheng: orders per second (each order its whole 8+-leg waterfall)",
-                    ["database", "mode", "workers", "orders/s"], rows)
+                    ["database", "mode", "workers", "events", "orders/s", "events overhead"], rows)
         if not args.skip_peer:
             from _hordak import measure_hordak, prepare_database
 
@@ -243,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
                         "(8-leg transactions)",
                         ["workers", "gongsheng/s", "hordak/s", "ratio"], peer_rows)
     finally:
-        drop_pg_database(PG_DB)
+        if not args.sqlite_only:
+            drop_pg_database(PG_DB)
         if not args.skip_peer:
             drop_pg_database(HORDAK_DB)
         tmp.cleanup()

@@ -48,9 +48,16 @@ class Settings(BaseSettings):
     """Failed sign-ins one username may take before it is refused until the window moves on."""
     sign_up_limit_per_address: str = "10/hour"
     """Anonymous sign-ups one address may make."""
+    api_key_rate_limit: str = "600/minute"
+    """Requests one integration key may make (a key's own ``rate_limit``, set when it is issued,
+    replaces it: a busy payment gateway may need more, a terminal far less)."""
     rate_limit_storage: str = "memory://"
     """Where rate limits count (``memory://``: per process; a ``limits`` URI such as ``redis://``
     shares them between worker processes)."""
+
+    attestation_key_file: Path = Path("gongsheng-attestation.key")
+    """The Ed25519 key signing compliance attestations (made on first use, mode 0600; the public
+    key is published beside it as ``<file>.pub``)."""
 
     # --- integration: webhooks (GONGSHENG_WEBHOOKS_*) ---
     webhooks_allow_private: bool = False  # allow targets in private / loopback ranges

@@ -113,7 +113,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     passwords = known_passwords(folder / "logins.csv")
     port = _free_port()
     env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_SECRET_KEY": SECRET,
-           "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "10000/minute"}  # every test signs in from here
+           "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "10000/minute",  # every test signs in from here
+           "GONGSHENG_ATTESTATION_KEY_FILE": str(folder / "attestation.key")}
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gongsheng.entrypoints.api.app:app_from_env", "--factory",

@@ -58,7 +58,8 @@ def test_admin_charts_have_one_point_per_closed_period() -> None:
 
 def test_every_word_the_pages_use_exists_in_both_languages() -> None:
     used: set[str] = set()
-    for path in [*WEB.glob("templates/*.html"), WEB / "views.py", WEB / "routes.py"]:
+    for path in [*WEB.glob("templates/*.html"), WEB / "views.py", WEB / "routes.py",
+                 WEB / "routes_cases.py"]:
         used |= set(re.findall(r"""_\(['"]([a-z_:0-9]+)['"]\)""", path.read_text("utf-8")))
     dynamic = {f"{prefix}:{v}" for prefix, values in {
         "channel": ("mall", "brand", "alliance"), "level": ("province", "city", "district"),
@@ -67,7 +68,10 @@ def test_every_word_the_pages_use_exists_in_both_languages() -> None:
         "part": views.INCENTIVES,
         "flag": ("release_below_nominal", "coverage_above_threshold", "pool_coverage_below_1",
                  "unfunded_release", "velocity", "wash_trading_suspect", "self_referral_suspect",
-                 "refund_after_release")}.items() for v in values}
+                 "refund_after_release", "wash_trading", "wash_ring", "self_referral_ring",
+                 "circular_trading", "manual"),
+        "status": ("open", "investigating", "confirmed", "dismissed"),
+        "move": ("investigating", "confirmed", "dismissed")}.items() for v in values}
     missing = sorted(k for k in used | dynamic if k not in TEXT)
     assert not missing
     assert all(zh and en for zh, en in TEXT.values())

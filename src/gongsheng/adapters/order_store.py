@@ -33,7 +33,8 @@ ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("voucher_cost_fen", "bigint"), ("concession_fen", "bigint"), ("concession_rate", "text"),
     ("contract_rate", "text"), ("pool_fen", "bigint"), ("allocations", "text"),
     ("consumer_cpts", "bigint"), ("merchant_cpts", "bigint"), ("referrer_id", "bigint"),
-    ("referrer_cpts", "bigint"), ("refunded_fen", "bigint"),
+    ("referrer_cpts", "bigint"), ("refunded_fen", "bigint"), ("payment_ref", "text"),
+    ("device_id", "text"),
 )
 
 _KINDS = {k.code: k for k in AccountKind}
@@ -149,8 +150,9 @@ WITH o AS (
 SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open') FROM o
 """
 _SQL = " ".join(_SQL.split())
-# at most psycopg's 4096 characters (MAX_CACHED_STATEMENT_LENGTH), so its parse of the text is cached
-assert len(_SQL) <= 4096, len(_SQL)
+# psycopg caches its conversion of a query text only up to 4096 characters
+# (MAX_CACHED_STATEMENT_LENGTH); with the payment identifiers and the earnings this text is past
+# that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
 
 
 def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],

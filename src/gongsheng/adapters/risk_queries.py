@@ -58,3 +58,17 @@ def refunds_after_release(conn: Connection, since_period: int,
         .where(r.c.period >= since_period, r.c.clawback_fen > 0)
         .group_by(o.c.consumer_id).limit(limit))
     return [(int(cid), int(n), int(v)) for cid, n, v in rows]
+
+
+def merchant_purchases(conn: Connection, period: int) -> list[tuple[int, int]]:
+    """``(buyer merchant, seller merchant)``: in ``period``, a consumer connected to the buyer
+    (one component of the shared-identifier graph) ordered at the seller. Each of the period's
+    orders is joined to its consumer's component row by key; most consumers have none."""
+    o, cc, mc, m = (t.orders, t.risk_components, t.risk_components.alias("mc"), t.merchants)
+    rows = conn.execute(
+        select(mc.c.party_id, o.c.merchant_id).distinct()
+        .select_from(o.join(cc, cc.c.party_id == o.c.consumer_id)
+                     .join(mc, mc.c.root_id == cc.c.root_id)
+                     .join(m, m.c.party_id == mc.c.party_id))
+        .where(o.c.period == period, mc.c.party_id != o.c.merchant_id))
+    return [(int(a), int(b)) for a, b in rows]

@@ -36,6 +36,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -46,6 +47,8 @@ from sqlalchemy import (
 
 STRIPES = 64
 """Rows each hot platform account, counter and group total is spread over."""
+IDENTIFIER_LENGTH = 128
+"""Longest ``payment_ref`` or ``device_id`` an order may carry."""
 
 metadata = MetaData(
     naming_convention={
@@ -253,12 +256,17 @@ orders = Table(
     Column("referrer_id", BigInteger, nullable=True),
     Column("referrer_cpts", BigInteger, nullable=False),
     Column("refunded_fen", BigInteger, nullable=False, server_default="0"),
+    Column("payment_ref", String(IDENTIFIER_LENGTH), nullable=True),  # hash of the instrument
+    Column("device_id", String(IDENTIFIER_LENGTH), nullable=True),
     _created(),
     CheckConstraint("amount_fen > 0", name="amount"),
     CheckConstraint("voucher_fen >= 0 and voucher_fen <= amount_fen", name="voucher"),
     CheckConstraint("refunded_fen >= 0 and refunded_fen <= amount_fen", name="refunded"),
 )
 Index("ix_orders_period", orders.c.period)
+# the velocity cap counts a consumer's orders of the period (and at one merchant) on this index,
+# reading at most cap + 1 of its entries
+Index("ix_orders_consumer_period", orders.c.consumer_id, orders.c.period, orders.c.merchant_id)
 
 refunds = Table(
     "refunds", metadata,
@@ -273,6 +281,7 @@ refunds = Table(
     _created(),
     CheckConstraint("amount_fen > 0", name="amount"),
 )
+Index("ix_refunds_period", refunds.c.period)  # the close's refund-after-release detector
 
 payouts = Table(
     "payouts", metadata,
@@ -530,3 +539,116 @@ party_freezes = Table(
 Index("uq_party_freezes_open", party_freezes.c.party_id, unique=True,
       sqlite_where=text("unfrozen_at is null"), postgresql_where=text("unfrozen_at is null"))
 Index("ix_party_freezes_party", party_freezes.c.party_id, party_freezes.c.id)
+
+
+api_keys = Table(
+    # integration keys (domain/api_keys.py): the text gsk_<lookup>_<secret> is shown once; only
+    # its SHA-256 digest is stored, and ``lookup`` (unique) finds the row in one indexed read
+    "api_keys", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("lookup", String(32), nullable=False, unique=True),
+    Column("secret_digest", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("party_id", ForeignKey("parties.id"), nullable=True),  # None: a platform key
+    Column("scopes", String(500), nullable=False),  # space-separated, sorted
+    Column("rate_limit", String(50), nullable=True),  # None: the configured default
+    Column("expires_ms", BigInteger, nullable=True),  # None: never expires
+    Column("last_used_ms", BigInteger, nullable=True),  # written at most once a minute
+    Column("revoked_ms", BigInteger, nullable=True),
+    Column("created_by", ForeignKey("users.id"), nullable=True),  # None: the command line
+    _created(),
+)
+
+# Seals of closed periods (domain/seals.py, docs/integrity.md): append-only, guarded like the
+# journal (adapters/seal_store.py). One row per period, written once at its close, and one per
+# chunk of its entries; nothing here is touched by orders.
+period_seals = Table(
+    "period_seals", metadata,
+    Column("period", Integer, primary_key=True, autoincrement=False),
+    Column("first_id", BigInteger, nullable=False),  # the sealed range of journal entry ids
+    Column("last_id", BigInteger, nullable=False),
+    Column("entries", BigInteger, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+    Column("previous", String(64), nullable=True),  # hex SHA-256 of the previous seal
+    Column("digest", String(64), nullable=False),   # hex SHA-256 of this seal
+    _created(),
+)
+
+period_seal_chunks = Table(
+    "period_seal_chunks", metadata,
+    Column("period", Integer, primary_key=True, autoincrement=False),
+    Column("chunk", BigInteger, primary_key=True, autoincrement=False),
+    Column("first_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("fingerprints", LargeBinary, nullable=False),  # 8 bytes per entry, in id order
+)
+
+# Risk: the shared-identifier graph, flags and cases (services/detectors.py, services/cases.py)
+risk_identifiers = Table(
+    "risk_identifiers", metadata,  # which party used which instrument or device (an edge each)
+    Column("kind", String(10), nullable=False),  # "payment" | "device"
+    Column("value", String(IDENTIFIER_LENGTH), nullable=False),
+    Column("party_id", BigInteger, nullable=False),
+    _created(),
+    Index("ix_risk_identifiers_edge", "kind", "value", "party_id", unique=True),
+)
+
+risk_components = Table(
+    "risk_components", metadata,  # union-find, flattened: every party's component (its root)
+    Column("party_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_id", BigInteger, nullable=False, index=True),
+    Column("size", Integer, nullable=False, server_default="1"),  # meaningful on the root's row
+)
+
+risk_flags = Table(
+    "risk_flags", metadata,  # what a detector saw, once per flag_key; every flag belongs to a case
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("flag_key", String(200), nullable=False, unique=True),
+    Column("detector", String(40), nullable=False),
+    Column("period", Integer, nullable=False, index=True),
+    Column("party_id", BigInteger, nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("case_id", BigInteger, nullable=True),
+    _created(),
+)
+
+cases = Table(
+    "cases", metadata,  # an abuse case: open -> investigating -> confirmed | dismissed
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("detector", String(40), nullable=False),  # "manual" for a case an admin opened
+    Column("status", String(20), nullable=False, index=True),
+    Column("summary", Text, nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("open_key", String(200), nullable=True, unique=True),  # set while undecided
+    Column("opened_by", String(200), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decision", Text, nullable=True),  # JSON: what confirming did (frozen, refunded)
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+case_parties = Table(
+    "case_parties", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    Column("party_id", BigInteger, primary_key=True),
+    Column("role", String(20), nullable=False),  # merchant | consumer | referrer | party
+)
+
+case_orders = Table(
+    "case_orders", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    Column("order_id", BigInteger, primary_key=True),
+)
+
+case_notes = Table(
+    "case_notes", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    _created(),
+)

@@ -16,8 +16,10 @@
     │   │                               spend vouchers or withdraw until unfrozen
     │   ├── RetryTransaction            what the transaction read changed (a close, a deadlock,
     │   │                               a serialisation failure): run it again
-    │   └── DuplicateRequest            a concurrent request with the same idempotency key
-    │                                   committed first: run again, and it replays that one
+    │   ├── DuplicateRequest            a concurrent request with the same idempotency key
+    │   │                               committed first: run again, and it replays that one
+    │   ├── VelocityCapExceeded         an order over the policy's velocity cap ([risk])
+    │   └── CaseTransitionRefused       a case moved to a status its own does not lead to
     ├── Unauthorized            (401)   no or bad credentials
     ├── Forbidden               (403)   not yours
     │   └── PayCodeRefused              an order's pay code does not allow its voucher part
@@ -106,6 +108,19 @@ class DuplicateRequest(Conflict):
     """
 
     title = "Concurrent request with the same key"
+
+
+class VelocityCapExceeded(Conflict):
+    """The order would take its consumer over a velocity cap of the policy's ``[risk]`` (orders
+    per period, or per period at one merchant); nothing was written."""
+
+    title = "Velocity cap exceeded"
+
+
+class CaseTransitionRefused(Conflict):
+    """An abuse case cannot go from its status to the one asked (``domain.cases``)."""
+
+    title = "Case transition refused"
 
 
 class Unauthorized(GongshengError):

@@ -196,10 +196,51 @@ class PartyUnfrozen(Event):
     actor: str
 
 
+@dataclass(frozen=True)
+class CaseOpened(Event):
+    """An abuse case opened: by a detector's flag (``detector``) or by an admin (``manual``)."""
+
+    type: ClassVar[str] = "case.opened"
+
+    case_id: int
+    detector: str
+    summary: str
+    party_ids: tuple[int, ...]
+    order_ids: tuple[int, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class CaseStatusChanged(Event):
+    """A case moved on (``investigating``, ``confirmed``, ``dismissed``); a confirmation lists
+    the parties it froze and the refunds it made."""
+
+    type: ClassVar[str] = "case.status_changed"
+
+    case_id: int
+    previous: str
+    status: str
+    actor: str
+    note: str | None
+    frozen_party_ids: tuple[int, ...]
+    refund_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CaseNoted(Event):
+    """A note was added to a case."""
+
+    type: ClassVar[str] = "case.noted"
+
+    case_id: int
+    note_id: int
+    actor: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls for cls in (
         OrderPlaced, OrderRefunded, PeriodClosed, PayoutMade, PartyRegistered,
         PolicyVersionScheduled, PolicyVersionActivated, PointsExchanged, StoreProfitDeclared,
-        WebhookDisabled, PartyFrozen, PartyUnfrozen)
+        WebhookDisabled, CaseOpened, CaseStatusChanged, CaseNoted, PartyFrozen, PartyUnfrozen)
 }
 """Every event type by its name (the feed, the webhooks and the docs list these)."""

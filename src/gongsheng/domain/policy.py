@@ -148,6 +148,16 @@ class RiskRule:
     """Referees who never ordered, per referrer, flagged as possible self-referral farming."""
     max_flags: int = 50
     """Flags each detector reports at most."""
+    max_orders_per_period: int | None = None
+    """Velocity cap: orders one consumer may place in one period; the order over it is refused
+    (None: no cap)."""
+    max_pair_orders_per_period: int | None = None
+    """Velocity cap: orders one consumer may place at one merchant in one period (None: no cap)."""
+    ring_size: int = 3
+    """Consumers sharing instruments or devices (one component) whose orders of a period, all at
+    one merchant, are flagged as a wash-trading ring."""
+    detect_on_order: bool = True
+    """Whether an order's identifiers feed the shared-identifier graph and its detectors."""
 
 
 @dataclass(frozen=True)
@@ -387,16 +397,27 @@ def _risk(raw: Any) -> RiskRule:
         return RiskRule()
     if not isinstance(raw, Mapping):
         raise PolicyError("policy: [risk] must be a table")
-    known = {"coverage_warning", "velocity_orders", "wash_orders", "referral_farm", "max_flags"}
+    known = {"coverage_warning", "velocity_orders", "wash_orders", "referral_farm", "max_flags",
+             "max_orders_per_period", "max_pair_orders_per_period", "ring_size",
+             "detect_on_order"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise PolicyError(f"policy: [risk] has unknown settings: {', '.join(unknown)}")
     default = RiskRule()
-    counts = {k: _int(raw, k, "risk", minimum=1) if k in raw else getattr(default, k)
-              for k in ("velocity_orders", "wash_orders", "referral_farm", "max_flags")}
+    counts: dict[str, int] = {
+        k: _int(raw, k, "risk", minimum=1) if k in raw else getattr(default, k)
+        for k in ("velocity_orders", "wash_orders", "referral_farm", "max_flags", "ring_size")}
+    caps: dict[str, int | None] = {
+        k: _int(raw, k, "risk", minimum=1) if k in raw else None
+        for k in ("max_orders_per_period", "max_pair_orders_per_period")}
     warning = (_rate(raw, "coverage_warning", "risk") if "coverage_warning" in raw
                else default.coverage_warning)
-    return RiskRule(coverage_warning=warning, **counts)
+    detect = raw.get("detect_on_order", default.detect_on_order)
+    if not isinstance(detect, bool):
+        raise PolicyError(f"policy: risk.detect_on_order must be true or false, not {detect!r}")
+    return RiskRule(coverage_warning=warning, detect_on_order=detect,
+                    max_orders_per_period=caps["max_orders_per_period"],
+                    max_pair_orders_per_period=caps["max_pair_orders_per_period"], **counts)
 
 
 def _hold_periods(payouts: Mapping[str, Any]) -> int:

@@ -162,16 +162,37 @@ def period_close(
 
 
 @app.command("verify")
-def verify(db: DbOption = None) -> None:
-    """Check every invariant of the stored books; exit 0 only if all hold."""
-    with opened(db) as plat:
-        checks = guarded(plat.verify)
+def verify(db: DbOption = None, incremental: Annotated[
+        bool, typer.Option(help="check only what changed since the last sealed period")] = False,
+) -> None:
+    """Check every invariant of the stored books and every period's seal; exit 0 only if all hold."""
+    from gongsheng.entrypoints.integrity_cli import run_verify
+
+    checks = run_verify(db, incremental)
     for check in checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
         out.print(f"{mark} {check.name}: {check.detail}")
     failed = next((c for c in checks if not c.ok), None)
     if failed is not None:
         fail(f"invariant failed: {failed.name} ({failed.detail})", code=1)
+
+
+@app.command("attest")
+def attest(
+    db: DbOption = None,
+    period: Annotated[int | None, typer.Option(min=1, help="closed period (default: the last)")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the signed file here "
+                                                  "(default: stdout)")] = None,
+    key: Annotated[Path | None, typer.Option(help="signing key file (default: "
+                                             "GONGSHENG_ATTESTATION_KEY_FILE)")] = None,
+    verify_file: Annotated[Path | None, typer.Option("--verify", help="check a signed file offline")] = None,
+    public_key: Annotated[Path | None, typer.Option(help="the platform's public key for --verify "
+                                                    "(default: <key file>.pub)")] = None,
+) -> None:
+    """Signed compliance attestation of a closed period; exit 0 only if every check holds."""
+    from gongsheng.entrypoints.integrity_cli import run_attest
+
+    run_attest(db, period, out_file, key, verify_file, public_key)
 
 
 def _password_input() -> str:

@@ -1,4 +1,5 @@
-"""Integration commands of ``gongsheng``: ``worker`` (webhook deliveries) and ``export``."""
+"""Integration commands of ``gongsheng``: ``worker`` (webhook deliveries), ``export`` and
+``apikey`` (:mod:`.apikey_cli`)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ DbOption = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add the integration commands to the ``gongsheng`` app."""
+    from gongsheng.entrypoints.apikey_cli import apikey_app
     from gongsheng.entrypoints.cli import guarded, out
+
+    app.add_typer(apikey_app, name="apikey")
 
     @app.command("worker")
     def worker(

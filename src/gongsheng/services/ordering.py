@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -53,7 +54,7 @@ from gongsheng.domain.orders import (
 )
 from gongsheng.domain.policy import Policy, Recipient
 from gongsheng.domain.waterfall import Beneficiaries, split_order
-from gongsheng.services import pay_codes
+from gongsheng.services import pay_codes, rings
 from gongsheng.services.books import (
     OpenPeriod,
     add_counters,
@@ -64,9 +65,19 @@ from gongsheng.services.books import (
 from gongsheng.services.holdings import settle
 from gongsheng.services.idempotency import check_key, request_hash, same_request
 from gongsheng.services.unit_of_work import BOOKS_LOCK, RetryTransaction, UnitOfWork
+from gongsheng.services.velocity import check_velocity
 
 MAX_ORDER_FEN = 10**12
+IDENTIFIERS = ("payment_ref", "device_id")
+_IDENTIFIER = re.compile(r"[\x21-\x7e]{1," + str(t.IDENTIFIER_LENGTH) + "}")
 _stripes = random.Random()
+
+
+def check_identifier(name: str, value: object) -> None:
+    """Refuse an identifier that is not 1 to ``IDENTIFIER_LENGTH`` visible ASCII characters."""
+    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
+        raise InvalidInput(f"{name} must be a string of 1 to {t.IDENTIFIER_LENGTH} visible "
+                           "ASCII characters (no spaces)")
 
 
 @dataclass(frozen=True)
@@ -83,15 +94,29 @@ class OrderRequest:
     voucher_fen: int = 0
     idempotency_key: str = ""
     pay_code: str | None = None
+    payment_ref: str | None = None
+    """A hash of the paying instrument, from the payment side (feeds the risk detectors)."""
+    device_id: str | None = None
+    """The paying device, from the payment side (feeds the risk detectors)."""
 
-    def body(self) -> dict[str, int]:
-        return {"consumer_id": self.consumer_id, "merchant_id": self.merchant_id,
-                "amount_fen": self.amount_fen, "voucher_fen": self.voucher_fen}
+    def body(self) -> dict[str, int | str]:
+        """What the request's hash covers: the identifiers only when given, so that an order
+        without them hashes as it did before they existed."""
+        out: dict[str, int | str] = {
+            "consumer_id": self.consumer_id, "merchant_id": self.merchant_id,
+            "amount_fen": self.amount_fen, "voucher_fen": self.voucher_fen}
+        if self.payment_ref is not None:
+            out["payment_ref"] = self.payment_ref
+        if self.device_id is not None:
+            out["device_id"] = self.device_id
+        return out
 
     def validate(self) -> None:
         check_key(self.idempotency_key)
         for name, value in self.body().items():
-            if not isinstance(value, int) or isinstance(value, bool):
+            if name in IDENTIFIERS:
+                check_identifier(name, value)
+            elif not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidInput(f"{name} must be an integer")
         if not 0 < self.amount_fen <= MAX_ORDER_FEN:
             raise InvalidInput(f"amount_fen must be between 1 and {MAX_ORDER_FEN}")
@@ -351,6 +376,7 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
         "allocations": json.dumps(parts),
         "consumer_cpts": points.consumer_cpts, "merchant_cpts": points.merchant_cpts,
         "referrer_id": referrer, "referrer_cpts": points.referrer_cpts, "refunded_fen": 0,
+        "payment_ref": req.payment_ref, "device_id": req.device_id,
     }
     parties = OrderParties(req.consumer_id, req.merchant_id, referrer,
                            tuple(a.party_id for a in split.allocations), platform_parts(policy))
@@ -445,7 +471,8 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
 
     Steps: validate, take the books lock shared, replay a used key, read the open period and
     the context, check vouchers (and use the pay code up), claim the consumer's first order,
-    compute, write (confirming the period). PostgreSQL does the lock, the reads and the claim
+    check the velocity cap, compute, write (confirming the period), and feed the order's
+    identifiers to the ring detectors. PostgreSQL does the lock, the reads and the claim
     in one round trip (:func:`_begin_pg`), SQLite one query per step.
     """
     conn = uow.conn
@@ -471,8 +498,23 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
         if replay is not None:
             return replay
         first = claim_first_order(conn, req, ctx)
+    check_velocity(conn, policy.risk, consumer_id=req.consumer_id, merchant_id=req.merchant_id,
+                   period=period.seq)
     rows = compute_order(req, body_hash, period, policy, ctx, first)
-    return placed(uow, write_orders(conn, [rows])[0], rows)
+    result = placed(uow, write_orders(conn, [rows])[0], rows)
+    observe(uow, policy, result, ctx, req)
+    return result
+
+
+def observe(uow: UnitOfWork, policy: Policy, result: OrderResult, ctx: OrderContext,
+            req: OrderRequest) -> None:
+    """Feed a placed order to the detectors that run on the order (``services.rings``)."""
+    if req.payment_ref is None and req.device_id is None:
+        return
+    rings.observe_order(uow, policy.risk, order_id=result.order_id, period=result.period,
+                        consumer_id=req.consumer_id, merchant_id=req.merchant_id,
+                        referrer_id=ctx.referrer_id, payment_ref=req.payment_ref,
+                        device_id=req.device_id)
 
 
 # PostgreSQL: every read of place_order, the books lock and the first-order claim in one

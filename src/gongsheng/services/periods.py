@@ -34,10 +34,12 @@ from gongsheng.domain.release import (
     rate_as_decimal,
     release_at,
 )
+from gongsheng.services import risk
 from gongsheng.services.books import counters, open_period, period_end, policy_version
 from gongsheng.services.figures import period_figures
 from gongsheng.services.forecast_store import stored_outlook
 from gongsheng.services.idempotency import request_hash, same_request
+from gongsheng.services.seals import seal_at_close
 from gongsheng.services.unit_of_work import UnitOfWork
 
 
@@ -141,9 +143,11 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
     if entry is not None:
         post(conn, entry, seq)
     figures = period_figures(conn, seq, policy, rate, nominal, released, unfunded)
+    risk.detect_at_close(uow, seq, policy.risk)
     conn.execute(update(t.periods).where(t.periods.c.seq == seq).values(
         status="closed", release_rate=rate, nominal_rate=nominal, released_fen=released,
         unfunded_fen=unfunded, figures=json.dumps(figures), closed_at=dt.datetime.now(dt.UTC)))
+    seal_at_close(conn, seq)  # the period's journal and release figures, chained to the last seal
     next_version = conn.execute(
         select(func.max(t.policy_versions.c.id)).where(
             t.policy_versions.c.active_from_period.is_not(None),

@@ -121,8 +121,10 @@ class Platform:
     def wallet(self, party_id: int) -> wallets.Wallet:
         return self.run(lambda uow: wallets.wallet(uow.conn, party_id, alone=True))
 
-    def verify(self) -> list[verification.Check]:
-        return self.read(verification.verify_books)
+    def verify(self, *, incremental: bool = False,
+               progress: Callable[[int], None] | None = None) -> list[verification.Check]:
+        return self.read(lambda conn: verification.verify_books(
+            conn, incremental=incremental, progress=progress))
 
     def trial_balance(self) -> dict[Any, int]:
         return self.read(trial_balance)

@@ -14,12 +14,18 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
+from gongsheng.adapters import seal_store
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import journal_balances, system_balance, trial_balance
 from gongsheng.domain.ledger import AccountKind, account_name, describe_account, unbalanced_assets
 from gongsheng.domain.money import ratio
 from gongsheng.domain.release import released_to_date
+from gongsheng.services import seals
 from gongsheng.services.books import current_policy
+
+
+def _no_progress(_: int) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -45,14 +51,17 @@ def _balances_match_journal(conn: Connection) -> Check:
     return Check("balances agree with the journal", not diff, detail)
 
 
-def _entries_balanced(conn: Connection) -> Check:
+def _entries_balanced(conn: Connection, after: int = 0) -> Check:
+    """Entries with ids above ``after`` (all of them by default)."""
     p, e = t.postings, t.journal_entries
     off = conn.execute(
-        select(p.c.entry_id).group_by(p.c.entry_id, p.c.asset).having(func.sum(p.c.amount) != 0)
-        .limit(1)).scalar()
-    legs = (select(p.c.entry_id, func.count().label("n")).group_by(p.c.entry_id).subquery())
+        select(p.c.entry_id).where(p.c.entry_id > after)
+        .group_by(p.c.entry_id, p.c.asset).having(func.sum(p.c.amount) != 0).limit(1)).scalar()
+    legs = (select(p.c.entry_id, func.count().label("n")).where(p.c.entry_id > after)
+            .group_by(p.c.entry_id).subquery())
     short = conn.execute(select(e.c.id).select_from(e.outerjoin(legs, legs.c.entry_id == e.c.id))
-                         .where(func.coalesce(legs.c.n, 0) != e.c.leg_count).limit(1)).scalar()
+                         .where(e.c.id > after, func.coalesce(legs.c.n, 0) != e.c.leg_count)
+                         .limit(1)).scalar()
     ok = off is None and short is None
     return Check("every journal entry balances per asset and is complete", ok,
                  "all entries balance" if ok else f"entry {off or short} does not")
@@ -159,13 +168,37 @@ def _contracts_feasible(conn: Connection) -> Check:
                  f"concession rate {bad[0]} with contract rate {bad[1]} can overpay")
 
 
+def _seals_match(conn: Connection, incremental: bool = False,
+                 progress: seals.Progress = _no_progress) -> Check:
+    """Every closed period's seal recomputed from its journal (``services/seals.py``)."""
+    report = seals.verify_seals(conn, incremental=incremental, progress=progress)
+    return Check("every closed period matches its seal", report.ok, report.detail)
+
+
 CHECKS: tuple[Callable[[Connection], Check], ...] = (
-    _assets_sum_to_zero, _entries_balanced, _balances_match_journal, _nonnegative,
+    _seals_match, _assets_sum_to_zero, _entries_balanced, _balances_match_journal, _nonnegative,
     _orders_reference_known_rows,
     _reserve_mirrors_vouchers, _pool_not_negative, _release_index, _contracts_feasible,
 )
 
 
-def verify_books(conn: Connection) -> list[Check]:
-    """Run every check; the books are sound iff all are ``ok``."""
-    return [check(conn) for check in CHECKS]
+def verify_books(conn: Connection, *, incremental: bool = False,
+                 progress: seals.Progress | None = None) -> list[Check]:
+    """Run every check; the books are sound iff all are ``ok``.
+
+    ``incremental`` checks only what changed since the last sealed period: the seals' chain
+    (not recomputed), the entries written since, and every check that reads balance rows rather
+    than history; it leaves out the comparison of every balance with the whole journal."""
+    after = 0
+    if incremental:
+        last = seal_store.last_seal(conn)
+        after = 0 if last is None else last.last_id
+    found = []
+    for check in CHECKS:
+        if check is _seals_match:
+            found.append(_seals_match(conn, incremental, progress or _no_progress))
+        elif check is _entries_balanced:
+            found.append(_entries_balanced(conn, after))
+        elif not (incremental and check is _balances_match_journal):
+            found.append(check(conn))
+    return found

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from gongsheng.entrypoints.api import errors, limiter
+from gongsheng.entrypoints.api import errors, integration_access, limiter
 from gongsheng.entrypoints.api.observability import health, metrics, workers
 from gongsheng.entrypoints.api.observability.requests import RequestObserver
 from gongsheng.entrypoints.api.routes import ROUTERS
@@ -46,6 +46,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for status, text in _PROBLEMS.items():
                 responses[status] = {"description": text,
                                      "content": {errors.MEDIA_TYPE: {"schema": ref}}}
+    integration_access.document_keys(ROUTERS, API_PREFIX, schema)  # the gsk_ bearer scheme and scopes
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     app.openapi_schema = schema

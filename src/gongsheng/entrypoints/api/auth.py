@@ -13,6 +13,14 @@ session generation and the database they were issued for.
   process at its next use.
 - **Signing in** (:func:`sign_in`) is rate limited per address and per username, and its
   argon2 work runs in a small thread pool of its own.
+
+The second kind of principal is an **integration key** (``Authorization: Bearer gsk_...``,
+:mod:`gongsheng.domain.api_keys`), checked by :func:`authorize_key`: one indexed read per
+request (so a revoked or expired key is refused at once), then the key's rate limit. A key's
+principal carries its scopes; the routes it may call say which scope they need
+(:mod:`.integration_access`), and every other route refuses keys
+(:meth:`Principal.require_person`). A platform key acts with an administrator's reach within its
+scopes; a party key as that party.
 """
 
 from __future__ import annotations
@@ -29,14 +37,16 @@ import anyio.to_thread
 import jwt
 from fastapi import Request
 
+from gongsheng.domain.api_keys import Scope
 from gongsheng.domain.errors import Forbidden, Unauthorized
 from gongsheng.entrypoints.api.limiter import (
+    REQUESTS_PER_API_KEY,
     SIGN_IN_FAILURES_PER_USERNAME,
     SIGN_IN_PER_ADDRESS,
     Limiter,
     client_address,
 )
-from gongsheng.services import accounts
+from gongsheng.services import accounts, api_keys
 from gongsheng.services.accounts import ROLES, Account
 from gongsheng.services.passwords import HASH_SLOTS
 from gongsheng.services.platform import Platform
@@ -74,17 +84,35 @@ def database_key(secret: str, database_id: str) -> TokenKey:
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: an account's username, role, party (None for an admin), and the account
-    id and session generation its token was issued for."""
+    id and session generation its token was issued for; or an integration key (``key_id`` set,
+    ``username`` its public prefix, ``scopes`` what it may do, role ``admin`` for a platform
+    key and its party's kind for a party key)."""
 
     username: str
     role: str
     party_id: int | None
     account_id: int = 0
     generation: int = 0
+    key_id: int | None = None
+    scopes: frozenset[Scope] = frozenset()
 
     @property
     def admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_key(self) -> bool:
+        return self.key_id is not None
+
+    def require_person(self) -> None:
+        """Refuse an integration key: this route is for signed-in accounts."""
+        if self.is_key:
+            raise Forbidden("API keys cannot call this route; it is for signed-in accounts")
+
+    def require_scope(self, scope: Scope) -> None:
+        """Refuse a key without ``scope`` (a signed-in account has every scope its role has)."""
+        if self.is_key and scope not in self.scopes:
+            raise Forbidden(f"this API key lacks the scope {scope.value!r} this route needs")
 
     def owns(self, party_id: int) -> bool:
         """Admin sees all; any other role only its own party."""
@@ -126,6 +154,17 @@ def authorize(platform: Platform, token: str, key: TokenKey) -> Principal:
     principal = read_token(token, key)
     accounts.check_session_now(platform.engine, principal.account_id, principal.generation)
     return principal
+
+
+def authorize_key(platform: Platform, limiter: Limiter, text: str, *,
+                  default_rate: str | None = None) -> Principal:
+    """The principal of an integration key (:class:`Unauthorized` unless active), after one hit
+    of its rate limit (:class:`~.limiter.RateLimited`, 429, over it): the key's own limit, else
+    the configured default."""
+    key = api_keys.verify_key(platform.engine, text, now_ms=int(time.time() * 1000))
+    limiter.hit(REQUESTS_PER_API_KEY, str(key.id), limit=key.rate_limit or default_rate)
+    role = "admin" if key.party_kind is None else key.party_kind
+    return Principal(key.prefix, role, key.party_id, key_id=key.id, scopes=key.scopes)
 
 
 @lru_cache(maxsize=4096)

@@ -1,9 +1,14 @@
 """Dependencies of the routes, as ``Annotated`` aliases: the platform, the caller, common parameters.
 
 Finding the caller reads the database (the token's session generation,
-:func:`gongsheng.entrypoints.api.auth.authorize`), so :func:`current_user` and
-:func:`optional_user` are plain functions, which FastAPI runs in its thread pool, off the event
-loop; the others only read the app state and are ``async``.
+:func:`gongsheng.entrypoints.api.auth.authorize`, or an integration key's row,
+:func:`~gongsheng.entrypoints.api.auth.authorize_key`), so :func:`current_user`,
+:func:`optional_user` and :func:`any_caller` are plain functions, which FastAPI runs in its
+thread pool, off the event loop; the others only read the app state and are ``async``.
+
+:func:`current_user` and :func:`optional_user` admit signed-in accounts only: an integration key
+is refused (403) by every route but those that name the scope they need
+(:mod:`.integration_access`, built on :func:`any_caller`).
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BeforeValidator
 
+from gongsheng.domain.api_keys import looks_like_key
 from gongsheng.domain.errors import Unauthorized
-from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize
+from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize, authorize_key
 from gongsheng.entrypoints.api.limiter import SIGN_UP_PER_ADDRESS, Limiter, client_address
 from gongsheng.services.idempotency import MAX_KEY
 from gongsheng.services.platform import Platform
@@ -37,12 +43,24 @@ def _principal(request: Request, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("sign in first: send 'Authorization: Bearer <token>' "
                            f"(a token comes from {TOKEN_URL})")
+    if looks_like_key(token):
+        return authorize_key(request.app.state.platform, request.app.state.limiter, token,
+                             default_rate=request.app.state.settings.api_key_rate_limit)
     return authorize(request.app.state.platform, token, app_token_key(request.app))
 
 
-def current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
-    """The caller named by the bearer token (401 without a valid one)."""
+def any_caller(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    """The caller named by the bearer token or integration key (401 without a valid one); the
+    route must check a key's scope (:mod:`.integration_access` does)."""
     return _principal(request, token)
+
+
+def current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    """The signed-in account named by the bearer token (401 without a valid one; 403 for an
+    integration key)."""
+    user = _principal(request, token)
+    user.require_person()
+    return user
 
 
 async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
@@ -59,7 +77,9 @@ def optional_user(request: Request) -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         raise Unauthorized("only bearer tokens are accepted")
-    return _principal(request, token.strip())
+    user = _principal(request, token.strip())
+    user.require_person()
+    return user
 
 
 _DIGITS = re.compile(r"[0-9]{1,19}")

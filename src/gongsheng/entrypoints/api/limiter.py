@@ -1,12 +1,12 @@
 """Rate limits: named rules over one moving-window store, answered by 429 with ``Retry-After``.
 
 A :class:`Limiter` holds the rules an app enforces (:data:`SIGN_IN_PER_ADDRESS`,
-:data:`SIGN_IN_FAILURES_PER_USERNAME`, :data:`SIGN_UP_PER_ADDRESS`, configured by
-:class:`gongsheng.settings.Settings`) and counts hits per rule and key (an address, a username,
-later an API key) with the ``limits`` package's moving window. Its store is in memory by default,
-so each worker process counts on its own (with W workers a client may get up to W times a
-limit); a ``limits`` storage URI such as ``redis://host`` in ``GONGSHENG_RATE_LIMIT_STORAGE``
-shares the counts between processes.
+:data:`SIGN_IN_FAILURES_PER_USERNAME`, :data:`SIGN_UP_PER_ADDRESS`, :data:`REQUESTS_PER_API_KEY`,
+configured by :class:`gongsheng.settings.Settings`) and counts hits per rule and key (an
+address, a username, an integration key's id) with the ``limits`` package's moving window.
+Its store is in memory by default, so each worker process counts on its own (with W workers a
+client may get up to W times a limit); a ``limits`` storage URI such as ``redis://host`` in
+``GONGSHENG_RATE_LIMIT_STORAGE`` shares the counts between processes.
 
 :meth:`Limiter.hit` counts a hit and refuses one over the limit; :meth:`Limiter.check` refuses
 when the limit is already spent, counting nothing (for rules that count failures only: check
@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
+from functools import lru_cache
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -33,6 +34,7 @@ from gongsheng.settings import Settings
 SIGN_IN_PER_ADDRESS = "sign-in per address"
 SIGN_IN_FAILURES_PER_USERNAME = "failed sign-ins per username"
 SIGN_UP_PER_ADDRESS = "sign-ups per address"
+REQUESTS_PER_API_KEY = "requests per API key"
 
 
 class RateLimited(GongshengError):
@@ -53,9 +55,10 @@ class Limiter:
         self.rules: dict[str, RateLimitItem] = {name: parse(text) for name, text in rules.items()}
         self._window = MovingWindowRateLimiter(storage_from_string(storage))
 
-    def hit(self, rule: str, key: str) -> None:
-        """Count one hit of ``key`` under ``rule``; :class:`RateLimited` when over the limit."""
-        item = self.rules[rule]
+    def hit(self, rule: str, key: str, *, limit: str | None = None) -> None:
+        """Count one hit of ``key`` under ``rule``; :class:`RateLimited` when over the limit.
+        ``limit`` (``limits`` notation) replaces the rule's own limit for this key."""
+        item = self.rules[rule] if limit is None else _parsed(limit)
         if not self._window.hit(item, rule, key):
             raise self._refusal(rule, item, key)
 
@@ -74,6 +77,11 @@ class Limiter:
         wait = max(1, math.ceil(reset - time.time()))
         return RateLimited(f"too many requests ({rule}: {item.amount} per {_window_text(item)}); "
                            f"retry in {wait} s", wait)
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str) -> RateLimitItem:
+    return parse(text)
 
 
 def _window_text(item: RateLimitItem) -> str:
@@ -98,8 +106,9 @@ def install(app: FastAPI, limiter: Limiter) -> None:
 
 
 def from_settings(settings: Settings) -> Limiter:
-    """The limiter of the sign-in and sign-up rules configured in ``settings``."""
+    """The limiter of the sign-in, sign-up and API key rules configured in ``settings``."""
     return Limiter({SIGN_IN_PER_ADDRESS: settings.sign_in_limit_per_address,
                     SIGN_IN_FAILURES_PER_USERNAME: settings.sign_in_failures_per_username,
-                    SIGN_UP_PER_ADDRESS: settings.sign_up_limit_per_address},
+                    SIGN_UP_PER_ADDRESS: settings.sign_up_limit_per_address,
+                    REQUESTS_PER_API_KEY: settings.api_key_rate_limit},
                    settings.rate_limit_storage)

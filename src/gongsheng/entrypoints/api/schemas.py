@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from gongsheng.adapters.policy_file import MAX_POLICY_CHARS
+from gongsheng.adapters.tables import IDENTIFIER_LENGTH
 from gongsheng.domain import pay_codes as codes
 from gongsheng.entrypoints.api.deps import MAX_ID
 from gongsheng.services.ordering import MAX_ORDER_FEN
@@ -119,6 +120,10 @@ class MeOut(BaseModel):
     party: dict[str, Any] | None
 
 
+Identifier = Annotated[StrictStr, Field(
+    pattern=r"^[\x21-\x7e]+$", min_length=1, max_length=IDENTIFIER_LENGTH,
+    examples=["sha256:9f2c1e"],
+    description=f"1 to {IDENTIFIER_LENGTH} visible ASCII characters (no spaces)")]
 PayCode = Annotated[StrictStr, Field(
     min_length=codes.LENGTH, max_length=4 * codes.LENGTH, examples=["7K3M-Q9XD-2HWA"],
     description=f"{codes.LENGTH} characters of Crockford base32 ({codes.BITS} random bits); "
@@ -157,6 +162,10 @@ class OrderIn(In):
     pay_code: PayCode | None = Field(default=None, description=(
         "the consumer's pay code, required when voucher_fen > 0 and refused otherwise: the "
         "consumer's consent to this sale's voucher part (see POST /consumers/{id}/pay-codes)"))
+    payment_ref: Identifier | None = Field(default=None, description=(
+        "a hash of the paying instrument, from the payment side (feeds the ring detectors)"))
+    device_id: Identifier | None = Field(default=None, description=(
+        "the paying device, from the payment side (feeds the ring detectors)"))
 
 
 class Allocation(BaseModel):
@@ -403,6 +412,7 @@ class RiskFlag(BaseModel):
     period: int
     party_id: int | None
     detail: str
+    case_id: int | None = None
 
 
 class RiskOut(BaseModel):

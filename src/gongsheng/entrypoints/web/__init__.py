@@ -13,14 +13,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gongsheng.entrypoints.web import routes_network, routes_public, routes_trade
+from gongsheng.entrypoints.web import (
+    routes_cases,
+    routes_integrity,
+    routes_network,
+    routes_public,
+    routes_trade,
+)
 from gongsheng.entrypoints.web.routes import HERE, router
 
 
 def mount_web(app: FastAPI) -> None:
     """Add the pages and their static files to ``app`` (after the API's routers)."""
     app.include_router(router)
-    for actions in (routes_public.router, routes_trade.router, routes_network.router):
+    for actions in (routes_public.router, routes_trade.router, routes_network.router,
+                    routes_integrity.router, routes_cases.router):
         app.include_router(actions)  # the pages where parties act (joining, paying, signing, ...)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gongsheng.entrypoints.web.i18n_cases import CASE_TEXT
 from gongsheng.entrypoints.web.i18n_parties import PARTY_TEXT
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -168,7 +169,49 @@ TEXT: dict[str, tuple[str, str]] = {
                   "sees them here."),
 }
 
+TEXT.update({  # the compliance attestation page
+    "act:attestation": ("合规证明", "Attestation"),
+    "att:title": ("合规证明（按期）", "Compliance attestation per period"),
+    "att:intro": ("每个已结算期的可机器核验声明及其证据；文件经平台 Ed25519 私钥签名，可用公钥离线核验"
+                  "（gongsheng attest --verify）。",
+                  "Machine-checkable statements with their evidence for each closed period; the "
+                  "file is signed with the platform's Ed25519 key and checks offline with its public "
+                  "key (gongsheng attest --verify)."),
+    "att:none": ("尚无已结算的期。", "No period is closed yet."),
+    "att:period": ("期", "Period"), "att:show": ("查看", "Show"),
+    "att:holds": ("全部成立", "Every statement holds"),
+    "att:fails": ("有声明不成立", "A statement does not hold"),
+    "att:statement": ("声明", "Statement"), "att:rule": ("依据", "Rule"),
+    "att:result": ("结果", "Result"), "att:evidence": ("证据", "Evidence"),
+    "att:ok": ("成立", "holds"), "att:fail": ("不成立", "fails"),
+    "att:download": ("下载签名文件", "Download the signed file"),
+    "att:public_key": ("平台公钥", "Platform public key"),
+    "att:rewards_one_direct_relationship": (
+        "奖励只付给一层直接关系",
+        "Rewards pay on one direct relationship only"),
+    "att:parts_paid_to_direct_relations": (
+        "各项分配只付给订单的直接关系方",
+        "Every part paid to the order's direct relation"),
+    "att:no_consumer_join_or_upgrade_fee": (
+        "未向消费者收取入会或升级费",
+        "No consumer join or upgrade fee"),
+    "att:points_and_vouchers_never_cashed_or_transferred": (
+        "积分与抵用券未兑现、未转让", "Points and vouchers never cashed or transferred"),
+    "att:partner_dividends_from_own_region_only": (
+        "合伙人分红只来自本区域让利，不来自招募",
+        "Partner dividends from their own region only, none from recruiting"),
+    "att:budget_release_within_pool": (
+        "预算模式下释放未超过分红池",
+        "Under budget, no release exceeded the pool"),
+    "att:promise_gap_and_pool_coverage": (
+        "与名义承诺的差距及分红池对抵用券的覆盖",
+        "Gap to the nominal promise and the pool's coverage of vouchers"),
+    "att:period_sealed": (
+        "本期账簿封存（防篡改）",
+        "The period's books are sealed (tamper evidence)"),
+})
 TEXT.update(PARTY_TEXT)  # the pages where parties act
+TEXT.update(CASE_TEXT)  # abuse cases and the ring detectors' flags
 
 LANG_INDEX = {"zh": 0, "en": 1}
 

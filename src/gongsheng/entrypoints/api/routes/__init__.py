@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from gongsheng.entrypoints.api.routes import (
+    api_keys,
     auth,
     business_managers,
+    cases,
     cashier,
     consumers,
     directory,
@@ -38,5 +40,7 @@ ROUTERS = [orders.router, auth.router, regions.router, partners.router, promoter
            directory.router, cashier.router]
 
 ROUTERS.insert(0, quotes.router)  # before /orders/{order_id}: the quote is matched first
-ROUTERS += [events.router, webhooks.router]  # integration: the event feed, webhooks
+ROUTERS += [events.router, webhooks.router,  # integration: the event feed, webhooks, keys
+            api_keys.router]
+ROUTERS += [cases.router]  # integrity: abuse cases
 ROUTERS.append(freezes.router)  # integrity: freezes of parties under review

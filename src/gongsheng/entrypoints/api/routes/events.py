@@ -23,7 +23,8 @@ def list_events(
                                        "types (default: every type)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")] = 100,
 ) -> FeedOut:
-    """Events in commit order after a cursor; a cursor never skips or repeats an event (admin)."""
+    """Events in commit order after a cursor; a cursor never skips or repeats an event (admin,
+    or a platform key with ``events:read``)."""
     chosen = types.split(",") if types is not None else None
     page = platform.read(lambda c: read_feed(c, after, chosen, limit))
     return FeedOut.model_validate({"items": page.items, "next_cursor": page.next_cursor})

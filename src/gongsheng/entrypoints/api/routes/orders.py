@@ -10,13 +10,11 @@ from fastapi import APIRouter, Response
 
 from gongsheng.domain.errors import Forbidden, NotFound
 from gongsheng.entrypoints.api.auth import Principal
-from gongsheng.entrypoints.api.deps import (
-    CurrentUser,
-    IdempotencyKey,
-    Limit,
-    Offset,
-    OrderId,
-    PlatformDep,
+from gongsheng.entrypoints.api.deps import IdempotencyKey, Limit, Offset, OrderId, PlatformDep
+from gongsheng.entrypoints.api.integration_access import (
+    OrdersWriter,
+    RefundsWriter,
+    ReportsReader,
 )
 from gongsheng.entrypoints.api.observability.metrics import ORDERS, REFUNDS, count_written
 from gongsheng.entrypoints.api.responses import REPLAYED, written
@@ -30,21 +28,22 @@ router = APIRouter(tags=["orders"])
 
 @router.post("/orders", status_code=201, response_model=OrderOut,
              responses={200: {"model": OrderOut, "description": REPLAYED}})
-def place_order(body: OrderIn, key: IdempotencyKey, user: CurrentUser,
+def place_order(body: OrderIn, key: IdempotencyKey, user: OrdersWriter,
                 platform: PlatformDep) -> Response:
-    """Place an order (admin, or the merchant itself); a voucher part needs the consumer's
-    ``pay_code``. Returns concession, waterfall and points."""
+    """Place an order (admin, the merchant itself, or a key with ``orders:write``); a voucher
+    part needs the consumer's ``pay_code``. Returns concession, waterfall and points."""
     if not (user.admin or (user.role == "merchant" and user.party_id == body.merchant_id)):
         raise Forbidden("orders come from the merchant or payment side: only the merchant "
                         "itself (or an admin) may report an order at this merchant")
     result = platform.order(OrderRequest(body.consumer_id, body.merchant_id, body.amount_fen,
-                                         body.voucher_fen, key, body.pay_code))
+                                         body.voucher_fen, key, body.pay_code,
+                                         body.payment_ref, body.device_id))
     count_written(ORDERS, replayed=result.replayed)
     return written(OrderOut.model_validate(result, from_attributes=True), replayed=result.replayed)
 
 
 @router.get("/orders", response_model=OrderPage)
-def list_orders(user: CurrentUser, platform: PlatformDep, limit: Limit = 50,
+def list_orders(user: ReportsReader, platform: PlatformDep, limit: Limit = 50,
                 offset: Offset = 0) -> OrderPage:
     """Orders, newest first: all for an admin, a consumer's or merchant's own otherwise."""
     if user.admin:
@@ -76,7 +75,7 @@ def _parties(platform: Platform, user: Principal, order_id: int) -> tuple[int, i
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-def read_order(order_id: OrderId, user: CurrentUser, platform: PlatformDep) -> OrderOut:
+def read_order(order_id: OrderId, user: ReportsReader, platform: PlatformDep) -> OrderOut:
     """One order (its consumer, its merchant, or an admin; 404 for anyone else's)."""
     _parties(platform, user, order_id)
     return OrderOut.model_validate(platform.read(get_order, order_id), from_attributes=True)
@@ -84,7 +83,7 @@ def read_order(order_id: OrderId, user: CurrentUser, platform: PlatformDep) -> O
 
 @router.post("/orders/{order_id}/refunds", status_code=201, response_model=RefundOut,
              responses={200: {"model": RefundOut, "description": REPLAYED}})
-def refund_order(order_id: OrderId, body: RefundIn, key: IdempotencyKey, user: CurrentUser,
+def refund_order(order_id: OrderId, body: RefundIn, key: IdempotencyKey, user: RefundsWriter,
                  platform: PlatformDep) -> Response:
     """Refund part or all of an order (its merchant or an admin); reverses every part pro rata."""
     _, merchant = _parties(platform, user, order_id)

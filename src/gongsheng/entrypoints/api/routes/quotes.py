@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gongsheng.domain.errors import Forbidden
-from gongsheng.entrypoints.api.deps import CurrentUser, PlatformDep
+from gongsheng.entrypoints.api.deps import PlatformDep
+from gongsheng.entrypoints.api.integration_access import OrdersWriter
 from gongsheng.entrypoints.api.schemas_integration import QuoteIn, QuoteOut
 from gongsheng.services.quotes import quote_order
 
@@ -13,7 +14,7 @@ router = APIRouter(tags=["orders"])
 
 
 @router.post("/orders/quote", response_model=QuoteOut)
-def quote(body: QuoteIn, user: CurrentUser, platform: PlatformDep) -> QuoteOut:
+def quote(body: QuoteIn, user: OrdersWriter, platform: PlatformDep) -> QuoteOut:
     """What an order would get now: concession, waterfall, points (admin or the merchant)."""
     if not (user.admin or (user.role == "merchant" and user.party_id == body.merchant_id)):
         raise Forbidden("quotes come from the merchant or payment side: only the merchant "

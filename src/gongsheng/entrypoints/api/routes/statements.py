@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongsheng.entrypoints.api.deps import CurrentUser, PartyId, PlatformDep
+from gongsheng.entrypoints.api.deps import PartyId, PlatformDep
+from gongsheng.entrypoints.api.integration_access import ReportsReader
 from gongsheng.entrypoints.api.schemas import StatementOut
 from gongsheng.services import reports
 
@@ -12,7 +13,7 @@ router = APIRouter(tags=["statements"])
 
 
 @router.get("/statements/{party_id}", response_model=StatementOut)
-def read_statement(party_id: PartyId, user: CurrentUser, platform: PlatformDep) -> StatementOut:
+def read_statement(party_id: PartyId, user: ReportsReader, platform: PlatformDep) -> StatementOut:
     """What a party earned, had reversed and withdrew, per period (itself or an admin)."""
     user.require_own(party_id, "this statement")
     return StatementOut(**platform.read(reports.statement, party_id))

@@ -1,4 +1,5 @@
-"""Webhook subscriptions, their deliveries and attempt logs (admin; integration keys later)."""
+"""Webhook subscriptions, their deliveries and attempt logs (admin, or a platform key with
+``webhooks:manage``)."""
 
 from __future__ import annotations
 

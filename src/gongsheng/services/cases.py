@@ -1,0 +1,208 @@
+"""Abuse cases (风险案件): open, investigate, confirm or dismiss; notes; who decided.
+
+A case holds the parties and orders a flag (or an admin) named. Its status follows
+``domain.cases`` (open -> investigating -> confirmed | dismissed). Confirming may:
+
+- freeze parties of the case (``services.freezes.freeze_party``, in this unit of work);
+- refund the case's orders, each for what is not yet refunded, through the normal refund path
+  (``services.refunding.refund_order``), under the key ``case-<id>-order-<order>``: the books
+  stay exact and balanced as for any refund, and a repeat refunds nothing twice.
+
+Every change is one transaction with its event (``case.opened``, ``case.status_changed``,
+``case.noted``); moving a case to the status it has is an idempotent no-op. Only admins act on
+cases (the entry points check it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from gongsheng.adapters import case_store as store
+from gongsheng.adapters import tables as t
+from gongsheng.domain.cases import CaseStatus, check_transition
+from gongsheng.domain.errors import InvalidInput, NotFound
+from gongsheng.domain.events import CaseNoted, CaseStatusChanged
+from gongsheng.services.books import open_period
+from gongsheng.services.flags import open_case
+from gongsheng.services.refunding import refund_order
+from gongsheng.services.unit_of_work import UnitOfWork
+
+MAX_NOTE = 4000
+MAX_PARTS = 500
+"""Most parties or orders a case opened by hand may name."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as read back: its rows, its parties ``(id, role)``, orders, notes and flags."""
+
+    id: int
+    detector: str
+    status: str
+    summary: str
+    period: int
+    opened_by: str
+    decided_by: str | None
+    decided_at: str | None
+    decision: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+    parties: tuple[dict[str, Any], ...] = ()
+    order_ids: tuple[int, ...] = ()
+    notes: tuple[dict[str, Any], ...] = ()
+    flags: tuple[dict[str, Any], ...] = ()
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _case(row: Any) -> Case:
+    return Case(int(row.id), row.detector, row.status, row.summary, int(row.period),
+                row.opened_by, row.decided_by, _iso(row.decided_at),
+                json.loads(row.decision) if row.decision else None,
+                _iso(row.created_at) or "", _iso(row.updated_at) or "")
+
+
+def get_case(conn: Connection, case_id: int) -> Case:
+    """One case with its parties, orders, notes and flags."""
+    row = store.case_row(conn, case_id)
+    if row is None:
+        raise NotFound(f"case {case_id} does not exist")
+    base = _case(row)
+    return Case(**{**base.__dict__,
+                   "parties": tuple({"party_id": p, "role": r}
+                                    for p, r in store.parties_of(conn, case_id)),
+                   "order_ids": tuple(store.orders_of(conn, case_id)),
+                   "notes": tuple({"id": int(n.id), "actor": n.actor, "body": n.body,
+                                   "created_at": _iso(n.created_at)}
+                                  for n in store.notes_of(conn, case_id)),
+                   "flags": tuple({"flag": f.detector, "period": int(f.period),
+                                   "party_id": f.party_id, "detail": f.detail}
+                                  for f in store.flags_of(conn, case_id, 200))})
+
+
+def list_cases(conn: Connection, status: str | None = None, *, limit: int = 50,
+               offset: int = 0) -> list[Case]:
+    """Cases, newest first (only ``status`` ones if given), without their parts."""
+    if status is not None:
+        CaseStatus(status)
+    return [_case(r) for r in store.list_cases(conn, status, limit, offset)]
+
+
+def _check_parts(conn: Connection, party_ids: Sequence[int], order_ids: Sequence[int]) -> None:
+    if len(party_ids) > MAX_PARTS or len(order_ids) > MAX_PARTS:
+        raise InvalidInput(f"a case names at most {MAX_PARTS} parties and {MAX_PARTS} orders")
+    for ids, table, what in ((party_ids, t.parties, "party"), (order_ids, t.orders, "order")):
+        known = {int(i) for i in conn.execute(
+            select(table.c.id).where(table.c.id.in_(sorted(set(ids))))).scalars()}
+        missing = sorted(set(ids) - known)
+        if missing:
+            raise NotFound(f"{what} {missing[0]} does not exist")
+
+
+def create_case(uow: UnitOfWork, summary: str, party_ids: Sequence[int],
+                order_ids: Sequence[int], actor: str) -> Case:
+    """Open a case by hand (detector ``manual``) naming parties and orders."""
+    if not summary.strip():
+        raise InvalidInput("a case needs a summary")
+    conn = uow.conn
+    _check_parts(conn, party_ids, order_ids)
+    case_id, _ = open_case(uow, detector="manual", summary=summary.strip(),
+                           period=open_period(conn).seq, actor=actor,
+                           parties=[(p, "party") for p in party_ids], order_ids=order_ids,
+                           open_key=None)
+    return get_case(conn, case_id)
+
+
+def add_note(uow: UnitOfWork, case_id: int, body: str, actor: str) -> Case:
+    """Add a note to a case (decided or not)."""
+    if not body.strip() or len(body) > MAX_NOTE:
+        raise InvalidInput(f"a note is 1 to {MAX_NOTE} characters")
+    conn = uow.conn
+    if store.case_row(conn, case_id, for_update=True) is None:
+        raise NotFound(f"case {case_id} does not exist")
+    note_id = store.add_note(conn, case_id, actor, body.strip())
+    uow.record(CaseNoted(period=open_period(conn).seq, case_id=case_id, note_id=note_id,
+                         actor=actor))
+    return get_case(conn, case_id)
+
+
+def _freeze(uow: UnitOfWork, party_ids: Sequence[int], case_id: int, actor: str) -> None:
+    """Freeze each party through ``services.freezes`` (imported here: it is optional)."""
+    if not party_ids:
+        return
+    try:
+        from gongsheng.services import freezes  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        raise InvalidInput("freezing parties is not available in this installation") from None
+
+    for party in party_ids:
+        freezes.freeze_party(uow, party, reason=f"case {case_id} confirmed", actor=actor)
+
+
+def _refund_all(uow: UnitOfWork, case_id: int) -> list[int]:
+    """Refund what is left of every order of the case; the refund ids (a repeat makes none).
+
+    First the locks of all the refunds at once, in the refunds' own order (books, parties, pool;
+    ``UnitOfWork.lock_adjustments``) with the pool take of them all: each refund's own lock
+    call then finds them held, and the pool's sharing rule holds for the whole transaction.
+    """
+    o = t.orders
+    ids = store.orders_of(uow.conn, case_id)
+    rows = list(uow.conn.execute(
+        select(o.c.id, o.c.amount_fen - o.c.refunded_fen, o.c.consumer_id, o.c.merchant_id,
+               o.c.referrer_id, o.c.voucher_fen + o.c.pool_fen)
+        .where(o.c.id.in_(ids), o.c.refunded_fen < o.c.amount_fen).order_by(o.c.id)))
+    if not rows:
+        return []
+    uow.lock_adjustments([p for r in rows for p in (r[2], r[3], r[4])],
+                         pool_take=sum(int(r[5]) for r in rows))
+    return [refund_order(uow, int(order_id), int(left), f"case-{case_id}-order-{order_id}")
+            .refund_id for order_id, left, *_ in rows]
+
+
+def transition(uow: UnitOfWork, case_id: int, status: str, actor: str, *,
+               note: str | None = None, freeze_party_ids: Sequence[int] = (),
+               refund_orders: bool = False) -> Case:
+    """Move a case to ``status``; confirming may freeze parties of the case and refund its
+    orders (both refused for any other move). A move to the case's own status changes nothing."""
+    try:
+        target = CaseStatus(status)
+    except ValueError:
+        raise InvalidInput(f"unknown case status {status!r}; one of "
+                           + ", ".join(s.value for s in CaseStatus)) from None
+    if (freeze_party_ids or refund_orders) and target is not CaseStatus.CONFIRMED:
+        raise InvalidInput("only confirming a case may freeze parties or refund orders")
+    if note is not None and len(note) > MAX_NOTE:
+        raise InvalidInput(f"a note is at most {MAX_NOTE} characters")
+    conn = uow.conn
+    row = store.case_row(conn, case_id, for_update=True)
+    if row is None:
+        raise NotFound(f"case {case_id} does not exist")
+    current = CaseStatus(row.status)
+    if not check_transition(current, target):
+        return get_case(conn, case_id)
+    involved = {p for p, _ in store.parties_of(conn, case_id)}
+    strangers = sorted(set(freeze_party_ids) - involved)
+    if strangers:
+        raise InvalidInput(f"party {strangers[0]} is not a party of case {case_id}")
+    frozen = sorted(set(freeze_party_ids))
+    _freeze(uow, frozen, case_id, actor)
+    refunds = _refund_all(uow, case_id) if refund_orders else []
+    decision = (json.dumps({"frozen_party_ids": frozen, "refund_ids": refunds, "note": note})
+                if target.decided else None)
+    store.set_status(conn, case_id, target.value, actor=actor, decision=decision,
+                     decided=target.decided)
+    if note:
+        store.add_note(conn, case_id, actor, note)
+    uow.record(CaseStatusChanged(
+        period=open_period(conn).seq, case_id=case_id, previous=current.value,
+        status=target.value, actor=actor, note=note, frozen_party_ids=tuple(frozen),
+        refund_ids=tuple(refunds)))
+    return get_case(conn, case_id)

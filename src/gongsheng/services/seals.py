@@ -1,0 +1,180 @@
+"""Sealing closed periods and checking the seals (tamper evidence, ``docs/integrity.md``).
+
+A close seals its period in its own transaction, once the release entry and the period's
+figures are written: the period's entries are the ids above the previous seal's range up to
+the highest id (the close holds the books alone). Periods closed before seals existed are
+sealed first, in order, so the chain has no gap. Nothing here is written per order: the only
+rows are one per period and one per chunk of ``CHUNK_ENTRIES`` entries, written at the close.
+
+Checking recomputes every sealed period's chunks from the journal and compares them with the
+stored ones; the first chunk that differs is narrowed to its first entry whose fingerprint no
+longer matches. The incremental check recomputes nothing sealed: it checks the chain of stored
+seals and that no entry above the last sealed range claims a sealed period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from gongsheng.adapters import seal_store as store
+from gongsheng.domain.seals import (
+    CHUNK_ENTRIES,
+    Chunk,
+    chunks_from_entries,
+    first_mismatch,
+    period_digest,
+)
+
+Progress = Callable[[int], None]
+"""Called with the number of entries just scanned."""
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+def compute_chunks(conn: Connection, first_id: int, last_id: int, *, python: bool = False,
+                   progress: Progress = _noop) -> list[Chunk]:
+    """The chunks of entry ids ``[first_id, last_id]``."""
+    out: list[Chunk] = []
+    for lo, hi in store.scan_ranges(first_id, last_id):
+        found = store.scan_chunks(conn, first_id, lo, hi, python=python)
+        out.extend(found)
+        progress(sum(c.entries for c in found))
+    return out
+
+
+def seal_period(conn: Connection, period: int, last_id: int | None = None) -> store.StoredSeal:
+    """Seal closed ``period`` (idempotent: an existing seal is returned unchanged).
+
+    ``last_id`` is the highest entry id of the period (the current highest id when omitted,
+    which is right inside a close)."""
+    existing = store.seal_of(conn, period)
+    if existing is not None:
+        return existing
+    previous = store.last_seal(conn)
+    if previous is not None and previous.period >= period:
+        raise ValueError(f"period {period} is before the last sealed period {previous.period}")
+    first_id = 1 if previous is None else previous.last_id + 1
+    top = store.max_entry_id(conn) if last_id is None else last_id
+    top = max(top, first_id - 1)
+    chunks = compute_chunks(conn, first_id, top)
+    facts = store.period_facts(conn, period)
+    if facts is None:
+        raise ValueError(f"period {period} does not exist")
+    prev_digest = None if previous is None else bytes.fromhex(previous.digest)
+    digest = period_digest(facts, prev_digest, first_id, top, chunks)
+    seal = store.StoredSeal(period, first_id, top, sum(c.entries for c in chunks),
+                            sum(c.postings for c in chunks),
+                            None if previous is None else previous.digest, digest.hex())
+    store.store_seal(conn, seal, chunks)
+    return seal
+
+
+def seal_unsealed(conn: Connection, before: int | None = None) -> list[store.StoredSeal]:
+    """Seal every closed period (below ``before``, if given) not sealed yet, in order."""
+    done: list[store.StoredSeal] = []
+    last = store.last_seal(conn)
+    after = 0 if last is None else last.last_id
+    for period in store.closed_periods(conn):
+        if (before is not None and period >= before) or (last is not None and period <= last.period):
+            continue
+        top = store.last_entry_of(conn, period, after)
+        done.append(seal_period(conn, period, top))
+        after = top
+    return done
+
+
+def seal_at_close(conn: Connection, period: int) -> store.StoredSeal:
+    """Inside a close, after the period's figures are written: seal earlier unsealed periods,
+    then this one."""
+    seal_unsealed(conn, before=period)
+    return seal_period(conn, period)
+
+
+@dataclass(frozen=True)
+class SealReport:
+    """The outcome of checking the seals: ok, or the first period and entry that differ."""
+
+    ok: bool
+    detail: str
+    period: int | None = None
+    entry_id: int | None = None
+    scanned: int = 0
+
+
+def entries_to_scan(conn: Connection, incremental: bool) -> int:
+    """How many entries a check will read (for a progress bar)."""
+    sealed = store.seals(conn)
+    tail = store.max_entry_id(conn) - (sealed[-1].last_id if sealed else 0)
+    return max(tail, 0) + (0 if incremental else sum(s.entries for s in sealed))
+
+
+def _name_entry(conn: Connection, seal: store.StoredSeal, stored: list[Chunk],
+                found: list[Chunk]) -> tuple[int | None, str]:
+    first = first_mismatch(stored, found)
+    if first is None:
+        return None, "its chunks match but the seal does not: the period's release figures changed"
+    lo = seal.first_id + first.chunk * CHUNK_ENTRIES
+    hi = min(seal.last_id, lo + CHUNK_ENTRIES - 1)
+    rows = store.entry_digest_rows(conn, lo, hi)
+    ids = {first.chunk: [r[0] for r in rows]}
+    named = first_mismatch(stored, list(chunks_from_entries(rows, seal.first_id)), ids) or first
+    return named.entry_id, named.detail
+
+
+def verify_seals(conn: Connection, *, incremental: bool = False,
+                 progress: Progress = _noop) -> SealReport:
+    """Check the chain of seals; unless ``incremental``, recompute every sealed period."""
+    sealed = store.seals(conn)
+    closed = store.closed_periods(conn)
+    scanned = 0
+    previous: store.StoredSeal | None = None
+    for seal in sealed:
+        expect_prev = None if previous is None else previous.digest
+        expect_first = 1 if previous is None else previous.last_id + 1
+        if seal.previous != expect_prev or seal.first_id != expect_first:
+            return SealReport(False, f"period {seal.period}: the seal does not chain to the one before",
+                              seal.period, None, scanned)
+        stored = store.stored_chunks(conn, seal.period)
+        chunks = stored
+        if not incremental:
+            chunks = compute_chunks(conn, seal.first_id, seal.last_id, progress=progress)
+            scanned += sum(c.entries for c in chunks)
+        facts = store.period_facts(conn, seal.period)
+        digest = None if facts is None else period_digest(
+            facts, None if expect_prev is None else bytes.fromhex(expect_prev), seal.first_id,
+            seal.last_id, chunks)
+        if digest is None or digest.hex() != seal.digest:
+            entry, why = _name_entry(conn, seal, stored, chunks)
+            where = f", first entry {entry}" if entry is not None else ""
+            return SealReport(False, f"period {seal.period} no longer matches its seal{where}: {why}",
+                              seal.period, entry, scanned)
+        previous = seal
+    unsealed = [p for p in closed if p not in {s.period for s in sealed}]
+    if unsealed:
+        return SealReport(False, f"closed period {unsealed[0]} has no seal", unsealed[0], None, scanned)
+    through = sealed[-1].period if sealed else 0
+    after = sealed[-1].last_id if sealed else 0
+    if sealed:
+        below, first_below = store.entries_outside(conn, 1)
+        if below:
+            return SealReport(False, f"{below} journal rows lie below the sealed ranges",
+                              None, first_below, scanned)
+    misplaced, first = store.misplaced_entries(conn, after, through)
+    tail = store.max_entry_id(conn) - after
+    progress(max(tail, 0))
+    scanned += max(tail, 0)
+    if misplaced:
+        return SealReport(False, f"{misplaced} entries after the last seal claim a sealed period, "
+                                 f"first entry {first}", None, first, scanned)
+    mode = "chain checked" if incremental else "recomputed"
+    return SealReport(True, f"{len(sealed)} sealed periods {mode}; {max(tail, 0)} entries since "
+                            f"the last seal", None, None, scanned)
+
+
+__all__ = ["Progress", "SealReport", "compute_chunks", "entries_to_scan", "seal_at_close",
+           "seal_period", "seal_unsealed", "verify_seals"]
