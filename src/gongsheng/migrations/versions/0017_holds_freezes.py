@@ -1,7 +1,7 @@
 """Holds and freezes: cash earnings per (party, period) and the freezes of parties.
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from gongsheng.adapters.tables import earnings, party_freezes
 
 revision = "0017"
-down_revision = "0011"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
