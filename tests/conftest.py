@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from gongsheng.adapters.database import make_engine, migrate
+from gongsheng.adapters.policy_file import default_policy_text, parse_policy_text
 from gongsheng.domain.policy import Policy
 from gongsheng.services.ordering import OrderRequest, OrderResult
 from gongsheng.services.platform import Platform
@@ -143,6 +144,13 @@ def open_platform(new_database: Callable[[str], str]) -> Iterator[Callable[..., 
         plat.engine.dispose()
 
 
+def policy_with_hold(hold_periods: int) -> Policy:
+    """The default policy with ``payouts.hold_periods`` set (0: earnings withdrawable at once)."""
+    text_ = default_policy_text()
+    assert "hold_periods = 1\n" in text_
+    return parse_policy_text(text_.replace("hold_periods = 1\n", f"hold_periods = {hold_periods}\n", 1))
+
+
 @pytest.fixture
 def platform(db_url: str, open_platform: Callable[..., Platform]) -> Platform:
     """A platform on a fresh database, under the default policy."""
@@ -208,6 +216,13 @@ def build_city(plat: Platform) -> City:
 def city(platform: Platform) -> City:
     """The worked example's city on a fresh database (default policy)."""
     return build_city(platform)
+
+
+@pytest.fixture
+def unheld_city(db_url: str, open_platform: Callable[..., Platform]) -> City:
+    """The worked example's city under a policy without holds (``hold_periods = 0``): for tests
+    of withdrawals themselves, where earnings are to be withdrawable at once."""
+    return build_city(open_platform(db_url, policy_with_hold(0)))
 
 
 @pytest.fixture

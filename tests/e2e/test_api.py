@@ -234,6 +234,14 @@ def test_periods_kpis_trial_balance_and_risk(api: Api) -> None:
 def test_payouts_and_statements(api: Api) -> None:
     order(api, 1_000_000)  # partner dividend 300.00 yuan, above the 100-yuan threshold
     partner = api.city.partner
+    held = api.call("GET", f"/statements/{partner}", "partner").json()
+    assert (held["cash_balance_fen"], held["cash_held_fen"], held["cash_available_fen"]) == (
+        30_000, 30_000, 0)
+    assert held["holds"] == [{"earned_in_period": 1, "held_fen": 30_000, "available_from_period": 2}]
+    refused = problem(api.call("POST", "/payouts", "partner", key="w-0", json={"amount_fen": 10_000}),
+                      422)
+    assert "held" in refused["detail"]  # held for one period (the default hold_periods)
+    assert api.call("POST", "/periods/close", key="close-1", json={"period": 1}).status_code == 200
     problem(api.call("POST", "/payouts", "partner", json={"amount_fen": 10_000}), 422)  # no key
     paid = api.call("POST", "/payouts", "partner", key="w-1", json={"amount_fen": 10_000})
     assert paid.status_code == 201, paid.text
@@ -250,9 +258,10 @@ def test_payouts_and_statements(api: Api) -> None:
     assert by_admin.status_code == 201
     statement = api.call("GET", f"/statements/{partner}", "partner")
     assert statement.status_code == 200
-    row = statement.json()["periods"][0]
-    assert row["earned_fen"] == 30_000 and row["paid_out_fen"] == -10_100
+    earned, paid = statement.json()["periods"]
+    assert earned["earned_fen"] == 30_000 and paid["paid_out_fen"] == -10_100
     assert statement.json()["cash_balance_fen"] == 19_900
+    assert statement.json()["cash_available_fen"] == 19_900 and statement.json()["holds"] == []
     consumer = api.call("GET", f"/statements/{api.city.consumer}", "consumer").json()
     assert consumer["periods"][0]["points_cpts"]["order"] == 200_000
     problem(api.call("GET", f"/statements/{partner}", "consumer"), 403)

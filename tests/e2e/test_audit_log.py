@@ -201,6 +201,17 @@ def _identifiers(api: Api, rid: str) -> str:
     return f"party:{api.city.merchant}"
 
 
+def _frozen(api: Api, rid: str) -> str:
+    _call(api, rid, "POST", f"/parties/{api.city.merchant}/freeze", json={"reason": "review"})
+    return f"party:{api.city.merchant}"
+
+
+def _unfrozen(api: Api, rid: str) -> str:
+    api.call("POST", f"/parties/{api.city.merchant}/freeze", json={"reason": "review"})
+    _call(api, rid, "POST", f"/parties/{api.city.merchant}/unfreeze")
+    return f"party:{api.city.merchant}"
+
+
 CASES: list[tuple[str, str, Case]] = [
     ("policy.uploaded", "admin", _upload),
     ("policy.activated", "admin", _activate),
@@ -223,6 +234,8 @@ CASES: list[tuple[str, str, Case]] = [
     ("account.password_changed", "alice", _password),
     ("apikey.created", "admin", _key_made),
     ("apikey.revoked", "admin", _key_revoked),
+    ("party.frozen", "admin", _frozen),
+    ("party.unfrozen", "admin", _unfrozen),
     ("case.opened", "admin", _case_opened),
     ("case.noted", "admin", _case_noted),
     ("case.status_changed", "admin", _case_investigated),

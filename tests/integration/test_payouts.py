@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from conftest import City
 
 
+@pytest.fixture
+def city(unheld_city: City) -> City:
+    """Withdrawals themselves are tested here: earnings withdrawable at once (``hold_periods = 0``;
+    holds are tested in ``test_holds.py``)."""
+    return unheld_city
+
+
 def test_payout_below_threshold_is_refused(city: City) -> None:
     plat = city.platform
     city.order(100_000)  # the promoter earns 20.00, below the 100.00 threshold

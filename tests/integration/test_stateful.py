@@ -106,9 +106,10 @@ class Books:
         assert result.refunded_total_fen == entry[1]
 
     def payout(self, party: int, how: str) -> None:
-        cash = self.plat.wallet(party).cash_fen
-        amount = max(1, {"all": cash, "half": cash // 2, "over": cash + 1}[how])
-        if cash < THRESHOLD_FEN or amount > cash:
+        wallet = self.plat.wallet(party)
+        cash, free = wallet.cash_fen, wallet.cash_available_fen  # only what no hold keeps
+        amount = max(1, {"all": free, "half": free // 2, "over": free + 1}[how])
+        if free < THRESHOLD_FEN or amount > free:
             self.refused(InsufficientBalance, lambda: self.plat.withdraw(party, amount, self.key()))
             return
         assert self.plat.withdraw(party, amount, self.key()).balance_after_fen == cash - amount

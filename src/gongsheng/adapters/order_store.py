@@ -1,12 +1,12 @@
 """Writing placed orders to PostgreSQL in one statement (data-modifying CTEs).
 
-An order touches eight tables: its row, its journal entry and legs, the balance rows, the
-holdings of points, the release groups' points, the period counters and the consumer's
-last-active period. :func:`insert_orders_pg` writes all of that, for one order or a batch of
-them, in a single round trip: the rows travel as arrays (``unnest``, each array one text
-parameter holding its literal, see ``pg_arrays``), so the statement text and parameter types
-never change and psycopg prepares it once per connection (PostgreSQL then reuses a generic
-plan). It writes exactly what the statement-by-statement path
+An order touches nine tables: its row, its journal entry and legs, the balance rows, the
+holdings of points, the release groups' points, the cash earnings of its period (holds), the
+period counters and the consumer's last-active period. :func:`insert_orders_pg` writes all of
+that, for one order or a batch of them, in a single round trip: the rows travel as arrays
+(``unnest``, each array one text parameter holding its literal, see ``pg_arrays``), so the
+statement text and parameter types never change and psycopg prepares it once per connection
+(PostgreSQL then reuses a generic plan). It writes exactly what the statement-by-statement path
 (``ordering.write_orders``) writes; it is used only when no leg takes from a must-stay-positive
 balance (those go through ``ledger_store.post``, whose plain ``UPDATE`` lets the ``CHECK`` see
 the new balance). Rows are sorted by key before they are written, as in ``bulk.upsert_add``, so
@@ -66,6 +66,8 @@ class OrderRows:
     group_points: tuple[tuple[int, str, int], ...]
     counters: dict[str, int]
     activate: bool
+    earnings: tuple[tuple[int, int], ...] = ()
+    """``(party, fen)``: cash the order credits to each party (held: ``domain.holds``)."""
     parts: tuple[tuple[Any, ...], ...] = ()
     """The waterfall's parts ``(part, recipient, party_id, fen)``: ``order["allocations"]``
     unparsed, for the placed order's result."""
@@ -85,12 +87,20 @@ def _unnest(prefix: str, columns: Sequence[tuple[str, str]]) -> str:
     return f"unnest({arrays}) AS {prefix}({names})"
 
 
+def _bare(prefix: str, columns: Sequence[tuple[str, str]]) -> str:
+    """``unnest`` of typed arrays without column names (rows inserted whole, sorted by position)."""
+    arrays = ", ".join(f"%({prefix}{i})s::{kind}[]" for i, (_, kind) in enumerate(columns))
+    return f"unnest({arrays}) AS {prefix}"
+
+
 _BALANCE = (("account_id", "bigint"), ("asset", "text"), ("stripe", "integer"),
             ("amount", "bigint"), ("nonneg", "boolean"))
 _HOLDING = (("holder_id", "bigint"), ("start_period", "integer"), ("multiple", "text"),
             ("points_cpts", "bigint"))
 _GROUP = (("start_period", "integer"), ("multiple", "text"), ("stripe", "integer"),
           ("points_cpts", "bigint"))
+_EARNING = (("party_id", "bigint"), ("period", "integer"), ("stripe", "integer"),
+            ("amount_fen", "bigint"))
 _COUNTER = (("period", "integer"), ("name", "text"), ("stripe", "integer"), ("value", "bigint"))
 _LEG = (("idem_key", "text"), ("leg", "integer"), ("account_id", "bigint"), ("asset", "text"),
         ("amount", "bigint"))
@@ -155,21 +165,26 @@ WITH o AS (
     FROM {_unnest("l", _LEG)} JOIN o USING (idem_key) JOIN e ON e.ref_id = o.id
 ), b AS (
     INSERT INTO balances (account_id, asset, stripe, amount, nonneg)
-    SELECT * FROM {_unnest("b", _BALANCE)} ORDER BY account_id, asset, stripe
+    SELECT * FROM {_bare("b", _BALANCE)} ORDER BY 1, 2, 3
     ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + excluded.amount
 ), h AS (
     INSERT INTO holdings (holder_id, start_period, multiple, points_cpts)
-    SELECT * FROM {_unnest("h", _HOLDING)} ORDER BY holder_id, start_period, multiple
+    SELECT * FROM {_bare("h", _HOLDING)} ORDER BY 1, 2, 3
     ON CONFLICT (holder_id, start_period, multiple)
     DO UPDATE SET points_cpts = holdings.points_cpts + excluded.points_cpts
 ), g AS (
     INSERT INTO group_points (start_period, multiple, stripe, points_cpts)
-    SELECT * FROM {_unnest("g", _GROUP)} ORDER BY start_period, multiple, stripe
+    SELECT * FROM {_bare("g", _GROUP)} ORDER BY 1, 2, 3
     ON CONFLICT (start_period, multiple, stripe)
     DO UPDATE SET points_cpts = group_points.points_cpts + excluded.points_cpts
+), w AS (
+    INSERT INTO earnings (party_id, period, stripe, amount_fen)
+    SELECT * FROM {_bare("w", _EARNING)} ORDER BY 1, 2, 3
+    ON CONFLICT (party_id, period, stripe)
+    DO UPDATE SET amount_fen = earnings.amount_fen + excluded.amount_fen
 ), a AS (
     UPDATE consumers SET last_active_period = x.period
-    FROM (SELECT DISTINCT * FROM {_unnest("a", _ACTIVE)} ORDER BY party_id) AS x
+    FROM (SELECT DISTINCT * FROM {_unnest("a", _ACTIVE)} ORDER BY 1) AS x
     WHERE consumers.party_id = x.party_id
       AND (consumers.last_active_period IS NULL OR consumers.last_active_period <> x.period)
     RETURNING x.period, x.stripe
@@ -185,12 +200,15 @@ WITH o AS (
         UNION ALL
         SELECT a.period, 'active_consumers', a.stripe, 1 FROM a
     ) AS x
-    GROUP BY period, name, stripe ORDER BY period, name, stripe
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (period, name, stripe) DO UPDATE SET value = period_counters.value + excluded.value
 )
 SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open') FROM o
 """
-_SQL = " ".join(_SQL.split())  # under psycopg's 4096 characters, so its parse of the text is cached
+_SQL = " ".join(_SQL.split())
+# psycopg caches its conversion of a query text only up to 4096 characters
+# (MAX_CACHED_STATEMENT_LENGTH); with the payment identifiers and the earnings this text is past
+# that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
 
 
 def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],
@@ -217,6 +235,7 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],
     holdings: dict[tuple[int, int, str], int] = defaultdict(int)
     groups: dict[tuple[int, str, int], int] = defaultdict(int)
     counters: dict[tuple[int, str, int], int] = defaultdict(int)
+    earned: dict[tuple[int, int, int], int] = defaultdict(int)
     active: list[tuple[int, int, int]] = []
     for rows in batch:
         key, period = rows.order["idem_key"], rows.order["period"]
@@ -235,6 +254,8 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],
         for name, value in rows.counters.items():
             if value:
                 counters[(period, name, stripe)] += value
+        for party, fen in rows.earnings:
+            earned[(party, period, stripe)] += fen
         if rows.activate:
             active.append((rows.order["consumer_id"], period, stripe))
     balance_rows = [(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
@@ -247,6 +268,7 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],
         **column_arrays("h", [(*k, v) for k, v in holdings.items() if v], len(_HOLDING)),
         **column_arrays("g", [(*k, v) for k, v in groups.items() if v], len(_GROUP)),
         **column_arrays("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
+        **column_arrays("w", [(*k, v) for k, v in earned.items() if v], len(_EARNING)),
         **column_arrays("a", active, len(_ACTIVE)),
         **column_arrays("t", party_total_rows(batch, stripe), len(_TOTAL)),
     }

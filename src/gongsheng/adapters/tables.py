@@ -535,6 +535,30 @@ webhook_attempts = Table(
     Column("error", String(500), nullable=True),
 )
 
+earnings = Table(
+    "earnings", metadata,  # domain.holds: cash earned per (party, period of the order), striped
+    Column("party_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("period", Integer, primary_key=True, autoincrement=False),  # the order's period
+    Column("stripe", Integer, primary_key=True, autoincrement=False),
+    Column("amount_fen", BigInteger, nullable=False),  # orders add, their refunds take back
+)
+
+party_freezes = Table(
+    "party_freezes", metadata,  # services.freezes: one row per freeze; open while unfrozen_at is null
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("party_id", ForeignKey("parties.id"), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("frozen_by", String(100), nullable=False),
+    Column("frozen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("unfrozen_by", String(100), nullable=True),
+    Column("unfrozen_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("(unfrozen_by is null) = (unfrozen_at is null)", name="unfrozen"),
+)
+Index("uq_party_freezes_open", party_freezes.c.party_id, unique=True,
+      sqlite_where=text("unfrozen_at is null"), postgresql_where=text("unfrozen_at is null"))
+Index("ix_party_freezes_party", party_freezes.c.party_id, party_freezes.c.id)
+
+
 api_keys = Table(
     # integration keys (domain/api_keys.py): the text gsk_<lookup>_<secret> is shown once; only
     # its SHA-256 digest is stored, and ``lookup`` (unique) finds the row in one indexed read

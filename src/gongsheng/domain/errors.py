@@ -12,6 +12,8 @@
     │   ├── IdempotencyConflict         an idempotency key reused with another body
     │   ├── AlreadyHeld                 a region already held by a partner, a name already taken
     │   ├── PeriodClosed                writing into a period that is closed
+    │   ├── PartyFrozen                 the party is frozen (abuse review): it may not sell,
+    │   │                               spend vouchers or withdraw until unfrozen
     │   ├── RetryTransaction            what the transaction read changed (a close, a deadlock,
     │   │                               a serialisation failure): run it again
     │   ├── DuplicateRequest            a concurrent request with the same idempotency key
@@ -79,6 +81,13 @@ class AlreadyHeld(Conflict):
 
 class PeriodClosed(Conflict):
     title = "Period closed"
+
+
+class PartyFrozen(Conflict):
+    """The party is frozen for review: its orders, voucher spends or withdrawals are refused
+    until an administrator unfreezes it; what it earns keeps accruing meanwhile."""
+
+    title = "Party frozen"
 
 
 class RetryTransaction(Conflict):

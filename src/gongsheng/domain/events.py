@@ -173,6 +173,30 @@ class WebhookDisabled(Event):
 
 
 @dataclass(frozen=True)
+class PartyFrozen(Event):
+    """An administrator froze a party for review: it may not sell, spend vouchers or withdraw;
+    what it earns keeps accruing (``services.freezes``)."""
+
+    type: ClassVar[str] = "party.frozen"
+
+    party_id: int
+    kind: str
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class PartyUnfrozen(Event):
+    """A frozen party was unfrozen; it resumes with everything it accrued meanwhile."""
+
+    type: ClassVar[str] = "party.unfrozen"
+
+    party_id: int
+    kind: str
+    actor: str
+
+
+@dataclass(frozen=True)
 class CaseOpened(Event):
     """An abuse case opened: by a detector's flag (``detector``) or by an admin (``manual``)."""
 
@@ -217,6 +241,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls for cls in (
         OrderPlaced, OrderRefunded, PeriodClosed, PayoutMade, PartyRegistered,
         PolicyVersionScheduled, PolicyVersionActivated, PointsExchanged, StoreProfitDeclared,
-        WebhookDisabled, CaseOpened, CaseStatusChanged, CaseNoted)
+        WebhookDisabled, CaseOpened, CaseStatusChanged, CaseNoted, PartyFrozen, PartyUnfrozen)
 }
 """Every event type by its name (the feed, the webhooks and the docs list these)."""

@@ -26,6 +26,7 @@ from typing import Any
 
 from gongsheng.domain.errors import InfeasibleSplit, InvalidInput, PolicyError
 from gongsheng.domain.feasibility import first_excess, rounded_parts
+from gongsheng.domain.holds import MAX_HOLD_PERIODS
 from gongsheng.domain.money import parse_rate
 
 
@@ -178,6 +179,8 @@ class Policy:
     withdrawal_threshold_fen: int
     coverage_warning: Decimal
     risk: RiskRule = field(default_factory=RiskRule)
+    hold_periods: int = 1
+    """Periods cash earnings are held before they may be withdrawn (:mod:`domain.holds`)."""
     source: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -417,6 +420,17 @@ def _risk(raw: Any) -> RiskRule:
                     max_pair_orders_per_period=caps["max_pair_orders_per_period"], **counts)
 
 
+def _hold_periods(payouts: Mapping[str, Any]) -> int:
+    """``payouts.hold_periods``: 0 (no hold) to :data:`MAX_HOLD_PERIODS`; 1 when absent."""
+    if "hold_periods" not in payouts:
+        return 1
+    value = _int(payouts, "hold_periods", "payouts")
+    if value > MAX_HOLD_PERIODS:
+        raise PolicyError(f"policy: payouts.hold_periods must be at most {MAX_HOLD_PERIODS}, "
+                          f"not {value}")
+    return value
+
+
 def _build_policy(data: Mapping[str, Any]) -> Policy:
     conc = _section(data, "concession")
     risk = _risk(data.get("risk"))
@@ -480,6 +494,7 @@ def _build_policy(data: Mapping[str, Any]) -> Policy:
         release=_release(_section(data, "release")),
         withdrawal_threshold_fen=_int(_section(data, "payouts"), "withdrawal_threshold_fen",
                                       "payouts"),
+        hold_periods=_hold_periods(_section(data, "payouts")),
         coverage_warning=risk.coverage_warning,
         risk=risk,
         source=copy.deepcopy(dict(data)),  # a snapshot: the digest must not follow the caller

@@ -39,6 +39,8 @@ admin_app = typer.Typer(help="Accounts: create admins, set passwords, disable an
 app.add_typer(policy_app, name="policy")
 app.add_typer(period_app, name="period")
 app.add_typer(admin_app, name="admin")
+party_app = typer.Typer(help="Parties under review: freeze and unfreeze.", no_args_is_help=True)
+app.add_typer(party_app, name="party")
 
 out = Console()
 DbOption = Annotated[
@@ -254,6 +256,34 @@ def admin_enable(username: str, db: DbOption = None) -> None:
     with opened(db) as plat:
         account = guarded(lambda: plat.run(accounts.set_disabled, username, False))
     out.print(f"account {account.username!r} enabled")
+
+
+def _cli_actor() -> str:
+    """Who acts from the command line: the operating-system user, marked as such."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:100]
+    except (KeyError, OSError):
+        return "cli"
+
+
+@party_app.command("freeze")
+def party_freeze(party_id: int,
+                 reason: Annotated[str, typer.Option(help="why the party is frozen")],
+                 db: DbOption = None) -> None:
+    """Freeze a party for review: no sale, voucher spend or withdrawal; its earnings accrue."""
+    with opened(db) as plat:
+        status = guarded(lambda: plat.freeze(party_id, reason=reason, actor=_cli_actor()))
+    out.print(f"{status.kind} {party_id} is frozen: {status.current.reason if status.current else ''}")
+
+
+@party_app.command("unfreeze")
+def party_unfreeze(party_id: int, db: DbOption = None) -> None:
+    """Unfreeze a party: it resumes with everything it accrued while frozen."""
+    with opened(db) as plat:
+        status = guarded(lambda: plat.unfreeze(party_id, actor=_cli_actor()))
+    out.print(f"{status.kind} {party_id} is not frozen")
 
 
 @app.command("serve")

@@ -248,7 +248,7 @@ def _store(platform: Platform, city: CityState, rng: random.Random, active: list
 def _payouts(platform: Platform, city: CityState, rng: random.Random, seq: int) -> None:
     for party in city.payees:
         if rng.random() < 0.4:
-            cash = platform.wallet(party).cash_fen
+            cash = platform.wallet(party).cash_available_fen  # what no hold keeps back
             if cash >= 10_000:
                 with contextlib.suppress(GongshengError):  # below this period's threshold
                     platform.withdraw(party, int(cash * rng.uniform(0.5, 1.0)), f"demo-p{seq}-w{party}")

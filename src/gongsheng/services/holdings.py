@@ -8,6 +8,8 @@ per group, and the settlement posts the difference from the holding's checkpoint
 they were spent). Invariants: ``settled_fen <= points x multiple x F_g``; the group's
 ``issued_fen`` equals ``floor(V_g x F_g)`` for its current points; the clearing account of
 released-unsettled vouchers holds, per group, at most one fen per holder beyond what holders are owed.
+A frozen holder is not settled (``services.freezes``): what it is owed waits in that clearing
+account until it is unfrozen, and its next settlement pays it exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import Connection, Select, bindparam, func, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows, upsert_add
+from gongsheng.adapters.freeze_store import is_frozen
 from gongsheng.adapters.ledger_store import party_balances, post
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import (
@@ -119,6 +122,8 @@ def settle(conn: Connection, holder: int, period: int) -> Settlement:
     """
     held = holdings_of(conn, holder, started_by=period, lock=True)
     balances = party_balances(conn, holder)
+    if held and is_frozen(conn, holder):  # its releases wait, exactly, in the clearing account
+        return Settlement(0, held, balances)
     due = {(hd.start_period, hd.multiple): hd.owed_fen - hd.settled_fen for hd in held}
     due = {k: d for k, d in due.items() if d > 0}
     if not due:
@@ -178,7 +183,9 @@ def remove_points(conn: Connection, holder: int, start_period: int, multiple: De
         .with_for_update()).first()
     fraction = int(grp[0]) if grp else 0
     num, den = ratio(multiple)
-    new_settled = int(released_to_date(row[0] - pts, num, den, fraction))
+    # a holder frozen since its last settlement has a checkpoint below what it is owed: only
+    # what it was paid beyond what the remaining points owe is taken back (0 if nothing)
+    new_settled = min(int(row[1]), int(released_to_date(row[0] - pts, num, den, fraction)))
     clawback = int(row[1]) - new_settled
     conn.execute(update(t.holdings).where(
         t.holdings.c.holder_id == holder, t.holdings.c.start_period == start_period,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
+from gongsheng.adapters.earnings_store import earnings_rows
 from gongsheng.adapters.ledger_store import post
 from gongsheng.adapters.order_store import OrderRows, insert_orders_pg, sales_totals
 from gongsheng.domain.errors import (
@@ -35,9 +36,11 @@ from gongsheng.domain.errors import (
     InsufficientBalance,
     InvalidInput,
     NotFound,
+    PartyFrozen,
     PayCodeRefused,
 )
 from gongsheng.domain.events import OrderPlaced
+from gongsheng.domain.holds import cash_earnings
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, EntryKind, JournalEntry
 from gongsheng.domain.orders import (
     OrderAmounts,
@@ -160,6 +163,14 @@ class OrderContext:
     referrer_id: int | None
     first_order_pending: bool
     last_active_period: int | None
+    consumer_frozen: bool = False
+    """A frozen consumer's voucher spends are refused (its cash orders are not)."""
+
+
+def _frozen(party: Any) -> Any:
+    """Whether ``party`` (a column) is frozen now: an indexed look-up of its open freeze."""
+    f = t.party_freezes.c
+    return exists().where(f.party_id == party, f.unfrozen_at.is_(None))
 
 
 _HOME = aliased(t.merchants)  # built once: aliasing a table per call costs ~0.7 ms
@@ -172,7 +183,9 @@ def _context_query(consumer_ids: Any, merchant_id: Any) -> Any:
         select(m.c.channel, m.c.region_id, m.c.concession_rate, m.c.bm_id, m.c.bm_rate,
                m.c.promoter_id, m.c.accepts_vouchers, m.c.active, p.c.party_id,
                c.c.referrer_id, c.c.home_merchant_id, c.c.first_order_key,
-               c.c.last_active_period, home.c.party_id, m.c.party_id, c.c.party_id)
+               c.c.last_active_period, home.c.party_id, m.c.party_id, c.c.party_id,
+               _frozen(m.c.party_id).label("merchant_frozen"),
+               _frozen(c.c.party_id).label("consumer_frozen"))
         .select_from(m.outerjoin(p, (p.c.region_id == m.c.region_id) & p.c.active))
         .join(c, consumer_ids(c.c.party_id))
         .outerjoin(home, home.c.party_id == c.c.home_merchant_id)
@@ -187,21 +200,25 @@ _MERCHANTS = (
     select(t.merchants.c.channel, t.merchants.c.region_id, t.merchants.c.concession_rate,
            t.merchants.c.bm_id, t.merchants.c.bm_rate, t.merchants.c.promoter_id,
            t.merchants.c.accepts_vouchers, t.merchants.c.active, t.partners.c.party_id,
-           t.merchants.c.party_id)
+           _frozen(t.merchants.c.party_id), t.merchants.c.party_id)
     .select_from(t.merchants.outerjoin(t.partners, (t.partners.c.region_id == t.merchants.c.region_id)
                                        & t.partners.c.active))
     .where(t.merchants.c.party_id.in_(bindparam("ids", expanding=True))))
 _CONSUMERS = (
     select(t.consumers.c.referrer_id, t.consumers.c.home_merchant_id, t.consumers.c.first_order_key,
-           t.consumers.c.last_active_period, t.consumers.c.party_id)
+           t.consumers.c.last_active_period, _frozen(t.consumers.c.party_id),
+           t.consumers.c.party_id)
     .where(t.consumers.c.party_id.in_(bindparam("ids", expanding=True))))
 
 
 def _context_of(row: Any, merchant_id: int) -> OrderContext:
     (channel, region, rate, bm_id, bm_rate, promoter, accepts, active, partner, referrer,
-     home_id, first_key, last_active, _, _, _) = row
+     home_id, first_key, last_active, _, _, _, merchant_frozen, consumer_frozen) = row
     if not active:
         raise InvalidInput(f"merchant {merchant_id} is not active")
+    if merchant_frozen:
+        raise PartyFrozen(f"merchant {merchant_id} is frozen for review: it cannot take orders "
+                          "until an administrator unfreezes it")
     return OrderContext(
         merchant_channel=channel, merchant_region=int(region), merchant_rate=Decimal(rate),
         contract_rate=Decimal(bm_rate) if bm_rate is not None else Decimal(0),
@@ -211,7 +228,7 @@ def _context_of(row: Any, merchant_id: int) -> OrderContext:
             bound_bm=bm_id,
             home_merchant=home_id if home_id is not None and home_id != merchant_id else None),
         referrer_id=referrer, first_order_pending=first_key is None,
-        last_active_period=last_active,
+        last_active_period=last_active, consumer_frozen=bool(consumer_frozen),
     )
 
 
@@ -236,7 +253,8 @@ def contexts(conn: Connection, pairs: Sequence[tuple[int, int]]
         _MERCHANTS, {"ids": sorted({m for _, m in pairs})})}
     consumers = {int(r[-1]): tuple(r) for r in conn.execute(
         _CONSUMERS, {"ids": sorted({c for c, _ in pairs})})}
-    rows = {(c, m): (*merchants[m][:9], *consumers[c][:4], None, m, c)
+    rows = {(c, m): (*merchants[m][:9], *consumers[c][:4], None, m, c, merchants[m][9],
+                     consumers[c][4])
             for c, m in set(pairs) if c in consumers and m in merchants}
     out: dict[tuple[int, int], OrderContext | GongshengError] = {}
     for consumer, merchant in set(pairs):
@@ -308,6 +326,9 @@ def check_vouchers(conn: Connection, req: OrderRequest, period: int, policy: Pol
         raise InvalidInput("an order that spends vouchers needs the consumer's pay_code")
     pay_codes.use(conn, req.pay_code, consumer_id=req.consumer_id, merchant_id=req.merchant_id,
                   voucher_fen=req.voucher_fen, key=req.idempotency_key)
+    if ctx.consumer_frozen:
+        raise PartyFrozen(f"consumer {req.consumer_id}'s vouchers are frozen for review: the "
+                          "order cannot spend them (it may be paid in cash)")
     held = settle(conn, req.consumer_id, period).balances[AccountKind.VOUCHERS]
     check_voucher_balance(req.voucher_fen, held)
 
@@ -375,8 +396,9 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
     per_group: dict[str, int] = {}
     for (_, m), p in awards.items():
         per_group[m] = per_group.get(m, 0) + p
+    earned = cash_earnings((p.account, p.asset, p.amount) for p in entry.postings)
     return OrderRows(
-        order=values, entry=entry,
+        order=values, entry=entry, earnings=tuple(earned.items()),
         holdings=tuple((h, start, m, p) for (h, m), p in awards.items()),
         group_points=tuple((start, m, p) for m, p in per_group.items()),
         counters={"orders": 1, **order_counters(amounts, split.allocations, ctx.merchant_channel)},
@@ -415,6 +437,7 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
         upsert_add(conn, t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
                    [(s, m, stripe, p) for s, m, p in rows.group_points])
         add_counters(conn, period, rows.counters)
+        earnings_rows(dict(rows.earnings), period, stripe).write(conn)
         if rows.activate:
             became_active = conn.execute(
                 update(t.consumers).where(

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select, update
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.freeze_store import is_frozen
 from gongsheng.domain import pay_codes as codes
-from gongsheng.domain.errors import InvalidInput, NotFound, PayCodeRefused
+from gongsheng.domain.errors import InvalidInput, NotFound, PartyFrozen, PayCodeRefused
 from gongsheng.services.unit_of_work import UnitOfWork
 
 DEFAULT_SECONDS = 5 * 60
@@ -67,6 +68,9 @@ def issue(uow: UnitOfWork, consumer_id: int, max_voucher_fen: int,
     if conn.execute(select(c.c.party_id).where(c.c.party_id == consumer_id)
                     .with_for_update()).first() is None:  # also serialises a consumer's issues
         raise NotFound(f"consumer {consumer_id} does not exist")
+    if is_frozen(conn, consumer_id):
+        raise PartyFrozen(f"consumer {consumer_id}'s vouchers are frozen for review: no pay code "
+                          "can be issued until an administrator unfreezes them")
     if merchant_id is not None:
         _check_merchant(conn, merchant_id)
     p = t.pay_codes

@@ -1,7 +1,9 @@
 """Payouts: withdrawals of cash balances (commissions, merchant settlement) as real money.
 
-A party may withdraw when its cash balance reaches the policy's threshold, at most its balance.
-Commissions reversed after a payout leave a negative balance, netted against later earnings.
+A party may withdraw when its *available* cash (its balance less the earnings still held for
+the policy's ``hold_periods``: ``services.holds``) reaches the policy's threshold, at most that
+available amount; a frozen party may not withdraw at all (``services.freezes``). Commissions
+reversed after a payout leave a negative balance, netted against later earnings.
 Points and vouchers are never paid out.
 """
 
@@ -13,11 +15,13 @@ from sqlalchemy import insert, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balance, post
-from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound
+from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound, PartyFrozen
 from gongsheng.domain.events import PayoutMade
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
 from gongsheng.domain.money import yuan
 from gongsheng.services.books import add_counters, current_policy
+from gongsheng.services.freezes import is_frozen
+from gongsheng.services.holds import cash_position
 from gongsheng.services.idempotency import check_key, positive_fen, prior_request
 from gongsheng.services.unit_of_work import UnitOfWork
 
@@ -54,18 +58,25 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
         conn.exec_driver_sql(
             "SELECT 1 FROM balances WHERE account_id = %(a)s AND asset = 'CNY' FOR UPDATE",
             {"a": cash})
+    if is_frozen(conn, party_id):
+        raise PartyFrozen(f"party {party_id} is frozen for review: it cannot withdraw until an "
+                          "administrator unfreezes it (its earnings keep accruing)")
     period, policy = current_policy(conn)
-    held = balance(conn, cash, Asset.CNY)
-    if held < policy.withdrawal_threshold_fen:
+    position = cash_position(conn, party_id)
+    cash_now, available = position.balance_fen, position.available_fen
+    held_note = (f" ({yuan(position.held_fen)} yuan is held for {policy.hold_periods} "
+                 "period(s) after it was earned)" if position.held_fen else "")
+    if available < policy.withdrawal_threshold_fen:
         raise InsufficientBalance(
-            f"balance {yuan(held)} yuan is below the withdrawal threshold of "
-            f"{yuan(policy.withdrawal_threshold_fen)} yuan")
-    if amount_fen > held:
-        raise InsufficientBalance(f"cannot withdraw {yuan(amount_fen)} yuan: balance is {yuan(held)} yuan")
+            f"available balance {yuan(available)} yuan is below the withdrawal threshold of "
+            f"{yuan(policy.withdrawal_threshold_fen)} yuan{held_note}")
+    if amount_fen > available:
+        raise InsufficientBalance(f"cannot withdraw {yuan(amount_fen)} yuan: the available "
+                                  f"balance is {yuan(available)} yuan{held_note}")
     payout_id = int(conn.execute(insert(t.payouts).returning(t.payouts.c.id), {
         "idem_key": key, "request_hash": body_hash, "party_id": party_id,
         "amount_fen": amount_fen, "period": period.seq,
-        "balance_after_fen": held - amount_fen}).scalar_one())
+        "balance_after_fen": cash_now - amount_fen}).scalar_one())
     entry = JournalEntry.build(EntryKind.PAYOUT, [
         (cash, Asset.CNY, -amount_fen),
         (system_account(AccountKind.CASH_OUT), Asset.CNY, amount_fen)], f"payout {payout_id}")
@@ -73,7 +84,7 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
     post(conn, entry, period.seq, payout_id)
     add_counters(conn, period.seq, {"payouts_fen": amount_fen})
     uow.record(PayoutMade(period=period.seq, payout_id=payout_id, party_id=party_id,
-                          amount_fen=amount_fen, balance_after_fen=held - amount_fen))
+                          amount_fen=amount_fen, balance_after_fen=cash_now - amount_fen))
     uow.audit("payout.made", f"party:{party_id}", {"payout_id": payout_id,
                                                    "amount_fen": amount_fen})
-    return PayoutResult(payout_id, party_id, amount_fen, held - amount_fen)
+    return PayoutResult(payout_id, party_id, amount_fen, cash_now - amount_fen)

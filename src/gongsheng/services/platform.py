@@ -22,6 +22,7 @@ from gongsheng.domain.audit import SYSTEM, Actor
 from gongsheng.domain.errors import DuplicateRequest, RetryTransaction
 from gongsheng.domain.policy import Policy
 from gongsheng.services import (
+    freezes,
     ordering,
     pay_codes,
     payouts,
@@ -112,6 +113,19 @@ class Platform:
     def close_period(self, expected: int | None = None, *, force_promise: bool = False,
                      key: str | None = None) -> periods.CloseSummary:
         return self.run(periods.close_period, expected, force_promise=force_promise, key=key)
+
+    # freezes (abuse review); ``actor`` names who acted (a login or an API key)
+    def freeze(self, party_id: int, *, reason: str, actor: str) -> freezes.FreezeStatus:
+        def apply(uow: UnitOfWork) -> freezes.FreezeStatus:
+            freezes.freeze_party(uow, party_id, reason=reason, actor=actor)
+            return freezes.freeze_status(uow.conn, party_id)
+        return self.run(apply)
+
+    def unfreeze(self, party_id: int, *, actor: str) -> freezes.FreezeStatus:
+        def apply(uow: UnitOfWork) -> freezes.FreezeStatus:
+            freezes.unfreeze_party(uow, party_id, actor=actor)
+            return freezes.freeze_status(uow.conn, party_id)
+        return self.run(apply)
 
     # reads
     def wallet(self, party_id: int) -> wallets.Wallet:

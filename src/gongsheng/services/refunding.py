@@ -5,7 +5,8 @@ The reversal is the difference of two cumulative pro-rata scalings of the order
 Points are taken out of their holdings; vouchers already released on them are taken back
 (voucher debt where already spent). If the dividend pool cannot return its share (it was
 released already), the platform covers the shortfall from its revenue; the refund records how
-much it covered. A refund's cover is what that refund takes from the pool beyond what the pool
+much it covered. Each party's cash reversal is attributed to the order's period, where holds
+look for it (``domain.holds``). A refund's cover is what that refund takes from the pool beyond what the pool
 holds, never more than its own share: a deficit the pool had before (a forced ``promise``
 release) stays the pool's, reported as unfunded, and is not charged to the refund.
 """
@@ -21,10 +22,12 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.earnings_store import earnings_rows
 from gongsheng.adapters.ledger_store import balance, post
 from gongsheng.adapters.order_store import refund_totals
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.domain.events import OrderRefunded
+from gongsheng.domain.holds import cash_earnings
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
 from gongsheng.domain.orders import OrderAmounts, OrderParties, PointsAward, order_legs
 from gongsheng.domain.policy import Recipient
@@ -34,6 +37,8 @@ from gongsheng.services.holdings import remove_points
 from gongsheng.services.idempotency import check_key, positive_fen, prior_request
 from gongsheng.services.ordering import order_counters
 from gongsheng.services.unit_of_work import UnitOfWork
+
+_stripes = random.Random()
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,9 @@ def refund_order(uow: UnitOfWork, order_id: int, amount_fen: int, key: str) -> R
                  .values(refunded_fen=order.refunded_fen + amount_fen))
     entry = JournalEntry.build(EntryKind.REFUND, legs, f"refund {refund_id} of order {order_id}")
     assert entry is not None
-    post(conn, entry, period, refund_id, along=[refund_totals(
+    # the reversal of each party's cash belongs to the order's period (domain.holds)
+    held = earnings_rows(cash_earnings(legs), int(order.period), _stripes.randrange(t.STRIPES))
+    post(conn, entry, period, refund_id, along=[held, refund_totals(
         order.merchant_id, order.period, period, amount_fen, entry, _stripes.randrange(t.STRIPES))])
     start = order.period + 1
     clawback = 0

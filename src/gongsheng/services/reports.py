@@ -30,6 +30,7 @@ from gongsheng.domain.ledger import (
 )
 from gongsheng.domain.party_totals import split_posted
 from gongsheng.services.books import LIFETIME, counters, open_period
+from gongsheng.services.holds import cash_position, holds_view
 from gongsheng.services.ordering import OrderResult, order_result
 from gongsheng.services.wallets import party_kind
 
@@ -100,7 +101,9 @@ def statement(conn: Connection, party_id: int) -> dict[str, Any]:
 
     Cash: ``earned_fen`` (commissions, dividends, settlement of orders), ``reversed_fen``
     (refunds), ``paid_out_fen`` (withdrawals); points and vouchers by entry kind. Read from the
-    per-(party, period) totals of this party's own accounts only.
+    per-(party, period) totals of this party's own accounts only. The cash balance is shown as
+    held (earned within the policy's hold window, per earning period in ``holds``) and
+    available apart.
     """
     kind = party_kind(conn, party_id)
     names = {AccountKind.CASH: "cash_fen", AccountKind.POINTS: "points_cpts",
@@ -121,8 +124,11 @@ def statement(conn: Connection, party_id: int) -> dict[str, Any]:
     for row in rows:
         row["net_cash_fen"] = row["earned_fen"] + row["reversed_fen"] + row["paid_out_fen"] \
             + row["other_cash_fen"]
+    position = cash_position(conn, party_id)
     return {"party_id": party_id, "kind": kind, "periods": rows,
-            "cash_balance_fen": sum(r["net_cash_fen"] for r in rows)}
+            "cash_balance_fen": sum(r["net_cash_fen"] for r in rows),
+            "cash_held_fen": position.held_fen, "cash_available_fen": position.available_fen,
+            "hold_periods": position.hold_periods, "holds": holds_view(position)}
 
 
 def _commissions(conn: Connection, parties: list[int]) -> dict[int, int]:

@@ -19,8 +19,9 @@ from sqlalchemy import Connection, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
+from gongsheng.adapters.freeze_store import is_frozen
 from gongsheng.adapters.ledger_store import post
-from gongsheng.domain.errors import Conflict, InsufficientBalance, InvalidInput, NotFound
+from gongsheng.domain.errors import Conflict, InsufficientBalance, InvalidInput, NotFound, PartyFrozen
 from gongsheng.domain.events import PointsExchanged, StoreProfitDeclared
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
 from gongsheng.domain.money import apply_rate, parse_rate, split_pro_rata
@@ -84,6 +85,9 @@ def exchange(uow: UnitOfWork, consumer_id: int, programme_id: int, units: int) -
     if units <= 0:
         raise InvalidInput("units must be positive")
     uow.lock_adjustments([consumer_id])  # the consumer's holdings, checked then lowered
+    if is_frozen(uow.conn, consumer_id):
+        raise PartyFrozen(f"party {consumer_id} is frozen for review: it cannot exchange points "
+                          "until an administrator unfreezes it")
     prog = programme(uow, programme_id, lock=True)  # units sold, checked then raised
     if prog.units_sold + units > prog.units_offered:
         raise InvalidInput(f"only {prog.units_offered - prog.units_sold} units are left")

@@ -1,7 +1,9 @@
 """Wallets: a holder's points, holdings, vouchers and projected completion.
 
 Reading a wallet settles the holder first (lazy settlement), so the figures are current. The
-projection is at the last period's release rate and is labelled as such: never a promise.
+projection is at the last period's release rate and is labelled as such: never a promise. A
+frozen holder is not settled; its wallet shows what waits for it. Cash is shown as held and
+available apart (``services.holds``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.freeze_store import is_frozen
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
 from gongsheng.services.forecast_store import holding_bands
 from gongsheng.services.holdings import holdings_of, settle
+from gongsheng.services.holds import cash_position
 from gongsheng.services.unit_of_work import lock_books
 
 
@@ -31,6 +35,13 @@ class Wallet:
     units_cpts: int
     release_rate: str
     holdings: tuple[dict[str, Any], ...]
+    frozen: bool = False
+    vouchers_withheld_fen: int = 0
+    """Vouchers released to a frozen holder and not settled to it yet (paid when unfrozen)."""
+    cash_held_fen: int = 0
+    """Cash earned within the policy's hold window: not yet withdrawable (``services.holds``)."""
+    cash_available_fen: int = 0
+    """Cash that may be withdrawn now (balance less held, never below 0)."""
     projection_note: str = ("periods_to_complete is a projection at the last period's release "
                             "rate, and projected_completion_period the stored forecast's p10-p50-p90 "
                             "band of the period a holding completes in: projections, not promises; "
@@ -82,9 +93,13 @@ def wallet(conn: Connection, party_id: int, *, alone: bool = False) -> Wallet:
          "projected_completion_period": _band(bands.get(h.start_period))}
         for h in held
     )
+    withheld = sum(max(0, h.owed_fen - h.settled_fen) for h in settled.holdings)
+    position = cash_position(conn, party_id)
     return Wallet(party_id, kind, bal[AccountKind.POINTS], bal[AccountKind.VOUCHERS],
                   bal[AccountKind.VOUCHER_DEBT], bal[AccountKind.CASH], bal[AccountKind.UNITS],
-                  str(rate_as_decimal(rate)), holdings)
+                  str(rate_as_decimal(rate)), holdings, frozen=is_frozen(conn, party_id),
+                  vouchers_withheld_fen=withheld, cash_held_fen=position.held_fen,
+                  cash_available_fen=position.available_fen)
 
 
 __all__ = ["SCALE", "Wallet", "wallet"]

@@ -266,6 +266,11 @@ class WalletOut(BaseModel):
     units_cpts: int
     release_rate: str
     holdings: list[HoldingOut]
+    frozen: bool = Field(description="frozen for review: no voucher spend, sale or withdrawal")
+    vouchers_withheld_fen: int = Field(
+        description="vouchers released to a frozen holder, settled to it when it is unfrozen")
+    cash_held_fen: int = Field(description="cash earned within the hold window: not withdrawable yet")
+    cash_available_fen: int = Field(description="cash that may be withdrawn now")
     projection_note: str
 
 
@@ -328,11 +333,23 @@ class StatementPeriod(BaseModel):
     units_cpts: dict[str, int]
 
 
+class HeldEarnings(BaseModel):
+    """Earnings of one period still held, and the first period they may be withdrawn in."""
+
+    earned_in_period: int
+    held_fen: int
+    available_from_period: int
+
+
 class StatementOut(BaseModel):
     party_id: int
     kind: str
     periods: list[StatementPeriod]
     cash_balance_fen: int
+    cash_held_fen: int = Field(description="earnings still in the hold window (policy hold_periods)")
+    cash_available_fen: int = Field(description="what may be withdrawn now: balance less held")
+    hold_periods: int
+    holds: list[HeldEarnings]
 
 
 class PartnerReport(BaseModel):

@@ -269,3 +269,27 @@ def invitation_out(issued: Any) -> InvitationOut:
     return InvitationOut(invitation_id=issued.invitation_id, role=issued.role,
                          party_id=issued.party_id, expires_at=issued.expires_at,
                          token=issued.token, path=issued.path)
+
+
+class FreezeIn(In):
+    """Why the party is frozen (kept with the freeze and in its event)."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class FreezeRecordOut(BaseModel):
+    reason: str
+    frozen_by: str
+    frozen_at: dt.datetime
+    unfrozen_by: str | None
+    unfrozen_at: dt.datetime | None
+
+
+class FreezeOut(BaseModel):
+    """Whether a party is frozen now; its freezes, newest first."""
+
+    party_id: int
+    kind: str
+    frozen: bool
+    reason: str | None
+    history: list[FreezeRecordOut]

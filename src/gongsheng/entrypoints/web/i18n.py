@@ -155,7 +155,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "paid_total": ("累计分润", "Paid in total"), "profit": ("申报利润", "Declared profit"),
     "paid_to_holders": ("分给持有人（抵用券）", "Paid to holders (vouchers)"),
     "lifetime_commissions": ("累计佣金", "Lifetime commissions"),
-    "bound_merchants": ("绑定商家", "Bound merchants"), "cash_balance": ("可提现余额", "Cash balance"),
+    "bound_merchants": ("绑定商家", "Bound merchants"), "cash_balance": ("现金余额", "Cash balance"),
     "category": ("品类", "Category"), "bm_rate": ("佣金比例（销售额）", "BM rate (of sales)"),
     "commissions": ("佣金", "Commissions"), "commissions_by_period": ("各期佣金", "Commissions per period"),
     "paid_out": ("已提现", "Paid out"), "signed_merchants": ("签约商家", "Signed merchants"),

@@ -135,6 +135,16 @@ PARTY_TEXT: dict[str, tuple[str, str]] = {
     "partners:assign": ("指定区域合伙人", "Assign a partner to a region"),
     "partners:investment": ("投资额（元）", "Investment (yuan)"),
     "partners:term_periods": ("任期（期数，可空）", "Term in periods (optional)"),
+    # holds and freezes
+    "cash_held": ("冻结期内（暂不可提现）", "Held (not yet withdrawable)"),
+    "cash_available": ("可提现", "Available to withdraw"),
+    "freeze:state": ("冻结", "Freeze"), "freeze:frozen": ("已冻结", "Frozen"),
+    "freeze:freeze": ("冻结", "Freeze"), "freeze:unfreeze": ("解除冻结", "Unfreeze"),
+    "freeze:reason": ("冻结原因", "Reason"),
+    "vouchers_withheld": ("待解冻发放的抵用券", "Vouchers waiting for the unfreeze"),
+    "freeze:banner": ("此账户已冻结审核中：暂停交易、用券与提现，收益照常累积。",
+                      "This account is frozen for review: sales, voucher spending and withdrawals "
+                      "are paused; earnings keep accruing."),
 }
 
 __all__ = ["PARTY_TEXT"]

@@ -26,7 +26,7 @@ from gongsheng.entrypoints.web.routes import (
     WebRoute,
     render,
 )
-from gongsheng.services import directory, invitations, registry, reports, signing, terms
+from gongsheng.services import directory, freezes, invitations, registry, reports, signing, terms
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
 
@@ -213,9 +213,13 @@ def parties_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
                  q: Search = None, offset: Offset = 0) -> HTMLResponse:
     """Every party, searchable by name or id and kind, a page at a time; invite a login."""
     _admin(viewer)
-    page = platform.read(lambda c: directory.parties(c, kind=kind, q=q, limit=forms.PAGE, offset=offset))
+    def read(conn: Any) -> tuple[dict[str, Any], set[int]]:
+        found = directory.parties(conn, kind=kind, q=q, limit=forms.PAGE, offset=offset)
+        return found, freezes.frozen_among(conn, [int(p["party_id"]) for p in found["items"]])
+
+    page, frozen = platform.read(read)
     return render(request, "admin_parties.html", {
-        "page": page, "kind": kind, "q": q or "", "kinds": directory.KINDS,
+        "page": page, "kind": kind, "q": q or "", "kinds": directory.KINDS, "frozen": frozen,
         "pager": forms.pager(page, "/admin/parties", kind=kind, q=q)}, default_lang="en", viewer=viewer)
 
 
@@ -228,6 +232,26 @@ def invite_party(request: Request, viewer: ViewerDep, platform: ActingPlatform, 
     issued = platform.run(invitations.invite, party_id, viewer.principal.username)
     name = platform.read(reports.party_profile, party_id)["name"]
     return _issued(request, viewer, issued, name, "/admin/parties")
+
+
+@router.post("/admin/parties/{party_id}/freeze")
+def freeze_party(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_id: PartyId,
+                 reason: Annotated[str, Form(max_length=500)], csrf: Csrf = "") -> RedirectResponse:
+    """Freeze a party for review, with a reason (no sale, voucher spend or withdrawal)."""
+    _admin(viewer)
+    _checked(request, viewer, csrf)
+    platform.freeze(party_id, reason=reason, actor=viewer.principal.username)
+    return RedirectResponse(f"/admin/parties?q={party_id}", status_code=303)
+
+
+@router.post("/admin/parties/{party_id}/unfreeze")
+def unfreeze_party(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_id: PartyId,
+                   csrf: Csrf = "") -> RedirectResponse:
+    """Unfreeze a party: it resumes with everything it accrued while frozen."""
+    _admin(viewer)
+    _checked(request, viewer, csrf)
+    platform.unfreeze(party_id, actor=viewer.principal.username)
+    return RedirectResponse(f"/admin/parties?q={party_id}", status_code=303)
 
 
 @router.get("/admin/partners")

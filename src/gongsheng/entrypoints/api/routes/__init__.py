@@ -12,6 +12,7 @@ from gongsheng.entrypoints.api.routes import (
     consumers,
     directory,
     events,
+    freezes,
     invitations,
     ledger,
     merchants,
@@ -44,3 +45,4 @@ ROUTERS += [events.router, webhooks.router,  # integration: the event feed, webh
             api_keys.router]
 ROUTERS += [cases.router]  # integrity: abuse cases
 ROUTERS.append(audit.router)  # integrity: the audit trail
+ROUTERS.append(freezes.router)  # integrity: freezes of parties under review
