@@ -43,6 +43,6 @@ def test_admin_reads_and_downloads_the_attestation(page: Page, site: Site) -> No
 
 def test_the_page_is_for_operators_only(page: Page, site: Site) -> None:
     consumer = site.username("consumer")
-    sign_in(page, site, consumer, "/consumer")
+    sign_in(page, site, consumer, f"/consumer/{site.parties['consumer']}")
     response = page.goto(site.base + "/admin/attestation")
     assert response is not None and response.status == 403

@@ -402,6 +402,7 @@ def test_consumer_exchanges_points_and_receives_a_declared_profit(browser: Brows
     assert after["units_cpts"] - before["units_cpts"] == 500
     assert before["points_cpts"] - after["points_cpts"] == 500
 
+    city.close_period()  # the dividend is paid from the merchant's available (no longer held) cash
     shop.goto(f"{city.base}/merchant/{city.other_merchant}/store")
     shop.once("dialog", lambda d: d.accept())
     form = shop.locator(f'section[data-programme="{programme}"] form.profit-form')

@@ -108,6 +108,7 @@ def _invite(api: Api, rid: str) -> str:
 
 def _payout(api: Api, rid: str) -> str:
     assert order(api, 1_000_000).status_code == 201  # partner dividend 300 yuan: above threshold
+    assert api.call("POST", "/periods/close", key="close-before-payout").status_code == 200
     _call(api, rid, "POST", "/payouts", "partner", key="w-1", json={"amount_fen": 10_000})
     return f"party:{api.city.partner}"
 

@@ -162,6 +162,10 @@ def test_store_exchange_quote_replay_and_profit(api: Api) -> None:
     after = api.call("GET", f"/wallets/{city.consumer}", "consumer").json()
     assert before["points_cpts"] - after["points_cpts"] == 3_000 and after["units_cpts"] == 3_000
     profits = f"/share-programmes/{prog}/profits"
+    refused = api.call("POST", profits, "merchant", key="d-0", json={"profit_fen": 10_000})
+    assert "available cash" in problem(refused, 422)["detail"]
+    # the merchant's settlement is held this period: the dividend waits for the close
+    assert api.call("POST", "/periods/close", key="close-before-profit").status_code == 200
     problem(api.call("POST", profits, "home", key="d-1", json={"profit_fen": 10_000}), 404)
     declared = api.call("POST", profits, "merchant", key="d-1", json={"profit_fen": 10_000})
     assert declared.status_code == 201, declared.text

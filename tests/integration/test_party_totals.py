@@ -166,7 +166,7 @@ def _play(city: City, rng: random.Random) -> list[int]:
                 plat.refund(order_id, rng.randint(1, row.amount_fen - row.refunded_fen),
                             city.key("refund"))
         for party in (city.partner, mall, city.bm):
-            cash = plat.wallet(party).cash_fen
+            cash = plat.wallet(party).cash_available_fen  # what is no longer held
             if cash >= 10_000 and rng.random() < 0.7:
                 plat.withdraw(party, rng.randint(1, cash), city.key("payout"))
         plat.close_period()

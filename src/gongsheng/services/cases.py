@@ -5,8 +5,12 @@ A case holds the parties and orders a flag (or an admin) named. Its status follo
 
 - freeze parties of the case (``services.freezes.freeze_party``, in this unit of work);
 - refund the case's orders, each for what is not yet refunded, through the normal refund path
-  (``services.refunding.refund_order``), under the key ``case-<id>-order-<order>``: the books
-  stay exact and balanced as for any refund, and a repeat refunds nothing twice.
+  (``services.refunding.refund_order``), under the key ``case <id> order <order>`` (with
+  spaces, which no client's ``Idempotency-Key`` may hold, so no party can claim it first): the
+  books stay exact and balanced as for any refund, and a repeat refunds nothing twice. An
+  order the refund path refuses (its points already exchanged for store units, say) is left
+  as it is and named in the decision's ``not_refunded``, with the reason; the freezes and the
+  other refunds still take effect.
 
 Every change is one transaction with its event (``case.opened``, ``case.status_changed``,
 ``case.noted``); moving a case to the status it has is an idempotent no-op. Only admins act on
@@ -25,7 +29,7 @@ from sqlalchemy import Connection, select
 from gongsheng.adapters import case_store as store
 from gongsheng.adapters import tables as t
 from gongsheng.domain.cases import CaseStatus, check_transition
-from gongsheng.domain.errors import InvalidInput, NotFound
+from gongsheng.domain.errors import GongshengError, InvalidInput, NotFound
 from gongsheng.domain.events import CaseNoted, CaseStatusChanged
 from gongsheng.services.books import open_period
 from gongsheng.services.flags import open_case
@@ -150,12 +154,20 @@ def _freeze(uow: UnitOfWork, party_ids: Sequence[int], case_id: int, actor: str)
         freezes.freeze_party(uow, party, reason=f"case {case_id} confirmed", actor=actor)
 
 
-def _refund_all(uow: UnitOfWork, case_id: int) -> list[int]:
-    """Refund what is left of every order of the case; the refund ids (a repeat makes none).
+def refund_key(case_id: int, order_id: int) -> str:
+    """The idempotency key of a case's refund of an order: it holds spaces, which the API's
+    ``Idempotency-Key`` refuses, so only a case decision can use it."""
+    return f"case {case_id} order {order_id}"
+
+
+def _refund_all(uow: UnitOfWork, case_id: int) -> tuple[list[int], list[dict[str, Any]]]:
+    """Refund what is left of every order of the case: the refund ids (a repeat makes none),
+    and the orders the refund path refused, each with its reason.
 
     First the locks of all the refunds at once, in the refunds' own order (books, parties, pool;
     ``UnitOfWork.lock_adjustments``) with the pool take of them all: each refund's own lock
     call then finds them held, and the pool's sharing rule holds for the whole transaction.
+    Each refund runs in a savepoint: a refused one leaves nothing, not even its events.
     """
     o = t.orders
     ids = store.orders_of(uow.conn, case_id)
@@ -164,11 +176,21 @@ def _refund_all(uow: UnitOfWork, case_id: int) -> list[int]:
                o.c.referrer_id, o.c.voucher_fen + o.c.pool_fen)
         .where(o.c.id.in_(ids), o.c.refunded_fen < o.c.amount_fen).order_by(o.c.id)))
     if not rows:
-        return []
+        return [], []
     uow.lock_adjustments([p for r in rows for p in (r[2], r[3], r[4])],
                          pool_take=sum(int(r[5]) for r in rows))
-    return [refund_order(uow, int(order_id), int(left), f"case-{case_id}-order-{order_id}")
-            .refund_id for order_id, left, *_ in rows]
+    refunded: list[int] = []
+    refused: list[dict[str, Any]] = []
+    for order_id, left, *_ in rows:
+        events, audits = len(uow.events), len(uow.audits)
+        try:
+            with uow.conn.begin_nested():
+                refunded.append(refund_order(uow, int(order_id), int(left),
+                                             refund_key(case_id, int(order_id))).refund_id)
+        except GongshengError as refusal:
+            del uow.events[events:], uow.audits[audits:]
+            refused.append({"order_id": int(order_id), "reason": str(refusal)})
+    return refunded, refused
 
 
 def transition(uow: UnitOfWork, case_id: int, status: str, actor: str, *,
@@ -198,8 +220,9 @@ def transition(uow: UnitOfWork, case_id: int, status: str, actor: str, *,
         raise InvalidInput(f"party {strangers[0]} is not a party of case {case_id}")
     frozen = sorted(set(freeze_party_ids))
     _freeze(uow, frozen, case_id, actor)
-    refunds = _refund_all(uow, case_id) if refund_orders else []
-    decision = (json.dumps({"frozen_party_ids": frozen, "refund_ids": refunds, "note": note})
+    refunds, not_refunded = _refund_all(uow, case_id) if refund_orders else ([], [])
+    decision = (json.dumps({"frozen_party_ids": frozen, "refund_ids": refunds,
+                            "not_refunded": not_refunded, "note": note})
                 if target.decided else None)
     store.set_status(conn, case_id, target.value, actor=actor, decision=decision,
                      decided=target.decided)
@@ -211,5 +234,5 @@ def transition(uow: UnitOfWork, case_id: int, status: str, actor: str, *,
         refund_ids=tuple(refunds)))
     uow.audit("case.decided" if target.decided else "case.status_changed", f"case:{case_id}",
               {"from": current.value, "to": target.value, "frozen_party_ids": frozen,
-               "refund_ids": refunds, "note": note})
+               "refund_ids": refunds, "not_refunded": not_refunded, "note": note})
     return get_case(conn, case_id)

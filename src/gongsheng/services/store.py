@@ -24,10 +24,11 @@ from gongsheng.adapters.ledger_store import post
 from gongsheng.domain.errors import Conflict, InsufficientBalance, InvalidInput, NotFound, PartyFrozen
 from gongsheng.domain.events import PointsExchanged, StoreProfitDeclared
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
-from gongsheng.domain.money import apply_rate, parse_rate, split_pro_rata
+from gongsheng.domain.money import apply_rate, parse_rate, split_pro_rata, yuan
 from gongsheng.services.actions import run_keyed
 from gongsheng.services.books import add_counters, open_period
 from gongsheng.services.holdings import Holding, holdings_of, remove_points
+from gongsheng.services.holds import cash_position
 from gongsheng.services.unit_of_work import UnitOfWork
 
 
@@ -114,6 +115,20 @@ def exchange(uow: UnitOfWork, consumer_id: int, programme_id: int, units: int) -
     return cost
 
 
+def _check_can_pay(conn: Connection, merchant_id: int, paid_fen: int) -> None:
+    """A store dividend is paid from the merchant's cash: refused while the merchant is frozen,
+    and beyond its *available* cash (earnings still held stay back, so a refund inside the hold
+    window can still reverse them without a negative balance)."""
+    if is_frozen(conn, merchant_id):
+        raise PartyFrozen(f"merchant {merchant_id} is frozen for review: it cannot pay a store "
+                          "dividend until an administrator unfreezes it")
+    available = cash_position(conn, merchant_id).available_fen
+    if paid_fen > available:
+        raise InsufficientBalance(
+            f"the programme's share is {yuan(paid_fen)} yuan; the merchant has only "
+            f"{yuan(available)} yuan of available cash")
+
+
 def declare_profit(uow: UnitOfWork, programme_id: int, profit_fen: int) -> int:
     """Declare this period's profit; pay the programme's share to unit holders as vouchers."""
     if profit_fen < 0:
@@ -132,6 +147,8 @@ def declare_profit(uow: UnitOfWork, programme_id: int, profit_fen: int) -> int:
         t.share_units.c.programme_id == programme_id, t.share_units.c.units > 0)
         .order_by(t.share_units.c.holder_id)).all()
     paid = share if holders else 0
+    if paid:
+        _check_can_pay(conn, prog.merchant_id, paid)
     parts = split_pro_rata(paid, [int(u) for _, u in holders])
     legs = [(account_id(prog.merchant_id, AccountKind.CASH), Asset.CNY, -paid),
             (system_account(AccountKind.POOL_RESERVED), Asset.CNY, paid),
