@@ -15,7 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from conftest import City, build_city
@@ -220,3 +221,21 @@ def test_linking_parties_is_idempotent_and_refuses_a_relink(
         city.platform.run(link_parties, [("m-other", parties["m-home"])])
     with pytest.raises(InvalidInput, match="already linked"):
         city.platform.run(link_parties, [("m-home", parties["m-cater"])])
+
+
+def test_migration_0020_keeps_external_ids_unique(
+        two_cities: Callable[[], tuple[City, dict[str, int]]]) -> None:
+    from alembic import command
+
+    from gongsheng.adapters.database import alembic_config, migrate
+    city, parties = two_cities()
+    plat = city.platform
+    cfg = alembic_config(plat.engine)
+    with plat.engine.begin() as conn:  # a database made before external ids existed
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0017")
+    migrate(plat.engine)
+    assert plat.run(link_parties, [("m-home", parties["m-home"])]) == 1
+    with pytest.raises(IntegrityError):
+        plat.run(lambda uow: uow.conn.execute(update(t.parties).where(
+            t.parties.c.id == parties["m-cater"]).values(external_id="m-home")))

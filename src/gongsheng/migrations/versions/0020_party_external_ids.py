@@ -19,17 +19,29 @@ depends_on = None
 _INDEX = "uq_parties_external_id"
 
 
+def _unique(inspector: sa.Inspector) -> bool:
+    """Whether ``parties.external_id`` is unique already (0001's constraint or this index)."""
+    constraints = inspector.get_unique_constraints("parties")
+    indexes = [i for i in inspector.get_indexes("parties") if i.get("unique")]
+    return any(list(c["column_names"]) == ["external_id"] for c in [*constraints, *indexes])
+
+
 def upgrade() -> None:
     inspector = sa.inspect(op.get_bind())
-    if "external_id" in {c["name"] for c in inspector.get_columns("parties")}:
-        return  # 0001 creates the column (and its unique constraint) on new databases
-    op.add_column("parties", sa.Column("external_id", sa.String(IDENTIFIER_LENGTH), nullable=True))
-    op.create_index(_INDEX, "parties", ["external_id"], unique=True)
+    if "external_id" not in {c["name"] for c in inspector.get_columns("parties")}:
+        op.add_column("parties", sa.Column("external_id", sa.String(IDENTIFIER_LENGTH),
+                                           nullable=True))
+        inspector = sa.inspect(op.get_bind())
+    if not _unique(inspector):  # 0001 creates column and constraint on new databases
+        op.create_index(_INDEX, "parties", ["external_id"], unique=True)
 
 
 def downgrade() -> None:
-    inspector = sa.inspect(op.get_bind())
-    if _INDEX in {i["name"] for i in inspector.get_indexes("parties")}:
-        op.drop_index(_INDEX, "parties")
-    with op.batch_alter_table("parties") as batch:
-        batch.drop_column("external_id")
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        # SQLite cannot drop a column that is unique or that other tables' keys refer through
+        # (the table would be rebuilt); the links are cleared and the unused column stays
+        op.execute("DROP INDEX IF EXISTS " + _INDEX)
+        op.execute("UPDATE parties SET external_id = NULL")
+        return
+    op.drop_column("parties", "external_id")
