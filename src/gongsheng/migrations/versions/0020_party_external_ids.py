@@ -22,8 +22,9 @@ _INDEX = "uq_parties_external_id"
 def _unique(inspector: sa.Inspector) -> bool:
     """Whether ``parties.external_id`` is unique already (0001's constraint or this index)."""
     constraints = inspector.get_unique_constraints("parties")
-    indexes = [i for i in inspector.get_indexes("parties") if i.get("unique")]
-    return any(list(c["column_names"]) == ["external_id"] for c in [*constraints, *indexes])
+    columns: list[list[str | None]] = [list(c["column_names"]) for c in constraints]
+    columns += [list(i["column_names"]) for i in inspector.get_indexes("parties") if i["unique"]]
+    return ["external_id"] in columns
 
 
 def upgrade() -> None:
