@@ -239,3 +239,22 @@ def test_migration_0020_keeps_external_ids_unique(
     with pytest.raises(IntegrityError):
         plat.run(lambda uow: uow.conn.execute(update(t.parties).where(
             t.parties.c.id == parties["m-cater"]).values(external_id="m-home")))
+
+
+def test_cli_links_parties_and_refuses_unreadable_files(
+        two_cities: Callable[[], tuple[City, dict[str, int]]], tmp_path: Path) -> None:
+    city, parties = two_cities()
+    url = city.platform.engine.url.render_as_string(hide_password=False)
+    other = city.add_merchant("Y")
+    links = tmp_path / "links.csv"
+    links.write_text(f"external_id,party_id\nm-home,{parties['m-home']}\nm-y,{other}\n")
+    result = CliRunner().invoke(app, ["import", "parties", str(links), "--db", url])
+    assert result.exit_code == 0 and "1 newly linked, 1 already linked" in result.stdout
+    rows = [dict(history(1)[0], merchant_external_id="m-y")]
+    assert run_import(city.platform, write_csv(tmp_path / "y.csv", rows))[0].placed == 1
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet")
+    (tmp_path / "latin.csv").write_bytes(",".join(COLUMNS).encode() + b"\n\xe9,,,1,,,\n")
+    for name, message in (("missing.csv", "no such file"), ("junk.parquet", "not a readable"),
+                          ("latin.csv", "not a readable UTF-8")):
+        result = CliRunner().invoke(app, ["import", "orders", str(tmp_path / name), "--db", url])
+        assert result.exit_code == 2 and message in result.stderr, (name, result.output)

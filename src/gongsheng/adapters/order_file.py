@@ -32,29 +32,43 @@ def file_format(path: Path) -> str:
 
 
 def read_rows(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row]]:
-    """The rows of ``path`` in chunks of at most ``chunk_rows``."""
+    """The rows of ``path`` in chunks of at most ``chunk_rows``; a file that cannot be read
+    (missing, not UTF-8, not Parquet) is :class:`InvalidInput`."""
+    _exists(path)
+    try:
+        if file_format(path) == "csv":
+            yield from _csv_rows(path, chunk_rows)
+        else:
+            yield from _parquet_rows(path, chunk_rows)
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InvalidInput(f"{path.name} is not a readable UTF-8 CSV file: {err}") from err
+    except OSError as err:
+        raise InvalidInput(f"cannot read {path}: {err}") from err
+
+
+def _exists(path: Path) -> None:
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file")
-    if file_format(path) == "csv":
-        yield from _csv_rows(path, chunk_rows)
-    else:
-        yield from _parquet_rows(path, chunk_rows)
 
 
 def columns(path: Path) -> list[str]:
     """The file's column names (its header)."""
+    _exists(path)
     if file_format(path) == "csv":
-        with path.open(encoding="utf-8", newline="") as f:
-            return next(csv.reader(f), [])
-    pq = _pyarrow_parquet()
-    return list(pq.ParquetFile(path).schema_arrow.names)
+        try:
+            with path.open(encoding="utf-8", newline="") as f:
+                return next(csv.reader(f), [])
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise InvalidInput(f"{path.name} is not a readable UTF-8 CSV file: {err}") from err
+    return list(_parquet_file(path).schema_arrow.names)
 
 
 def count_rows(path: Path) -> int:
     """About how many rows the file has (for a progress bar): Parquet's metadata; CSV's lines
     after the header, counted in binary blocks."""
+    _exists(path)
     if file_format(path) == "parquet":
-        return int(_pyarrow_parquet().ParquetFile(path).metadata.num_rows)
+        return int(_parquet_file(path).metadata.num_rows)
     lines, last = 0, b"\n"
     with path.open("rb") as f:
         while block := f.read(1 << 20):
@@ -85,9 +99,8 @@ def _csv_rows(path: Path, chunk_rows: int) -> Iterator[list[Row]]:
 
 
 def _parquet_rows(path: Path, chunk_rows: int) -> Iterator[list[Row]]:
-    pq = _pyarrow_parquet()
     line = 1
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+    for batch in _parquet_file(path).iter_batches(batch_size=chunk_rows):
         chunk: list[Row] = []
         for fields in batch.to_pylist():
             line += 1
@@ -95,9 +108,12 @@ def _parquet_rows(path: Path, chunk_rows: int) -> Iterator[list[Row]]:
         yield chunk
 
 
-def _pyarrow_parquet() -> Any:
+def _parquet_file(path: Path) -> Any:
     try:
         import pyarrow.parquet as pq
     except ImportError as err:  # pragma: no cover - pyarrow is installed with the package
         raise InvalidInput("reading parquet needs pyarrow: pip install gongsheng[export]") from err
-    return pq
+    try:
+        return pq.ParquetFile(path)
+    except (ValueError, OSError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        raise InvalidInput(f"{path.name} is not a readable Parquet file: {err}") from err
