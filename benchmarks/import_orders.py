@@ -6,7 +6,8 @@ Run: ``.venv/bin/python benchmarks/import_orders.py [--orders N] [--chunk C] [--
    in a fresh database ``gs_bench_import`` and links every merchant and consumer to an
    external id (``m<id>``, ``c<id>``).
 2. Writes ``N`` synthetic orders of an old platform to a CSV and a Parquet file (a temporary
-   folder), random consumers at random merchants, 10 to 500 yuan, half with a payment ref.
+   folder), random consumers at random merchants, 10 to 500 yuan, a share ``--payment-refs``
+   (default half) with a payment ref, which the live path feeds to the ring detector per order.
 3. Times the import of each file through :func:`services.importing.import_orders` (the whole
    waterfall per order, ``batch.place_orders`` one transaction per chunk), each into its own
    fresh database, then times a re-run of the same file (every row a replay, nothing posted).
@@ -41,11 +42,12 @@ COLUMNS = ["external_order_id", "merchant_external_id", "consumer_external_id", 
 
 
 def synthetic_rows(merchants: tuple[int, ...], consumers: tuple[int, ...], n: int,
-                   seed: int = 11) -> list[list[object]]:
+                   with_ref: float = 0.5, seed: int = 11) -> list[list[object]]:
     rng = random.Random(seed)
     amounts = order_amounts(rng, n)
     return [[f"old-{i}", f"m{rng.choice(merchants)}", f"c{rng.choice(consumers)}", amounts[i],
-             f"card{rng.randrange(10_000)}" if rng.random() < 0.5 else None] for i in range(n)]
+             f"card{rng.randrange(10_000)}" if rng.random() < with_ref else None]
+            for i in range(n)]
 
 
 def write_files(folder: Path, rows: list[list[object]]) -> dict[str, Path]:
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=20_000, help="orders in the file")
     parser.add_argument("--chunk", type=int, default=2_000, help="rows per transaction")
     parser.add_argument("--format", choices=["csv", "parquet", "both"], default="both")
+    parser.add_argument("--payment-refs", type=float, default=0.5,
+                        help="share of orders with a payment ref (each feeds the ring detector)")
     args = parser.parse_args(argv)
     formats = ["csv", "parquet"] if args.format == "both" else [args.format]
     table = []
@@ -93,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
             for fmt in formats:
                 plat, merchants, consumers = prepared_platform()
                 if not files:
-                    files = write_files(Path(tmp), synthetic_rows(merchants, consumers, args.orders))
+                    rows = synthetic_rows(merchants, consumers, args.orders, args.payment_refs)
+                    files = write_files(Path(tmp), rows)
                 report, seconds = timed(plat, files[fmt], args.chunk)
                 assert report.placed == args.orders and report.bad == 0, report
                 again, replay_seconds = timed(plat, files[fmt], args.chunk)
