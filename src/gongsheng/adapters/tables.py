@@ -124,6 +124,8 @@ parties = Table(
     Column("kind", String(10), nullable=False),
     Column("name", String(200), nullable=False),
     _created(),
+    # the party's id on the platform it was imported from (``gongsheng import``); unique
+    Column("external_id", String(IDENTIFIER_LENGTH), nullable=True, unique=True),
     CheckConstraint(
         "kind in ('platform', 'consumer', 'merchant', 'bm', 'partner', 'promoter')", name="kind"
     ),

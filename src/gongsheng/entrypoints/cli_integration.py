@@ -1,5 +1,5 @@
-"""Integration commands of ``gongsheng``: ``worker`` (webhook deliveries), ``export`` and
-``apikey`` (:mod:`.apikey_cli`)."""
+"""Integration commands of ``gongsheng``: ``worker`` (webhook deliveries), ``export``,
+``apikey`` (:mod:`.apikey_cli`) and ``import`` (:mod:`.import_cli`)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
     from gongsheng.entrypoints.cli import guarded, out
 
     app.add_typer(apikey_app, name="apikey")
+    from gongsheng.entrypoints.import_cli import import_app
+
+    app.add_typer(import_app, name="import")
 
     @app.command("worker")
     def worker(

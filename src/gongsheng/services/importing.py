@@ -1,0 +1,225 @@
+"""Importing an existing platform's orders (``gongsheng import orders``), and its parties' ids.
+
+Each row of the file becomes one order placed exactly as a live one: the rows of a chunk go
+through :func:`batch.place_orders` (the whole waterfall, points, holdings, first-order referral,
+counters), one transaction per chunk. Invariants:
+
+- **Idempotent per order**: a row's idempotency key is ``import:<external_order_id>``, so a
+  re-run (or a run resumed after a crash) replays what is in and posts nothing twice; the same
+  external order id with other content is a conflict, reported as a bad row.
+- **A bad row posts nothing**: every row is validated strictly first (the file's own types:
+  integer amounts, no floats; identifiers of visible ASCII; parties known by external id and of
+  the right kind; the period, when given, the open one). A row refused here or by the order path
+  (inactive merchant, conflict) is reported with its line and reason, and nothing of it is
+  written; the good rows go in. The caller exits non-zero when any row was bad.
+- **Memory does not grow with the file**: rows are read, placed and forgotten a chunk at a time;
+  bad rows are handed to a callback, not collected.
+
+Parties are named by their id on the old platform, ``parties.external_id`` (unique), linked to
+parties registered here by :func:`link_parties` (``gongsheng import parties``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.order_file import Row, columns, read_rows
+from gongsheng.domain.errors import GongshengError, InvalidInput
+from gongsheng.services.batch import place_orders
+from gongsheng.services.books import open_period
+from gongsheng.services.ordering import OrderRequest, OrderResult, check_identifier
+from gongsheng.services.unit_of_work import UnitOfWork
+
+KEY_PREFIX = "import:"
+REQUIRED = ("external_order_id", "merchant_external_id", "consumer_external_id", "amount_fen")
+OPTIONAL = ("payment_ref", "device_id", "period", "paid_at")
+"""``paid_at`` is accepted and kept in the file only: an order posts in the open period."""
+CHUNK_ROWS = 2_000
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row that was not imported: where it is in the file and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows read, orders placed, rows already imported, bad rows."""
+
+    rows: int = 0
+    placed: int = 0
+    replayed: int = 0
+    bad: int = 0
+
+
+def import_key(external_order_id: str) -> str:
+    """The idempotency key of an imported order."""
+    return KEY_PREFIX + external_order_id
+
+
+def check_columns(names: Sequence[str]) -> None:
+    """Refuse a file that lacks a required column or has one this import does not know."""
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise InvalidInput(f"the file lacks the column(s) {', '.join(missing)} "
+                           f"(required: {', '.join(REQUIRED)})")
+    unknown = [c for c in names if c not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise InvalidInput(f"unknown column(s) {', '.join(unknown)} "
+                           f"(known: {', '.join(REQUIRED + OPTIONAL)})")
+
+
+def import_orders(run: Callable[..., Any], path: Path, *, chunk_rows: int = CHUNK_ROWS,
+                  on_bad: Callable[[BadRow], None] = lambda bad: None,
+                  progress: Callable[[int], None] = lambda rows: None) -> ImportReport:
+    """Import the orders of ``path``; ``run`` is :meth:`Platform.run` (one commit per chunk).
+
+    ``on_bad`` gets each bad row as it is found, ``progress`` the number of rows of each chunk
+    once it is committed.
+    """
+    check_columns(columns(path))
+    report = ImportReport()
+    for chunk in read_rows(path, chunk_rows):
+        outcomes: list[BadRow | OrderResult] = run(import_chunk, chunk)
+        for outcome in outcomes:
+            if isinstance(outcome, BadRow):
+                report.bad += 1
+                on_bad(outcome)
+            elif outcome.replayed:
+                report.replayed += 1
+            else:
+                report.placed += 1
+        report.rows += len(chunk)
+        progress(len(chunk))
+    return report
+
+
+def import_chunk(uow: UnitOfWork, chunk: Sequence[Row]) -> list[BadRow | OrderResult]:
+    """Place a chunk's good rows through the batch path; one outcome per row, in file order."""
+    conn = uow.conn
+    period = open_period(conn).seq
+    parties = _parties(conn, chunk)
+    out: list[BadRow | OrderResult | None] = [None] * len(chunk)
+    requests: list[OrderRequest] = []
+    placed_at: list[int] = []
+    for i, (line, fields) in enumerate(chunk):
+        try:
+            req = order_request(fields, parties, period)
+        except GongshengError as err:
+            out[i] = BadRow(line, err.detail)
+            continue
+        requests.append(req)
+        placed_at.append(i)
+    for i, outcome in zip(placed_at, place_orders(uow, requests), strict=True):
+        out[i] = BadRow(chunk[i][0], outcome.detail) if isinstance(outcome, GongshengError) \
+            else outcome
+    return [o for o in out if o is not None]
+
+
+def order_request(fields: Mapping[str, Any], parties: Mapping[str, tuple[int, str]],
+                  period: int) -> OrderRequest:
+    """The order a row stands for, or :class:`InvalidInput` saying what is wrong with it."""
+    if "__width__" in fields:
+        raise InvalidInput(f"the row has {fields['__width__']} fields, the header "
+                           f"{len(fields) - 1}")
+    order_id = _text(fields, "external_order_id")
+    assert order_id is not None
+    merchant = _party(fields, "merchant_external_id", "merchant", parties)
+    consumer = _party(fields, "consumer_external_id", "consumer", parties)
+    amount = _integer(fields, "amount_fen")
+    if amount is None:
+        raise InvalidInput("amount_fen is required")
+    given_period = _integer(fields, "period")
+    if given_period is not None and given_period != period:
+        raise InvalidInput(f"period {given_period} is not the open period {period} (import a "
+                           "period's orders while it is open, then close it)")
+    req = OrderRequest(consumer, merchant, amount, 0, import_key(order_id),
+                       payment_ref=_text(fields, "payment_ref", required=False),
+                       device_id=_text(fields, "device_id", required=False))
+    req.validate()
+    return req
+
+
+def _text(fields: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = fields.get(name)
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{name} is required")
+        return None
+    check_identifier(name, value)
+    return str(value)
+
+
+def _integer(fields: Mapping[str, Any], name: str) -> int | None:
+    """A column's integer: an int (Parquet) or a string of digits (CSV); never a float or bool."""
+    value = fields.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    raise InvalidInput(f"{name} must be an integer (fen, no decimal point), not {value!r}")
+
+
+def _party(fields: Mapping[str, Any], name: str, kind: str,
+           parties: Mapping[str, tuple[int, str]]) -> int:
+    external = _text(fields, name)
+    assert external is not None
+    found = parties.get(external)
+    if found is None or found[1] != kind:
+        raise InvalidInput(f"unknown {kind} {external!r} ({name})")
+    return found[0]
+
+
+def _parties(conn: Connection, chunk: Iterable[Row]) -> dict[str, tuple[int, str]]:
+    """The parties the chunk names: external id -> (party id, kind); one query."""
+    wanted = {str(fields[name]) for _, fields in chunk
+              for name in ("merchant_external_id", "consumer_external_id")
+              if isinstance(fields.get(name), str) and fields[name]}
+    if not wanted:
+        return {}
+    p = t.parties
+    return {str(r.external_id): (int(r.id), str(r.kind)) for r in conn.execute(
+        select(p.c.id, p.c.kind, p.c.external_id).where(p.c.external_id.in_(sorted(wanted))))}
+
+
+def link_parties(uow: UnitOfWork, pairs: Sequence[tuple[str, int]]) -> int:
+    """Give parties their external ids; the number newly linked. Idempotent: a pair already
+    linked is left as it is; an external id linked to another party, or a party linked to
+    another external id, is a conflict (:class:`InvalidInput`) and nothing is linked."""
+    p = t.parties
+    for external, _ in pairs:
+        check_identifier("external_id", external)
+    wanted = dict(pairs)
+    if len(wanted) != len(pairs) or len(set(wanted.values())) != len(pairs):
+        raise InvalidInput("each external id and each party may appear only once")
+    rows = uow.conn.execute(select(p.c.id, p.c.external_id).where(
+        p.c.id.in_(sorted(wanted.values())) | p.c.external_id.in_(sorted(wanted)))).all()
+    known = {int(r.id) for r in rows}
+    missing = sorted(set(wanted.values()) - known)
+    if missing:
+        raise InvalidInput(f"no party {missing[0]}")
+    linked = 0
+    current = {int(r.id): r.external_id for r in rows}
+    holders = {ext: pid for pid, ext in current.items() if ext is not None}
+    for external, party in pairs:
+        if current[party] == external:
+            continue
+        if current[party] is not None or external in holders:
+            raise InvalidInput(f"external id {external!r} or party {party} is already linked "
+                               "otherwise")
+        uow.conn.execute(update(p).where(p.c.id == party).values(external_id=external))
+        linked += 1
+    return linked
