@@ -88,6 +88,14 @@ def test_a_quote_over_http_takes_strict_integers_and_writes_nothing(api: Any) ->
     assert answer.status_code == 200, answer.text
     quoted = answer.json()
     assert quoted["concession_fen"] == 20_000 and quoted["first_order"] is True
+    # the merchant sees the amounts but no other party's id: not who referred the consumer,
+    # not its home merchant, BM or partner; an admin sees them all
+    assert quoted["referrer_id"] is None
+    assert {a["party_id"] for a in quoted["allocations"]} <= {None, api.city.merchant}
+    full = api.call("POST", "/orders/quote", json=body).json()
+    assert full["referrer_id"] == api.city.referrer
+    assert {a["party_id"] for a in full["allocations"]} - {None, api.city.merchant}
+    assert [a["amount_fen"] for a in full["allocations"]] == [a["amount_fen"] for a in quoted["allocations"]]
     assert count() == before
     placed = api.call("POST", "/orders", who="merchant", key="q-1", json=body).json()
     assert {k: placed[k] for k in ("concession_fen", "pool_fen", "consumer_cpts", "referrer_cpts")} \

@@ -47,12 +47,12 @@ def order_allocations(conn: Connection, period: int) -> Iterator[tuple[int, int,
     """``(order, region, merchant, merchant's BM, merchant's promoter, consumer's home
     merchant, allocations)`` of each order of ``period``, streamed."""
     o, m, c = t.orders, t.merchants, t.consumers
-    rows = conn.execution_options(yield_per=5000).execute(
+    rows = conn.execute(  # the option on the statement: set on ``conn``, it would stay for all
         select(o.c.id, o.c.region_id, o.c.merchant_id, m.c.bm_id, m.c.promoter_id,
                c.c.home_merchant_id, o.c.allocations)
         .select_from(o.outerjoin(m, m.c.party_id == o.c.merchant_id)
                      .outerjoin(c, c.c.party_id == o.c.consumer_id))
-        .where(o.c.period == period))
+        .where(o.c.period == period).execution_options(yield_per=5000))
     for r in rows:
         yield (int(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], json.loads(r[6]))
 

@@ -53,7 +53,6 @@ class RefundResult:
     replayed: bool = False
 
 
-_stripes = random.Random()
 
 
 def refund_cover(available: int, pool_change: int) -> int:

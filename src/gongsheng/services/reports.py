@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balances_page
 from gongsheng.adapters.totals_store import party_totals
-from gongsheng.domain.errors import NotFound
+from gongsheng.domain.errors import InvariantViolation, NotFound
 from gongsheng.domain.ledger import (
     ACCOUNTS_PER_PARTY,
     PLATFORM_PARTY_ID,
@@ -125,8 +125,11 @@ def statement(conn: Connection, party_id: int) -> dict[str, Any]:
         row["net_cash_fen"] = row["earned_fen"] + row["reversed_fen"] + row["paid_out_fen"] \
             + row["other_cash_fen"]
     position = cash_position(conn, party_id)
+    if position.balance_fen != sum(r["net_cash_fen"] for r in rows):
+        raise InvariantViolation(f"party {party_id}'s cash totals and its balance row disagree: "
+                                 "run gongsheng verify")
     return {"party_id": party_id, "kind": kind, "periods": rows,
-            "cash_balance_fen": sum(r["net_cash_fen"] for r in rows),
+            "cash_balance_fen": position.balance_fen,
             "cash_held_fen": position.held_fen, "cash_available_fen": position.available_fen,
             "hold_periods": position.hold_periods, "holds": holds_view(position)}
 

@@ -28,8 +28,8 @@ def check_velocity(conn: Connection, rule: RiskRule, *, consumer_id: int, mercha
                                                       (per_consumer, per_pair))
     if per_consumer is not None and by_consumer >= per_consumer:
         raise VelocityCapExceeded(
-            f"consumer {consumer_id} has placed {per_consumer} orders in period {period}, the "
-            f"most the policy allows (risk.max_orders_per_period); this order was not placed")
+            f"consumer {consumer_id} has reached the most orders the policy allows it in period "
+            f"{period} (risk.max_orders_per_period); this order was not placed")
     if per_pair is not None and by_pair >= per_pair:
         raise VelocityCapExceeded(
             f"consumer {consumer_id} has placed {per_pair} orders at merchant {merchant_id} in "

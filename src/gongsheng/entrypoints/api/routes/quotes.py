@@ -21,4 +21,15 @@ def quote(body: QuoteIn, user: OrdersWriter, platform: PlatformDep) -> QuoteOut:
                         "itself (or an admin) may quote an order at this merchant")
     found = platform.read(lambda c: quote_order(c, body.consumer_id, body.merchant_id,
                                                 body.amount_fen, body.voucher_fen))
-    return QuoteOut.model_validate(found, from_attributes=True)
+    out = QuoteOut.model_validate(found, from_attributes=True)
+    return out if user.admin else _for_the_merchant(out)
+
+
+def _for_the_merchant(out: QuoteOut) -> QuoteOut:
+    """The quote as the merchant's side may see it: the amounts, but no other party's id (not
+    the consumer's referrer, home merchant, BM or partner): what a consumer is linked to is not
+    the merchant's to read."""
+    return out.model_copy(update={
+        "referrer_id": None,
+        "allocations": [a if a.party_id == out.merchant_id else a.model_copy(update={"party_id": None})
+                        for a in out.allocations]})
