@@ -108,3 +108,11 @@ def test_a_referral_code_is_read_as_typed(api: Api) -> None:
         "username": "dave", "password": "correct-horse-battery"}).json()["access_token"]
     me = api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["party_id"] == signup.json()["party_id"] and me["party"]["referrer_id"] == carol
+
+
+def test_a_query_parameter_given_twice_is_refused(api: Api) -> None:
+    """Every query parameter is one value: two of one name are refused, not silently the last."""
+    assert api.call("GET", "/orders?limit=5").status_code == 200
+    refused = api.call("GET", "/orders?limit=5&limit=6")
+    assert refused.status_code == 422 and "more than once" in refused.json()["detail"]
+    assert api.call("GET", "/events?after=&after=x").status_code == 422

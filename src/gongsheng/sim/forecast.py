@@ -166,8 +166,9 @@ def completion_period(fraction: int, first: int, rates: tuple[int, ...]) -> floa
 def _band_list(values: Arr) -> list[float | None]:
     """p10 / p50 / p90 of a 1-D sample (``inf`` and NaN as None)."""
     v = np.asarray(values, float)
-    q = np.percentile(v, BANDS, method="linear") if np.isfinite(v).any() or np.isinf(v).any() \
-        else [np.nan] * 3
+    with np.errstate(invalid="ignore"):  # between two infinite draws the band is inf - inf
+        q = np.percentile(v, BANDS, method="linear") if np.isfinite(v).any() or np.isinf(v).any() \
+            else [np.nan] * 3
     return [None if not np.isfinite(x) else round(float(x), 6) for x in q]
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gongsheng.entrypoints.api import errors, integration_access, limiter
+from gongsheng.entrypoints.api.deps import single_valued_query
 from gongsheng.entrypoints.api.observability import health, metrics, workers
 from gongsheng.entrypoints.api.observability.requests import RequestObserver
 from gongsheng.entrypoints.api.routes import ROUTERS
@@ -72,7 +73,7 @@ def create_app(platform: Platform, settings: Settings | None = None) -> FastAPI:
     metrics.watch_pool(platform.engine)
     app.include_router(health.router)
     for router in ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(single_valued_query)])
     document_event_webhooks(app)  # every event type under the OpenAPI "webhooks"
     mount_web(app)  # the web pages (login, admin, one page per role) and their static files
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -27,7 +27,7 @@ from pydantic import BeforeValidator
 
 from gongsheng.domain.api_keys import looks_like_key
 from gongsheng.domain.audit import ANONYMOUS_NAME, Actor
-from gongsheng.domain.errors import Unauthorized
+from gongsheng.domain.errors import InvalidInput, Unauthorized
 from gongsheng.entrypoints.api.auth import Principal, app_token_key, authorize, authorize_key
 from gongsheng.entrypoints.api.limiter import SIGN_UP_PER_ADDRESS, Limiter, client_address
 from gongsheng.entrypoints.api.observability.context import current_request_id
@@ -141,3 +141,14 @@ Limit = Annotated[int, Query(ge=1, le=200, description="page size"), Digits]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip"), Digits]
 Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="only rows with a smaller id "
                                      "(the previous page's next_before): paged by key"), Digits]
+
+
+def single_valued_query(request: Request) -> None:
+    """Refuse a query parameter given more than once: every parameter of the API is one value
+    (a list, like ``types``, is one comma-separated value), and silently taking the last of
+    several would hide a caller's mistake."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise InvalidInput(f"query parameter {name!r} is given more than once")
+        seen.add(name)
