@@ -16,6 +16,8 @@ The database itself refuses what must never be stored, whatever client writes to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Connection
 
 POSTGRES = [
@@ -145,14 +147,19 @@ AUDIT_SQLITE = [
 ]
 
 
-def install_audit_guards(conn: Connection) -> None:
-    """Create (or re-create) the audit log's append-only triggers; safe to repeat."""
+def run_for_dialect(conn: Connection, postgres: Sequence[str], sqlite: Sequence[str]) -> None:
+    """Run the statements written for the connection's dialect (guards' DDL, say)."""
     if conn.dialect.name == "postgresql":
-        for sql in AUDIT_POSTGRES:
+        for sql in postgres:  # psycopg takes '%' as a placeholder mark unless doubled
             conn.exec_driver_sql(sql.replace("%", "%%"))
     else:
-        for sql in AUDIT_SQLITE:
+        for sql in sqlite:
             conn.exec_driver_sql(sql)
+
+
+def install_audit_guards(conn: Connection) -> None:
+    """Create (or re-create) the audit log's append-only triggers; safe to repeat."""
+    run_for_dialect(conn, AUDIT_POSTGRES, AUDIT_SQLITE)
 
 
 def replace_guard_functions(conn: Connection) -> None:
@@ -165,10 +172,5 @@ def replace_guard_functions(conn: Connection) -> None:
 
 def install_guards(conn: Connection) -> None:
     """Create the journal's and the audit log's triggers for the connection's dialect."""
-    if conn.dialect.name == "postgresql":
-        for sql in POSTGRES:  # psycopg takes '%' as a placeholder mark unless doubled
-            conn.exec_driver_sql(sql.replace("%", "%%"))
-    else:
-        for sql in SQLITE:
-            conn.exec_driver_sql(sql)
+    run_for_dialect(conn, POSTGRES, SQLITE)
     install_audit_guards(conn)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, insert, select
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.ddl import run_for_dialect
 from gongsheng.domain.seals import (
     CHUNK_ENTRIES,
     Chunk,
@@ -223,9 +224,4 @@ SEAL_GUARDS_SQLITE = [
 
 def install_seal_guards(conn: Connection) -> None:
     """Create the seal tables' append-only triggers (idempotent)."""
-    if conn.dialect.name == "postgresql":
-        for sql in SEAL_GUARDS_POSTGRES:
-            conn.exec_driver_sql(sql.replace("%", "%%"))
-    else:
-        for sql in SEAL_GUARDS_SQLITE:
-            conn.exec_driver_sql(sql)
+    run_for_dialect(conn, SEAL_GUARDS_POSTGRES, SEAL_GUARDS_SQLITE)
