@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, Integer, bindparam, cast, func, null, select, union_all
+from sqlalchemy import Connection, Integer, bindparam, cast, func, null, select, text, union_all
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows
-from gongsheng.domain.ledger import AccountKind, Asset, account_id
+from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, PLATFORM_PARTY_ID, AccountKind, Asset, account_id
 
 KEYS = ("party_id", "period", "stripe")
 
@@ -46,3 +46,43 @@ def cash_and_recent_earnings(conn: Connection, party_id: int,
         else:
             earned[int(period)] = int(amount)
     return balance, earned
+
+
+_N, _CASH = ACCOUNTS_PER_PARTY, AccountKind.CASH.code
+_OWN_CASH = (f"p.account_id - (p.account_id / {_N}) * {_N} = {_CASH} AND p.asset = 'CNY' "
+             f"AND p.account_id / {_N} <> {PLATFORM_PARTY_ID}")
+EARNINGS_FROM_HISTORY = (
+    # (party, order period, stripe, cash): refunds' cash under their order's period (stripe 0),
+    # orders' under their own (stripe 1); what every order and refund wrote, from the journal
+    f"SELECT p.account_id / {_N}, o.period, 0, sum(p.amount) "
+    "FROM postings p JOIN journal_entries e ON e.id = p.entry_id "
+    "JOIN refunds r ON e.kind = 'refund' AND r.id = e.ref_id "
+    "JOIN orders o ON o.id = r.order_id "
+    f"WHERE {_OWN_CASH} GROUP BY p.account_id / {_N}, o.period "
+    "UNION ALL "
+    f"SELECT p.account_id / {_N}, e.period, 1, sum(p.amount) "
+    "FROM postings p JOIN journal_entries e ON e.id = p.entry_id "
+    f"WHERE e.kind = 'order' AND {_OWN_CASH} GROUP BY p.account_id / {_N}, e.period")
+"""The earnings the journal implies (migration 0017 fills the table from it; ``verify``
+compares the table with it)."""
+
+
+def backfill_earnings(conn: Connection) -> None:
+    """Fill an empty ``earnings`` from the journal (scans history once)."""
+    conn.execute(text("INSERT INTO earnings (party_id, period, stripe, amount_fen) "
+                      + EARNINGS_FROM_HISTORY))
+
+
+def earnings_disagreeing(conn: Connection) -> list[tuple[int, int, int, int]]:
+    """``(party, period, kept, from the journal)`` wherever the kept earnings (over stripes)
+    differ from what the journal implies: none on sound books (``verify``; scans history)."""
+    implied: dict[tuple[int, int], int] = {}
+    for party, period, _, amount in conn.execute(text(EARNINGS_FROM_HISTORY)):
+        key = (int(party), int(period))
+        implied[key] = implied.get(key, 0) + int(amount)
+    kept = {(int(p), int(per)): int(v) for p, per, v in conn.execute(
+        select(_e.c.party_id, _e.c.period, func.sum(_e.c.amount_fen))
+        .group_by(_e.c.party_id, _e.c.period))}
+    return sorted((p, per, kept.get((p, per), 0), implied.get((p, per), 0))
+                  for p, per in set(kept) | set(implied)
+                  if kept.get((p, per), 0) != implied.get((p, per), 0))

@@ -47,47 +47,66 @@ FIRST_PARTY_KIND = min(k.code for k in AccountKind if not k.system)
 assert all(k.system == (k.code < FIRST_PARTY_KIND) for k in AccountKind)
 
 
-def backfill_party_totals(conn: Connection) -> None:
-    """Fill an empty ``party_period_totals`` from the whole history (one row per total, stripe
-    0): the sums reports made over postings and orders before the totals were kept. Scans
-    history once (migration 0019)."""
+def _history_totals() -> list[str]:
+    """SELECTs of ``(party, period, name, stripe, value)``: every total as the history implies
+    it (stripe 0), the sums reports made over postings and orders before the totals were kept."""
     kind = _kind_name()
-    conn.execute(text(f"""
-        INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+    selects = [f"""
         SELECT p.account_id / {ACCOUNTS_PER_PARTY}, e.period, {kind} || ':' || e.kind, 0,
                sum(p.amount)
         FROM postings p JOIN journal_entries e ON e.id = p.entry_id
         WHERE p.account_id % {ACCOUNTS_PER_PARTY} >= {FIRST_PARTY_KIND}
-        GROUP BY p.account_id / {ACCOUNTS_PER_PARTY}, e.period, {kind} || ':' || e.kind"""))
-    for name, column in (("orders", "1"), ("amount_fen", "amount_fen"),
-                         ("concession_fen", "concession_fen"), ("voucher_fen", "voucher_fen"),
-                         ("refunded_fen", "refunded_fen")):
-        conn.execute(text(f"""
-            INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+        GROUP BY p.account_id / {ACCOUNTS_PER_PARTY}, e.period, {kind} || ':' || e.kind"""]
+    selects += [f"""
             SELECT merchant_id, period, 'sales:{name}', 0, sum({column}) FROM orders
-            GROUP BY merchant_id, period HAVING sum({column}) <> 0"""))
-    conn.execute(text("""
-        INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+            GROUP BY merchant_id, period HAVING sum({column}) <> 0"""
+                for name, column in (("orders", "1"), ("amount_fen", "amount_fen"),
+                                     ("concession_fen", "concession_fen"),
+                                     ("voucher_fen", "voucher_fen"),
+                                     ("refunded_fen", "refunded_fen"))]
+    selects.append("""
         SELECT consumer_id, period, 'buyer:orders', 0, count(*) FROM orders
-        GROUP BY consumer_id, period"""))
-    conn.execute(text(f"""
-        INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+        GROUP BY consumer_id, period""")
+    selects.append(f"""
         SELECT {PLATFORM_PARTY_ID}, 0, 'parties:' || {kind}, 0, sum(p.amount) FROM postings p
         WHERE p.account_id % {ACCOUNTS_PER_PARTY} >= {FIRST_PARTY_KIND}
-        GROUP BY {kind}"""))
-    conn.execute(text("""
-        INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+        GROUP BY {kind}""")
+    selects.append("""
         SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers
-        WHERE referrer_id IS NOT NULL AND first_order_key IS NULL GROUP BY referrer_id"""))
+        WHERE referrer_id IS NOT NULL AND first_order_key IS NULL GROUP BY referrer_id""")
     cash = AccountKind.CASH.code
-    for entry_kind, join in (
-            ("order", "o.id = e.ref_id"),
-            ("refund", "o.id = (SELECT r.order_id FROM refunds r WHERE r.id = e.ref_id)")):
-        conn.execute(text(f"""
-            INSERT INTO party_period_totals (party_id, period, name, stripe, value)
+    selects += [f"""
             SELECT o.merchant_id, e.period, 'own_cash:{entry_kind}', 0, sum(p.amount)
             FROM journal_entries e JOIN orders o ON {join}
             JOIN postings p ON p.entry_id = e.id
                 AND p.account_id = o.merchant_id * {ACCOUNTS_PER_PARTY} + {cash}
             WHERE e.kind = '{entry_kind}'
-            GROUP BY o.merchant_id, e.period HAVING sum(p.amount) <> 0"""))
+            GROUP BY o.merchant_id, e.period HAVING sum(p.amount) <> 0"""
+                for entry_kind, join in (
+                    ("order", "o.id = e.ref_id"),
+                    ("refund", "o.id = (SELECT r.order_id FROM refunds r WHERE r.id = e.ref_id)"))]
+    return selects
+
+
+def backfill_party_totals(conn: Connection) -> None:
+    """Fill an empty ``party_period_totals`` from the whole history (one row per total, stripe
+    0). Scans history once (migration 0019)."""
+    for select_sql in _history_totals():
+        conn.execute(text("INSERT INTO party_period_totals (party_id, period, name, stripe, value)"
+                          + select_sql))
+
+
+def totals_disagreeing(conn: Connection) -> list[tuple[int, int, str, int, int]]:
+    """``(party, period, name, kept, from the history)`` wherever a kept total (over stripes)
+    differs from what the history implies: none on sound books (``verify``; scans history)."""
+    implied: dict[tuple[int, int, str], int] = {}
+    for select_sql in _history_totals():
+        for party, period, name, _, value in conn.execute(text(select_sql)):
+            key = (int(party), int(period), str(name))
+            implied[key] = implied.get(key, 0) + int(value)
+    pt = t.party_period_totals
+    kept = {(int(p), int(per), str(n)): int(v) for p, per, n, v in conn.execute(
+        select(pt.c.party_id, pt.c.period, pt.c.name, func.sum(pt.c.value))
+        .group_by(pt.c.party_id, pt.c.period, pt.c.name))}
+    return sorted((*key, kept.get(key, 0), implied.get(key, 0)) for key in set(kept) | set(implied)
+                  if kept.get(key, 0) != implied.get(key, 0))

@@ -16,7 +16,9 @@ from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import seal_store
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.earnings_store import earnings_disagreeing
 from gongsheng.adapters.ledger_store import journal_balances, system_balance, trial_balance
+from gongsheng.adapters.totals_store import totals_disagreeing
 from gongsheng.domain.ledger import AccountKind, account_name, describe_account, unbalanced_assets
 from gongsheng.domain.money import ratio
 from gongsheng.domain.release import released_to_date
@@ -168,6 +170,22 @@ def _contracts_feasible(conn: Connection) -> Check:
                  f"concession rate {bad[0]} with contract rate {bad[1]} can overpay")
 
 
+def _party_totals_match(conn: Connection) -> Check:
+    off = totals_disagreeing(conn)
+    detail = (f"{len(off)} totals differ, e.g. party {off[0][0]} period {off[0][1]} {off[0][2]}: "
+              f"kept {off[0][3]} vs history {off[0][4]}") if off else \
+        "every per-(party, period) total equals its postings and orders"
+    return Check("per-(party, period) totals agree with the history", not off, detail)
+
+
+def _earnings_match(conn: Connection) -> Check:
+    off = earnings_disagreeing(conn)
+    detail = (f"{len(off)} earnings differ, e.g. party {off[0][0]} period {off[0][1]}: "
+              f"kept {off[0][2]} vs journal {off[0][3]}") if off else \
+        "every party's held-cash earnings equal the cash its orders and refunds posted"
+    return Check("earnings (holds) agree with the journal", not off, detail)
+
+
 def _seals_match(conn: Connection, incremental: bool = False,
                  progress: seals.Progress = _no_progress) -> Check:
     """Every closed period's seal recomputed from its journal (``services/seals.py``)."""
@@ -179,7 +197,10 @@ CHECKS: tuple[Callable[[Connection], Check], ...] = (
     _seals_match, _assets_sum_to_zero, _entries_balanced, _balances_match_journal, _nonnegative,
     _orders_reference_known_rows,
     _reserve_mirrors_vouchers, _pool_not_negative, _release_index, _contracts_feasible,
+    _party_totals_match, _earnings_match,
 )
+HISTORY_CHECKS = (_balances_match_journal, _party_totals_match, _earnings_match)
+"""Checks that compare kept rows with the whole history: left out of an incremental run."""
 
 
 def verify_books(conn: Connection, *, incremental: bool = False,
@@ -188,7 +209,8 @@ def verify_books(conn: Connection, *, incremental: bool = False,
 
     ``incremental`` checks only what changed since the last sealed period: the seals' chain
     (not recomputed), the entries written since, and every check that reads balance rows rather
-    than history; it leaves out the comparison of every balance with the whole journal."""
+    than history; it leaves out :data:`HISTORY_CHECKS` (every balance, total and earning
+    compared with the whole journal)."""
     after = 0
     if incremental:
         last = seal_store.last_seal(conn)
@@ -199,6 +221,6 @@ def verify_books(conn: Connection, *, incremental: bool = False,
             found.append(_seals_match(conn, incremental, progress or _no_progress))
         elif check is _entries_balanced:
             found.append(_entries_balanced(conn, after))
-        elif not (incremental and check is _balances_match_journal):
+        elif not (incremental and check in HISTORY_CHECKS):
             found.append(check(conn))
     return found

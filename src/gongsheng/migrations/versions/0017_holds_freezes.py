@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from gongsheng.adapters.earnings_store import backfill_earnings
 from gongsheng.adapters.tables import earnings, party_freezes
 
 revision = "0017"
@@ -26,21 +27,7 @@ def upgrade() -> None:
     inspector = sa.inspect(bind)
     if not inspector.has_table(earnings.name):
         earnings.create(bind)
-        op.execute(
-            "INSERT INTO earnings (party_id, period, stripe, amount_fen) "
-            "SELECT p.account_id / 64, o.period, 0, sum(p.amount) "
-            "FROM postings p JOIN journal_entries e ON e.id = p.entry_id "
-            "JOIN refunds r ON e.kind = 'refund' AND r.id = e.ref_id "
-            "JOIN orders o ON o.id = r.order_id "
-            "WHERE p.account_id - (p.account_id / 64) * 64 = 16 AND p.asset = 'CNY' "
-            "AND p.account_id / 64 <> 1 "
-            "GROUP BY p.account_id / 64, o.period "
-            "UNION ALL "
-            "SELECT p.account_id / 64, e.period, 1, sum(p.amount) "
-            "FROM postings p JOIN journal_entries e ON e.id = p.entry_id "
-            "WHERE e.kind = 'order' AND p.account_id - (p.account_id / 64) * 64 = 16 AND p.asset = 'CNY' "
-            "AND p.account_id / 64 <> 1 "
-            "GROUP BY p.account_id / 64, e.period")
+        backfill_earnings(bind)
     if not inspector.has_table(party_freezes.name):
         party_freezes.create(bind)
 
