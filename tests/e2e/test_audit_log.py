@@ -213,6 +213,13 @@ def _unfrozen(api: Api, rid: str) -> str:
     return f"party:{api.city.merchant}"
 
 
+def _refunded(api: Api, rid: str) -> str:
+    placed = order(api, 10_000).json()
+    _call(api, rid, "POST", f"/orders/{placed['order_id']}/refunds", key="r-op",
+          json={"amount_fen": 1_000})
+    return f"order:{placed['order_id']}"
+
+
 CASES: list[tuple[str, str, Case]] = [
     ("policy.uploaded", "admin", _upload),
     ("policy.activated", "admin", _activate),
@@ -235,6 +242,7 @@ CASES: list[tuple[str, str, Case]] = [
     ("account.password_changed", "alice", _password),
     ("apikey.created", "admin", _key_made),
     ("apikey.revoked", "admin", _key_revoked),
+    ("order.refunded", "admin", _refunded),
     ("party.frozen", "admin", _frozen),
     ("party.unfrozen", "admin", _unfrozen),
     ("case.opened", "admin", _case_opened),

@@ -104,8 +104,12 @@ class Platform:
     def order(self, req: ordering.OrderRequest) -> ordering.OrderResult:
         return self.run(ordering.place_order, req)
 
-    def refund(self, order_id: int, amount_fen: int, key: str) -> refunding.RefundResult:
-        return self.run(refunding.refund_order, order_id, amount_fen, key)
+    def refund(self, order_id: int, amount_fen: int, key: str, *,
+               by_operator: bool = False) -> refunding.RefundResult:
+        """Refund part of an order; ``by_operator`` (an admin's, not the merchant's own) is
+        recorded in the audit log with this platform's actor."""
+        use_case = refunding.refund_by_operator if by_operator else refunding.refund_order
+        return self.run(use_case, order_id, amount_fen, key)
 
     def withdraw(self, party_id: int, amount_fen: int, key: str) -> payouts.PayoutResult:
         return self.run(payouts.withdraw, party_id, amount_fen, key)

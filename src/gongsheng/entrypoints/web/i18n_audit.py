@@ -37,6 +37,7 @@ AUDIT_TEXT: dict[str, tuple[str, str]] = {
     "action:account.enabled": ("启用账户", "Account enabled"),
     "action:account.password_reset": ("重置密码", "Password reset"),
     "action:account.password_changed": ("修改密码", "Password changed"),
+    "action:order.refunded": ("运营退款", "Order refunded by an operator"),
     "action:party.frozen": ("冻结参与方", "Party frozen"),
     "action:party.unfrozen": ("解冻参与方", "Party unfrozen"),
     "action:case.opened": ("立案", "Case opened"),

@@ -17,6 +17,7 @@ from gongsheng.entrypoints.api.deps import (
     Offset,
     OrderId,
     PlatformDep,
+    actor_of,
 )
 from gongsheng.entrypoints.api.integration_access import (
     OrdersWriter,
@@ -102,6 +103,10 @@ def refund_order(order_id: OrderId, body: RefundIn, key: IdempotencyKey, user: R
     _, merchant = _parties(platform, user, order_id)
     if not (user.admin or (user.role == "merchant" and user.party_id == merchant)):
         raise Forbidden(f"only the merchant of order {order_id} (or an admin) may refund it")
-    result = platform.refund(order_id, body.amount_fen, key)
+    if user.admin:  # an operator reversing a merchant's sale: audited, with its actor
+        result = platform.as_actor(actor_of(user)).refund(order_id, body.amount_fen, key,
+                                                          by_operator=True)
+    else:
+        result = platform.refund(order_id, body.amount_fen, key)
     count_written(REFUNDS, replayed=result.replayed)
     return written(RefundOut.model_validate(result, from_attributes=True), replayed=result.replayed)
