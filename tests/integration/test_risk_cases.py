@@ -256,3 +256,25 @@ def test_concurrent_orders_of_one_consumer_never_pass_the_cap(
     assert placed.count(True) == 3
     assert count_rows(plat, t.orders) == 3
     assert_verified(plat)
+
+
+def test_the_batch_path_counts_each_order_against_the_cap(
+        db_url: str, open_platform: Callable[..., Platform],
+        make_city: Callable[[Platform], City]) -> None:
+    """A batch of orders (an import, a burst) is capped as the same orders one by one: those
+    over the cap are refused with the cap's error and post nothing; the others go in."""
+    from gongsheng.services.batch import place_orders
+    from gongsheng.services.ordering import OrderRequest, OrderResult
+
+    plat = open_platform(db_url, risk_policy(max_orders_per_period=3))
+    city = make_city(plat)
+    city.order(10_000)
+    batch = [OrderRequest(city.consumer, city.merchant, 10_000, 0, city.key("b"))
+             for _ in range(4)]
+    batch.insert(1, OrderRequest(city.referrer, city.merchant, 10_000, 0, city.key("b")))
+    outcomes = plat.run(place_orders, batch)
+    placed = [isinstance(o, OrderResult) for o in outcomes]
+    assert placed == [True, True, True, False, False]
+    assert all(isinstance(o, VelocityCapExceeded) for o in outcomes[3:])
+    assert count_rows(plat, t.orders) == 4
+    assert_verified(plat)

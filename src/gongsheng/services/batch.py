@@ -13,7 +13,10 @@ All-or-nothing per order:
 - an order that fails a check (bad input, unknown party, inactive merchant, key conflict) gets
   its error in the result list and writes nothing; the others go on;
 - orders that spend vouchers (which must settle the consumer and check its balance) are placed
-  one at a time by ``place_order`` inside a SAVEPOINT, in their place in the sequence;
+  one at a time by ``place_order`` inside a SAVEPOINT, in their place in the sequence; so are
+  all orders while the policy sets a velocity cap (``[risk] max_orders_per_period`` or
+  ``max_pair_orders_per_period``), so each is counted against the cap with the orders before
+  it, as ``place_order`` counts it (the caps are off by default);
 - the gathered write runs inside a SAVEPOINT; if the database refuses it (a concurrent writer
   used one of the keys meanwhile), it is rolled back and the same orders are
   placed one at a time, each in its own SAVEPOINT, so one refusal never takes the others down.
@@ -78,6 +81,8 @@ def place_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[Outc
     uow.lock_books()
     period, policy = current_policy(conn)
     ctxs = contexts(conn, [(requests[i].consumer_id, requests[i].merchant_id) for i in hashes])
+    capped = (policy.risk.max_orders_per_period is not None
+              or policy.risk.max_pair_orders_per_period is not None)
     first_seen: dict[str, int] = {}   # key -> index of its first use in this batch
     repeats: list[tuple[int, int]] = []  # (index, index of the key's first use)
     claimed: set[int] = set()         # consumers whose first order this batch placed
@@ -101,7 +106,7 @@ def place_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[Outc
         except GongshengError as err:
             out[i] = err
             continue
-        if req.voucher_fen:
+        if req.voucher_fen or capped:
             _write_run(uow, run, period, policy, claimed, out)
             run = []
             out[i] = _one(uow, req)
