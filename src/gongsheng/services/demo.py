@@ -38,7 +38,7 @@ from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.database import sqlite_path
-from gongsheng.domain.errors import Conflict, GongshengError, InvalidInput
+from gongsheng.domain.errors import Conflict, GongshengError, InsufficientBalance, InvalidInput
 from gongsheng.services import accounts, reports, risk, store
 from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
@@ -241,7 +241,8 @@ def _store(platform: Platform, city: CityState, rng: random.Random, active: list
     for consumer in rng.sample(active, min(len(active), max(1, len(active) // 25))):
         with contextlib.suppress(GongshengError):  # not enough unreleased points yet
             platform.run(store.exchange, consumer, city.programme, rng.randint(1, 3))
-    with contextlib.suppress(Conflict):
+    # declared once a period; paid only from cash no hold keeps back (none in the first period)
+    with contextlib.suppress(Conflict, InsufficientBalance):
         platform.run(store.declare_profit, city.programme, sales // 20)
 
 
