@@ -89,3 +89,18 @@ def test_a_route_admits_exactly_the_keys_holding_its_scope(
         except Forbidden:
             passed = False
         assert passed == admitted, (scope, platform_only)
+
+
+def test_the_listed_key_schema_is_the_services_view() -> None:
+    """The API's key (``ApiKeyOut``) carries exactly the service's ``KeyView``, field for field
+    and type for type, so the two cannot drift apart."""
+    import dataclasses
+    import typing
+
+    from gongsheng.entrypoints.api.schemas_api_keys import ApiKeyOut
+    from gongsheng.services.api_keys import KeyView
+
+    view = typing.get_type_hints(KeyView)
+    assert [f.name for f in dataclasses.fields(KeyView)] == list(ApiKeyOut.model_fields)
+    assert {n: f.annotation for n, f in ApiKeyOut.model_fields.items()} == {
+        f.name: view[f.name] for f in dataclasses.fields(KeyView)}

@@ -120,31 +120,29 @@ SQLITE = [
 ]
 
 
-AUDIT_POSTGRES = [
-    """
-    CREATE OR REPLACE FUNCTION gs_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+def append_only_guards(function: str, what: str,
+                       tables: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(PostgreSQL, SQLite)`` DDL that refuses UPDATE and DELETE (and TRUNCATE on PostgreSQL)
+    on ``tables``, each refusal saying "``what`` is (are) append-only"; safe to run again."""
+    postgres = [f"""
+    CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        RAISE EXCEPTION 'the audit log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
-            USING ERRCODE = '23514';
+        RAISE EXCEPTION '{what}: % on % refused', TG_OP, TG_TABLE_NAME USING ERRCODE = '23514';
     END $$
-    """,
-    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
-    """
-    CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
-        FOR EACH STATEMENT EXECUTE FUNCTION gs_audit_append_only()
-    """,
-]
+    """]
+    postgres += [f"""
+    CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION {function}()
+    """ for table in tables]
+    sqlite = [f"""
+    CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}
+    BEGIN SELECT RAISE(ABORT, '{what}: {op} on {table} refused'); END
+    """ for table in tables for op in ("UPDATE", "DELETE")]
+    return postgres, sqlite
 
-AUDIT_SQLITE = [
-    """
-    CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE on audit_log refused'); END
-    """,
-    """
-    CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE on audit_log refused'); END
-    """,
-]
+
+AUDIT_POSTGRES, AUDIT_SQLITE = append_only_guards(
+    "gs_audit_append_only", "the audit log is append-only", ["audit_log"])
 
 
 def run_for_dialect(conn: Connection, postgres: Sequence[str], sqlite: Sequence[str]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, insert, select
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.ddl import run_for_dialect
+from gongsheng.adapters.ddl import append_only_guards, run_for_dialect
 from gongsheng.domain.seals import (
     CHUNK_ENTRIES,
     Chunk,
@@ -195,31 +195,8 @@ def entries_outside(conn: Connection, below: int) -> tuple[int, int | None]:
     return n, None if first is None else int(first)
 
 
-SEAL_GUARDS_POSTGRES = [
-    """
-    CREATE OR REPLACE FUNCTION gs_seals_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        RAISE EXCEPTION 'seals are append-only: % on % refused', TG_OP, TG_TABLE_NAME
-            USING ERRCODE = '23514';
-    END $$
-    """,
-    """
-    CREATE OR REPLACE TRIGGER period_seals_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
-        ON period_seals FOR EACH STATEMENT EXECUTE FUNCTION gs_seals_append_only()
-    """,
-    """
-    CREATE OR REPLACE TRIGGER period_seal_chunks_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
-        ON period_seal_chunks FOR EACH STATEMENT EXECUTE FUNCTION gs_seals_append_only()
-    """,
-]
-
-SEAL_GUARDS_SQLITE = [
-    f"""
-    CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}
-    BEGIN SELECT RAISE(ABORT, 'seals are append-only: {op} on {table} refused'); END
-    """
-    for table in ("period_seals", "period_seal_chunks") for op in ("UPDATE", "DELETE")
-]
+SEAL_GUARDS_POSTGRES, SEAL_GUARDS_SQLITE = append_only_guards(
+    "gs_seals_append_only", "seals are append-only", ["period_seals", "period_seal_chunks"])
 
 
 def install_seal_guards(conn: Connection) -> None:
