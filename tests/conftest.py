@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,10 @@ from gongsheng.services.registry import MerchantTerms
 # a stored forecast is refreshed after each close: tiny in tests (entrypoints/forecasting.py)
 os.environ.setdefault("GONGSHENG_FORECAST_RUNS", "3")
 os.environ.setdefault("GONGSHENG_FORECAST_PERIODS", "4")
+# An app built with default settings writes its attestation key where this points, never into
+# the working tree (a test that needs a particular key passes its own file).
+os.environ.setdefault("GONGSHENG_ATTESTATION_KEY_FILE", str(
+    Path(tempfile.gettempdir()) / f"gongsheng-test-{os.getpid()}" / "attestation.key"))
 
 PG_SERVER = os.environ.get("GONGSHENG_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
 PG_ADMIN_URL = f"{PG_SERVER}/postgres"
