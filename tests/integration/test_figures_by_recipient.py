@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gongsheng.adapters.policy_file import default_policy_text, load_policy
+from gongsheng.domain.figures import PaidByRecipient
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.policy import Recipient
 from gongsheng.services import reports
-from gongsheng.services.figures import PaidByRecipient
 from gongsheng.services.platform import Platform
 
 from .helpers import system

@@ -134,5 +134,5 @@ def test_the_forecast_controller_closes_on_the_stored_outlook(
     outlook = plat.read(lambda c: forecast_store.stored_outlook(c, 5, Controller.FORECAST))
     assert outlook is not None and len(outlook.inflow_fen) >= 1
     closed = plat.close_period()
-    assert closed.figures["controller"] == "forecast"
+    assert closed.figures.controller == "forecast"
     assert all(check.ok for check in plat.verify())

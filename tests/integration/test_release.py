@@ -111,7 +111,7 @@ def test_promise_is_refused_unless_forced(promise_city: City) -> None:
     assert summary.period == 1 and summary.controller == "promise"
     summary = plat.close_period(force_promise=True)
     assert summary.unfunded_fen == 0  # 42.50 released from a pool of 90.00
-    assert {f["flag"] for f in summary.figures["risk_flags"]} == set()
+    assert {f.flag for f in summary.figures.risk_flags} == set()
 
 
 def test_budget_with_a_small_pool_releases_slower_and_never_overdraws(city: City) -> None:
@@ -129,7 +129,7 @@ def test_budget_with_a_small_pool_releases_slower_and_never_overdraws(city: City
         assert vouchers <= 2_500 * n
         slower += summary.release_rate != "0.025"
     assert slower >= 30
-    assert "release_below_nominal" in {f["flag"] for f in summary.figures["risk_flags"]}
+    assert "release_below_nominal" in {f.flag for f in summary.figures.risk_flags}
     released = plat.wallet(city.consumer).vouchers_fen
     assert 0 < released < CAP_A // 2
     # every fen released was in the pool

@@ -79,15 +79,15 @@ def test_live_engine_replays_the_simulation(tmp_path: Path, controller: str) -> 
                                              idempotency_key=f"order-{t}-{k}", pay_code=code))
         closed = live.close_period()
         got = closed.figures
-        assert got["gmv_fen"] == f["gmv"][t], t
-        assert got["concession_fen"] == f["concession"][t], t
-        assert got["platform_revenue_fen"] == f["platform_revenue"][t], t
-        assert got["vouchers_spent_fen"] == f["vouchers_spent"][t], t
+        assert got.gmv_fen == f["gmv"][t], t
+        assert got.concession_fen == f["concession"][t], t
+        assert got.platform_revenue_fen == f["platform_revenue"][t], t
+        assert got.vouchers_spent_fen == f["vouchers_spent"][t], t
         assert Decimal(closed.release_rate) == rate_as_decimal(round(f["release_rate"][t] * 10**18)) \
             or abs(float(closed.release_rate) - f["release_rate"][t]) < 1e-15, t
         assert closed.released_fen == f["release"][t], t
         assert closed.pool_available_fen == f["pool_available"][t], t
         assert closed.pool_reserved_fen == f["pool_reserved"][t], t
-        assert got["unreleased_entitlement_fen"] == f["unreleased"][t], t
+        assert got.unreleased_entitlement_fen == f["unreleased"][t], t
     assert all(check.ok for check in live.verify())
     assert f["flag_slow_release"].max() == 1.0  # the budget bound: the test covers the solve

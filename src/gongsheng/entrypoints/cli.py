@@ -169,8 +169,8 @@ def period_close(
               f"(nominal {Decimal(summary.nominal_rate):.6f}), released {yuan(summary.released_fen)} yuan, "
               f"pool available {yuan(summary.pool_available_fen)} / reserved "
               f"{yuan(summary.pool_reserved_fen)} yuan")
-    for flag in summary.figures.get("risk_flags", []):
-        out.print(f"[yellow]risk[/yellow] {flag['flag']}: {flag['detail']}")
+    for flag in summary.figures.risk_flags:
+        out.print(f"[yellow]risk[/yellow] {flag.flag}: {flag.detail}")
 
 
 @app.command("verify")

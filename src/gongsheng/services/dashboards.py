@@ -7,6 +7,7 @@ stored per-period figures; nothing scans the whole history. Callers check who ma
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -24,7 +25,7 @@ from gongsheng.services.figures import coverage_by_region
 def regions_overview(conn: Connection) -> list[dict[str, Any]]:
     """Every region with its level, parent, merchant universe, coverage and active partner."""
     life = counters(conn, LIFETIME)
-    coverage = {r["region_id"]: r for r in coverage_by_region(conn, life)}
+    coverage = {r.region_id: r for r in coverage_by_region(conn, life)}
     parent = aliased(t.regions)
     rows = conn.execute(
         select(t.regions.c.id, t.regions.c.level, parent.c.name.label("parent"))
@@ -38,7 +39,7 @@ def regions_overview(conn: Connection) -> list[dict[str, Any]]:
     out = []
     for rid, level, parent_name in rows:
         held = partners.get(int(rid))
-        out.append({**coverage[int(rid)], "level": level, "parent": parent_name,
+        out.append({**asdict(coverage[int(rid)]), "level": level, "parent": parent_name,
                     "partner": None if held is None else {
                         "party_id": int(held.party_id), "name": held.name,
                         "investment_fen": int(held.investment_fen), "term_start": int(held.term_start)}})

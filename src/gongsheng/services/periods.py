@@ -24,6 +24,7 @@ from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.ledger_store import post, system_balance
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.events import PeriodClosed, PolicyVersionActivated
+from gongsheng.domain.figures import PeriodFigures
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
 from gongsheng.domain.release import (
     SCALE,
@@ -57,7 +58,7 @@ class CloseSummary:
     pool_available_fen: int
     pool_reserved_fen: int
     periods_to_complete: int | None
-    figures: dict[str, Any]
+    figures: PeriodFigures
     already_closed: bool = False
 
 
@@ -146,7 +147,7 @@ def close_period(uow: UnitOfWork, expected: int | None = None, *,
     risk.detect_at_close(uow, seq, policy.risk)
     conn.execute(update(t.periods).where(t.periods.c.seq == seq).values(
         status="closed", release_rate=rate, nominal_rate=nominal, released_fen=released,
-        unfunded_fen=unfunded, figures=json.dumps(figures), closed_at=dt.datetime.now(dt.UTC)))
+        unfunded_fen=unfunded, figures=json.dumps(figures.to_json()), closed_at=dt.datetime.now(dt.UTC)))
     seal_at_close(conn, seq)  # the period's journal and release figures, chained to the last seal
     next_version = conn.execute(
         select(func.max(t.policy_versions.c.id)).where(
@@ -190,16 +191,17 @@ def _issued(conn: Connection, g: GroupState) -> int:
 
 
 def summary_of(row: Any, already_closed: bool) -> CloseSummary:
-    figures = json.loads(row.figures) if row.figures else {}
+    """The summary of a closed period's row (its stored figures read back)."""
+    figures = PeriodFigures.from_json(json.loads(row.figures))
     rate = int(row.release_rate or 0)
     return CloseSummary(
-        period=int(row.seq), controller=str(figures.get("controller", "")),
-        nominal_periods=int(figures.get("nominal_periods", 0)),
+        period=int(row.seq), controller=figures.controller,
+        nominal_periods=figures.nominal_periods,
         release_rate=str(rate_as_decimal(rate)),
         nominal_rate=str(rate_as_decimal(int(row.nominal_rate or 0))),
         released_fen=int(row.released_fen or 0), unfunded_fen=int(row.unfunded_fen or 0),
-        pool_available_fen=int(figures.get("pool_available_fen", 0)),
-        pool_reserved_fen=int(figures.get("pool_reserved_fen", 0)),
+        pool_available_fen=figures.pool_available_fen,
+        pool_reserved_fen=figures.pool_reserved_fen,
         periods_to_complete=periods_to_complete(0, rate), figures=figures,
         already_closed=already_closed)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -19,6 +18,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balances_page
 from gongsheng.adapters.totals_store import party_totals
 from gongsheng.domain.errors import InvariantViolation, NotFound
+from gongsheng.domain.figures import PeriodFigures, share
 from gongsheng.domain.ledger import (
     ACCOUNTS_PER_PARTY,
     PLATFORM_PARTY_ID,
@@ -33,10 +33,6 @@ from gongsheng.services.books import LIFETIME, counters, open_period
 from gongsheng.services.holds import cash_position, holds_view
 from gongsheng.services.ordering import OrderResult, order_result
 from gongsheng.services.wallets import party_kind
-
-
-def _ratio(num: int, den: int) -> str | None:
-    return None if den == 0 else str((Decimal(num) / Decimal(den)).quantize(Decimal("0.0001")))
 
 
 def list_orders(conn: Connection, *, consumer_id: int | None = None, merchant_id: int | None = None,
@@ -185,9 +181,9 @@ def partner_report(conn: Connection, partner_id: int) -> dict[str, Any]:
         "region": {"region_id": int(row.region_id), "name": row.name, "level": row.level,
                    "merchant_universe": int(row.merchant_universe), "merchants": merchants,
                    "merchants_by_channel": by_channel,
-                   "coverage": _ratio(merchants, int(row.merchant_universe))},
+                   "coverage": share(merchants, int(row.merchant_universe))},
         "dividends": dividends, "dividends_total_fen": cumulative,
-        "payback": _ratio(cumulative, int(row.investment_fen)), "payback_period": payback_period,
+        "payback": share(cumulative, int(row.investment_fen)), "payback_period": payback_period,
         "team": [{"promoter_id": p, "name": n, "merchants_signed": int(signed.get(p, 0)),
                   "commissions_fen": earned[p]} for p, n in ((int(a), b) for a, b in team)],
         "team_commissions_fen": sum(earned.values()),
@@ -219,7 +215,8 @@ def kpis(conn: Connection, since: int = 1, limit: int = 120) -> dict[str, Any]:
     for row in rows:
         if row.status == "closed" and row.figures:
             closed.append({"period": int(row.seq), "starts_on": row.starts_on,
-                           "ends_on": row.ends_on, **json.loads(row.figures)})
+                           "ends_on": row.ends_on,
+                           **PeriodFigures.from_json(json.loads(row.figures)).to_json()})
     current = open_period(conn)
     live = counters(conn, current.seq)
     life = counters(conn, LIFETIME)

@@ -9,6 +9,7 @@ id is a JSON integer, a flag a JSON boolean, a name a JSON string. Nothing is co
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from gongsheng.adapters.policy_file import MAX_POLICY_CHARS
 from gongsheng.adapters.tables import IDENTIFIER_LENGTH
 from gongsheng.domain import pay_codes as codes
+from gongsheng.domain.figures import PeriodFigures
 from gongsheng.entrypoints.api.deps import MAX_ID
 from gongsheng.services.ordering import MAX_ORDER_FEN
 from gongsheng.services.pay_codes import MAX_VOUCHER_FEN
@@ -291,12 +293,20 @@ class CloseOut(BaseModel):
     pool_available_fen: int
     pool_reserved_fen: int
     periods_to_complete: int | None
-    figures: dict[str, Any]
+    figures: PeriodFigures
     already_closed: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class ClosedPeriodOut(PeriodFigures):
+    """A closed period's stored figures with its dates (the figures' one definition, extended)."""
+
+    starts_on: str
+    ends_on: str
+
+
 class KpisOut(BaseModel):
-    periods: list[dict[str, Any]]
+    periods: list[ClosedPeriodOut]
     open_period: dict[str, Any]
 
 

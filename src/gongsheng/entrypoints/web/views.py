@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gongsheng.services.figures import PaidParts
+from gongsheng.domain.figures import PaidParts, share
 
 Translate = Callable[[str], str]
 INCENTIVES = ("partner_dividend", "ground_commission", "bm_commission", "acquisition_reward")
@@ -75,11 +75,7 @@ class KpiRow:
 
 
 def _platform_part(counters: dict[str, int]) -> int:
-    return PaidParts.from_counters(counters).by_recipient.platform_fen
-
-
-def _ratio(num: int, den: int) -> str | None:
-    return None if den == 0 else str((Decimal(num) / Decimal(den)).quantize(Decimal("0.0001")))
+    return PaidParts.from_counters(counters).by_recipient.platform
 
 
 def _sum(periods: list[dict[str, Any]], key: str) -> int:
@@ -116,7 +112,7 @@ def kpi_rows(kpis: dict[str, Any]) -> list[KpiRow]:
         KpiRow("registered_consumers", "number", live_period.get("registered_consumers"),
                last.get("registered_consumers")),
         KpiRow("active_consumers", "number", active, last.get("active_consumers")),
-        KpiRow("purchases_per_active", "number", _ratio(c.get("orders", 0), active),
+        KpiRow("purchases_per_active", "number", share(c.get("orders", 0), active),
                last.get("purchases_per_active_consumer")),
         KpiRow("merchants", "number", live_period.get("merchants"), last.get("merchants")),
         KpiRow("concession_income", "yuan", *concession),
@@ -143,9 +139,9 @@ def kpi_rows(kpis: dict[str, Any]) -> list[KpiRow]:
         KpiRow("nominal_rate", "percent", None, last.get("nominal_rate")),
         KpiRow("periods_at_rate", "number", None, last.get("periods_to_complete_at_rate")),
         KpiRow("users_share", "percent", None, last.get("users_share"),
-               _ratio(concession[2] - platform_total, concession[2])),
+               share(concession[2] - platform_total, concession[2])),
         KpiRow("platform_share", "percent", None, last.get("platform_share"),
-               _ratio(platform_total, concession[2])),
+               share(platform_total, concession[2])),
         KpiRow("unfunded", "yuan", None, last.get("unfunded_fen"), _sum(closed, "unfunded_fen")),
     ]
     return rows
