@@ -18,6 +18,7 @@ from gongsheng.adapters import attestation_queries as q
 from gongsheng.adapters import seal_store
 from gongsheng.domain.attestation import FORMAT, Statement, sign
 from gongsheng.domain.errors import NotFound
+from gongsheng.domain.figures import PeriodFigures
 from gongsheng.domain.policy import Recipient
 from gongsheng.domain.seals import period_digest
 from gongsheng.services.seals import compute_chunks
@@ -98,12 +99,12 @@ def _partner_dividends(conn: Connection, seal: seal_store.StoredSeal,
     return Statement("partner_dividends_from_own_region_only", "MODEL.md 3, 6, 10", ok, ev)
 
 
-def _pool(figures: dict[str, Any], row: Any) -> tuple[Statement, Statement]:
-    controller = str(figures.get("controller", ""))
+def _pool(figures: PeriodFigures, row: Any) -> tuple[Statement, Statement]:
+    controller = figures.controller
     released, unfunded = int(row.released_fen or 0), int(row.unfunded_fen or 0)
-    available = int(figures.get("pool_available_fen", 0))
-    reserved = int(figures.get("pool_reserved_fen", 0))
-    outstanding = int(figures.get("vouchers_outstanding_fen", 0))
+    available = figures.pool_available_fen
+    reserved = figures.pool_reserved_fen
+    outstanding = figures.vouchers_outstanding_fen
     budget = Statement("budget_release_within_pool", "MODEL.md 4",
                        controller != "budget" or (unfunded == 0 and available >= 0), {
                            "controller": controller, "released_fen": released,
@@ -111,7 +112,7 @@ def _pool(figures: dict[str, Any], row: Any) -> tuple[Statement, Statement]:
     nominal, rate = int(row.nominal_rate or 0), int(row.release_rate or 0)
     covered = available + reserved
     gap = Statement("promise_gap_and_pool_coverage", "MODEL.md 4, 8", covered >= outstanding, {
-        "release_rate": figures.get("release_rate", ""), "nominal_rate": figures.get("nominal_rate", ""),
+        "release_rate": figures.release_rate, "nominal_rate": figures.nominal_rate,
         "gap_to_nominal_scaled": nominal - rate, "pool_fen": covered,
         "vouchers_outstanding_fen": outstanding,
         "pool_covers_outstanding": covered >= outstanding})
@@ -139,7 +140,7 @@ def attestation(conn: Connection, period: int | None = None) -> dict[str, Any]:
     seq = _closed(conn, period)
     seal = seal_store.seal_of(conn, seq)
     row = q.period_row(conn, seq)
-    figures = json.loads(row.figures) if row.figures else {}
+    figures = PeriodFigures.from_json(json.loads(row.figures))  # a closed period has its figures
     statements: list[Statement] = [_one_level(conn, seq)]
     roles, partner = _roles(conn, seq)
     statements.append(roles)
