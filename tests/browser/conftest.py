@@ -1,6 +1,6 @@
 """Fixtures of the browser tests: a small demo database, a real uvicorn server, Debian's chromium.
 
-- ``site``: ``gongsheng demo`` (its service, :func:`run_demo`) at a small size on a SQLite file,
+- ``site``: ``gongsheng demo`` (:func:`run_demo`) at a small size on a SQLite file,
   then ``uvicorn`` serving the API and the pages on a free 127.0.0.1 port, in a subprocess;
 - ``browser``: Debian's chromium (``/usr/bin/chromium``) driven by Playwright, headless and
   offline (no downloaded browser ever); when it is missing the tests fail, unless
@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import func, select
 
 from gongsheng.adapters import tables as t
-from gongsheng.services.demo import DemoConfig, known_passwords, run_demo
+from gongsheng.entrypoints.demo import DemoConfig, known_passwords, run_demo
 from gongsheng.services.platform import Platform
 
 CHROMIUM = "/usr/bin/chromium"

@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import create_engine, select, update
 
 from gongsheng.adapters import tables as t
-from gongsheng.services.demo import DemoConfig, known_passwords, run_demo
+from gongsheng.entrypoints.demo import DemoConfig, known_passwords, run_demo
 from gongsheng.services.platform import Platform
 
 from .conftest import PASSWORD, SECRET, TIMINGS, _free_port, measure, screenshot

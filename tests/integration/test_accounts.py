@@ -18,8 +18,8 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.database import alembic_config, make_engine, migrate
 from gongsheng.domain.errors import AlreadyHeld, Conflict, InvalidInput, Unauthorized
 from gongsheng.entrypoints.cli import app
+from gongsheng.entrypoints.demo import write_logins
 from gongsheng.services import accounts
-from gongsheng.services.demo import write_logins
 from gongsheng.services.platform import Platform
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from gongsheng.adapters.database import schema_revisions
 from gongsheng.adapters.ledger_store import journal_balances
 from gongsheng.entrypoints.cli import app
-from gongsheng.services.demo import DemoConfig, run_demo
+from gongsheng.entrypoints.demo import DemoConfig, run_demo
 from gongsheng.services.platform import Platform
 
 pytestmark = pytest.mark.postgres

@@ -24,8 +24,8 @@ from gongsheng.domain.release import SCALE
 from gongsheng.entrypoints import forecasting
 from gongsheng.entrypoints.api.app import create_app
 from gongsheng.entrypoints.api.auth import app_token_key, issue_token
+from gongsheng.entrypoints.demo import DemoConfig, run_demo
 from gongsheng.services import accounts, forecast_store
-from gongsheng.services.demo import DemoConfig, run_demo
 from gongsheng.services.forecast import snapshot
 from gongsheng.services.platform import Platform
 from gongsheng.services.policies import parse_policy

@@ -339,8 +339,8 @@ def demo(
     """Build a synthetic city, run it period by period, print KPIs and risk flags, write a report."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from gongsheng.entrypoints.demo_report import COLUMNS, TERMINAL, cell, render
-    from gongsheng.services.demo import DemoConfig, demo_files, run_demo
+    from gongsheng.entrypoints.demo import DemoConfig, demo_files, run_demo
+    from gongsheng.entrypoints.demo.report import COLUMNS, TERMINAL, cell, render
     from gongsheng.settings import DEMO_DB_FILE, Settings
 
     settings = Settings()

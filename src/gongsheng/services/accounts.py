@@ -244,6 +244,31 @@ def demo_logins_sharing_a_password(conn: Connection) -> list[str]:
                              .order_by(u.c.id)).scalars())
 
 
+def demo_logins(conn: Connection) -> list[tuple[str, str, int | None]]:
+    """``(username, role, party_id)`` of every demo login, in the order they were made."""
+    u = t.users
+    return [(str(n), str(r), None if p is None else int(p)) for n, r, p in conn.execute(
+        select(u.c.username, u.c.role, u.c.party_id).where(u.c.demo).order_by(u.c.id)).all()]
+
+
+def demo_login_count(conn: Connection) -> int:
+    """How many demo logins the database holds (none: not made by ``gongsheng demo``)."""
+    return int(conn.execute(select(func.count()).select_from(t.users).where(t.users.c.demo)).scalar_one())
+
+
+def parties_without_login(conn: Connection) -> list[tuple[int, str]]:
+    """``(party_id, kind)`` of every party (never the platform) no login is bound to, by id."""
+    u, p = t.users, t.parties
+    return [(int(pid), str(kind)) for pid, kind in conn.execute(
+        select(p.c.id, p.c.kind).select_from(p.outerjoin(u, u.c.party_id == p.c.id))
+        .where(p.c.kind != "platform", u.c.id.is_(None)).order_by(p.c.id)).all()]
+
+
+def has_login(conn: Connection, username: str) -> bool:
+    """Whether a login of exactly this stored name exists."""
+    return conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first() is not None
+
+
 def reset_demo_passwords(uow: UnitOfWork, passwords: dict[str, str]) -> None:
     """Give demo logins new passwords (``username -> password``); ends their sessions."""
     u = t.users

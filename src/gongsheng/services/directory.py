@@ -8,6 +8,7 @@ is more), so the page costs the same at 8 million consumers as at 8 thousand.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select
@@ -48,6 +49,44 @@ def parties(conn: Connection, *, kind: str | None = None, q: str | None = None, 
     return page(counted if counted <= COUNT_CAP else None, limit, offset, [
         {"party_id": int(r.id), "kind": r.kind, "name": r.name, "username": r.username}
         for r in rows[:limit]], more=len(rows) > limit)
+
+
+def party_count(conn: Connection) -> int:
+    """How many parties there are besides the platform (exactly; a client's "is it empty")."""
+    return int(conn.execute(select(func.count()).select_from(t.parties)
+                            .where(t.parties.c.kind != "platform")).scalar_one())
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The ids of a whole city by role, for a client that drives every party (the demo).
+
+    Each list is by id. ``merchants`` holds the active ones with what a sale needs
+    (``(id, channel, category, accepts_vouchers)``); ``payees`` every party that earns cash
+    (merchants, BMs, partners, promoters); ``programme`` the first shared-shareholder programme.
+    """
+
+    regions: list[int]
+    merchants: list[tuple[int, str, str, bool]]
+    consumers: list[int]
+    payees: list[int]
+    programme: int | None
+
+
+def roster(conn: Connection) -> Roster:
+    """Every region, active merchant, consumer and payee, and the first programme (O(parties))."""
+    m = t.merchants
+    return Roster(
+        regions=[int(r) for r in conn.execute(select(t.regions.c.id).order_by(t.regions.c.id)).scalars()],
+        merchants=[(int(i), str(c), str(cat), bool(v)) for i, c, cat, v in conn.execute(
+            select(m.c.party_id, m.c.channel, m.c.category, m.c.accepts_vouchers)
+            .where(m.c.active).order_by(m.c.party_id)).all()],
+        consumers=[int(c) for c in conn.execute(
+            select(t.consumers.c.party_id).order_by(t.consumers.c.party_id)).scalars()],
+        payees=[int(p) for p in conn.execute(
+            select(t.parties.c.id).where(t.parties.c.kind.in_(("merchant", "bm", "partner", "promoter")))
+            .order_by(t.parties.c.id)).scalars()],
+        programme=conn.execute(select(func.min(t.share_programmes.c.id))).scalar())
 
 
 def partners(conn: Connection, *, q: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:

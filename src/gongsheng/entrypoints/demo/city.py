@@ -26,7 +26,6 @@ not made by demo and is refused.
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import random
 from collections.abc import Callable
@@ -34,12 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
-from gongsheng.adapters import tables as t
-from gongsheng.adapters.database import sqlite_path
 from gongsheng.domain.errors import Conflict, GongshengError, InsufficientBalance, InvalidInput
-from gongsheng.services import accounts, reports, risk, store
+from gongsheng.entrypoints.demo.logins import demo_files, write_logins
+from gongsheng.services import accounts, directory, reports, risk, store
 from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.periods import CloseSummary
@@ -92,39 +88,10 @@ class DemoResult:
     orders: int
 
 
-def demo_files(url: str) -> tuple[Path, Path]:
-    """``(logins CSV, HTML report)`` beside the SQLite database (or in the working folder)."""
-    path = sqlite_path(url)
-    if path is None:
-        name = url.rsplit("/", 1)[-1].split("?")[0] or "gongsheng"
-        return Path.cwd() / f"{name}-demo-logins.csv", Path.cwd() / f"{name}-demo-report.html"
-    stem = path.with_suffix("")
-    return stem.with_name(stem.name + "-logins.csv"), stem.with_name(stem.name + "-report.html")
-
-
-def _state(conn: Connection) -> tuple[int, int]:
-    """``(parties other than the platform, demo logins)``."""
-    parties = conn.execute(select(func.count()).select_from(t.parties)
-                           .where(t.parties.c.kind != "platform")).scalar_one()
-    demo = conn.execute(select(func.count()).select_from(t.users).where(t.users.c.demo)).scalar_one()
-    return int(parties), int(demo)
-
-
-def load_city(conn: Connection) -> CityState:
+def load_city(platform: Platform) -> CityState:
     """The city as stored in the database."""
-    city = CityState()
-    city.regions = [int(r) for r in conn.execute(select(t.regions.c.id).order_by(t.regions.c.id)).scalars()]
-    m = t.merchants
-    city.merchants = [(int(i), c, cat, bool(v)) for i, c, cat, v in conn.execute(
-        select(m.c.party_id, m.c.channel, m.c.category, m.c.accepts_vouchers)
-        .where(m.c.active).order_by(m.c.party_id)).all()]
-    city.consumers = [int(c) for c in conn.execute(
-        select(t.consumers.c.party_id).order_by(t.consumers.c.party_id)).scalars()]
-    city.payees = [int(p) for p in conn.execute(
-        select(t.parties.c.id).where(t.parties.c.kind.in_(("merchant", "bm", "partner", "promoter")))
-        .order_by(t.parties.c.id)).scalars()]
-    city.programme = conn.execute(select(func.min(t.share_programmes.c.id))).scalar()
-    return city
+    r = platform.read(directory.roster)
+    return CityState(r.regions, r.merchants, r.consumers, r.payees, r.programme)
 
 
 def build_city(platform: Platform, config: DemoConfig, rng: random.Random) -> None:
@@ -156,8 +123,7 @@ def build_city(platform: Platform, config: DemoConfig, rng: random.Random) -> No
             accepts_vouchers=channel == "mall" or rng.random() < 0.7, bm_id=bm,
             bm_rate=rng.choice(("0.01", "0.02")) if bm else None,
             promoter_id=promoter))
-    with platform.engine.connect() as conn:
-        city = load_city(conn)
+    city = load_city(platform)
     store_id = city.merchants[0][0]
     platform.run(store.open_programme, store_id, 10_000, 100_000, "0.30")
     add_consumers(platform, city, config.consumers, rng, label="Consumer")
@@ -255,59 +221,6 @@ def _payouts(platform: Platform, city: CityState, rng: random.Random, seq: int) 
                     platform.withdraw(party, int(cash * rng.uniform(0.5, 1.0)), f"demo-p{seq}-w{party}")
 
 
-def known_passwords(logins_file: Path) -> dict[str, str]:
-    """``username -> password`` of an existing logins file (empty when there is none)."""
-    if not logins_file.exists():
-        return {}
-    with logins_file.open(newline="", encoding="utf-8") as f:
-        return {r["username"]: r.get("password") or "" for r in csv.DictReader(f) if r.get("username")}
-
-
-def write_logins(platform: Platform, admin_password: str | None, logins_file: Path) -> int:
-    """Create a demo login for every party without one (and ``admin``), each with its own
-    password; write the logins file.
-
-    The admin's password is ``admin_password`` if given, else the one in the file, else a new
-    random one; every other login gets a new random one (kept in the file across runs). Demo
-    logins that share a password (made by an earlier version, which gave all one password) get
-    new ones, which ends their sessions.
-    """
-    known = known_passwords(logins_file)
-    with platform.engine.connect() as conn:
-        u, p = t.users, t.parties
-        missing = conn.execute(
-            select(p.c.id, p.c.kind).select_from(p.outerjoin(u, u.c.party_id == p.c.id))
-            .where(p.c.kind != "platform", u.c.id.is_(None)).order_by(p.c.id)).all()
-        has_admin = conn.execute(select(u.c.id).where(u.c.username == "admin")).first() is not None
-    fresh: dict[str, str] = {}
-    rows: list[tuple[str, str, int | None, str]] = []
-    for pid, kind in missing:
-        name = f"{kind}-{pid}"
-        fresh[name] = accounts.new_demo_password()
-        rows.append((name, kind, int(pid), fresh[name]))
-    admin = admin_password or known.get("admin") or accounts.new_demo_password()
-    rows.append(("admin", "admin", None, admin))
-    if not has_admin:
-        fresh["admin"] = admin
-    created = platform.run(accounts.create_demo_accounts, rows)
-    shared = platform.read(accounts.demo_logins_sharing_a_password)
-    if shared:
-        renewed = {name: admin if name == "admin" else accounts.new_demo_password() for name in shared}
-        platform.run(accounts.reset_demo_passwords, renewed)
-        fresh.update(renewed)
-    with platform.engine.connect() as conn:
-        users = conn.execute(select(t.users.c.username, t.users.c.role, t.users.c.party_id)
-                             .where(t.users.c.demo).order_by(t.users.c.id)).all()
-    with logins_file.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["username", "role", "party_id", "password"])
-        for name, role, party in users:
-            writer.writerow([name, role, "" if party is None else party,
-                             fresh.get(name) or known.get(name) or ""])
-    logins_file.chmod(0o600)
-    return created
-
-
 def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = None,
              logins_file: Path | None = None, progress: Progress | None = None) -> DemoResult:
     """Build the city (or load it, on a re-run) and run ``config.periods`` more periods;
@@ -316,18 +229,16 @@ def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = N
         raise InvalidInput("demo needs at least 1 period, 1 consumer and 3 merchants")
     url = platform.engine.url.render_as_string(hide_password=False)
     logins_file = logins_file or demo_files(url)[0]
-    with platform.engine.connect() as conn:
-        parties, demo_logins = _state(conn)
-    if parties and not demo_logins:
+    parties = platform.read(directory.party_count)
+    if parties and not platform.read(accounts.demo_login_count):
         raise InvalidInput("this database holds parties but was not made by 'gongsheng demo'; "
                            "run the demo on a fresh database (--db)")
     first = parties == 0
     if first:
         build_city(platform, config, random.Random(f"{config.seed}:city"))
     created = write_logins(platform, password, logins_file)
-    with platform.engine.connect() as conn:
-        city = load_city(conn)
-        start = open_period(conn).seq
+    city = load_city(platform)
+    start = platform.read(open_period).seq
     report = progress or (lambda _d, _c: None)
     closed: list[CloseSummary] = []
     orders = 0
@@ -346,4 +257,4 @@ def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = N
     return DemoResult(first, closed, kpis, flags, logins_file, created, orders)
 
 
-__all__ = ["DemoConfig", "DemoResult", "demo_files", "run_demo"]
+__all__ = ["DemoConfig", "DemoResult", "run_demo"]
