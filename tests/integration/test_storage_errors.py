@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
-from gongsheng.domain.errors import AlreadyHeld, DuplicateRequest
+from gongsheng.domain.errors import AlreadyHeld, CodeTaken, DuplicateRequest, InsufficientBalance
+from gongsheng.services import directory, registry
 
 if TYPE_CHECKING:
     from conftest import City
@@ -37,3 +38,45 @@ def test_other_integrity_errors_stay_database_errors(city: City) -> None:
     with city.platform.engine.connect() as conn, pytest.raises(IntegrityError):
         conn.execute(insert(t.partners), {"party_id": city.partner, "region_id": city.region,
                                           "investment_fen": -1, "term_start": 1, "active": False})
+
+
+def _code_of(city: City, consumer: int) -> str:
+    with city.platform.engine.connect() as conn:
+        return str(conn.execute(select(t.consumers.c.referral_code)
+                                .where(t.consumers.c.party_id == consumer)).scalar_one())
+
+
+def test_a_referral_code_drawn_twice_is_a_code_taken(city: City) -> None:
+    taken = _code_of(city, city.referrer)
+    with city.platform.engine.connect() as conn, pytest.raises(CodeTaken):
+        party = conn.execute(insert(t.parties).returning(t.parties.c.id),
+                             {"kind": "consumer", "name": "twin"}).scalar_one()
+        conn.execute(insert(t.consumers), {"party_id": party, "referral_code": taken})
+
+
+def test_a_consumer_whose_code_was_drawn_before_gets_another(
+        city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = _code_of(city, city.referrer)
+    draws = iter([taken, taken, "FRESHCODE1"])
+    monkeypatch.setattr(registry, "new_referral_code", lambda: next(draws))
+    consumer = city.platform.consumer("drawn twice")
+    assert _code_of(city, consumer) == "FRESHCODE1"
+    monkeypatch.setattr(registry, "new_referral_code", lambda: taken)
+    with pytest.raises(CodeTaken):  # every draw taken: refused, nothing registered
+        city.platform.consumer("never lucky")
+    assert city.platform.read(lambda c: directory.parties(c, q="never lucky"))["total"] == 0
+
+
+def test_a_take_below_zero_from_a_non_negative_balance_is_insufficient(city: City) -> None:
+    city.order(10_000)
+    b = t.balances
+    with city.platform.engine.connect() as conn, pytest.raises(InsufficientBalance):
+        row = conn.execute(select(b).where(b.c.nonneg, b.c.amount > 0).limit(1)).one()
+        conn.execute(update(b).where(b.c.account_id == row.account_id, b.c.asset == row.asset,
+                                     b.c.stripe == row.stripe).values(amount=-1))
+
+
+def test_other_check_violations_stay_database_errors(city: City) -> None:
+    with city.platform.engine.connect() as conn, pytest.raises(IntegrityError):
+        conn.execute(update(t.consumers).where(t.consumers.c.party_id == city.consumer)
+                     .values(referrer_id=city.consumer))  # a consumer referring itself

@@ -85,9 +85,9 @@ def test_all_vacant_leaves_only_the_platform_fee(policy: Policy) -> None:
 def test_split_refuses_parts_that_do_not_sum_to_the_concession() -> None:
     alloc = (Allocation("platform_fee", Recipient.PLATFORM, 1, 20),)
     Split(1000, 100, alloc, 80)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvariantViolation, match="sum exactly"):
         Split(1000, 100, alloc, 79)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvariantViolation, match="sum exactly"):
         Split(1000, 100, (Allocation("platform_fee", Recipient.PLATFORM, 1, 120),), -20)
 
 

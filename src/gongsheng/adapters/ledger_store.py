@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows, upsert_add
@@ -141,9 +140,7 @@ def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int |
                 update(t.balances).where(t.balances.c.account_id == acc, t.balances.c.asset == asset,
                                          t.balances.c.stripe == stripe)
                 .values(amount=t.balances.c.amount + amount)).rowcount
-        except IntegrityError as err:
-            if "nonneg" not in str(err.orig):
-                raise
+        except InsufficientBalance:  # the balance's check refused it (adapters/storage_errors.py)
             found = 0
         if found != 1:
             raise InsufficientBalance(

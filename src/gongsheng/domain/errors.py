@@ -11,6 +11,7 @@
     ├── Conflict                (409)   the request clashes with the state of the books
     │   ├── IdempotencyConflict         an idempotency key reused with another body
     │   ├── AlreadyHeld                 a region already held by a partner, a name already taken
+    │   │   └── CodeTaken               a code drawn at random (a referral code) is taken: draw again
     │   ├── PeriodClosed                writing into a period that is closed
     │   ├── PartyFrozen                 the party is frozen (abuse review): it may not sell,
     │   │                               spend vouchers or withdraw until unfrozen
@@ -23,7 +24,8 @@
     ├── Unauthorized            (401)   no or bad credentials
     ├── Forbidden               (403)   not yours
     │   └── PayCodeRefused              an order's pay code does not allow its voucher part
-    └── InvariantViolation      (500)   the books break an invariant (``verify`` reports these)
+    └── InvariantViolation      (500)   the books break an invariant (``verify`` reports these),
+                                        or a value that must hold one (an unbalanced split) was built
 
 Every write is atomic: when one of these is raised inside a unit of work, nothing is committed.
 Storage errors are translated into these once, in the adapters (``adapters/storage_errors.py``);
@@ -77,6 +79,13 @@ class IdempotencyConflict(Conflict):
 
 class AlreadyHeld(Conflict):
     title = "Already held"
+
+
+class CodeTaken(AlreadyHeld):
+    """A code drawn at random (a consumer's referral code) is another's already: the use case
+    draws another."""
+
+    title = "Code taken"
 
 
 class PeriodClosed(Conflict):

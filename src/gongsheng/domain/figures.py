@@ -11,10 +11,11 @@ fen, ratios as exact decimal strings); :meth:`PeriodFigures.from_json` reads it 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
+from gongsheng.domain.errors import InvariantViolation
 from gongsheng.domain.policy import Policy, Recipient
 
 TO_PREFIX = "to:"  # counters ``to:<recipient>``: what the waterfall paid it (orders, refunds apart)
@@ -159,12 +160,17 @@ class PeriodFigures:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> PeriodFigures:
-        """Read :meth:`to_json`'s object back (unknown keys are refused, missing ones too unless
-        the field has a default)."""
+        """Read :meth:`to_json`'s object back; unknown figures are refused, and so are missing
+        ones, unless the field has a default (:class:`InvariantViolation`: stored figures that
+        do not have this shape)."""
         names = {f.name for f in fields(cls)}
-        unknown = set(doc) - names
-        if unknown:
-            raise ValueError(f"unknown period figures: {', '.join(sorted(unknown))}")
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        unknown, missing = set(doc) - names, required - set(doc)
+        if unknown or missing:
+            raise InvariantViolation(
+                "stored period figures do not have the figures' shape: "
+                + "; ".join(f"{what} {', '.join(sorted(keys))}" for what, keys in (
+                    ("unknown", unknown), ("missing", missing)) if keys))
         values = dict(doc)
         values["gmv_by_channel_fen"] = dict(doc["gmv_by_channel_fen"])
         values["merchants_by_channel"] = dict(doc["merchants_by_channel"])

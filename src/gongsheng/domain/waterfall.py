@@ -112,7 +112,7 @@ class Split:
     def __post_init__(self) -> None:
         paid = sum(a.amount_fen for a in self.allocations if not a.vacant)
         if paid + self.pool_fen != self.concession_fen or self.pool_fen < 0:
-            raise ValueError("a split's parts must sum exactly to its concession")
+            raise InvariantViolation("a split's parts must sum exactly to its concession")
 
     def paid_to(self, recipient: Recipient) -> int:
         return sum(a.amount_fen for a in self.allocations

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Connection, Table, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.totals_store import add_idle_referee
-from gongsheng.domain.errors import AlreadyHeld, InvalidInput, NotFound
+from gongsheng.domain.errors import AlreadyHeld, CodeTaken, InvalidInput, NotFound
 from gongsheng.domain.events import PartyRegistered
 from gongsheng.domain.money import parse_rate
 from gongsheng.domain.policy import Policy
@@ -214,8 +213,8 @@ def create_consumer(uow: UnitOfWork, name: str, referrer_id: int | None = None,
                     "party_id": party, "referrer_id": referrer_id,
                     "home_merchant_id": home_merchant_id, "referral_code": new_referral_code()})
             break
-        except IntegrityError as err:  # the code was drawn before: draw another
-            if "referral_code" not in str(err.orig) or attempt == REFERRAL_CODE_ATTEMPTS - 1:
+        except CodeTaken:  # the code was drawn before: draw another
+            if attempt == REFERRAL_CODE_ATTEMPTS - 1:
                 raise
     add_counters(conn, LIFETIME, {"consumers": 1})
     add_counters(conn, open_period(conn).seq, {"new_consumers": 1})

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from gongsheng.adapters import seal_store as store
+from gongsheng.domain.errors import InvariantViolation, NotFound
 from gongsheng.domain.seals import (
     CHUNK_ENTRIES,
     Chunk,
@@ -57,14 +58,14 @@ def seal_period(conn: Connection, period: int, last_id: int | None = None) -> st
         return existing
     previous = store.last_seal(conn)
     if previous is not None and previous.period >= period:
-        raise ValueError(f"period {period} is before the last sealed period {previous.period}")
+        raise InvariantViolation(f"period {period} is before the last sealed period {previous.period}")
     first_id = 1 if previous is None else previous.last_id + 1
     top = store.max_entry_id(conn) if last_id is None else last_id
     top = max(top, first_id - 1)
     chunks = compute_chunks(conn, first_id, top)
     facts = store.period_facts(conn, period)
     if facts is None:
-        raise ValueError(f"period {period} does not exist")
+        raise NotFound(f"period {period} does not exist")
     prev_digest = None if previous is None else bytes.fromhex(previous.digest)
     digest = period_digest(facts, prev_digest, first_id, top, chunks)
     seal = store.StoredSeal(period, first_id, top, sum(c.entries for c in chunks),
