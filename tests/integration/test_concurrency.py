@@ -13,18 +13,14 @@ from sqlalchemy import func, select
 from conftest import policy_with_hold
 from gongsheng.adapters import ledger_store
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.locks import BOOKS_LOCK, FAST_POOL_TAKE_FEN, POOL_SLOTS
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.services import books, holdings, ordering, periods, refunding
 from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
-from gongsheng.services.unit_of_work import (
-    BOOKS_LOCK,
-    FAST_POOL_TAKE_FEN,
-    POOL_SLOTS,
-    UnitOfWork,
-)
+from gongsheng.services.unit_of_work import UnitOfWork
 
 from .helpers import assert_verified, asset_sums, held, system
 

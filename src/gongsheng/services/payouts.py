@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balance, post
+from gongsheng.adapters.locks import lock_cash
 from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound, PartyFrozen
 from gongsheng.domain.events import PayoutMade
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
@@ -54,10 +55,7 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
         raise NotFound(f"party {party_id} does not exist")
     if kind in ("platform", "consumer"):
         raise InvalidInput(f"a {kind} has no withdrawable cash balance")
-    if uow.postgres:  # the party's cash row, so two withdrawals cannot both pass the check
-        conn.exec_driver_sql(
-            "SELECT 1 FROM balances WHERE account_id = %(a)s AND asset = 'CNY' FOR UPDATE",
-            {"a": cash})
+    lock_cash(conn, cash)  # so that two withdrawals cannot both pass the check
     if is_frozen(conn, party_id):
         raise PartyFrozen(f"party {party_id} is frozen for review: it cannot withdraw until an "
                           "administrator unfreezes it (its earnings keep accruing)")

@@ -3,20 +3,9 @@
 ``with UnitOfWork(engine) as uow:`` opens a connection and a transaction; leaving the block
 without :meth:`UnitOfWork.commit` rolls everything back (so an error anywhere changes nothing).
 
-Serialisation between writes that must not interleave uses PostgreSQL advisory locks (held until
-the transaction ends; SQLite has one writer at a time and needs none):
-
-- orders take the *books* lock shared, a period close takes it exclusive, so a close sees
-  every order of its period and none of the next;
-- refunds, exchanges, payouts and store dividends (*adjustments*) take the books lock shared and
-  one lock per party whose points, vouchers or cash they check before they change them: two
-  adjustments of one holder run one after the other, adjustments of different holders side by
-  side. The locks are taken in one statement in one order (books, parties by key, pool), so
-  adjustments cannot deadlock on them. (The release group a refund takes points out of is locked by its row:
-  ``holdings.remove_points``.)
-- a refund takes from the dividend pool, which must never go negative. Refunds that take little
-  from a well-funded pool share it; any other refund holds the pool alone and reads it exactly
-  (:meth:`UnitOfWork.lock_adjustments` states the rule and why it is exact).
+Serialisation between writes that must not interleave (the books lock, the adjustments' locks
+on parties and the dividend pool) is the adapters' (``adapters/locks.py``); the unit of work
+takes them for its use case.
 
 Domain events recorded with :meth:`UnitOfWork.record` are written to the outbox by
 :meth:`UnitOfWork.commit`, in the same transaction: an event exists if and only if its change
@@ -28,36 +17,21 @@ committed; a rolled-back unit of work leaves none. Operator actions recorded wit
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
-from gongsheng.adapters import database
+from gongsheng.adapters import database, locks
 from gongsheng.adapters.audit_store import add_records
 from gongsheng.adapters.event_store import add_events
-from gongsheng.adapters.ledger_store import system_balance
+from gongsheng.adapters.locks import BOOKS_LOCK  # the order path's fused statement takes it
 from gongsheng.domain.audit import SYSTEM, Actor, AuditRecord
 from gongsheng.domain.errors import RetryTransaction
 from gongsheng.domain.events import Event
-from gongsheng.domain.ledger import AccountKind
 
-BOOKS_LOCK = 7_000_001
-POOL_LOCK = 7_000_002
-POOL_SLOT_LOCKS = 7_000_100
-"""The first of the :data:`POOL_SLOTS` slot locks held by refunds that share the pool."""
-PARTY_LOCKS = 1
-"""Class (first key of PostgreSQL's two-key form) of the per-party advisory locks."""
-POOL_SLOTS = 8
-"""Most refunds sharing the pool at once."""
-FAST_POOL_TAKE_FEN = 100_000
-"""Most a refund may take from the pool and still share it (1,000 yuan: the pool's share of an
-order of about 10,000 yuan at a 20% concession)."""
-_slots = random.Random()
-
-__all__ = ["BOOKS_LOCK", "POOL_LOCK", "RetryTransaction", "UnitOfWork", "lock_books"]
+__all__ = ["BOOKS_LOCK", "RetryTransaction", "UnitOfWork"]
 
 
 class UnitOfWork:
@@ -119,76 +93,16 @@ class UnitOfWork:
 
     @property
     def postgres(self) -> bool:
-        return self.conn.dialect.name == "postgresql"
+        """Whether the unit of work is on PostgreSQL (asked only by the order path's use cases)."""
+        return locks.postgres(self.conn)
 
     def lock_books(self, *, exclusive: bool = False) -> None:
-        """Orders share this lock; a period close holds it alone."""
-        lock_books(self.conn, exclusive=exclusive)
+        """Orders share this lock; a period close holds it alone (:func:`locks.lock_books`)."""
+        locks.lock_books(self.conn, exclusive=exclusive)
 
     def lock_adjustments(self, parties: Iterable[int | None] = (), *,
                          pool_take: int = 0) -> None:
-        """Lock what an adjustment checks before it changes it: the books shared (never during a
-        close), each of ``parties`` (None ignored), and the dividend pool when the adjustment
-        may take up to ``pool_take`` fen from it.
-
-        The pool: a refund whose take is at most :data:`FAST_POOL_TAKE_FEN`, from a pool that
-        holds at least ``(POOL_SLOTS - 1) x FAST_POOL_TAKE_FEN + pool_take``, *shares* it: the
-        pool lock shared and one of :data:`POOL_SLOTS` slot locks (a free one when there is
-        one; the pool is locked after the parties, so a refund waiting for a busy holder holds
-        no slot). Any other refund takes the pool lock exclusive. Why sharing refunds cannot
-        drive the pool negative: only refunds
-        take from the pool (orders add to it; a close holds the books alone); a sharing refund
-        reads the pool after it holds its slot, when at most ``POOL_SLOTS - 1`` others share it,
-        each taking at most the fast limit, so ``pool - (their takes + its own) >= 0`` then; a
-        commit or rollback of a sharing refund never lowers ``pool - takes still under way``, so
-        that stays non-negative, and with it the pool. A refund that finds the pool lower once
-        it holds its slot runs again (:class:`RetryTransaction`); an exclusive one sees no other
-        refund under way and computes the platform's cover exactly.
-        """
-        if not self.postgres:
-            return
-        keys = sorted({int(p) % 2**31 for p in parties if p is not None})
-        calls = [f"pg_advisory_xact_lock_shared({BOOKS_LOCK})",
-                 *(f"pg_advisory_xact_lock({PARTY_LOCKS}, {k})" for k in keys)]
-        shared = 0 < pool_take <= FAST_POOL_TAKE_FEN and self._pool_covers(pool_take)
-        if shared:  # a free slot if there is one (a refund waiting for its parties holds none)
-            slots = list(range(POOL_SLOT_LOCKS, POOL_SLOT_LOCKS + POOL_SLOTS))
-            _slots.shuffle(slots)
-            calls += [f"pg_advisory_xact_lock_shared({POOL_LOCK})",
-                      "(SELECT s FROM unnest(ARRAY[" + ", ".join(map(str, slots)) + "]::bigint[]) AS s"
-                      " WHERE pg_try_advisory_xact_lock(s) LIMIT 1)"]
-        elif pool_take > 0:
-            calls.append(f"pg_advisory_xact_lock({POOL_LOCK})")
-        # one statement, evaluated left to right: books, parties in key order, then the pool
-        row = self.conn.exec_driver_sql("SELECT " + ", ".join(calls)).one()
-        if shared:
-            if row[-1] is None:  # every slot is taken: wait for one
-                self.conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({slots[0]})")
-            if not self._pool_covers(pool_take):
-                raise RetryTransaction("the dividend pool went down while the refund waited for it")
-
-    def _pool_covers(self, take: int) -> bool:
-        """Whether the pool covers ``take`` and the most every other sharing refund may take."""
-        available = system_balance(self.conn, AccountKind.POOL_AVAILABLE)
-        return available - (POOL_SLOTS - 1) * FAST_POOL_TAKE_FEN - take >= 0
-
-def lock_books(conn: Connection, *, exclusive: bool = False, derived_only: bool = False) -> None:
-    """Take the books lock in the connection's transaction (shared, or exclusive for a close).
-
-    Any write stamped with the open period (orders, settlements) takes it shared *before* it reads
-    the period, so that a close cannot commit between the read and the write. (An order on
-    PostgreSQL reads the period in the lock's own statement, whose snapshot may predate a close
-    it waited for; it confirms the period in a later statement instead: ``ordering._BEGIN_PG``.)
-
-    ``derived_only`` declares that the transaction writes nothing but what can be derived again
-    from durable rows (a lazy settlement: a holder's checkpoints and the vouchers they pay, a
-    function of its points and its groups' fractions). On PostgreSQL it then commits without
-    waiting for its WAL flush (``synchronous_commit`` off for this transaction only): a crash can
-    lose such a transaction whole, never in part, and the holder's next touch settles the same
-    amount again; any later transaction that uses it (a voucher spend) flushes it with its own
-    commit, since the WAL is flushed in order.
-    """
-    if conn.dialect.name == "postgresql":
-        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        relax = "set_config('synchronous_commit', 'off', true), " if derived_only else ""
-        conn.exec_driver_sql(f"SELECT {relax}{fn}({BOOKS_LOCK})")
+        """Lock what an adjustment checks before it changes it: the books shared, each of
+        ``parties`` and the dividend pool for a take of up to ``pool_take`` fen
+        (:func:`locks.lock_adjustments` states the rule)."""
+        locks.lock_adjustments(self.conn, parties, pool_take=pool_take)

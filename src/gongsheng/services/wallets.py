@@ -15,13 +15,13 @@ from sqlalchemy import Connection, bindparam, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.freeze_store import is_frozen
+from gongsheng.adapters.locks import lock_books
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
 from gongsheng.services.forecast_store import holding_bands
 from gongsheng.services.holdings import holdings_of, settle
 from gongsheng.services.holds import cash_position
-from gongsheng.services.unit_of_work import lock_books
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def wallet(conn: Connection, party_id: int, *, alone: bool = False) -> Wallet:
     """Settle the party and return its wallet (the caller commits the settlement).
 
     ``alone``: the caller's transaction writes nothing but this settlement, which can always be
-    derived again, so its commit need not wait for the disk (see ``unit_of_work.lock_books``).
+    derived again, so its commit need not wait for the disk (see ``adapters/locks.lock_books``).
     """
     lock_books(conn, derived_only=alone)  # the settlement is stamped with the open period
     row = conn.execute(_PARTY_AND_PERIOD, {"party": party_id}).first()

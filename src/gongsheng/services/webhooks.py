@@ -32,6 +32,7 @@ from gongsheng.adapters.event_store import (
     feed_head,
     feed_page,
 )
+from gongsheng.adapters.locks import relax_commit
 from gongsheng.adapters.webhook_http import Outcome, check_target, new_secret
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.domain.events import WebhookDisabled
@@ -284,8 +285,7 @@ def record_sent(uow: UnitOfWork, claimed: Claim, sent: Sequence[Sent], *, now_ms
     A lost record only means a delivery is made again (at least once), never that one is lost,
     so on PostgreSQL this transaction does not wait for its WAL flush.
     """
-    if uow.postgres:
-        uow.conn.exec_driver_sql("SELECT set_config('synchronous_commit', 'off', true)")
+    relax_commit(uow.conn)
     ok = [(a, o, st) for a, o, st in sent if o.delivered]
     store.record_delivered(uow.conn, claimed.subscription_id, [
         {"delivery_id": a.delivery_id, "attempt": a.attempt, "worker": claimed.worker,
