@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.database import make_engine, migrate
+from gongsheng.adapters.party_store import add_party_with_id
 from gongsheng.adapters.policy_file import load_policy, policy_from_json, policy_to_json
 from gongsheng.domain.errors import NotFound, PolicyError
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID
@@ -44,12 +45,7 @@ def open_books(url: str | None = None, policy: Policy | None = None) -> Engine:
     with UnitOfWork(engine) as uow:
         conn = uow.conn
         if conn.execute(select(t.parties.c.id).where(t.parties.c.id == PLATFORM_PARTY_ID)).first() is None:
-            conn.execute(insert(t.parties), {"id": PLATFORM_PARTY_ID, "kind": "platform",
-                                             "name": "platform"})
-            if uow.postgres:  # the explicit id does not advance the sequence
-                conn.exec_driver_sql(
-                    "SELECT setval(pg_get_serial_sequence('parties', 'id'), "
-                    "(SELECT max(id) FROM parties))")
+            add_party_with_id(conn, PLATFORM_PARTY_ID, "platform", "platform")
         if conn.execute(select(func.count()).select_from(t.periods)).scalar_one() == 0:
             version = store_policy(conn, policy or load_policy())
             start = dt.date.today()
