@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from gongsheng.adapters import tables as t
 
@@ -61,6 +62,16 @@ def note_use(conn: Connection, key_id: int, now_ms: int, resolution_ms: int) -> 
     conn.execute(update(K).where(K.c.id == key_id, or_(
         K.c.last_used_ms.is_(None), K.c.last_used_ms <= now_ms - resolution_ms))
         .values(last_used_ms=now_ms))
+
+
+def note_use_unless_busy(engine: Engine, key_id: int, now_ms: int, resolution_ms: int) -> None:
+    """:func:`note_use` in a transaction of its own, given up when the database is busy (a
+    note is a hint: the key's next use a resolution later notes it)."""
+    try:
+        with engine.begin() as conn:
+            note_use(conn, key_id, now_ms, resolution_ms)
+    except OperationalError:
+        pass
 
 
 def party_kind(conn: Connection, party_id: int) -> str | None:

@@ -14,9 +14,15 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, Table
+from sqlalchemy.dialects import postgresql, sqlite
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.pg_arrays import column_arrays
+
+
+def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` of the connection's dialect, which has ``on_conflict_do_nothing``/``_update``."""
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def _pg_type(table: Table, column: str) -> str:

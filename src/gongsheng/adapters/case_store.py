@@ -12,21 +12,16 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, func, insert, select, update
 
 from gongsheng.adapters import tables as t
-
-
-def _insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    return (postgresql.insert(table) if conn.dialect.name == "postgresql"
-            else sqlite.insert(table))
+from gongsheng.adapters.bulk import dialect_insert
 
 
 def add_flag(conn: Connection, values: dict[str, Any]) -> bool:
     """Store a flag; whether it is new (False: its ``flag_key`` was stored already)."""
     f = t.risk_flags
-    row = conn.execute(_insert(conn, f).values(**values)
+    row = conn.execute(dialect_insert(conn, f).values(**values)
                        .on_conflict_do_nothing().returning(f.c.id)).first()
     return row is not None
 
@@ -45,7 +40,7 @@ def undecided_case(conn: Connection, open_key: str) -> int | None:
 def insert_case(conn: Connection, values: dict[str, Any]) -> int | None:
     """A new case's id, or None when a concurrent writer opened one under the same open_key."""
     c = t.cases
-    row = conn.execute(_insert(conn, c).values(**values)
+    row = conn.execute(dialect_insert(conn, c).values(**values)
                        .on_conflict_do_nothing().returning(c.c.id)).first()
     return None if row is None else int(row[0])
 
@@ -56,7 +51,7 @@ def add_parties(conn: Connection, case_id: int, parties: Iterable[tuple[int, str
     if not rows:
         return []
     cp = t.case_parties
-    return [int(p) for p in conn.execute(_insert(conn, cp).values(rows).on_conflict_do_nothing()
+    return [int(p) for p in conn.execute(dialect_insert(conn, cp).values(rows).on_conflict_do_nothing()
                                          .returning(cp.c.party_id)).scalars()]
 
 
@@ -66,7 +61,7 @@ def add_orders(conn: Connection, case_id: int, order_ids: Iterable[int]) -> list
     if not rows:
         return []
     co = t.case_orders
-    return [int(o) for o in conn.execute(_insert(conn, co).values(rows).on_conflict_do_nothing()
+    return [int(o) for o in conn.execute(dialect_insert(conn, co).values(rows).on_conflict_do_nothing()
                                          .returning(co.c.order_id)).scalars()]
 
 

@@ -18,9 +18,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -30,6 +31,8 @@ from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from gongsheng.adapters.storage_errors import translate_storage_errors
+
+R = TypeVar("R")
 
 DEFAULT_SQLITE_FILE = "gongsheng.db"
 POOL_RECYCLE_SECONDS = 1800
@@ -109,6 +112,22 @@ def read_only(conn: Connection) -> Connection:
     if conn.dialect.name == "postgresql":
         options["postgresql_readonly"] = True
     return conn.execution_options(**options)
+
+
+def read_once(engine: Engine, read: Callable[[Connection], R]) -> R:
+    """Run ``read`` (a read of one statement) as cheaply as the database allows.
+
+    PostgreSQL: outside any transaction (``AUTOCOMMIT``: one round trip, no ``BEGIN`` or
+    ``ROLLBACK``), which is exact for one statement. SQLite: in a read-only transaction
+    (:func:`read_only`), which takes no lock. For the reads every request pays (its session,
+    its API key).
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            return read(conn.execution_options(isolation_level="AUTOCOMMIT"))
+        read_only(conn)
+        with conn.begin():
+            return read(conn)
 
 
 def alembic_config(engine: Engine) -> Config:

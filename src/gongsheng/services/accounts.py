@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from gongsheng.adapters import account_store
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.database import read_once
 from gongsheng.domain.errors import AlreadyHeld, Conflict, InvalidInput, NotFound, Unauthorized
 from gongsheng.services.passwords import check_password, hash_password, verify_password
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -126,15 +127,9 @@ def check_session(conn: Connection, account_id: int, generation: int) -> None:
 
 
 def check_session_now(engine: Engine, account_id: int, generation: int) -> None:
-    """:func:`check_session` as cheaply as the database allows: on PostgreSQL one statement
-    outside any transaction (one round trip, no ``BEGIN``/``ROLLBACK``), elsewhere in a unit of
-    work. Every authenticated request pays this."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            check_session(conn.execution_options(isolation_level="AUTOCOMMIT"), account_id, generation)
-        return
-    with UnitOfWork(engine) as uow:
-        check_session(uow.conn, account_id, generation)
+    """:func:`check_session` as cheaply as the database allows (one round trip on PostgreSQL:
+    ``database.read_once``). Every authenticated request pays this."""
+    read_once(engine, lambda conn: check_session(conn, account_id, generation))
 
 
 def end_sessions(uow: UnitOfWork, account_id: int) -> None:
@@ -225,14 +220,7 @@ def create_demo_accounts(uow: UnitOfWork, logins: list[tuple[str, str, int | Non
 
 def database_id(uow: UnitOfWork) -> str:
     """The database's random identity (made at first use; concurrent first uses agree)."""
-    ident = t.database_identity
-    found = uow.conn.execute(select(ident.c.database_id)).scalar()
-    if found is not None:
-        return str(found)
-    make = postgresql.insert if uow.postgres else sqlite.insert
-    uow.conn.execute(make(ident).values(singleton=1, database_id=secrets.token_hex(16))
-                     .on_conflict_do_nothing())
-    return str(uow.conn.execute(select(ident.c.database_id)).scalar_one())
+    return account_store.database_id(uow.conn)
 
 
 def demo_logins_sharing_a_password(conn: Connection) -> list[str]:

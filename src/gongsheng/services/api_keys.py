@@ -24,9 +24,9 @@ from typing import Any
 
 from limits import parse as parse_rate
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from gongsheng.adapters import api_key_store as store
+from gongsheng.adapters.database import read_once
 from gongsheng.domain import api_keys as keys
 from gongsheng.domain.api_keys import Scope
 from gongsheng.domain.errors import InvalidInput, NotFound, Unauthorized
@@ -160,24 +160,11 @@ def verify_key(engine: Engine, text: str, *, now_ms: int) -> ActiveKey:
     if status != "active":
         raise Unauthorized(f"the API key is {status}; ask an administrator for a new one")
     if keys.last_used_due(row.last_used_ms, now_ms):
-        _note_use(engine, int(row.id), now_ms)
+        store.note_use_unless_busy(engine, int(row.id), now_ms, keys.LAST_USED_RESOLUTION_MS)
     return ActiveKey(int(row.id), keys.PREFIX + row.lookup, row.label,
                      None if row.party_id is None else int(row.party_id), row.party_kind,
                      frozenset(Scope(s) for s in row.scopes.split()), row.rate_limit)
 
 
 def _read(engine: Engine, lookup: str) -> Any:
-    if engine.dialect.name == "postgresql":  # one statement outside a transaction
-        with engine.connect() as conn:
-            return store.key_by_lookup(conn.execution_options(isolation_level="AUTOCOMMIT"), lookup)
-    with UnitOfWork(engine, read_only=True) as uow:
-        return store.key_by_lookup(uow.conn, lookup)
-
-
-def _note_use(engine: Engine, key_id: int, now_ms: int) -> None:
-    try:
-        with UnitOfWork(engine) as uow:
-            store.note_use(uow.conn, key_id, now_ms, keys.LAST_USED_RESOLUTION_MS)
-            uow.commit()
-    except OperationalError:  # busy: the next use a minute on notes it
-        pass
+    return read_once(engine, lambda conn: store.key_by_lookup(conn, lookup))
