@@ -155,6 +155,9 @@ Offset = Annotated[int, Query(
 """Lists took ``offset`` once; they page by key now (:mod:`gongsheng.adapters.paging`). A client
 asking for its first page still gets it, one asking to skip rows is told how to page instead,
 never silently served the first page again."""
+RowsToSkip = Annotated[int, Query(ge=0, le=10**9, description="rows to skip"), Digits]
+"""``offset`` where a list still pages by it (a webhook subscription's deliveries), costing what
+it skips; every other list pages by key."""
 Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="only rows with a smaller id "
                                      "(the previous page's next_before): paged by key"), Digits]
 
