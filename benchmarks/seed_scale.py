@@ -17,9 +17,11 @@ period. For each of two scales, F and K x F, a fresh PostgreSQL database (``gs_s
 
 It then times, ``R`` times each (p50 and p95), every read: the web pages (admin dashboard, the
 mall's, a median merchant's, the busiest partner's, a BM's, a promoter's, a consumer's, the
-merchant's order list, the partner's team, the admin's party and partner lists), the API reads
-(KPIs, risk, trial balance, partner report, BM merchants, statements, wallets, order lists,
-a deep keyed page of the mall's orders), then ``verify`` and the close of the open period, each
+merchant's order list, the partner's team, the admin's lists of parties, partners, signings and
+cases, deep keyed pages and searches among them), the API reads (KPIs, risk, trial balance,
+partner report, BM merchants, statements, wallets, order, party, partner, signing and case lists,
+deep keyed pages of the mall's orders and of the consumers, name searches), then ``verify`` and
+the close of the open period, each
 once. The pages and API run in process (FastAPI's test client, an admin signed in), so a time
 is the server's work without the network. It prints both scales side by side and their ratio;
 the goal is each ratio within 2x, pages under 300 ms and API reads under 50 ms (p95).
@@ -213,6 +215,7 @@ def reads(plat: Platform, city: SeedCity) -> dict[str, tuple[str, Call]]:
             select(t.orders.c.id).where(t.orders.c.merchant_id == city.mall)
             .order_by(t.orders.c.id)).scalars()]
     deep = mall_orders[len(mall_orders) // 10]  # a page a tenth of the way from the oldest
+    old = city.consumers[len(city.consumers) // 10]  # a consumer a tenth of the way from the oldest
 
     def get(path: str) -> Call:
         def call(client: TestClient, headers: dict[str, str]) -> object:
@@ -232,8 +235,14 @@ def reads(plat: Platform, city: SeedCity) -> dict[str, tuple[str, Call]]:
         "page BM": ("page", get(f"/bm/{bm}")),
         "page promoter": ("page", get(f"/promoter/{promoter}")),
         "page consumer": ("page", get(f"/consumer/{consumer}")),
+        "page mall orders keyed deep": ("page", get(f"/merchant/{city.mall}/orders?before={deep}")),
         "page admin parties": ("page", get("/admin/parties")),
+        "page admin parties keyed deep": ("page", get(f"/admin/parties?before={old}")),
+        "page admin merchants": ("page", get("/admin/parties?kind=merchant")),
+        "page admin parties search": ("page", get(f"/admin/parties?q=consumer+{old}")),
         "page admin partners": ("page", get("/admin/partners")),
+        "page admin signings": ("page", get("/admin/signings")),
+        "page admin cases": ("page", get("/admin/cases")),
         "api KPIs": ("api", get(f"{api}/reports/kpis")),
         "api risk": ("api", get(f"{api}/risk")),
         "api trial balance": ("api", get(f"{api}/ledger/trial-balance")),
@@ -247,6 +256,13 @@ def reads(plat: Platform, city: SeedCity) -> dict[str, tuple[str, Call]]:
         "api orders (admin)": ("api", get(f"{api}/orders?limit=50")),
         "api orders keyed deep page": ("api", get(f"{api}/orders?limit=50&before={deep}")),
         "api order": ("api", get(f"{api}/orders/{mall_orders[-1]}")),
+        "api parties keyed deep": ("api", get(f"{api}/parties?kind=consumer&before={old}")),
+        "api merchants": ("api", get(f"{api}/parties?kind=merchant")),
+        "api parties search": ("api", get(f"{api}/parties?q=consumer+{old}")),
+        "api parties search, a name's start": ("api", get(f"{api}/parties?q=me")),
+        "api partners": ("api", get(f"{api}/partners")),
+        "api signings": ("api", get(f"{api}/merchant-signings")),
+        "api cases": ("api", get(f"{api}/cases")),
     }
 
 

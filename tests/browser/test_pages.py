@@ -205,11 +205,13 @@ def test_merchant_page(page: Page, site: Site) -> None:
     assert value(page, '[data-k="cash_fen"]') == wallet["cash_fen"]
     assert value(page, '[data-k="points_cpts"]') == wallet["points_cpts"]
     assert value(page, '[data-k="vouchers_fen"]') == wallet["vouchers_fen"]
-    orders, offset = [], 0
-    while offset is not None:
-        chunk = site.api(user, f"/orders?limit=200&offset={offset}")
+    orders, before = [], None
+    while True:
+        chunk = site.api(user, "/orders?limit=200" + (f"&before={before}" if before else ""))
         orders += chunk["items"]
-        offset = chunk["next_offset"]
+        before = chunk["next_before"]
+        if before is None:
+            break
     assert value(page, '[data-k="sales_fen"]') == sum(o["amount_fen"] for o in orders)
     assert value(page, '[data-k="concession_fen"]') == sum(o["concession_fen"] for o in orders)
     plat = Platform.open(site.url)

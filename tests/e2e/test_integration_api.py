@@ -70,6 +70,7 @@ def test_webhook_subscriptions_over_http(api: Any, monkeypatch: pytest.MonkeyPat
     rotated = api.call("POST", f"/webhooks/{sub['id']}/secret").json()
     assert rotated["secret"] != sub["secret"] and rotated["previous_secret_valid_until"]
     assert api.call("GET", f"/webhooks/{sub['id']}/deliveries").json() == {"items": []}
+    assert api.call("GET", f"/webhooks/{sub['id']}/deliveries?offset=50").json() == {"items": []}
     assert api.call("POST", f"/webhooks/{sub['id']}/deliveries/99/retry").status_code == 404
     assert api.call("DELETE", f"/webhooks/{sub['id']}").status_code == 204
     assert api.call("DELETE", f"/webhooks/{sub['id']}").status_code == 404

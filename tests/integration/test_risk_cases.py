@@ -40,7 +40,7 @@ def paid(city: City, consumer: int, ref: str | None, device: str | None = None,
 
 
 def case_rows(plat: Platform) -> list[cases.Case]:
-    return plat.read(lambda c: [cases.get_case(c, k.id) for k in cases.list_cases(c)])
+    return plat.read(lambda c: [cases.get_case(c, k.id) for k in cases.list_cases(c).items])
 
 
 def test_planted_ring_sharing_the_merchants_instrument_opens_a_case(city: City) -> None:

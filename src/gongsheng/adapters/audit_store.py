@@ -1,11 +1,9 @@
 """The audit log's store: rows only ever inserted (:func:`add_records`), read newest first.
 
 **Paging.** :func:`audit_page` walks rows by descending ``id`` from a keyset cursor (the last
-id served, exclusive), never by ``OFFSET``: each page is one index range scan, whatever its depth,
-and since ``id`` is unique and rows are never updated or deleted, a walk never serves a row twice
-and never skips a row that had committed when the walk began (rows committed later are newer and
-sort before the first page, or, on PostgreSQL where ids are drawn at insert, may sort anywhere:
-they are not part of that walk).
+id served, exclusive), never by ``OFFSET`` (``adapters/paging.py``): each page is one index range
+scan, whatever its depth, and since ``id`` is unique and rows are never updated or deleted, a walk
+never serves a row twice and never skips a row that had committed when the walk began.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.paging import KeyedPage, keyed_page
 from gongsheng.domain.audit import Actor, AuditRecord
 
 _INSERT = insert(t.audit_log)
@@ -68,13 +67,11 @@ class AuditFilter:
 
 
 def audit_page(conn: Connection, where: AuditFilter, before: int | None,
-               limit: int) -> list[StoredRecord]:
+               limit: int) -> KeyedPage[StoredRecord]:
     """Up to ``limit`` records matching ``where`` with ids below ``before`` (all when None),
-    newest first."""
+    newest first, and the cursor of the next page."""
     a = t.audit_log
     query = select(a)
-    if before is not None:
-        query = query.where(a.c.id < before)
     if where.actor is not None:
         query = query.where(a.c.actor == where.actor)
     if where.action is not None:
@@ -85,6 +82,6 @@ def audit_page(conn: Connection, where: AuditFilter, before: int | None,
         query = query.where(a.c.at >= _utc(where.since))
     if where.until is not None:
         query = query.where(a.c.at < _utc(where.until))
-    rows = conn.execute(query.order_by(a.c.id.desc()).limit(limit))
-    return [StoredRecord(int(r.id), _utc(r.at), r.actor, r.request_id, r.action, r.target,
-                         json.loads(r.changes)) for r in rows]
+    return keyed_page(conn, query, a.c.id, limit, before=before).map(
+        lambda r: StoredRecord(int(r.id), _utc(r.at), r.actor, r.request_id, r.action, r.target,
+                               json.loads(r.changes)))

@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import dialect_insert
+from gongsheng.adapters.paging import KeyedPage, keyed_page
 
 
 def add_flag(conn: Connection, values: dict[str, Any]) -> bool:
@@ -111,20 +112,12 @@ def flags_of(conn: Connection, case_id: int, limit: int) -> list[Any]:
     return list(conn.execute(select(f).where(f.c.case_id == case_id).order_by(f.c.id).limit(limit)))
 
 
-def list_cases(conn: Connection, status: str | None, limit: int, offset: int) -> list[Any]:
+def list_cases(conn: Connection, status: str | None, limit: int, before: int | None = None,
+               after: int | None = None, newer: bool = False) -> KeyedPage[Any]:
+    """Cases newest first, one page by key (``ix_cases_status_key`` when a status is given)."""
     c = t.cases
-    query = select(c).order_by(c.c.id.desc()).limit(limit).offset(offset)
-    if status is not None:
-        query = query.where(c.c.status == status)
-    return list(conn.execute(query))
-
-
-def count_cases(conn: Connection, status: str | None) -> int:
-    c = t.cases
-    query = select(func.count()).select_from(c)
-    if status is not None:
-        query = query.where(c.c.status == status)
-    return int(conn.execute(query).scalar_one())
+    query = select(c) if status is None else select(c).where(c.c.status == status)
+    return keyed_page(conn, query, c.c.id, limit, before=before, after=after, newer=newer)
 
 
 def flags_since(conn: Connection, period: int, limit: int) -> list[Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.paging import KeyedPage, keyed_page
 
 _f = t.party_freezes.c
 
@@ -67,11 +68,14 @@ def freezes_of(conn: Connection, party_id: int, limit: int = 50) -> list[FreezeR
     return [_record(r) for r in rows]
 
 
-def open_freezes(conn: Connection, limit: int = 100, offset: int = 0) -> list[FreezeRecord]:
-    """Every open freeze, newest first (the admin's list of frozen parties)."""
-    rows = conn.execute(select(t.party_freezes).where(_f.unfrozen_at.is_(None))
-                        .order_by(_f.id.desc()).limit(limit).offset(offset)).all()
-    return [_record(r) for r in rows]
+def open_freezes(conn: Connection, limit: int = 100,
+                 before: int | None = None) -> KeyedPage[FreezeRecord]:
+    """Every open freeze, newest first, one page by key (the admin's list of frozen parties).
+
+    Only open freezes are read, through ``uq_party_freezes_open`` (which holds only them), so a
+    page costs what the open freezes number, never the history of freezes."""
+    query = select(t.party_freezes).where(_f.unfrozen_at.is_(None))
+    return keyed_page(conn, query, _f.id, limit, before=before).map(_record)
 
 
 def frozen_among(conn: Connection, party_ids: list[int]) -> set[int]:

@@ -130,6 +130,9 @@ parties = Table(
         "kind in ('platform', 'consumer', 'merchant', 'bm', 'partner', 'promoter')", name="kind"
     ),
 )
+# the directory's list of one kind, newest first by key (adapters/paging.py); on PostgreSQL a
+# trigram index of ``name`` answers name searches (paging.install_name_search, migration 0021)
+Index("ix_parties_kind_key", parties.c.kind, parties.c.id)
 
 regions = Table(
     "regions", metadata,
@@ -395,6 +398,10 @@ share_programmes = Table(
     CheckConstraint("units_sold >= 0 and units_sold <= units_offered", name="units"),
     CheckConstraint("unit_price_cpts > 0", name="price"),
 )
+# the programmes with units left, newest first by key (sold-out ones are not read)
+Index("ix_share_programmes_open", share_programmes.c.id,
+      sqlite_where=text("units_sold < units_offered"),
+      postgresql_where=text("units_sold < units_offered"))
 
 share_units = Table(
     "share_units", metadata,
@@ -438,7 +445,8 @@ merchant_signings = Table(
     CheckConstraint("status in ('pending', 'approved', 'rejected')", name="status"),
 )
 Index("ix_merchant_signings_status", merchant_signings.c.status, merchant_signings.c.merchant_id)
-Index("ix_merchant_signings_signer", merchant_signings.c.signer_id)
+Index("ix_merchant_signings_signer_key", merchant_signings.c.signer_id,  # a signer's, by key
+      merchant_signings.c.merchant_id)
 
 action_requests = Table(
     "action_requests", metadata,  # Idempotency-Key of keyed writes without a table of their own
@@ -656,7 +664,7 @@ cases = Table(
     "cases", metadata,  # an abuse case: open -> investigating -> confirmed | dismissed
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("detector", String(40), nullable=False),  # "manual" for a case an admin opened
-    Column("status", String(20), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
     Column("summary", Text, nullable=False),
     Column("period", Integer, nullable=False),
     Column("open_key", String(200), nullable=True, unique=True),  # set while undecided
@@ -667,6 +675,8 @@ cases = Table(
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+Index("ix_cases_status_key", cases.c.status, cases.c.id)  # the list by status, by key
 
 case_parties = Table(
     "case_parties", metadata,

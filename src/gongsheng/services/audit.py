@@ -96,11 +96,9 @@ def audit_log(conn: Connection, where: AuditFilter, cursor: str | None = None,
         raise InvalidInput(f"limit must lie in 1..{MAX_PAGE}")
     if where.since is not None and where.until is not None and where.until <= where.since:
         raise InvalidInput("until must be later than since")
-    found = audit_page(conn, where, decode_cursor(cursor), limit + 1)
-    more = len(found) > limit
-    page = found[:limit]
-    return AuditPage([record_view(r) for r in page],
-                     encode_cursor(page[-1].id) if more else None)
+    page = audit_page(conn, where, decode_cursor(cursor), limit)
+    return AuditPage([record_view(r) for r in page.items],
+                     None if page.older is None else encode_cursor(page.older))
 
 
 def parse_time(value: str | None, name: str) -> dt.datetime | None:

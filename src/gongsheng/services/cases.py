@@ -28,6 +28,7 @@ from sqlalchemy import Connection, select
 
 from gongsheng.adapters import case_store as store
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.paging import KeyedPage
 from gongsheng.domain.cases import CaseStatus, check_transition
 from gongsheng.domain.errors import GongshengError, InvalidInput, NotFound
 from gongsheng.domain.events import CaseNoted, CaseStatusChanged
@@ -92,11 +93,12 @@ def get_case(conn: Connection, case_id: int) -> Case:
 
 
 def list_cases(conn: Connection, status: str | None = None, *, limit: int = 50,
-               offset: int = 0) -> list[Case]:
-    """Cases, newest first (only ``status`` ones if given), without their parts."""
+               before: int | None = None, after: int | None = None,
+               newer: bool = False) -> KeyedPage[Case]:
+    """Cases, newest first (only ``status`` ones if given), without their parts: one page by key."""
     if status is not None:
         CaseStatus(status)
-    return [_case(r) for r in store.list_cases(conn, status, limit, offset)]
+    return store.list_cases(conn, status, limit, before, after, newer).map(_case)
 
 
 def _check_parts(conn: Connection, party_ids: Sequence[int], order_ids: Sequence[int]) -> None:

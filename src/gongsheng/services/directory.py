@@ -1,9 +1,9 @@
 """The operator's directory of parties: search by name or id, filter by kind, one page at a time.
 
-A city has tens of thousands of parties: every list is a page (``limit``/``offset``, newest
-first, by primary key) with its total, and a search matches a name fragment or an exact id.
-The parties' total is counted up to :data:`COUNT_CAP` (beyond it the page says only that there
-is more), so the page costs the same at 8 million consumers as at 8 thousand.
+A city has millions of parties: every list is a page by key, newest first (``before`` / ``after``
+cursors, ``adapters/paging.py``), never counted and never offset, so a page costs the same at 8
+million consumers as at 8 thousand, however deep. A search matches an exact id or a name
+fragment (:func:`~gongsheng.adapters.paging.term_matches`).
 """
 
 from __future__ import annotations
@@ -11,44 +11,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.paging import KeyedPage, keyed_page, term_matches
 from gongsheng.domain.errors import InvalidInput
 
 KINDS = ("consumer", "merchant", "bm", "partner", "promoter")
-COUNT_CAP = 10_000
-"""Parties counted at most for a list's total; ``None`` beyond."""
-
-
-def page(total: int | None, limit: int, offset: int, items: list[dict[str, Any]],
-         more: bool = False) -> dict[str, Any]:
-    """A page of ``items`` with the figures a pager needs (``total`` None: not counted, and
-    ``more`` tells whether a next page exists)."""
-    after = offset + limit < total if total is not None else more
-    return {"items": items, "total": total, "limit": limit, "offset": offset,
-            "next_offset": offset + limit if after else None}
 
 
 def parties(conn: Connection, *, kind: str | None = None, q: str | None = None, limit: int = 50,
-            offset: int = 0) -> dict[str, Any]:
-    """Parties (never the platform), newest first, with their login's username if any."""
+            before: int | None = None, after: int | None = None,
+            newer: bool = False) -> KeyedPage[dict[str, Any]]:
+    """Parties (never the platform), newest first, with their login's username if any: one kind
+    through ``(kind, id)``, all of them through the primary key."""
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
     p = t.parties
-    where: list[ColumnElement[bool]] = [p.c.kind.in_([kind] if kind else list(KINDS))]
-    term = (q or "").strip()
-    if term:
-        where.append(or_(p.c.name.contains(term, autoescape=True),
-                         *([p.c.id == int(term)] if term.isdigit() and len(term) < 16 else [])))
-    counted = int(conn.execute(select(func.count()).select_from(
-        select(p.c.id).where(*where).limit(COUNT_CAP + 1).subquery())).scalar_one())
-    rows = conn.execute(select(p.c.id, p.c.kind, p.c.name, t.users.c.username)
-                        .select_from(p.outerjoin(t.users, t.users.c.party_id == p.c.id))
-                        .where(*where).order_by(p.c.id.desc()).limit(limit + 1).offset(offset)).all()
-    return page(counted if counted <= COUNT_CAP else None, limit, offset, [
-        {"party_id": int(r.id), "kind": r.kind, "name": r.name, "username": r.username}
-        for r in rows[:limit]], more=len(rows) > limit)
+    where: list[ColumnElement[bool]] = [p.c.kind == kind if kind else p.c.kind.in_(KINDS)]
+    if (q or "").strip():
+        where.append(term_matches(q or "", [p.c.name], [p.c.id]))
+    query = (select(p.c.id, p.c.kind, p.c.name, t.users.c.username)
+             .select_from(p.outerjoin(t.users, t.users.c.party_id == p.c.id)).where(*where))
+    return keyed_page(conn, query, p.c.id, limit, before=before, after=after, newer=newer).map(
+        lambda r: {"party_id": int(r.id), "kind": r.kind, "name": r.name, "username": r.username})
 
 
 def party_count(conn: Connection) -> int:
@@ -89,23 +75,21 @@ def roster(conn: Connection) -> Roster:
         programme=conn.execute(select(func.min(t.share_programmes.c.id))).scalar())
 
 
-def partners(conn: Connection, *, q: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    """Partners with their region, investment and term, newest first."""
+def partners(conn: Connection, *, q: str | None = None, limit: int = 50, before: int | None = None,
+             after: int | None = None, newer: bool = False) -> KeyedPage[dict[str, Any]]:
+    """Partners with their region, investment and term, newest first (by the primary key; one
+    partner holds a region at a time, so they are as many as the regions' terms)."""
     pa, p, r = t.partners, t.parties, t.regions
-    where: list[ColumnElement[bool]] = []
-    term = (q or "").strip()
-    if term:
-        where.append(or_(p.c.name.contains(term, autoescape=True), r.c.name.contains(term, autoescape=True)))
-    base = pa.join(p, p.c.id == pa.c.party_id).join(r, r.c.id == pa.c.region_id)
-    total = conn.execute(select(func.count()).select_from(base).where(*where)).scalar_one()
-    rows = conn.execute(select(pa, p.c.name, r.c.name.label("region"))
-                        .select_from(base).where(*where).order_by(pa.c.party_id.desc())
-                        .limit(limit).offset(offset)).all()
-    return page(int(total), limit, offset, [
-        {"partner_id": int(x.party_id), "name": x.name, "region_id": int(x.region_id),
-         "region": x.region, "investment_fen": int(x.investment_fen), "term_start": int(x.term_start),
-         "term_periods": x.term_periods, "term_end": x.term_end, "active": bool(x.active)}
-        for x in rows])
+    query = (select(pa, p.c.name, r.c.name.label("region"))
+             .select_from(pa.join(p, p.c.id == pa.c.party_id).join(r, r.c.id == pa.c.region_id)))
+    if (q or "").strip():
+        query = query.where(term_matches(q or "", [p.c.name, r.c.name], [pa.c.party_id]))
+    return keyed_page(conn, query, pa.c.party_id, limit, before=before, after=after,
+                      newer=newer).map(lambda x: {
+        "partner_id": int(x.party_id), "name": x.name, "region_id": int(x.region_id),
+        "region": x.region, "investment_fen": int(x.investment_fen),
+        "term_start": int(x.term_start), "term_periods": x.term_periods,
+        "term_end": x.term_end, "active": bool(x.active)})
 
 
 def regions(conn: Connection) -> list[dict[str, Any]]:

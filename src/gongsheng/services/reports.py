@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balances_page
+from gongsheng.adapters.paging import KeyedPage, keyed_page
 from gongsheng.adapters.totals_store import party_totals
 from gongsheng.domain.errors import InvariantViolation, NotFound
 from gongsheng.domain.figures import PeriodFigures, share
@@ -36,19 +37,19 @@ from gongsheng.services.wallets import party_kind
 
 
 def list_orders(conn: Connection, *, consumer_id: int | None = None, merchant_id: int | None = None,
-                limit: int = 50, offset: int = 0, before: int | None = None) -> list[OrderResult]:
-    """Orders, newest first, optionally of one consumer or one merchant, paginated.
-
-    ``before`` pages by key (orders with a smaller id: an index range whatever the history);
-    ``offset`` skips rows, which costs what it skips (kept for the first pages)."""
-    query = select(t.orders).order_by(t.orders.c.id.desc()).limit(limit).offset(offset)
-    if before is not None:
-        query = query.where(t.orders.c.id < before)
+                limit: int = 50, before: int | None = None, after: int | None = None,
+                newer: bool = False) -> KeyedPage[OrderResult]:
+    """Orders, newest first, optionally of one consumer or one merchant, a page at a time by key
+    (``adapters/paging.py``): an index range of ``(consumer_id, id)``, ``(merchant_id, id)`` or
+    the primary key from the cursor, whatever the history."""
+    o = t.orders
+    query = select(o)
     if consumer_id is not None:
-        query = query.where(t.orders.c.consumer_id == consumer_id)
+        query = query.where(o.c.consumer_id == consumer_id)
     if merchant_id is not None:
-        query = query.where(t.orders.c.merchant_id == merchant_id)
-    return [order_result(row) for row in conn.execute(query)]
+        query = query.where(o.c.merchant_id == merchant_id)
+    return keyed_page(conn, query, o.c.id, limit, before=before, after=after,
+                      newer=newer).map(order_result)
 
 
 def order_parties(conn: Connection, order_id: int) -> tuple[int, int]:

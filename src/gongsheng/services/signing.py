@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, insert, select, update
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.paging import KeyedPage, keyed_page, term_matches
 from gongsheng.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID
 from gongsheng.domain.money import apply_rate
 from gongsheng.domain.waterfall import Beneficiaries, split_order
 from gongsheng.services import invitations, registry
 from gongsheng.services.books import current_policy, open_period
-from gongsheng.services.directory import page
 from gongsheng.services.unit_of_work import UnitOfWork
 
 STATUSES = ("pending", "approved", "rejected")
@@ -174,8 +174,11 @@ def reject(uow: UnitOfWork, merchant_id: int, by: str, reason: str) -> None:
 
 def signings(conn: Connection, *, status: str | None = None, signer_id: int | None = None,
              q: str | None = None, merchant_id: int | None = None, limit: int = 50,
-             offset: int = 0) -> dict[str, Any]:
-    """Signed merchants, newest first, filtered by status, signer and a name search; one page."""
+             before: int | None = None, after: int | None = None,
+             newer: bool = False) -> KeyedPage[dict[str, Any]]:
+    """Signed merchants, newest first by key, filtered by status, signer and a search (a name
+    fragment or the merchant's id); one page (``(status, merchant_id)`` or ``(signer_id,
+    merchant_id)`` from the cursor)."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
     s, m, p = t.merchant_signings, t.merchants, t.parties
@@ -186,21 +189,20 @@ def signings(conn: Connection, *, status: str | None = None, signer_id: int | No
         where.append(s.c.signer_id == signer_id)
     if merchant_id is not None:
         where.append(s.c.merchant_id == merchant_id)
-    if q:
-        term = q.strip()
-        where.append(or_(p.c.name.contains(term, autoescape=True),
-                         *([s.c.merchant_id == int(term)] if term.isdigit() else [])))
-    base = s.join(m, m.c.party_id == s.c.merchant_id).join(p, p.c.id == s.c.merchant_id)
-    total = conn.execute(select(func.count()).select_from(base).where(*where)).scalar_one()
-    rows = conn.execute(
-        select(s.c.merchant_id, p.c.name, m.c.category, m.c.channel, m.c.region_id,
-               m.c.concession_rate, m.c.bm_id, m.c.bm_rate, m.c.promoter_id, m.c.accepts_vouchers,
-               s.c.status, s.c.signer_role, s.c.signer_id, s.c.reason, s.c.decided_by,
-               s.c.created_at, s.c.decided_at)
-        .select_from(base).where(*where).order_by(s.c.merchant_id.desc())
-        .limit(limit).offset(offset)).mappings().all()
-    items = [{**{k: v for k, v in r.items() if k not in ("created_at", "decided_at")},
-              "signed_at": r["created_at"].isoformat() if r["created_at"] else None,
-              "decided_at": r["decided_at"].isoformat() if r["decided_at"] else None}
-             for r in rows]
-    return page(int(total), limit, offset, items)
+    if (q or "").strip():
+        where.append(term_matches(q or "", [p.c.name], [s.c.merchant_id]))
+    query = (select(s.c.merchant_id, p.c.name, m.c.category, m.c.channel, m.c.region_id,
+                    m.c.concession_rate, m.c.bm_id, m.c.bm_rate, m.c.promoter_id,
+                    m.c.accepts_vouchers, s.c.status, s.c.signer_role, s.c.signer_id, s.c.reason,
+                    s.c.decided_by, s.c.created_at, s.c.decided_at)
+             .select_from(s.join(m, m.c.party_id == s.c.merchant_id)
+                          .join(p, p.c.id == s.c.merchant_id)).where(*where))
+    return keyed_page(conn, query, s.c.merchant_id, limit, before=before, after=after,
+                      newer=newer).map(_signing_view)
+
+
+def _signing_view(row: Any) -> dict[str, Any]:
+    r = row._mapping
+    return {**{k: v for k, v in r.items() if k not in ("created_at", "decided_at")},
+            "signed_at": r["created_at"].isoformat() if r["created_at"] else None,
+            "decided_at": r["decided_at"].isoformat() if r["decided_at"] else None}

@@ -21,6 +21,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.freeze_store import is_frozen
 from gongsheng.adapters.ledger_store import post
+from gongsheng.adapters.paging import KeyedPage, keyed_page
 from gongsheng.domain.errors import Conflict, InsufficientBalance, InvalidInput, NotFound, PartyFrozen
 from gongsheng.domain.events import PointsExchanged, StoreProfitDeclared
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
@@ -229,16 +230,18 @@ def declare_keyed(uow: UnitOfWork, merchant_id: int, programme_id: int, profit_f
                      {"programme_id": programme_id, "profit_fen": profit_fen}, apply)
 
 
-def open_programmes(conn: Connection, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """Programmes with units left, by their merchants' names, newest first (one page)."""
+def open_programmes(conn: Connection, *, limit: int = 50,
+                    before: int | None = None) -> KeyedPage[dict[str, Any]]:
+    """Programmes with units left, with their merchants' names, newest first: one page by key
+    (``ix_share_programmes_open`` holds only those with units left)."""
     sp = t.share_programmes
-    rows = conn.execute(select(sp, t.parties.c.name).select_from(
-        sp.join(t.parties, t.parties.c.id == sp.c.merchant_id))
-        .where(sp.c.units_sold < sp.c.units_offered).order_by(sp.c.id.desc())
-        .limit(limit).offset(offset)).all()
-    return [{"programme_id": int(r.id), "merchant_id": int(r.merchant_id), "merchant": r.name,
-             "unit_price_cpts": int(r.unit_price_cpts), "units_offered": int(r.units_offered),
-             "units_sold": int(r.units_sold), "profit_share": r.profit_share} for r in rows]
+    query = (select(sp, t.parties.c.name)
+             .select_from(sp.join(t.parties, t.parties.c.id == sp.c.merchant_id))
+             .where(sp.c.units_sold < sp.c.units_offered))
+    return keyed_page(conn, query, sp.c.id, limit, before=before).map(lambda r: {
+        "programme_id": int(r.id), "merchant_id": int(r.merchant_id), "merchant": r.name,
+        "unit_price_cpts": int(r.unit_price_cpts), "units_offered": int(r.units_offered),
+        "units_sold": int(r.units_sold), "profit_share": r.profit_share})
 
 
 def units_of(conn: Connection, holder_id: int) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from gongsheng.domain.api_keys import looks_like_key
 from gongsheng.domain.audit import ANONYMOUS_NAME, Actor
@@ -138,7 +138,26 @@ IdempotencyKey = Annotated[str, Header(
 PartyId = Annotated[int, Path(ge=1, le=MAX_ID, description="a party's id"), Digits]
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="an order's id"), Digits]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size"), Digits]
-Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip"), Digits]
+
+
+def _first_page_only(value: int) -> int:
+    if value != 0:
+        raise ValueError("lists are paged by key, not by offset: pass the previous page's "
+                         "next_before as before")
+    return value
+
+
+Offset = Annotated[int, Query(
+    ge=0, le=10**9, deprecated=True,
+    description="0 only (the first page), as clients paging by offset send it; any other offset "
+                "is refused (422): lists are paged by key, pass next_before as before"),
+    Digits, AfterValidator(_first_page_only)]
+"""Lists took ``offset`` once; they page by key now (:mod:`gongsheng.adapters.paging`). A client
+asking for its first page still gets it, one asking to skip rows is told how to page instead,
+never silently served the first page again."""
+RowsToSkip = Annotated[int, Query(ge=0, le=10**9, description="rows to skip"), Digits]
+"""``offset`` where a list still pages by it (a webhook subscription's deliveries), costing what
+it skips; every other list pages by key."""
 Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="only rows with a smaller id "
                                      "(the previous page's next_before): paged by key"), Digits]
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from gongsheng.adapters.paging import KeyedPage
 from gongsheng.adapters.policy_file import MAX_POLICY_CHARS
 from gongsheng.adapters.tables import IDENTIFIER_LENGTH
 from gongsheng.domain import pay_codes as codes
@@ -199,13 +200,22 @@ class OrderOut(BaseModel):
     replayed: bool
 
 
-class OrderPage(BaseModel):
-    items: list[OrderOut]
+class KeyedPageOut(BaseModel):
+    """A page of a list paged by key, newest first (``adapters/paging.py``): no count, no offset;
+    a walk that follows ``next_before`` serves every item once."""
+
     limit: int
-    offset: int
-    next_offset: int | None
-    next_before: int | None = None
-    """Pass as ``before`` for the next page, paged by key (bounded however deep)."""
+    next_before: int | None
+    """Pass as ``before`` for the next (older) page; null on the last page."""
+
+    @classmethod
+    def fields_of(cls, page: KeyedPage[Any], limit: int) -> dict[str, Any]:
+        """The page's fields but its items, from the service's page."""
+        return {"limit": limit, "next_before": page.older}
+
+
+class OrderPage(KeyedPageOut):
+    items: list[OrderOut]
 
 
 class RefundIn(In):

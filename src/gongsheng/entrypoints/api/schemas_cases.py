@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictStr
 
-from gongsheng.entrypoints.api.schemas import Identifier, In, Ref
+from gongsheng.entrypoints.api.schemas import Identifier, In, KeyedPageOut, Ref
 from gongsheng.services.cases import MAX_NOTE, MAX_PARTS
 
 Status = Literal["open", "investigating", "confirmed", "dismissed"]
@@ -83,8 +83,5 @@ class CaseOut(BaseModel):
     flags: list[CaseFlag]
 
 
-class CasePage(BaseModel):
+class CasePage(KeyedPageOut):
     items: list[CaseOut]
-    limit: int
-    offset: int
-    next_offset: int | None

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from gongsheng.entrypoints.api.deps import MAX_ID
-from gongsheng.entrypoints.api.schemas import In, Name, Rate
+from gongsheng.entrypoints.api.schemas import In, KeyedPageOut, Name, Rate
 from gongsheng.services.ordering import MAX_ORDER_FEN
 
 StrictRef = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
@@ -118,12 +118,8 @@ class SigningOut(BaseModel):
     decided_at: str | None
 
 
-class SigningPage(BaseModel):
+class SigningPage(KeyedPageOut):
     items: list[SigningOut]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None
 
 
 class ApprovalIn(In):
@@ -185,10 +181,8 @@ class ProgrammeOut(BaseModel):
     merchant: str | None = None
 
 
-class ProgrammeList(BaseModel):
+class ProgrammeList(KeyedPageOut):
     items: list[ProgrammeOut]
-    limit: int
-    offset: int
 
 
 class ExchangeIn(In):
@@ -235,13 +229,8 @@ class PartyRow(BaseModel):
     username: str | None
 
 
-class PartyPage(BaseModel):
+class PartyPage(KeyedPageOut):
     items: list[PartyRow]
-    total: int | None
-    """Matching parties, counted up to 10,000; ``null`` beyond (``next_offset`` says if more)."""
-    limit: int
-    offset: int
-    next_offset: int | None
 
 
 class PartnerRow(BaseModel):
@@ -256,12 +245,8 @@ class PartnerRow(BaseModel):
     active: bool
 
 
-class PartnerPage(BaseModel):
+class PartnerPage(KeyedPageOut):
     items: list[PartnerRow]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None
 
 
 def invitation_out(issued: Any) -> InvitationOut:

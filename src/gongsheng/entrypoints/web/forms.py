@@ -3,23 +3,31 @@
 - A form that moves value carries a random key rendered with the page; its POST uses it as the
   Idempotency-Key, so a double click (or a reload of the POST) posts once.
 - QR codes are drawn by ``segno`` as inline SVG on the server (no network, no script).
+- A list shows a page at a time by key, newest first, with links to the newer and older pages
+  (:func:`pager`): a page costs the same however deep, and no list is counted.
 """
 
 from __future__ import annotations
 
 import io
 import secrets
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import segno
-from fastapi import Request
+from fastapi import Query, Request
 from markupsafe import Markup
 
+from gongsheng.adapters.paging import MAX_KEY, KeyedPage
 from gongsheng.domain.errors import InvalidInput
 from gongsheng.domain.money import parse_yuan
 
 PAGE = 20
+"""Rows on a page of a list."""
+Before = Annotated[int | None, Query(ge=1, le=MAX_KEY)]
+"""A list's older page: the rows with a key below this one (the pager's ``older`` link)."""
+After = Annotated[int | None, Query(ge=0, le=MAX_KEY)]
+"""A list's newer page: the nearest rows with a key above this one (the pager's ``newer`` link)."""
 
 
 def form_key() -> str:
@@ -49,15 +57,15 @@ def absolute(request: Request, path: str, **query: Any) -> str:
     return str(request.base_url).rstrip("/") + path + (f"?{urlencode(params)}" if params else "")
 
 
-def pager(page: dict[str, Any], path: str, **query: Any) -> dict[str, Any]:
-    """Previous and next links of a page of results (``directory.page``)."""
+def pager(page: KeyedPage[Any], path: str, **query: Any) -> dict[str, str | None]:
+    """The links of a page of a list paged by key (``adapters/paging.py``): to the newer page
+    (``after`` its first key), the older one (``before`` its last key) and the newest, each
+    keeping ``query`` (the list's filters); None where there is no such page."""
     params = {k: v for k, v in query.items() if v not in (None, "")}
-    offset, limit = int(page["offset"]), int(page["limit"])
 
-    def link(at: int) -> str:
-        return path + "?" + urlencode({**params, "offset": at})
+    def link(**cursor: int) -> str:
+        return path + ("?" + urlencode({**params, **cursor}) if params or cursor else "")
 
-    return {"total": page["total"], "first": offset + 1 if page["items"] else 0,
-            "last": offset + len(page["items"]),
-            "prev": link(max(0, offset - limit)) if offset > 0 else None,
-            "next": link(page["next_offset"]) if page.get("next_offset") is not None else None}
+    return {"newest": link() if page.newer is not None else None,
+            "newer": link(after=page.newer) if page.newer is not None else None,
+            "older": link(before=page.older) if page.older is not None else None}

@@ -18,7 +18,8 @@ PARTY_TEXT: dict[str, tuple[str, str]] = {
     "act:only_party": ("只有该参与方本人可以在此操作。", "Only the party itself acts here."),
     "search": ("搜索", "Search"), "all": ("全部", "All"), "invite": ("发送邀请", "Invite"),
     "approve": ("批准", "Approve"), "reject": ("拒绝", "Reject"),
-    "pager:prev": ("上一页", "Previous"), "pager:next": ("下一页", "Next"),
+    "pager:label": ("翻页（最新在前）", "Pages, newest first"), "pager:newest": ("最新", "Newest"),
+    "pager:newer": ("← 较新", "← Newer"), "pager:older": ("较早 →", "Older →"),
     "part:platform_fee": ("　平台服务费", "  platform fee"),
     # joining
     "join:title": ("注册成为消费者", "Join as a consumer"),

@@ -264,7 +264,7 @@ def _wallet(conn: Connection, party_id: int) -> dict[str, Any]:
 
 
 def _consumer(conn: Connection, party_id: int) -> dict[str, Any]:
-    orders = reports.list_orders(conn, consumer_id=party_id, limit=20)
+    orders = reports.list_orders(conn, consumer_id=party_id, limit=20).items
     return {**_wallet(conn, party_id), "profile": reports.party_profile(conn, party_id),
             "orders": orders, "names": dashboards.party_names(conn, [o.merchant_id for o in orders])}
 
@@ -273,7 +273,7 @@ def _merchant(conn: Connection, party_id: int) -> dict[str, Any]:
     return {**_wallet(conn, party_id), "profile": reports.party_profile(conn, party_id),
             "activity": dashboards.merchant_activity(conn, party_id),
             "programmes": dashboards.share_programmes(conn, party_id),
-            "orders": reports.list_orders(conn, merchant_id=party_id, limit=10)}
+            "orders": reports.list_orders(conn, merchant_id=party_id, limit=10).items}
 
 
 def _bm(conn: Connection, party_id: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gongsheng.domain.errors import Forbidden
@@ -30,14 +30,16 @@ def _admin(request: Request, viewer: session.Viewer, csrf: str | None = None,
 
 @router.get("/admin/cases")
 def cases_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
-               status: StatusName | None = None,
-               offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> HTMLResponse:
-    """Abuse cases, newest first, by status."""
+               status: StatusName | None = None, before: forms.Before = None,
+               after: forms.After = None) -> HTMLResponse:
+    """Abuse cases, newest first, by status, a page at a time by key."""
     _admin(request, viewer)
-    found = platform.read(lambda c: cases.list_cases(c, status, limit=forms.PAGE, offset=offset))
+    page = platform.read(lambda c: cases.list_cases(c, status, limit=forms.PAGE, before=before,
+                                                    after=after, newer=True))
     return render(request, "admin_cases.html", {
-        "cases": found, "status": status, "statuses": ("open", "investigating", "confirmed",
-                                                       "dismissed")},
+        "cases": page.items, "status": status,
+        "statuses": ("open", "investigating", "confirmed", "dismissed"),
+        "pager": forms.pager(page, "/admin/cases", status=status)},
         default_lang="en", viewer=viewer)
 
 

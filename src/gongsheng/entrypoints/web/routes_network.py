@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from gongsheng.adapters.paging import KeyedPage
 from gongsheng.domain.errors import Forbidden, GongshengError
 from gongsheng.domain.money import parse_yuan
 from gongsheng.entrypoints.api.auth import app_token_key
@@ -32,7 +33,6 @@ from gongsheng.services.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 Csrf = Annotated[str, Form(max_length=100)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 Search = Annotated[str | None, Query(max_length=100)]
 Field = Annotated[str, Form(max_length=200)]
 SHORT = Annotated[str, Form(max_length=20)]
@@ -70,14 +70,15 @@ def _terms(signer: signing.Signer, values: dict[str, str]) -> registry.MerchantT
 
 
 def _sign_page(request: Request, viewer: session.Viewer, platform: Platform, *, values: dict[str, str],
-               error: str | None = None, done: int | None = None, offset: int = 0,
-               status: int = 200) -> HTMLResponse:
+               error: str | None = None, done: int | None = None, before: int | None = None,
+               after: int | None = None, status: int = 200) -> HTMLResponse:
     signer = _signer(viewer)
 
     def read(uow: UnitOfWork) -> dict[str, Any]:
         conn = uow.conn
         mine = None if signer.role == "admin" else signer.party_id
-        page = signing.signings(conn, signer_id=mine, limit=forms.PAGE, offset=offset)
+        page = signing.signings(conn, signer_id=mine, limit=forms.PAGE, before=before, after=after,
+                                newer=True)
         preview = None
         if values.get("name") is not None and error is None:
             try:
@@ -95,10 +96,10 @@ def _sign_page(request: Request, viewer: session.Viewer, platform: Platform, *, 
 @router.get("/sign")
 def sign_form(request: Request, viewer: ViewerDep, platform: PlatformDep,
               done: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-              offset: Offset = 0) -> HTMLResponse:
+              before: forms.Before = None, after: forms.After = None) -> HTMLResponse:
     """Sign a merchant: its terms, the waterfall at those rates shown live, and one's signings."""
     return _sign_page(request, viewer, platform, values={"channel": "alliance", "accepts_vouchers": "1"},
-                      done=done, offset=offset)
+                      done=done, before=before, after=after)
 
 
 @router.get("/sign/preview")
@@ -175,10 +176,12 @@ def _admin(viewer: session.Viewer) -> None:
 @router.get("/admin/signings")
 def signings_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
                   status: Literal["pending", "approved", "rejected"] | None = "pending",
-                  q: Search = None, offset: Offset = 0) -> HTMLResponse:
-    """Signed merchants to approve or reject (pending first), searchable, paged."""
+                  q: Search = None, before: forms.Before = None,
+                  after: forms.After = None) -> HTMLResponse:
+    """Signed merchants to approve or reject (pending first), searchable, paged by key."""
     _admin(viewer)
-    page = platform.read(lambda c: signing.signings(c, status=status, q=q, limit=forms.PAGE, offset=offset))
+    page = platform.read(lambda c: signing.signings(c, status=status, q=q, limit=forms.PAGE,
+                                                    before=before, after=after, newer=True))
     return render(request, "admin_signings.html", {
         "page": page, "status": status, "q": q or "",
         "pager": forms.pager(page, "/admin/signings", status=status, q=q)}, default_lang="en", viewer=viewer)
@@ -210,12 +213,15 @@ def reject(request: Request, viewer: ViewerDep, platform: ActingPlatform, party_
 @router.get("/admin/parties")
 def parties_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
                  kind: Literal["consumer", "merchant", "bm", "partner", "promoter"] | None = None,
-                 q: Search = None, offset: Offset = 0) -> HTMLResponse:
-    """Every party, searchable by name or id and kind, a page at a time; invite a login."""
+                 q: Search = None, before: forms.Before = None,
+                 after: forms.After = None) -> HTMLResponse:
+    """Every party, searchable by name or id and kind, a page at a time by key; invite a login."""
     _admin(viewer)
-    def read(conn: Any) -> tuple[dict[str, Any], set[int]]:
-        found = directory.parties(conn, kind=kind, q=q, limit=forms.PAGE, offset=offset)
-        return found, freezes.frozen_among(conn, [int(p["party_id"]) for p in found["items"]])
+
+    def read(conn: Any) -> tuple[KeyedPage[dict[str, Any]], set[int]]:
+        found = directory.parties(conn, kind=kind, q=q, limit=forms.PAGE, before=before,
+                                  after=after, newer=True)
+        return found, freezes.frozen_among(conn, [int(p["party_id"]) for p in found.items])
 
     page, frozen = platform.read(read)
     return render(request, "admin_parties.html", {
@@ -256,13 +262,14 @@ def unfreeze_party(request: Request, viewer: ViewerDep, platform: ActingPlatform
 
 @router.get("/admin/partners")
 def partners_page(request: Request, viewer: ViewerDep, platform: PlatformDep, q: Search = None,
-                  offset: Offset = 0,
+                  before: forms.Before = None, after: forms.After = None,
                   ended: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     """Partners and their terms; assign a partner to a region; end a term."""
     _admin(viewer)
 
     def read(conn: Any) -> dict[str, Any]:
-        return {"page": directory.partners(conn, q=q, limit=forms.PAGE, offset=offset),
+        return {"page": directory.partners(conn, q=q, limit=forms.PAGE, before=before, after=after,
+                                           newer=True),
                 "regions": [r for r in directory.regions(conn) if r["partner_id"] is None]}
 
     data = platform.read(read)

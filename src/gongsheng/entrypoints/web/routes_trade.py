@@ -32,7 +32,6 @@ OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Csrf = Annotated[str, Form(max_length=100)]
 Key = Annotated[str, Form(min_length=8, max_length=100)]
 Amount = Annotated[str, Form(max_length=20)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
 def _look(viewer: session.Viewer, platform: Platform, kind: str, party_id: int) -> None:
@@ -106,7 +105,8 @@ def consumer_store(request: Request, viewer: ViewerDep, platform: PlatformDep, p
 
     def read(uow: UnitOfWork) -> dict[str, Any]:
         conn = uow.conn
-        out: dict[str, Any] = {"wallet": wallet(conn, party_id), "programmes": store.open_programmes(conn),
+        out: dict[str, Any] = {"wallet": wallet(conn, party_id),
+                               "programmes": store.open_programmes(conn).items,
                                "held": store.units_of(conn, party_id), "quote": None, "error": None}
         if programme is not None and units is not None:
             try:
@@ -191,17 +191,14 @@ def receipt(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id
 
 @router.get("/merchant/{party_id}/orders")
 def order_list(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
-               offset: Offset = 0) -> HTMLResponse:
-    """The merchant's orders, newest first, a page at a time, each with a refund form."""
+               before: forms.Before = None, after: forms.After = None) -> HTMLResponse:
+    """The merchant's orders, newest first, a page at a time by key, each with a refund form."""
     _look(viewer, platform, "merchant", party_id)
-    found = platform.read(lambda c: reports.list_orders(c, merchant_id=party_id, limit=forms.PAGE + 1,
-                                                        offset=offset))
-    orders = found[:forms.PAGE]
-    page = {"items": orders, "limit": forms.PAGE, "offset": offset, "total": None,
-            "next_offset": offset + forms.PAGE if len(found) > forms.PAGE else None}
+    page = platform.read(lambda c: reports.list_orders(c, merchant_id=party_id, limit=forms.PAGE,
+                                                       before=before, after=after, newer=True))
     return render(request, "merchant_orders.html", {
-        "party_id": party_id, "orders": orders, "pager": forms.pager(page, request.url.path),
-        "keys": [forms.form_key() for _ in orders]}, viewer=viewer)
+        "party_id": party_id, "orders": page.items, "pager": forms.pager(page, request.url.path),
+        "keys": [forms.form_key() for _ in page.items]}, viewer=viewer)
 
 
 @router.post("/merchant/{party_id}/orders/{order_id}/refund")

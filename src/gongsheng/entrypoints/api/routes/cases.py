@@ -6,11 +6,14 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy import Connection
 
+from gongsheng.adapters.paging import KeyedPage
 from gongsheng.entrypoints.api.deps import (
     MAX_ID,
     ActingPlatform,
     AdminUser,
+    Before,
     Digits,
     IdempotencyKey,
     Limit,
@@ -43,12 +46,15 @@ def _out(case: Case) -> CaseOut:
 
 @router.get("/cases", response_model=CasePage)
 def list_cases(_: AdminUser, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
-               status: Annotated[Status | None, Query()] = None) -> CasePage:
-    """Cases, newest first (only those of ``status`` if given)."""
-    found = platform.read(lambda c: [cases.get_case(c, k.id) for k in cases.list_cases(
-        c, status, limit=limit, offset=offset)])
-    return CasePage(items=[_out(k) for k in found], limit=limit, offset=offset,
-                    next_offset=offset + limit if len(found) == limit else None)
+               status: Annotated[Status | None, Query()] = None,
+               before: Before = None) -> CasePage:
+    """Cases, newest first (only those of ``status`` if given); paged by key (``next_before``)."""
+    def read(conn: Connection) -> tuple[KeyedPage[Case], list[Case]]:
+        page = cases.list_cases(conn, status, limit=limit, before=before)
+        return page, [cases.get_case(conn, k.id) for k in page.items]
+
+    found, whole = platform.read(read)
+    return CasePage(items=[_out(k) for k in whole], **CasePage.fields_of(found, limit))
 
 
 @router.post("/cases", status_code=201, response_model=CaseOut)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from gongsheng.entrypoints.api.deps import (
     ActingPlatform,
     AdminUser,
+    Before,
     CurrentUser,
     Limit,
     Offset,
@@ -27,23 +28,27 @@ from gongsheng.services import directory, invitations, registry, terms
 from gongsheng.services.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["parties"])
-Search = Annotated[str | None, Query(max_length=100, description="a name fragment or an exact id")]
+Search = Annotated[str | None, Query(max_length=100, description=(
+    "an exact id, or a name fragment (a name's start when shorter than three characters)"))]
 
 
 @router.get("/parties", response_model=PartyPage)
 def list_parties(_: AdminUser, platform: PlatformDep,
                  kind: Literal["consumer", "merchant", "bm", "partner", "promoter"] | None = None,
-                 q: Search = None, limit: Limit = 50, offset: Offset = 0) -> PartyPage:
-    """Parties, newest first, by kind and name or id (admin)."""
-    return PartyPage(**platform.read(lambda c: directory.parties(c, kind=kind, q=q, limit=limit,
-                                                                 offset=offset)))
+                 q: Search = None, limit: Limit = 50, offset: Offset = 0,
+                 before: Before = None) -> PartyPage:
+    """Parties, newest first, by kind and name or id (admin); paged by key (``next_before``)."""
+    found = platform.read(lambda c: directory.parties(c, kind=kind, q=q, limit=limit,
+                                                      before=before))
+    return PartyPage(items=found.items, **PartyPage.fields_of(found, limit))
 
 
 @router.get("/partners", response_model=PartnerPage)
 def list_partners(_: AdminUser, platform: PlatformDep, q: Search = None, limit: Limit = 50,
-                  offset: Offset = 0) -> PartnerPage:
-    """Partners with region, investment and term, newest first (admin)."""
-    return PartnerPage(**platform.read(lambda c: directory.partners(c, q=q, limit=limit, offset=offset)))
+                  offset: Offset = 0, before: Before = None) -> PartnerPage:
+    """Partners with region, investment and term, newest first (admin); paged by key."""
+    found = platform.read(lambda c: directory.partners(c, q=q, limit=limit, before=before))
+    return PartnerPage(items=found.items, **PartnerPage.fields_of(found, limit))
 
 
 @router.post("/partners/{party_id}/end-term", response_model=TermEndOut)

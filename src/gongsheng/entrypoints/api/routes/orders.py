@@ -55,24 +55,16 @@ def list_orders(user: ReportsReader, platform: PlatformDep, limit: Limit = 50,
                 offset: Offset = 0, before: Before = None) -> OrderPage:
     """Orders, newest first: all for an admin, a consumer's or merchant's own otherwise.
 
-    Page by key with ``before`` (the ``next_before`` of the previous page): its cost does not
-    grow with how far back the page is, unlike ``offset``."""
-    if user.admin:
-        found = platform.read(lambda c: reports.list_orders(c, limit=limit, offset=offset,
-                                                            before=before))
-    elif user.role == "consumer":
-        found = platform.read(lambda c: reports.list_orders(
-            c, consumer_id=user.party_id, limit=limit, offset=offset, before=before))
-    elif user.role == "merchant":
-        found = platform.read(lambda c: reports.list_orders(
-            c, merchant_id=user.party_id, limit=limit, offset=offset, before=before))
-    else:
+    Paged by key: pass ``next_before`` as ``before`` for the next page; its cost does not grow
+    with how far back the page is (``offset`` other than 0 is refused)."""
+    if not (user.admin or user.role in ("consumer", "merchant")):
         raise Forbidden(f"a {user.role} has no orders of its own; see its statement instead")
-    full = len(found) == limit
-    return OrderPage(items=[OrderOut.model_validate(o, from_attributes=True) for o in found],
-                     limit=limit, offset=offset,
-                     next_offset=offset + limit if full else None,
-                     next_before=found[-1].order_id if full and found else None)
+    consumer = user.party_id if user.role == "consumer" else None
+    merchant = user.party_id if user.role == "merchant" else None
+    found = platform.read(lambda c: reports.list_orders(
+        c, consumer_id=consumer, merchant_id=merchant, limit=limit, before=before))
+    return OrderPage(items=[OrderOut.model_validate(o, from_attributes=True) for o in found.items],
+                     **OrderPage.fields_of(found, limit))
 
 
 def _parties(platform: Platform, user: Principal, order_id: int) -> tuple[int, int]:

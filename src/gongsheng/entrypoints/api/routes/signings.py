@@ -11,6 +11,7 @@ from gongsheng.entrypoints.api.auth import Principal
 from gongsheng.entrypoints.api.deps import (
     ActingPlatform,
     AdminUser,
+    Before,
     CurrentUser,
     Limit,
     Offset,
@@ -50,7 +51,7 @@ def terms_of(body: SigningIn) -> MerchantTerms:
 
 
 def _one(uow: UnitOfWork, merchant_id: int) -> SigningOut:
-    return SigningOut(**signing.signings(uow.conn, merchant_id=merchant_id, limit=1)["items"][0])
+    return SigningOut(**signing.signings(uow.conn, merchant_id=merchant_id, limit=1).items[0])
 
 
 @router.post("/merchant-signings/preview", response_model=PreviewOut)
@@ -71,12 +72,15 @@ def sign(body: SigningIn, user: CurrentUser, platform: ActingPlatform) -> Signin
 def list_signings(user: CurrentUser, platform: PlatformDep,
                   status: Literal["pending", "approved", "rejected"] | None = None,
                   q: Annotated[str | None, Query(max_length=100)] = None,
-                  limit: Limit = 50, offset: Offset = 0) -> SigningPage:
-    """Signings, newest first: all for an admin, a signer's own otherwise; searchable, paged."""
+                  limit: Limit = 50, offset: Offset = 0, before: Before = None) -> SigningPage:
+    """Signings, newest first: all for an admin, a signer's own otherwise; searchable, paged by
+    key (``next_before``)."""
     signer = signer_of(user)
     mine = None if signer.role == "admin" else signer.party_id
-    return SigningPage(**platform.read(lambda c: signing.signings(
-        c, status=status, signer_id=mine, q=q, limit=limit, offset=offset)))
+    found = platform.read(lambda c: signing.signings(
+        c, status=status, signer_id=mine, q=q, limit=limit, before=before))
+    return SigningPage(items=[SigningOut(**i) for i in found.items],
+                       **SigningPage.fields_of(found, limit))
 
 
 @router.post("/merchants/{party_id}/approve", response_model=ApprovalOut)

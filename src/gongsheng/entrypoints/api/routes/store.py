@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from gongsheng.domain.errors import Forbidden
-from gongsheng.entrypoints.api.deps import MAX_ID, CurrentUser, IdempotencyKey, Limit, Offset, PlatformDep
+from gongsheng.entrypoints.api.deps import (
+    MAX_ID,
+    Before,
+    CurrentUser,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    PlatformDep,
+)
 from gongsheng.entrypoints.api.responses import REPLAYED, written
 from gongsheng.entrypoints.api.schemas_parties import (
     ExchangeIn,
@@ -34,10 +42,11 @@ def _party(user: object, role: str, what: str) -> int:
 
 @router.get("/share-programmes", response_model=ProgrammeList)
 def list_programmes(_: CurrentUser, platform: PlatformDep, limit: Limit = 50,
-                    offset: Offset = 0) -> ProgrammeList:
-    """Programmes with units left, newest first."""
-    items = platform.read(lambda c: store.open_programmes(c, limit=limit, offset=offset))
-    return ProgrammeList(items=[ProgrammeOut(**i) for i in items], limit=limit, offset=offset)
+                    offset: Offset = 0, before: Before = None) -> ProgrammeList:
+    """Programmes with units left, newest first; paged by key (``next_before``)."""
+    found = platform.read(lambda c: store.open_programmes(c, limit=limit, before=before))
+    return ProgrammeList(items=[ProgrammeOut(**i) for i in found.items],
+                         **ProgrammeList.fields_of(found, limit))
 
 
 @router.post("/share-programmes", status_code=201, response_model=ProgrammeOut)

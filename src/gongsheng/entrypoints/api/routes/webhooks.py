@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from gongsheng.entrypoints.api.deps import MAX_ID, ActingPlatform, Limit, Offset, PlatformDep
+from gongsheng.entrypoints.api.deps import MAX_ID, ActingPlatform, Limit, PlatformDep, RowsToSkip
 from gongsheng.entrypoints.api.integration_access import WebhooksAdmin
 from gongsheng.entrypoints.api.schemas_integration import (
     DeliveryList,
@@ -72,7 +72,7 @@ def rotate_webhook_secret(subscription_id: SubscriptionId, request: Request, _: 
 @router.get("/webhooks/{subscription_id}/deliveries", response_model=DeliveryList)
 def list_webhook_deliveries(subscription_id: SubscriptionId, _: WebhooksAdmin,
                             platform: PlatformDep, limit: Limit = 50,
-                            offset: Offset = 0) -> DeliveryList:
+                            offset: RowsToSkip = 0) -> DeliveryList:
     """A subscription's deliveries, newest first, each with its attempts (status, latency, error)."""
     return DeliveryList.model_validate({"items": platform.run(
         webhooks.list_deliveries, subscription_id, limit, offset)})

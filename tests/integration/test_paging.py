@@ -1,0 +1,129 @@
+"""Lists paged by key in the database (SQLite and PostgreSQL): walks that never repeat or skip a
+row while rows are added, newer and older pages that undo each other, and the indexes of
+migration 0021 (``adapters/paging.py``)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from alembic import command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, inspect, text
+
+from gongsheng.adapters import tables as t
+from gongsheng.adapters.database import alembic_config, migrate
+from gongsheng.adapters.paging import NAME_SEARCH_INDEX, KeyedPage, keyed_page
+from gongsheng.domain.errors import InvalidInput
+from gongsheng.services import directory
+from gongsheng.services.platform import Platform
+
+if TYPE_CHECKING:
+    from conftest import City
+
+_examples = itertools.count()
+
+
+def _ids(page: KeyedPage[dict[str, Any]]) -> list[int]:
+    return [int(p["party_id"]) for p in page.items]
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(0, 13), size=st.integers(1, 5), added=st.lists(st.integers(0, 3), max_size=6))
+def test_walks_serve_every_row_once_and_newer_undoes_older(city: City, count: int, size: int,
+                                                             added: list[int]) -> None:
+    """Older pages from the newest serve the rows there when the walk began, once each, newest
+    first, whatever is added between page reads; newer pages from the last one serve every row
+    there now, once each, the last of them the newest rows."""
+    plat: Platform = city.platform
+    name = f"Paged {next(_examples)}"  # each example lists its own parties
+
+    def add(n: int) -> None:
+        for i in range(n):
+            plat.consumer(f"{name} {i}")
+
+    def page(**cursor: int | None) -> KeyedPage[dict[str, Any]]:
+        return plat.read(lambda c: directory.parties(c, q=name, limit=size, newer=True, **cursor))
+
+    add(count)
+    existing = _ids(plat.read(lambda c: directory.parties(c, q=name, limit=200)))
+    assert len(existing) == count
+    walked: list[int] = []
+    pages = [page()]
+    assert pages[0].newer is None
+    more = iter(added)
+    while True:
+        walked += _ids(pages[-1])
+        if pages[-1].older is None:
+            break
+        add(next(more, 0))
+        pages.append(page(before=pages[-1].older))
+        assert pages[-1].newer is not None and pages[-1].items
+    assert walked == existing and len(set(walked)) == len(walked)
+    now = _ids(plat.read(lambda c: directory.parties(c, q=name, limit=200)))
+    back, current = _ids(pages[-1]), pages[-1]
+    while current.newer is not None:
+        current = page(after=current.newer)  # the nearest rows above: full unless the newest
+        assert current.older is not None and (len(current.items) == size or current.newer is None)
+        back = _ids(current) + back
+    assert back == now
+    assert current.items == [] or _ids(current) == now[:len(current.items)]
+    assert _ids(page()) == now[:size]
+
+
+def test_a_page_is_below_or_above_a_key_never_both(platform: Platform) -> None:
+    with pytest.raises(InvalidInput):
+        platform.read(lambda c: directory.parties(c, before=10, after=1))
+    with platform.engine.connect() as conn, pytest.raises(ValueError):
+        keyed_page(conn, t.parties.select(), t.parties.c.id, 0)
+
+
+def test_an_empty_page_still_links_to_the_rows_beside_its_cursor(city: City) -> None:
+    plat = city.platform
+    newest = plat.read(lambda c: directory.parties(c, limit=200)).items[0]["party_id"]
+    beyond = plat.read(lambda c: directory.parties(c, after=newest, limit=5))
+    assert beyond.items == [] and beyond.newer is None and beyond.older == newest + 1
+    below = plat.read(lambda c: directory.parties(c, before=1, limit=5, newer=True))
+    assert below.items == [] and below.older is None and below.newer == 0
+
+
+def _indexes(conn: Connection, table: str) -> set[str]:
+    return {str(i["name"]) for i in inspect(conn).get_indexes(table)}
+
+
+def _trigram(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql" and conn.execute(text(
+        "SELECT 1 FROM pg_indexes WHERE indexname = :n AND indexdef LIKE '%gin_trgm_ops%'"),
+        {"n": NAME_SEARCH_INDEX}).first() is not None
+
+
+def test_migration_0021_keys_the_lists_indexes_and_undoes_it(city: City, dialect: str) -> None:
+    """Down to 0020: the single-column indexes are back and the keyed ones gone; up again: the
+    keyed ones (and on PostgreSQL the trigram index of names) replace them."""
+    engine = city.platform.engine
+    keyed = {"parties": "ix_parties_kind_key", "merchant_signings": "ix_merchant_signings_signer_key",
+             "cases": "ix_cases_status_key", "share_programmes": "ix_share_programmes_open"}
+    replaced = {"merchant_signings": "ix_merchant_signings_signer", "cases": "ix_cases_status"}
+    with engine.connect() as conn:
+        assert all(name in _indexes(conn, table) for table, name in keyed.items())
+        assert not any(name in _indexes(conn, table) for table, name in replaced.items())
+        assert _trigram(conn) is (dialect == "postgres")
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0020")
+    with engine.connect() as conn:
+        assert not any(name in _indexes(conn, table) for table, name in keyed.items())
+        assert all(name in _indexes(conn, table) for table, name in replaced.items())
+        assert not _trigram(conn)
+    migrate(engine)
+    migrate(engine)  # a repeat changes nothing
+    with engine.connect() as conn:
+        assert all(name in _indexes(conn, table) for table, name in keyed.items())
+        assert not any(name in _indexes(conn, table) for table, name in replaced.items())
+        assert _trigram(conn) is (dialect == "postgres")
+    page = city.platform.read(lambda c: directory.parties(c, q="Consumer", limit=5))
+    assert {p["party_id"] for p in page.items} == {city.consumer, city.referrer}
