@@ -4,7 +4,7 @@ Each event becomes one ``events`` row: a stable ``event_id`` (:func:`new_event_i
 row is built), its type name and schema version, its period and its JSON body (compact, keys
 sorted). Rows are only ever inserted: by :func:`add_events`, or by a statement that writes a change
 and the events recorded with it at once (``order_store``'s order statement, through
-:func:`outbox_cte`).
+:func:`outbox_insert`).
 
 **Events written by their change's statement.** An order's ``order.placed`` event names the
 order's id, which the statement writing the order draws. Such an event is recorded with a
@@ -114,55 +114,58 @@ def _rows(events: Sequence[Recorded]) -> list[tuple[str, str, int, int, str, str
 
 _ARRAYS = (("event_id", "text"), ("type", "text"), ("version", "integer"), ("period", "integer"),
            ("head", "text"), ("tail", "text"), ("key", "text"))
-_TXID = "pg_current_xact_id()::text::bigint"
+"""The arrays an insert of events takes; one without slots takes the first five."""
+_PLAIN = 5
 
 
-def outbox_cte(prefix: str, rows: str, key: str) -> str:
-    """PostgreSQL: the body of a data-modifying CTE writing the events passed as
-    :func:`outbox_params` ``prefix``, in their order; a slotted event's slot is filled with the
-    ``id`` of the row of CTE ``rows`` whose column ``key`` is the event's key (a slot whose row
-    is not there leaves the body NULL, which the table refuses)."""
-    arrays = ", ".join(f"%({prefix}{i})s::{kind}[]" for i, (_, kind) in enumerate(_ARRAYS))
-    names = ", ".join(name for name, _ in _ARRAYS)
+def outbox_insert(prefix: str, slots: tuple[str, str] | None = None) -> str:
+    """PostgreSQL: an ``INSERT`` of the events passed as :func:`outbox_params` ``prefix``, ids
+    drawn in the events' order, each row stamped with the transaction's id.
+
+    ``slots``: ``(rows, key)``, for a statement whose CTE ``rows`` writes the rows that slotted
+    events name: a slot is filled with the ``id`` of the row of ``rows`` whose column ``key`` is
+    the event's key (a slot whose row is not there leaves the body NULL, which the table
+    refuses). Without it the events may not be slotted.
+    """
+    width = _PLAIN if slots is None else len(_ARRAYS)
+    arrays = ", ".join(f"%({prefix}{i})s::{kind}[]" for i, (_, kind) in enumerate(_ARRAYS[:width]))
+    names = ", ".join(name for name, _ in _ARRAYS[:width])
+    body, join = "v.head", ""
+    if slots is not None:
+        rows, key = slots
+        body = f"CASE WHEN v.key IS NULL THEN v.head ELSE v.head || {rows}.id || v.tail END"
+        join = f" LEFT JOIN {rows} ON {rows}.{key} = v.key"
     return (f"INSERT INTO events (event_id, type, version, period, body, txid) "
-            f"SELECT v.event_id, v.type, v.version, v.period, CASE WHEN v.key IS NULL THEN v.head"
-            f" ELSE v.head || {rows}.id || v.tail END, {_TXID} "
-            f"FROM unnest({arrays}) WITH ORDINALITY AS v({names}, ord) "
-            f"LEFT JOIN {rows} ON {rows}.{key} = v.key ORDER BY v.ord")
+            f"SELECT v.event_id, v.type, v.version, v.period, {body}, "
+            f"pg_current_xact_id()::text::bigint "
+            f"FROM unnest({arrays}) WITH ORDINALITY AS v({names}, ord){join} ORDER BY v.ord")
 
 
-def outbox_params(prefix: str, events: Sequence[Recorded]) -> dict[str, str]:
-    """The parameters of :func:`outbox_cte` ``prefix`` for ``events`` (fresh ids)."""
-    return _arrays(prefix, _rows(events), len(_ARRAYS))
-
-
-def _arrays(prefix: str, rows: Sequence[Sequence[Any]], width: int) -> dict[str, str]:
-    """The first ``width`` columns of ``rows`` as the array parameters of ``_ARRAYS``' types."""
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(_ARRAYS)
+def outbox_params(prefix: str, events: Sequence[Recorded], *, slots: bool = True) -> dict[str, str]:
+    """The parameters of :func:`outbox_insert` ``prefix`` (with ``slots`` or not) for
+    ``events``, with fresh ids."""
+    width = len(_ARRAYS) if slots else _PLAIN
+    rows = _rows(events)
+    columns: list[Sequence[Any]] = [[r[i] for r in rows] for i in range(width)]
     return {f"{prefix}{i}": int_array(c) if kind == "integer" else array_literal(c)
-            for i, ((_, kind), c) in enumerate(zip(_ARRAYS[:width], columns, strict=False))}
+            for i, ((_, kind), c) in enumerate(zip(_ARRAYS, columns, strict=False))}
 
 
-_ARRAYS_PG = ", ".join(f"%(e{i})s::{kind}[]" for i, (_, kind) in enumerate(_ARRAYS[:5]))
-_INSERT_PG = (f"INSERT INTO events (event_id, type, version, period, body, txid) "
-              f"SELECT event_id, type, version, period, body, {_TXID} "
-              f"FROM unnest({_ARRAYS_PG}) WITH ORDINALITY AS v(event_id, type, version, period, "
-              f"body, ord) ORDER BY ord")
+_INSERT_PG = outbox_insert("e")
 _INSERT_SQLITE = "INSERT INTO events (event_id, type, version, period, body) VALUES (?, ?, ?, ?, ?)"
 
 
 def add_events(conn: Connection, events: Sequence[Recorded]) -> None:
     """Write ``events`` (none slotted) in the connection's transaction, in order: on PostgreSQL
-    one statement stamped with the transaction's id, on SQLite one prepared insert run per row."""
+    one statement, on SQLite one prepared insert run per row."""
     if not events:
         return
     if any(r.slot is not None for r in events):
         raise ValueError("a slotted event is written only by the statement that writes its row")
-    rows = _rows(events)
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_INSERT_PG, _arrays("e", rows, 5))
+        conn.exec_driver_sql(_INSERT_PG, outbox_params("e", events, slots=False))
     else:
-        conn.exec_driver_sql(_INSERT_SQLITE, [r[:5] for r in rows])
+        conn.exec_driver_sql(_INSERT_SQLITE, [r[:_PLAIN] for r in _rows(events)])
 
 
 def stored_events(conn: Connection, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:

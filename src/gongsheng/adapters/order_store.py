@@ -3,7 +3,7 @@
 An order touches ten tables: its row, its journal entry and legs, the balance rows, the
 holdings of points, the release groups' points, the cash earnings of its period (holds), the
 period counters, the consumer's last-active period, and the outbox (its ``order.placed`` event,
-and any event recorded before it in the transaction: ``event_store.outbox_cte``).
+and any event recorded before it in the transaction: ``event_store.outbox_insert``).
 :func:`insert_orders_pg` writes all of that, for one order or a batch of them, in a single round
 trip: the rows travel as arrays
 (``unnest``, each array one text parameter holding its literal, see ``pg_arrays``), so the
@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows
-from gongsheng.adapters.event_store import Recorded, outbox_cte, outbox_params
+from gongsheng.adapters.event_store import Recorded, outbox_insert, outbox_params
 from gongsheng.adapters.ledger_store import TOTAL_KEYS, stripe_for, total_rows
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
@@ -206,7 +206,7 @@ WITH o AS (
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (period, name, stripe) DO UPDATE SET value = period_counters.value + excluded.value
 ), ev AS (
-    {outbox_cte("v", "o", "idem_key")}
+    {outbox_insert("v", ("o", "idem_key"))}
 )
 SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open') FROM o
 """
