@@ -75,7 +75,7 @@ NO_EVENTS_PATH = Path(__file__).resolve().parent / "_no_events"
 server's uvicorn workers are spawned, so a patch in the parent would not reach them)."""
 
 
-def _record_nothing(self: UnitOfWork, event: Event) -> None:
+def _record_nothing(self: UnitOfWork, event: Event, *, slot: tuple[str, str] | None = None) -> None:
     """``UnitOfWork.record`` for a run without events: the event is built, never written."""
 
 

@@ -10,7 +10,8 @@ if os.environ.get("GS_BENCH_NO_EVENTS") == "1":
     from gongsheng.domain.events import Event
     from gongsheng.services.unit_of_work import UnitOfWork
 
-    def _record_nothing(self: UnitOfWork, event: Event) -> None:
+    def _record_nothing(self: UnitOfWork, event: Event, *,
+                        slot: tuple[str, str] | None = None) -> None:
         """The event is built, never written."""
 
     UnitOfWork.record = _record_nothing  # type: ignore[method-assign]

@@ -5,17 +5,21 @@ The same cases run on SQLite and PostgreSQL; the last test has concurrent writer
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy import select
 
+from gongsheng.adapters import tables as t
 from gongsheng.adapters.event_store import stored_events
 from gongsheng.adapters.policy_file import default_policy_text
 from gongsheng.domain.errors import InvalidInput, NotFound, RetryTransaction
-from gongsheng.domain.events import EVENT_TYPES, OrderPlaced
-from gongsheng.services import policies, store
-from gongsheng.services.ordering import OrderRequest
+from gongsheng.domain.events import EVENT_TYPES, OrderPlaced, PayoutMade
+from gongsheng.services import ordering, policies, store
+from gongsheng.services.batch import place_orders
+from gongsheng.services.ordering import OrderRequest, OrderResult, order_placed
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
 
@@ -136,6 +140,100 @@ def test_a_refused_or_rolled_back_use_case_leaves_no_event(city: City) -> None:
                                consumer_cpts=0, merchant_cpts=0, referrer_id=None,
                                referrer_cpts=0, allocations=()))
     assert new_events(plat, since) == []
+
+
+def stored_bodies(plat: Platform, since: int) -> list[str]:
+    """The stored JSON text of every event after row ``since``, in id order."""
+    return list(plat.read(lambda c: c.execute(
+        select(t.events.c.body).where(t.events.c.id > since).order_by(t.events.c.id)).scalars().all()))
+
+
+def canonical(event: OrderPlaced) -> str:
+    return json.dumps(event.body(), separators=(",", ":"), sort_keys=True)
+
+
+def test_an_order_s_stored_body_is_its_event_s_body_exactly(city: City) -> None:
+    """On PostgreSQL the order's statement writes the event, its id spliced into the body."""
+    since = last_id(city.platform)
+    order = city.order(123_456)
+    assert stored_bodies(city.platform, since) == [canonical(order_placed(order))]
+
+
+def test_a_batch_records_one_event_per_new_order_in_the_batch_s_order(city: City) -> None:
+    plat = city.platform
+    used = city.order(10_000, key="used")
+    since = last_id(plat)
+    reqs = [city.request(11_000, key="b-1"), city.request(12_000, consumer=city.referrer, key="b-2"),
+            city.request(10_000, key="used"),  # a replay of an order placed before
+            city.request(11_000, key="b-1"),  # a replay of this batch's first
+            city.request(13_000, consumer=10**9, key="b-none"),  # refused: no such consumer
+            city.request(14_000, key="b-3")]
+    out = plat.run(place_orders, reqs)
+    assert [type(o) for o in out] == [OrderResult] * 4 + [NotFound, OrderResult]
+    assert [o.replayed for o in out if isinstance(o, OrderResult)] == [False, False, True, True, False]
+    assert out[2].order_id == used.order_id and out[3].order_id == out[0].order_id
+    new = [out[0], out[1], out[5]]
+    got = events(plat, since)
+    assert [e["type"] for e in got] == ["order.placed"] * 3
+    assert [e["body"] for e in got] == [order_placed(o).body() for o in new]
+    assert stored_bodies(plat, since) == [canonical(order_placed(o)) for o in new]
+
+
+def test_a_gathered_write_refused_after_recording_leaves_no_event_of_its_own(
+        city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's gathered write fails after its orders' events were recorded (and, on
+    PostgreSQL, written by its statement): its SAVEPOINT takes them back, and the orders placed
+    one by one instead record theirs, once each."""
+    plat = city.platform
+    since = last_id(plat)
+    real_insert, real_earnings, calls = ordering.insert_orders_pg, ordering.earnings_rows, [0, 0]
+
+    def insert_then_fail(*args: Any) -> Any:  # PostgreSQL: the whole statement ran
+        written = real_insert(*args)
+        calls[0] += 1
+        if calls[0] == 1:
+            raise InvalidInput("refused after the statement")
+        return written
+
+    def earnings_once_failing(*args: Any) -> Any:  # SQLite: the first order's event is recorded
+        calls[1] += 1
+        if calls[1] == 2:
+            raise InvalidInput("refused at the second order")
+        return real_earnings(*args)
+
+    monkeypatch.setattr(ordering, "insert_orders_pg", insert_then_fail)
+    monkeypatch.setattr(ordering, "earnings_rows", earnings_once_failing)
+    out = plat.run(place_orders, [city.request(10_000 + i) for i in range(3)])
+    assert all(isinstance(o, OrderResult) and not o.replayed for o in out)
+    assert sum(calls) >= 3  # the refusal happened, then each order went in alone
+    got = events(plat, since)
+    assert [e["body"] for e in got] == [order_placed(o).body() for o in out]  # type: ignore[arg-type]
+
+
+def test_a_rolled_back_savepoint_drops_its_events_and_keeps_the_others(platform: Platform) -> None:
+    since = last_id(platform)
+
+    def payout(n: int) -> PayoutMade:
+        return PayoutMade(period=1, payout_id=n, party_id=1, amount_fen=n, balance_after_fen=0)
+
+    with UnitOfWork(platform.engine) as uow:
+        uow.record(payout(1))
+        with pytest.raises(InvalidInput), uow.savepoint():
+            uow.record(payout(2))
+            uow.audit("test.refused", "payout:2")
+            raise InvalidInput("refused")
+        with uow.savepoint():
+            uow.record(payout(3))
+        uow.record(payout(4))
+        assert len(uow.audits) == 0
+        uow.commit()
+    assert [e["body"]["payout_id"] for e in events(platform, since)] == [1, 3, 4]
+
+
+def test_a_statement_writes_events_only_in_a_unit_of_work_savepoint(platform: Platform) -> None:
+    with UnitOfWork(platform.engine) as uow, uow.conn.begin_nested(), \
+            pytest.raises(RuntimeError, match="savepoint"), uow.outbox():
+        pass
 
 
 def test_every_event_type_has_a_distinct_name() -> None:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import literal, select, tuple_
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.event_store import add_events, stored_events
+from gongsheng.adapters.event_store import Recorded, add_events, stored_events
 from gongsheng.domain.errors import InvalidInput, RetryTransaction
 from gongsheng.domain.events import PartyRegistered
 from gongsheng.services.feed import read_feed
@@ -108,8 +108,8 @@ def test_an_event_committed_after_a_later_drawn_one_is_not_skipped(
     plat = city.platform
     _, cursor = poll_all(plat)
     with UnitOfWork(plat.engine) as slow:
-        add_events(slow.conn, [PartyRegistered(period=1, party_id=999, kind="consumer",
-                                               name="slow")])  # A's row and id drawn now
+        add_events(slow.conn, [Recorded(PartyRegistered(
+            period=1, party_id=999, kind="consumer", name="slow"))])  # A's row and id drawn now
         second = city.order(2_222)  # B: its event's id drawn later, committed first
         naive = plat.read(stored_events, 0, 100_000)
         assert naive[-1]["type"] == "order.placed"  # an id cursor would move past A's id here

@@ -1,9 +1,11 @@
 """Writing placed orders to PostgreSQL in one statement (data-modifying CTEs).
 
-An order touches nine tables: its row, its journal entry and legs, the balance rows, the
+An order touches ten tables: its row, its journal entry and legs, the balance rows, the
 holdings of points, the release groups' points, the cash earnings of its period (holds), the
-period counters and the consumer's last-active period. :func:`insert_orders_pg` writes all of
-that, for one order or a batch of them, in a single round trip: the rows travel as arrays
+period counters, the consumer's last-active period, and the outbox (its ``order.placed`` event,
+and any event recorded before it in the transaction: ``event_store.outbox_insert``).
+:func:`insert_orders_pg` writes all of that, for one order or a batch of them, in a single round
+trip: the rows travel as arrays
 (``unnest``, each array one text parameter holding its literal, see ``pg_arrays``), so the
 statement text and parameter types never change and psycopg prepares it once per connection
 (PostgreSQL then reuses a generic plan). It writes exactly what the statement-by-statement path
@@ -24,6 +26,7 @@ from sqlalchemy import Connection
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows
+from gongsheng.adapters.event_store import Recorded, outbox_insert, outbox_params
 from gongsheng.adapters.ledger_store import TOTAL_KEYS, stripe_for, total_rows
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
@@ -202,6 +205,8 @@ WITH o AS (
     ) AS x
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (period, name, stripe) DO UPDATE SET value = period_counters.value + excluded.value
+), ev AS (
+    {outbox_insert("v", ("o", "idem_key"))}
 )
 SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open') FROM o
 """
@@ -211,9 +216,11 @@ _SQL = " ".join(_SQL.split())
 # that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
 
 
-def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],
-                     stripe: int) -> tuple[list[int], int]:
-    """Write every order of ``batch`` (none may take from a must-stay-positive balance).
+def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
+                     events: Sequence[Recorded] = ()) -> tuple[list[int], int]:
+    """Write every order of ``batch`` (none may take from a must-stay-positive balance), and
+    ``events`` in their order: a slotted one gets the id of the order whose idempotency key
+    its slot names.
 
     Returns the new order ids in the batch's order, and the period open when the statement
     started (the caller checks it is the orders' period).
@@ -271,6 +278,7 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows],
         **column_arrays("w", [(*k, v) for k, v in earned.items() if v], len(_EARNING)),
         **column_arrays("a", active, len(_ACTIVE)),
         **column_arrays("t", party_total_rows(batch, stripe), len(_TOTAL)),
+        **outbox_params("v", events),
     }
     written = conn.exec_driver_sql(_SQL, params).all()
     ids = {key: int(order_id) for key, order_id, _ in written}

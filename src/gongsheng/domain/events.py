@@ -29,14 +29,31 @@ class Event:
 
     def body(self) -> dict[str, Any]:
         """The event's fields but ``period``, as JSON-ready values."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "period"}
+        return {name: _plain(getattr(self, name)) for name in _body_fields(type(self))}
+
+
+_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _body_fields(kind: type[Event]) -> tuple[str, ...]:
+    """The names of the body's fields of an event class (every field but ``period``)."""
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in fields(kind) if f.name != "period")
+    return names
+
+
+_SCALARS = frozenset((int, str, bool, type(None)))
 
 
 def _plain(value: Any) -> Any:
+    """``value`` with tuples as lists and keys as strings (scalars are returned as they are)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
     return value
 
 

@@ -6,7 +6,8 @@ body returns the first result, with another body a conflict; a key repeated insi
 a replay of its first use), the same waterfall, points, first-order referral and counters. It
 reuses place_order's steps (``begin_order``'s checks, ``compute_order``, ``write_orders``); only
 the reads and writes are gathered: one query for the used keys, one for every order's context,
-one statement for the first-order claims and one (PostgreSQL) to write all the orders.
+one statement for the first-order claims and one (PostgreSQL) to write all the orders and their
+events.
 
 All-or-nothing per order:
 
@@ -17,7 +18,8 @@ All-or-nothing per order:
   all orders while the policy sets a velocity cap (``[risk] max_orders_per_period`` or
   ``max_pair_orders_per_period``), so each is counted against the cap with the orders before
   it, as ``place_order`` counts it (the caps are off by default);
-- the gathered write runs inside a SAVEPOINT; if the database refuses it (a concurrent writer
+- the gathered write runs inside a SAVEPOINT (``UnitOfWork.savepoint``: a rolled-back one drops
+  the events recorded in it too); if the database refuses it (a concurrent writer
   used one of the keys meanwhile), it is rolled back and the same orders are
   placed one at a time, each in its own SAVEPOINT, so one refusal never takes the others down.
 
@@ -46,7 +48,6 @@ from gongsheng.services.ordering import (
     contexts,
     observe,
     place_order,
-    placed,
     write_orders,
 )
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -125,7 +126,7 @@ def place_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[Outc
 def _one(uow: UnitOfWork, req: OrderRequest) -> Outcome:
     """``place_order`` in a SAVEPOINT: its error is returned and it leaves nothing behind."""
     try:
-        with uow.conn.begin_nested():
+        with uow.savepoint():
             return place_order(uow, req)
     except (RetryTransaction, DuplicateRequest):
         raise  # the whole batch runs again (Platform.run), and replays what committed first
@@ -161,11 +162,11 @@ def _write_run(uow: UnitOfWork, run: list[_Pending], period: OpenPeriod, policy:
         return
     before = set(claimed)
     try:
-        with uow.conn.begin_nested():
+        with uow.savepoint():
             firsts = _claim_first_orders(uow.conn, run, claimed)
             rows = [compute_order(p.req, p.body_hash, period, policy, p.ctx, p.index in firsts)
                     for p in run]
-            ids = write_orders(uow.conn, rows)
+            results = write_orders(uow, rows)
     except (DBAPIError, GongshengError):
         claimed.clear()
         claimed.update(before)
@@ -174,6 +175,6 @@ def _write_run(uow: UnitOfWork, run: list[_Pending], period: OpenPeriod, policy:
             if isinstance(result, OrderResult):
                 claimed.add(p.req.consumer_id)
         return
-    for p, order_id, r in zip(run, ids, rows, strict=True):
-        result = out[p.index] = placed(uow, order_id, r)
+    for p, result in zip(run, results, strict=True):
+        out[p.index] = result
         observe(uow, policy, result, p.ctx, p.req)

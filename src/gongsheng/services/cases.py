@@ -184,13 +184,11 @@ def _refund_all(uow: UnitOfWork, case_id: int) -> tuple[list[int], list[dict[str
     refunded: list[int] = []
     refused: list[dict[str, Any]] = []
     for order_id, left, *_ in rows:
-        events, audits = len(uow.events), len(uow.audits)
         try:
-            with uow.conn.begin_nested():
+            with uow.savepoint():  # a refusal drops the refund's events and audit records too
                 refunded.append(refund_order(uow, int(order_id), int(left),
                                              refund_key(case_id, int(order_id))).refund_id)
         except GongshengError as refusal:
-            del uow.events[events:], uow.audits[audits:]
             refused.append({"order_id": int(order_id), "reason": str(refusal)})
     return refunded, refused
 

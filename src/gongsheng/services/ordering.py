@@ -417,14 +417,25 @@ def merge_awards(awards: Sequence[tuple[int | None, Decimal, int]]) -> dict[tupl
     return merged
 
 
-def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
-    """Write computed orders; their ids. PostgreSQL: one statement for the whole batch."""
+def write_orders(uow: UnitOfWork, batch: Sequence[OrderRows]) -> list[OrderResult]:
+    """Write computed orders and record their ``order.placed`` events; their results.
+
+    PostgreSQL: one statement for the whole batch, which also writes the events recorded so far
+    and the orders' own (recorded with the order id as a slot, filled in by the statement), so
+    an order costs no statement for its event. Otherwise statement by statement, the events
+    recorded after each order is written (the commit writes them).
+    """
+    conn = uow.conn
     if conn.dialect.name == "postgresql" and not any(r.takes_from_nonnegative for r in batch):
-        ids, open_seq = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES))
-        for rows in batch:
-            confirm_period(rows.order["period"], open_seq)
-        return ids
-    ids = []
+        drafts = [_placed_result(0, rows) for rows in batch]  # 0: the id is not drawn yet
+        with uow.outbox() as events:
+            for draft, rows in zip(drafts, batch, strict=True):
+                uow.record(order_placed(draft), slot=("order_id", rows.order["idem_key"]))
+            ids, open_seq = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES), events)
+            for rows in batch:
+                confirm_period(rows.order["period"], open_seq)
+        return [replace(d, order_id=i) for d, i in zip(drafts, ids, strict=True)]
+    results = []
     for rows in batch:
         period = rows.order["period"]
         order_id = int(conn.execute(insert(t.orders).returning(t.orders.c.id),
@@ -446,16 +457,16 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows]) -> list[int]:
                     | (t.consumers.c.last_active_period != period))
                 .values(last_active_period=period)).rowcount
             add_counters(conn, period, {"active_consumers": became_active})
-        ids.append(order_id)
-    return ids
+        result = _placed_result(order_id, rows)
+        uow.record(order_placed(result))
+        results.append(result)
+    return results
 
 
-def placed(uow: UnitOfWork, order_id: int, rows: OrderRows) -> OrderResult:
-    """The result of a freshly written order; records that it was placed."""
-    result = _result(SimpleNamespace(id=order_id, **rows.order), replayed=False,
-                     parts=rows.parts or None)
-    uow.record(order_placed(result))
-    return result
+def _placed_result(order_id: int, rows: OrderRows) -> OrderResult:
+    """The result of an order written with id ``order_id``."""
+    return _result(SimpleNamespace(id=order_id, **rows.order), replayed=False,
+                   parts=rows.parts or None)
 
 
 def order_placed(result: OrderResult) -> OrderPlaced:
@@ -507,7 +518,7 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
     check_velocity(conn, policy.risk, consumer_id=req.consumer_id, merchant_id=req.merchant_id,
                    period=period.seq)
     rows = compute_order(req, body_hash, period, policy, ctx, first)
-    result = placed(uow, write_orders(conn, [rows])[0], rows)
+    [result] = write_orders(uow, [rows])
     observe(uow, policy, result, ctx, req)
     return result
 

@@ -7,17 +7,20 @@ Serialisation between writes that must not interleave (the books lock, the adjus
 on parties and the dividend pool) is the adapters' (``adapters/locks.py``); the unit of work
 takes them for its use case.
 
-Domain events recorded with :meth:`UnitOfWork.record` are written to the outbox by
-:meth:`UnitOfWork.commit`, in the same transaction: an event exists if and only if its change
-committed; a rolled-back unit of work leaves none. Operator actions recorded with
-:meth:`UnitOfWork.audit` are written to the audit log the same way, by the unit of work's
-:attr:`UnitOfWork.actor` (``services/audit.py`` tells how an action is audited).
+Domain events recorded with :meth:`UnitOfWork.record` are written to the outbox in the same
+transaction: by :meth:`UnitOfWork.commit`, or earlier by a statement that writes them with its
+change (:meth:`UnitOfWork.outbox`: the order statement on PostgreSQL). An event exists if and
+only if its change committed; a rolled-back unit of work leaves none, and so does a rolled-back
+:meth:`UnitOfWork.savepoint`. Events are written in the order they were recorded. Operator
+actions recorded with :meth:`UnitOfWork.audit` are written to the audit log at commit, by the unit
+of work's :attr:`UnitOfWork.actor` (``services/audit.py`` tells how an action is audited).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +28,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from gongsheng.adapters import database, locks
 from gongsheng.adapters.audit_store import add_records
-from gongsheng.adapters.event_store import add_events
+from gongsheng.adapters.event_store import Recorded, add_events
 from gongsheng.adapters.locks import BOOKS_LOCK  # the order path's fused statement takes it
 from gongsheng.domain.audit import SYSTEM, Actor, AuditRecord
 from gongsheng.domain.errors import RetryTransaction
@@ -51,8 +54,10 @@ class UnitOfWork:
         self.read_only = read_only
         self.actor = actor
         self._tx: RootTransaction | None = None
-        self.events: list[Event] = []
+        self.events: list[Recorded] = []
+        """Events recorded and not yet written, in the order they were recorded."""
         self.audits: list[AuditRecord] = []
+        self._savepoints = 0
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
@@ -71,9 +76,58 @@ class UnitOfWork:
         finally:
             self.conn.close()
 
-    def record(self, event: Event) -> None:
-        """Record that ``event`` happened; it is written to the outbox at commit."""
-        self.events.append(event)
+    def record(self, event: Event, *, slot: tuple[str, str] | None = None) -> None:
+        """Record that ``event`` happened; it is written to the outbox with the change.
+
+        ``slot``: for an event naming a row that the change writes next and whose id is not
+        drawn yet, ``(field, key)``: the integer field of ``event`` holding a placeholder and
+        the key of that row. Such an event must be written by the statement that writes the
+        row (:meth:`outbox`), which puts the row's id in the field.
+        """
+        self.events.append(Recorded(event, slot))
+
+    @contextmanager
+    def outbox(self) -> Iterator[list[Recorded]]:
+        """The events recorded so far (and those recorded in the block), for the one statement
+        run in the block to write along with its change, in their order.
+
+        If the block completes they are written; if it raises, the events recorded in the block
+        are dropped (they belonged to the failed statement) and the earlier ones stay recorded.
+        Inside a :meth:`savepoint` every recorded event belongs to the savepoint (it writes
+        the earlier ones first), so a savepoint rolled back takes the written events with it.
+        """
+        if self.conn.in_nested_transaction() and not self._savepoints:
+            raise RuntimeError("a statement writing events runs in UnitOfWork.savepoint, "
+                               "not in a bare SAVEPOINT")
+        kept = len(self.events)
+        try:
+            yield self.events
+        except BaseException:
+            del self.events[kept:]
+            raise
+        self.events = []
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A SAVEPOINT: if the block raises, what it changed is undone, and so are the events and
+        audit records recorded in it; the error propagates.
+
+        The events recorded before it are written first (one statement, when there are any),
+        so that every event written inside the savepoint belongs to it.
+        """
+        add_events(self.conn, self.events)
+        self.events = []
+        audits = len(self.audits)
+        self._savepoints += 1
+        try:
+            with self.conn.begin_nested():
+                yield
+        except BaseException:
+            self.events = []
+            del self.audits[audits:]
+            raise
+        finally:
+            self._savepoints -= 1
 
     def audit(self, action: str, target: str, changes: dict[str, Any] | None = None) -> None:
         """Record that :attr:`actor` did ``action`` (dotted: ``period.closed``) to ``target``
