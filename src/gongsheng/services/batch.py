@@ -44,7 +44,6 @@ from gongsheng.services.ordering import (
     _result,
     compute_order,
     contexts,
-    observe,
     place_order,
     placed,
     write_orders,
@@ -175,5 +174,4 @@ def _write_run(uow: UnitOfWork, run: list[_Pending], period: OpenPeriod, policy:
                 claimed.add(p.req.consumer_id)
         return
     for p, order_id, r in zip(run, ids, rows, strict=True):
-        result = out[p.index] = placed(uow, order_id, r)
-        observe(uow, policy, result, p.ctx, p.req)
+        out[p.index] = placed(uow, order_id, r)
