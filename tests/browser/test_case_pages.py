@@ -1,5 +1,6 @@
-"""The operator works an abuse case in chromium: a planted ring opens it, the case page shows
-its parties and orders, and confirming with refunds refunds them (checked against the API)."""
+"""The operator works an abuse case in chromium: a planted ring opens it at the close, the case
+page shows its parties and orders, and confirming with refunds refunds them (checked against
+the API)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.browser
 
 
 def _plant_ring(site: Site) -> tuple[int, list[int], list[int]]:
-    """A merchant's own card used by two new consumers; ``(merchant, consumers, orders)``."""
+    """A merchant's own card used by two new consumers, then a close (which runs the ring
+    detectors); ``(merchant, consumers, orders)``."""
     plat = Platform.open(site.url)
     try:
         merchant = site.parties["merchant"]
@@ -27,6 +29,7 @@ def _plant_ring(site: Site) -> tuple[int, list[int], list[int]]:
         consumers = [plat.consumer(f"Ring {uuid.uuid4().hex[:6]}") for _ in range(2)]
         orders = [plat.order(OrderRequest(c, merchant, 12_000, 0, f"ring-{uuid.uuid4().hex}",
                                           None, card)).order_id for c in consumers]
+        plat.close_period()
     finally:
         plat.engine.dispose()
     return merchant, consumers, orders

@@ -20,6 +20,7 @@ def test_admin_works_a_case_in_both_languages(api: Api) -> None:
     plat.run(rings.register_identifiers, city.merchant, ["card:own"], [])
     order = plat.order(OrderRequest(city.consumer, city.merchant, 10_000, 0, "ring-1", None,
                                     "card:own")).order_id
+    plat.close_period()  # the close runs the ring detectors
     (case,) = api.call("GET", "/cases").json()["items"]
     sign_in(api, "mia")
     assert api.client.get("/admin/cases").status_code == 403

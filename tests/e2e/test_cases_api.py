@@ -33,6 +33,8 @@ def test_a_ring_case_through_the_api(api: Api) -> None:
     added = api.call("POST", f"/parties/{merchant}/identifiers", json={"payment_refs": ["card-own"]})
     assert added.status_code == 200 and added.json()["added"] == 1
     assert _order(api, "ring-1", payment_ref="card-own").status_code == 201
+    assert api.call("GET", "/cases").json()["items"] == []  # the close runs the ring detectors
+    assert api.call("POST", "/periods/close", key="close-1", json={"period": 1}).status_code == 200
     listed = api.call("GET", "/cases")
     assert listed.status_code == 200
     (case,) = listed.json()["items"]

@@ -50,6 +50,8 @@ def test_planted_ring_sharing_the_merchants_instrument_opens_a_case(city: City) 
     honest = plat.consumer("Honest")
     ring_orders = [paid(city, c, "card:merchant-own", f"dev:{i}") for i, c in enumerate(ring)]
     paid(city, honest, "card:honest", "dev:honest")
+    assert case_rows(plat) == []  # the order path only stores the identifiers
+    plat.close_period()
     found = case_rows(plat)
     assert len(found) == 1
     case = found[0]
@@ -61,8 +63,9 @@ def test_planted_ring_sharing_the_merchants_instrument_opens_a_case(city: City) 
     listed = plat.read(risk.risk)["flags"]
     assert {f["flag"] for f in listed} >= {"wash_trading"}
     assert all(f["case_id"] == case.id for f in listed if f["flag"] == "wash_trading")
-    # the same order identifiers again add the order to the open case, not a new case
+    # the same order identifiers in a later period add the order to the open case, not a new case
     again = paid(city, ring[0], "card:merchant-own", "dev:0")
+    plat.close_period()
     assert len(case_rows(plat)) == 1
     assert again in plat.read(cases.get_case, case.id).order_ids
 
@@ -73,8 +76,12 @@ def test_consumers_sharing_a_device_chain_form_a_ring(city: City) -> None:
     # a chain: 0 and 1 share a card, 1 and 2 a device; 0 and 2 share nothing directly
     paid(city, ring[0], "card:a")
     paid(city, ring[1], "card:a", "dev:b")
-    assert case_rows(plat) == []
-    paid(city, ring[2], None, "dev:b")
+    plat.close_period()
+    assert case_rows(plat) == []  # two connected consumers are not a ring
+    for consumer, card, device in ((ring[0], "card:a", None), (ring[1], "card:a", "dev:b"),
+                                   (ring[2], None, "dev:b")):
+        paid(city, consumer, card, device)
+    plat.close_period()
     found = case_rows(plat)
     assert [k.detector for k in found] == ["wash_ring"]
     assert {p["party_id"] for p in found[0].parties} == {city.merchant, *ring}
@@ -84,6 +91,7 @@ def test_referrer_sharing_a_device_with_its_referee(city: City) -> None:
     plat = city.platform
     paid(city, city.referrer, None, "dev:shared", merchant=city.home)
     paid(city, city.consumer, None, "dev:shared")
+    plat.close_period()
     found = case_rows(plat)
     assert [k.detector for k in found] == ["self_referral_ring"]
     assert {p["party_id"] for p in found[0].parties} == {city.referrer, city.consumer}
@@ -169,12 +177,15 @@ def test_a_dismissed_case_is_not_reopened_by_the_same_flag(city: City) -> None:
     plat.run(rings.register_identifiers, city.merchant, ["card:own"], [])
     fake = plat.consumer("Fake")
     paid(city, fake, "card:own")
+    plat.close_period()
     (case,) = case_rows(plat)
     plat.run(cases.transition, case.id, "dismissed", "admin", note="a relative, known")
     paid(city, fake, "card:own")
+    plat.close_period()
     assert [k.status for k in case_rows(plat)] == ["dismissed"]
     other = plat.consumer("Second fake")
     paid(city, other, "card:own")  # a new party on the same merchant: a new case
+    plat.close_period()
     assert sorted(k.status for k in case_rows(plat)) == ["dismissed", "open"]
 
 
@@ -198,6 +209,7 @@ def test_confirming_may_freeze_parties_of_the_case(city: City) -> None:
     plat.run(rings.register_identifiers, city.merchant, ["card:own"], [])
     fake = plat.consumer("Fake")
     paid(city, fake, "card:own")
+    plat.close_period()
     (case,) = case_rows(plat)
     done = plat.run(cases.transition, case.id, "confirmed", "admin",
                     freeze_party_ids=[city.merchant, fake])

@@ -1,4 +1,4 @@
-"""The shared-identifier graph (共用支付工具/设备) and the velocity count, in SQL.
+"""The shared-identifier graph (共用支付工具/设备), its ring checks and the velocity count, in SQL.
 
 Parties are the graph's nodes; an edge joins a party to each instrument (``payment_ref``) or
 device (``device_id``) it used (``risk_identifiers``, one row per pair). Two parties are
@@ -12,11 +12,16 @@ Invariants:
 - ``root_id`` of a member is a party whose own ``root_id`` is itself; ``size`` on the root's row is
   the number of rows naming it.
 
-Each step is an indexed lookup: an order whose identifiers are known already costs one
-``INSERT .. ON CONFLICT DO NOTHING``; a new pair one lookup of another holder and, if there is
-one, a union that relabels the smaller component (union by size: a party is relabelled at most
-log2(n) times over its life). On PostgreSQL a new pair takes a lock on its identifier (so two
-parties adding the same identifier at once see each other) and a union locks both roots' rows.
+Two writers keep it. A party's registered identifiers (``rings.register_identifiers``) are added
+at once: a new pair takes a lock on its identifier on PostgreSQL (so two parties adding the
+same identifier at once see each other), looks up one other holder and, if there is one, joins
+the components (:func:`union`: all but the largest are relabelled, union by size, so a party is
+relabelled at most log2(n) times over its life; the roots' rows are locked first). A period's
+close adds its orders' pairs at once (:func:`feed_period`: two ``INSERT .. SELECT .. ON
+CONFLICT DO NOTHING`` over ``ix_orders_period``), then joins the components that an identifier
+of the period now spans (:func:`split_identifiers`, one lookup per identifier of the period;
+:func:`union` of each one's roots, rarely). The close holds the books alone and a registration
+takes them shared, so the two never run at once. Orders themselves never touch the graph.
 """
 
 from __future__ import annotations
@@ -25,11 +30,22 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import union as sql_union
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.pg_arrays import array_literal, int_array
 
 IDENTIFIER_LOCKS = 3
 """Class (first key of PostgreSQL's two-key advisory locks) of the per-identifier locks."""
@@ -106,87 +122,159 @@ def roots(conn: Connection, party_ids: Iterable[int]) -> dict[int, int]:
         select(rc.c.party_id, rc.c.root_id).where(rc.c.party_id.in_(ids)))}
 
 
-def union(conn: Connection, a: int, b: int) -> tuple[int, bool]:
-    """Join the components of ``a`` and ``b`` (both have nodes); ``(root, whether they were
-    apart)``. The smaller component is relabelled to the larger one's root."""
+def union(conn: Connection, parties: Sequence[int]) -> tuple[int, bool]:
+    """Join the components of ``parties`` (all have nodes) into one; ``(root, whether any were
+    apart)``. The largest component keeps its root (ties: the lowest root); every other is
+    relabelled to it, so a relabelled party's component at least doubles. On PostgreSQL the
+    roots' rows are locked first (a concurrent union that moved one makes it read again)."""
     rc = t.risk_components
     while True:
-        found = roots(conn, (a, b))
-        ra, rb = found[a], found[b]
-        if ra == rb:
-            return ra, False
+        found = roots(conn, parties)
+        apart = sorted({found[p] for p in parties})
+        if len(apart) == 1:
+            return apart[0], False
         query = select(rc.c.party_id, rc.c.root_id, rc.c.size).where(
-            rc.c.party_id.in_(sorted((ra, rb)))).order_by(rc.c.party_id)
+            rc.c.party_id.in_(apart)).order_by(rc.c.party_id)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         rows = {int(p): (int(r), int(s)) for p, r, s in conn.execute(query)}
-        if rows[ra][0] != ra or rows[rb][0] != rb:  # a concurrent union moved one: read again
+        if any(rows[r][0] != r for r in apart):  # a concurrent union moved one: read again
             continue
-        big, small = (ra, rb) if rows[ra][1] >= rows[rb][1] else (rb, ra)
-        conn.execute(update(rc).where(rc.c.root_id == small).values(root_id=big))
+        big = max(apart, key=lambda r: (rows[r][1], -r))
+        conn.execute(update(rc).where(rc.c.root_id.in_([r for r in apart if r != big]))
+                     .values(root_id=big))
         conn.execute(update(rc).where(rc.c.party_id == big)
-                     .values(size=rows[ra][1] + rows[rb][1]))
+                     .values(size=sum(rows[r][1] for r in apart)))
         return big, True
 
 
-_ROOT_ROW = t.risk_components.alias("root_row")
-_ROOTS = (select(t.risk_components.c.party_id, t.risk_components.c.root_id, _ROOT_ROW.c.size)
-          .select_from(t.risk_components.join(
-              _ROOT_ROW, _ROOT_ROW.c.party_id == t.risk_components.c.root_id))
-          .where(t.risk_components.c.party_id.in_(bindparam("ids", expanding=True))))
-"""Built once: an alias made per call would miss the compiled-statement cache."""
-
-Roots = dict[int, tuple[int, int]]
-"""``party -> (root, size of its component)`` for the parties that have a node."""
+# The graph's feed and the ring checks at a period's close: set-based statements over the
+# closing period's orders (``ix_orders_period``), each order's parties probed by key. Built once.
+_O, _RI, _RC = t.orders, t.risk_identifiers, t.risk_components
+_PERIOD: Any = bindparam("period")
+_HAS_IDS = or_(_O.c.payment_ref.is_not(None), _O.c.device_id.is_not(None))
+_BY_KIND = (("payment", _O.c.payment_ref), ("device", _O.c.device_id))
 
 
-def roots_and_sizes(conn: Connection, party_ids: Sequence[int]) -> Roots:
-    """The root and component size of each of ``party_ids`` that has a node."""
-    return {int(p): (int(r), int(s)) for p, r, s in conn.execute(
-        _ROOTS, {"ids": sorted(set(party_ids))})}
+def _kind(kind: str) -> Any:
+    """The kind written into the statement (a constant, not a bound value)."""
+    return literal_column(f"'{kind}'", String)
 
 
-_ADD_AND_READ_SQL = """
-WITH ins AS (
-    INSERT INTO risk_identifiers (kind, value, party_id)
-    SELECT k, v, %(party)s FROM unnest(%(kinds)s::text[], %(vals)s::text[]) AS x(k, v)
-    ORDER BY k, v ON CONFLICT DO NOTHING RETURNING kind, value
-)
-SELECT kind, value, NULL::bigint, NULL::bigint, NULL::integer FROM ins
-UNION ALL
-SELECT NULL, NULL, rc.party_id, rc.root_id, r.size
-FROM risk_components rc JOIN risk_components r ON r.party_id = rc.root_id
-WHERE rc.party_id = ANY(%(ids)s::bigint[])
-"""
-_ADD_AND_READ_PG = " ".join(_ADD_AND_READ_SQL.split())
+def _feeds(ins: Any) -> tuple[Any, ...]:
+    pairs = [ins(_RI).from_select(["kind", "value", "party_id"], select(
+        _kind(kind), column, _O.c.consumer_id).distinct()
+        .where(_O.c.period == _PERIOD, column.is_not(None))).on_conflict_do_nothing()
+        for kind, column in _BY_KIND]
+    nodes = ins(_RC).from_select(["party_id", "root_id", "size"], select(
+        _O.c.consumer_id, _O.c.consumer_id.label("root_id"), literal_column("1", Integer))
+        .distinct().where(_O.c.period == _PERIOD, _HAS_IDS)).on_conflict_do_nothing()
+    return (*pairs, nodes)
 
 
-def add_and_read(conn: Connection, party_id: int, identifiers: Sequence[Identifier],
-                 party_ids: Sequence[int]) -> tuple[list[Identifier], Roots]:
-    """:func:`add_identifiers` and :func:`roots_and_sizes` (read before the new pairs are
-    joined: read them again if any is new). PostgreSQL: one statement."""
-    if conn.dialect.name != "postgresql":
-        return add_identifiers(conn, party_id, identifiers), roots_and_sizes(conn, party_ids)
-    rows = conn.exec_driver_sql(_ADD_AND_READ_PG, {
-        "party": party_id, "kinds": array_literal(k for k, _ in identifiers),
-        "vals": array_literal(v for _, v in identifiers),
-        "ids": int_array(sorted(set(party_ids)))}).all()
-    new = [(str(k), str(v)) for k, v, p, _, _ in rows if p is None]
-    found = {int(p): (int(r), int(z)) for _, _, p, r, z in rows if p is not None}
-    return new, found
+_FEED = {"postgresql": _feeds(postgresql.insert), "sqlite": _feeds(sqlite.insert)}
 
 
-def component_size(conn: Connection, root: int) -> int:
-    rc = t.risk_components
-    return int(conn.execute(select(rc.c.size).where(rc.c.party_id == root)).scalar_one())
+def feed_period(conn: Connection, period: int) -> None:
+    """Add the edges of ``period``'s orders (each order's consumer to each identifier it
+    carries; known pairs add nothing) and a node, its own component, for each of their
+    consumers that has none. The components the new edges connect are joined afterwards
+    (:func:`split_identifiers`, then :func:`union` of each one's roots)."""
+    for statement in _FEED[conn.dialect.name]:
+        conn.execute(statement, {"period": period})
 
 
-def members(conn: Connection, root: int, limit: int) -> list[int]:
-    """Up to ``limit`` members of the component rooted at ``root`` (through its index)."""
-    rc = t.risk_components
-    return [int(p) for p in conn.execute(
-        select(rc.c.party_id).where(rc.c.root_id == root).order_by(rc.c.party_id).limit(limit))
-        .scalars()]
+_IDS = sql_union(*(select(_kind(kind).label("kind"), column.label("value"))
+               .where(_O.c.period == _PERIOD, column.is_not(None))
+               for kind, column in _BY_KIND)).subquery("ids")
+_HELD = (select(_RI.c.kind, _RI.c.value, _RC.c.root_id).distinct()
+         .select_from(_IDS.join(_RI, (_RI.c.kind == _IDS.c.kind) & (_RI.c.value == _IDS.c.value))
+                      .join(_RC, _RC.c.party_id == _RI.c.party_id))
+         .cte("held"))
+_SPLIT_KEYS = (select(_HELD.c.kind, _HELD.c.value).group_by(_HELD.c.kind, _HELD.c.value)
+               .having(func.count() > 1).subquery("split"))
+_SPLIT = (select(_HELD.c.kind, _HELD.c.value, _HELD.c.root_id)
+          .select_from(_HELD.join(_SPLIT_KEYS, (_SPLIT_KEYS.c.kind == _HELD.c.kind)
+                                  & (_SPLIT_KEYS.c.value == _HELD.c.value)))
+          .order_by(_HELD.c.kind, _HELD.c.value, _HELD.c.root_id))
+
+
+def split_identifiers(conn: Connection, period: int) -> list[tuple[int, ...]]:
+    """For each identifier carried by an order of ``period`` whose holders lie in more than one
+    component, the roots of those components (the ones :func:`union` must join). Each of the
+    period's identifiers is looked up by key (``ix_risk_identifiers_edge``)."""
+    found: dict[tuple[str, str], list[int]] = {}
+    for kind, value, root in conn.execute(_SPLIT, {"period": period}):
+        found.setdefault((str(kind), str(value)), []).append(int(root))
+    return [tuple(roots) for roots in found.values()]
+
+
+_CONSUMER = _RC.alias("consumer_node")
+_OTHER_NODE = _RC.alias("other_node")
+_ROOT_NODE = _RC.alias("root_node")
+_BY_CONSUMER = _O.join(_CONSUMER, _CONSUMER.c.party_id == _O.c.consumer_id)
+_CONNECTED_TO_MERCHANT = (
+    select(_O.c.merchant_id, _O.c.consumer_id, _O.c.id)
+    .select_from(_BY_CONSUMER.join(_OTHER_NODE, _OTHER_NODE.c.party_id == _O.c.merchant_id))
+    .where(_O.c.period == _PERIOD, _HAS_IDS, _OTHER_NODE.c.root_id == _CONSUMER.c.root_id)
+    .order_by(_O.c.merchant_id, _O.c.consumer_id, _O.c.id))
+_CONNECTED_TO_REFERRER = (
+    select(t.consumers.c.referrer_id, _O.c.consumer_id, _O.c.id)
+    .select_from(_BY_CONSUMER.join(t.consumers, t.consumers.c.party_id == _O.c.consumer_id)
+                 .join(_OTHER_NODE, _OTHER_NODE.c.party_id == t.consumers.c.referrer_id))
+    .where(_O.c.period == _PERIOD, _HAS_IDS, _OTHER_NODE.c.root_id == _CONSUMER.c.root_id)
+    .order_by(t.consumers.c.referrer_id, _O.c.consumer_id, _O.c.id))
+_RING_CANDIDATES = (
+    select(_O.c.merchant_id, _CONSUMER.c.root_id).distinct()
+    .select_from(_BY_CONSUMER.join(_ROOT_NODE, _ROOT_NODE.c.party_id == _CONSUMER.c.root_id))
+    .where(_O.c.period == _PERIOD, _HAS_IDS, _ROOT_NODE.c.size >= bindparam("ring_size"))
+    .order_by(_O.c.merchant_id, _CONSUMER.c.root_id))
+_RING_BUYERS = (
+    select(_O.c.consumer_id).select_from(_RC.join(_O, _O.c.consumer_id == _RC.c.party_id))
+    .where(_RC.c.root_id == bindparam("root"), _O.c.period == _PERIOD,
+           _O.c.merchant_id == bindparam("merchant"))
+    .group_by(_O.c.consumer_id).order_by(_O.c.consumer_id).limit(bindparam("limit")))
+_BUYERS_ORDERS = (
+    select(_O.c.id).where(_O.c.consumer_id.in_(bindparam("buyers", expanding=True)),
+                          _O.c.period == _PERIOD, _O.c.merchant_id == bindparam("merchant"))
+    .order_by(_O.c.id))
+
+ConnectedOrder = tuple[int, int, int]
+"""``(party, consumer, order)``: an order of the consumer, connected to the party."""
+
+
+def orders_connected_to_merchant(conn: Connection, period: int) -> list[ConnectedOrder]:
+    """``(merchant, consumer, order)`` for each order of ``period`` carrying an identifier
+    whose consumer is in its merchant's component."""
+    return [(int(m), int(c), int(o)) for m, c, o in
+            conn.execute(_CONNECTED_TO_MERCHANT, {"period": period})]
+
+
+def orders_connected_to_referrer(conn: Connection, period: int) -> list[ConnectedOrder]:
+    """``(referrer, consumer, order)`` for each order of ``period`` carrying an identifier
+    whose consumer is in its referrer's component."""
+    return [(int(r), int(c), int(o)) for r, c, o in
+            conn.execute(_CONNECTED_TO_REFERRER, {"period": period})]
+
+
+def ring_candidates(conn: Connection, period: int, ring_size: int) -> list[tuple[int, int]]:
+    """``(merchant, root)``: an order of ``period`` carrying an identifier, at ``merchant``, by
+    a consumer of the component at ``root``, which has at least ``ring_size`` members."""
+    return [(int(m), int(r)) for m, r in
+            conn.execute(_RING_CANDIDATES, {"period": period, "ring_size": ring_size})]
+
+
+def ring_buyers(conn: Connection, root: int, merchant_id: int, period: int,
+                limit: int) -> tuple[list[int], list[int]]:
+    """Up to ``limit`` consumers of the component at ``root`` with an order at ``merchant_id``
+    in ``period`` (``ix_risk_components_root_id``, ``ix_orders_consumer_period``), and those
+    orders."""
+    buyers = [int(c) for c in conn.execute(_RING_BUYERS, {
+        "root": root, "period": period, "merchant": merchant_id, "limit": limit}).scalars()]
+    if not buyers:
+        return [], []
+    return buyers, [int(o) for o in conn.execute(_BUYERS_ORDERS, {
+        "buyers": buyers, "period": period, "merchant": merchant_id}).scalars()]
 
 
 def velocity_counts(conn: Connection, consumer_id: int, merchant_id: int, period: int,

@@ -157,7 +157,8 @@ class RiskRule:
     """Consumers sharing instruments or devices (one component) whose orders of a period, all at
     one merchant, are flagged as a wash-trading ring."""
     detect_on_order: bool = True
-    """Whether an order's identifiers feed the shared-identifier graph and its detectors."""
+    """Whether the orders' identifiers feed the shared-identifier graph and its ring detectors
+    (both at the period's close, ``services.rings``)."""
 
 
 @dataclass(frozen=True)

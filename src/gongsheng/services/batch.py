@@ -46,7 +46,6 @@ from gongsheng.services.ordering import (
     _result,
     compute_order,
     contexts,
-    observe,
     place_order,
     write_orders,
 )
@@ -177,4 +176,3 @@ def _write_run(uow: UnitOfWork, run: list[_Pending], period: OpenPeriod, policy:
         return
     for p, result in zip(run, results, strict=True):
         out[p.index] = result
-        observe(uow, policy, result, p.ctx, p.req)

@@ -54,7 +54,7 @@ from gongsheng.domain.orders import (
 )
 from gongsheng.domain.policy import Policy, Recipient
 from gongsheng.domain.waterfall import Beneficiaries, split_order
-from gongsheng.services import pay_codes, rings
+from gongsheng.services import pay_codes
 from gongsheng.services.books import (
     OpenPeriod,
     add_counters,
@@ -488,9 +488,10 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
 
     Steps: validate, take the books lock shared, replay a used key, read the open period and
     the context, check vouchers (and use the pay code up), claim the consumer's first order,
-    check the velocity cap, compute, write (confirming the period), and feed the order's
-    identifiers to the ring detectors. PostgreSQL does the lock, the reads and the claim
-    in one round trip (:func:`_begin_pg`), SQLite one query per step.
+    check the velocity cap, compute and write (confirming the period); the order's identifiers
+    are stored with it, for the close's ring detectors (``services.rings``). PostgreSQL does
+    the lock, the reads and the claim in one round trip (:func:`_begin_pg`), SQLite one query
+    per step.
     """
     conn = uow.conn
     if uow.postgres:
@@ -519,19 +520,7 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
                    period=period.seq)
     rows = compute_order(req, body_hash, period, policy, ctx, first)
     [result] = write_orders(uow, [rows])
-    observe(uow, policy, result, ctx, req)
     return result
-
-
-def observe(uow: UnitOfWork, policy: Policy, result: OrderResult, ctx: OrderContext,
-            req: OrderRequest) -> None:
-    """Feed a placed order to the detectors that run on the order (``services.rings``)."""
-    if req.payment_ref is None and req.device_id is None:
-        return
-    rings.observe_order(uow, policy.risk, order_id=result.order_id, period=result.period,
-                        consumer_id=req.consumer_id, merchant_id=req.merchant_id,
-                        referrer_id=ctx.referrer_id, payment_ref=req.payment_ref,
-                        device_id=req.device_id)
 
 
 # PostgreSQL: every read of place_order, the books lock and the first-order claim in one

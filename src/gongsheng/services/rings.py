@@ -1,26 +1,38 @@
-"""Rings (刷单团伙) seen on the order: the shared-identifier graph and what it shows at once.
+"""Rings (刷单团伙): the shared-identifier graph and what it shows at a period's close.
 
-An order that carries a ``payment_ref`` or a ``device_id`` adds its consumer's edges to the
-graph (``adapters.risk_store``; the payment side may also register a merchant's own instruments
-and devices, :func:`register_identifiers`) and then asks, through indexed lookups only:
+An order may carry a ``payment_ref`` and a ``device_id``; the order stores them and does
+nothing more (the order path pays for two columns, never for the graph). At the close
+(:func:`feed`, run first by ``risk.detect_at_close`` in the close's transaction) the closing
+period's orders feed the graph at once (``adapters.risk_store``: their new (identifier,
+consumer) pairs, set-based, then a union for each identifier that now spans two components).
+A party's own instruments and devices (a merchant's accounts, say) are registered at any time
+(:func:`register_identifiers`) and join the graph at once.
 
-- **wash trading, own accounts** (``wash_trading``): is the consumer connected to the merchant
-  it buys at? (it pays with the merchant's own instrument, or with one shared with someone who
-  does);
-- **wash trading, ring** (``wash_ring``): have at least ``[risk] ring_size`` consumers of the
-  consumer's component ordered at this merchant in this period? (asked only when the component
-  is that large, through ``ix_risk_components_root_id`` and ``ix_orders_consumer_period``);
-- **self-referral ring** (``self_referral_ring``): is the consumer connected to its referrer?
+Then three close detectors read the period's orders carrying an identifier, each through
+indexed lookups of its parties' components:
 
-An order without identifiers costs nothing here; one whose identifiers are known costs one
-``INSERT .. ON CONFLICT DO NOTHING`` and one lookup of the roots (one statement on
-PostgreSQL). Every flag opens or joins a case (:mod:`services.flags`); the order itself is
-never refused for it.
+- **wash trading, own accounts** (:func:`wash_trading`): the consumer is connected to the
+  merchant it bought at (it paid with the merchant's own instrument, or with one shared with
+  someone who does); one flag per (merchant, consumer) pair, ever, with its orders of the period;
+- **wash trading, ring** (:func:`wash_ring`): at least ``[risk] ring_size`` consumers of one
+  component ordered at one merchant in the period (asked only of components that large,
+  through ``ix_risk_components_root_id`` and ``ix_orders_consumer_period``); one flag per
+  (period, merchant, component), listing at most ``max_flags`` of its buyers and their orders;
+- **self-referral ring** (:func:`self_referral_ring`): the consumer is connected to its
+  referrer; one flag per (referrer, consumer) pair, ever.
+
+The close sees the whole period's graph, so an order placed before the edge that connects its
+consumer is flagged too. Nothing of a period's points is released before its close (holdings
+start releasing the period after), so a ring is flagged before any of its points pay out.
+Every flag opens or joins a case (:mod:`services.flags`); no order is refused for it.
+``[risk] detect_on_order = false`` keeps the orders' identifiers out of the graph and turns
+these three detectors off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
 
 from sqlalchemy import Connection, select
 
@@ -28,7 +40,7 @@ from gongsheng.adapters import risk_store as graph
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.domain.policy import RiskRule
-from gongsheng.services.flags import Flag, raise_flag
+from gongsheng.services.flags import Flag
 from gongsheng.services.unit_of_work import UnitOfWork
 
 KINDS = {"payment_ref": "payment", "device_id": "device"}
@@ -57,75 +69,83 @@ def _join(conn: Connection, party_id: int, new: Sequence[graph.Identifier]) -> N
         return
     graph.lock_identifiers(conn, new)
     graph.ensure_node(conn, party_id)
-    for identifier in new:
-        other = graph.other_holder(conn, identifier, party_id)
-        if other is not None:
-            graph.union(conn, party_id, other)
+    others = [graph.other_holder(conn, identifier, party_id) for identifier in new]
+    if any(p is not None for p in others):
+        graph.union(conn, [party_id, *(p for p in others if p is not None)])
 
 
 def register_identifiers(uow: UnitOfWork, party_id: int, payment_refs: Sequence[str],
                          device_ids: Sequence[str]) -> int:
     """Record a party's own instruments and devices (a merchant's accounts, say); how many of
-    the pairs were new. Idempotent: a known pair adds nothing."""
+    the pairs were new. Idempotent: a known pair adds nothing. Takes the books lock shared, so
+    that it never runs during a close's :func:`feed`."""
     conn = uow.conn
     if conn.execute(select(t.parties.c.id).where(t.parties.c.id == party_id)).first() is None:
         raise NotFound(f"party {party_id} does not exist")
     ids = [("payment", v) for v in payment_refs] + [("device", v) for v in device_ids]
     if not ids:
         raise InvalidInput("give at least one payment_ref or device_id")
+    uow.lock_books()
     added = link(conn, party_id, ids)
     if added:
         uow.audit("party.identifiers_registered", f"party:{party_id}", {"added": added})
     return added
 
 
-def _ring_buyers(conn: Connection, root: int, merchant_id: int, period: int,
-                 limit: int) -> list[int]:
-    """Consumers of the component at ``root`` with an order at ``merchant_id`` in ``period``."""
-    rc, o = t.risk_components, t.orders
-    return [int(c) for c in conn.execute(
-        select(o.c.consumer_id).select_from(rc.join(o, o.c.consumer_id == rc.c.party_id))
-        .where(rc.c.root_id == root, o.c.period == period, o.c.merchant_id == merchant_id)
-        .group_by(o.c.consumer_id).order_by(o.c.consumer_id).limit(limit)).scalars()]
-
-
-def observe_order(uow: UnitOfWork, rule: RiskRule, *, order_id: int, period: int,
-                  consumer_id: int, merchant_id: int, referrer_id: int | None,
-                  payment_ref: str | None, device_id: str | None) -> None:
-    """Feed a placed order's identifiers to the graph and flag what it shows (see above)."""
-    ids = identifiers(payment_ref, device_id)
-    if not ids or not rule.detect_on_order:
+def feed(conn: Connection, period: int, rule: RiskRule) -> None:
+    """Inside ``period``'s close (the books held alone): add its orders' identifiers to the
+    graph and join the components they connect. Idempotent: a second feed adds nothing."""
+    if not rule.detect_on_order:
         return
-    conn = uow.conn
-    wanted = [consumer_id, merchant_id] + ([referrer_id] if referrer_id is not None else [])
-    new, rows = graph.add_and_read(conn, consumer_id, ids, wanted)
-    if new:  # rare: a first use of an identifier by this consumer
-        _join(conn, consumer_id, new)
-        rows = graph.roots_and_sizes(conn, wanted)
-    if consumer_id not in rows:  # its first pair committed by a concurrent order meanwhile
-        graph.ensure_node(conn, consumer_id)
-        rows = graph.roots_and_sizes(conn, wanted)
-    root, size = rows[consumer_id]
-    if rows.get(merchant_id, (None, 0))[0] == root:
-        raise_flag(uow, Flag(
-            "wash_trading", f"wash_trading:{merchant_id}:{consumer_id}",
-            f"wash_trading:merchant:{merchant_id}", period, merchant_id,
-            f"consumer {consumer_id} shares a payment instrument or device with merchant "
-            f"{merchant_id}, its own accounts, and buys there",
-            ((merchant_id, "merchant"), (consumer_id, "consumer")), (order_id,)))
-    if referrer_id is not None and rows.get(referrer_id, (None, 0))[0] == root:
-        raise_flag(uow, Flag(
-            "self_referral_ring", f"self_referral_ring:{referrer_id}:{consumer_id}",
-            f"self_referral_ring:referrer:{referrer_id}", period, referrer_id,
-            f"consumer {consumer_id} shares a payment instrument or device with its "
-            f"referrer {referrer_id}",
-            ((referrer_id, "referrer"), (consumer_id, "consumer")), (order_id,)))
-    if size >= rule.ring_size:
-        buyers = _ring_buyers(conn, root, merchant_id, period, rule.max_flags)
+    graph.feed_period(conn, period)
+    for roots in graph.split_identifiers(conn, period):
+        graph.union(conn, roots)
+
+
+def _per_pair(rows: Sequence[graph.ConnectedOrder]) -> list[tuple[int, int, tuple[int, ...]]]:
+    """``(party, consumer, orders)`` from rows sorted by party and consumer."""
+    return [(party, consumer, tuple(o for _, _, o in found))
+            for (party, consumer), found in groupby(rows, key=lambda r: (r[0], r[1]))]
+
+
+def wash_trading(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
+    """Consumers of ``period`` connected to the merchant they bought at (after :func:`feed`)."""
+    if not rule.detect_on_order:
+        return []
+    return [Flag(
+        "wash_trading", f"wash_trading:{merchant}:{consumer}",
+        f"wash_trading:merchant:{merchant}", period, merchant,
+        f"consumer {consumer} shares a payment instrument or device with merchant "
+        f"{merchant}, its own accounts, and buys there",
+        ((merchant, "merchant"), (consumer, "consumer")), orders)
+        for merchant, consumer, orders in _per_pair(graph.orders_connected_to_merchant(conn, period))]
+
+
+def wash_ring(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
+    """Components of at least ``ring_size`` consumers who bought at one merchant in ``period``."""
+    if not rule.detect_on_order:
+        return []
+    flags = []
+    for merchant, root in graph.ring_candidates(conn, period, rule.ring_size):
+        buyers, orders = graph.ring_buyers(conn, root, merchant, period, rule.max_flags)
         if len(buyers) >= rule.ring_size:
-            raise_flag(uow, Flag(
-                "wash_ring", f"wash_ring:{period}:{merchant_id}:{consumer_id}",
-                f"wash_trading:merchant:{merchant_id}", period, merchant_id,
+            flags.append(Flag(
+                "wash_ring", f"wash_ring:{period}:{merchant}:{root}",
+                f"wash_trading:merchant:{merchant}", period, merchant,
                 f"{len(buyers)} consumers sharing payment instruments or devices bought at "
-                f"merchant {merchant_id} in period {period}",
-                ((merchant_id, "merchant"), *((b, "consumer") for b in buyers)), (order_id,)))
+                f"merchant {merchant} in period {period}",
+                ((merchant, "merchant"), *((b, "consumer") for b in buyers)), tuple(orders)))
+    return flags
+
+
+def self_referral_ring(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
+    """Consumers of ``period`` connected to their referrer (after :func:`feed`)."""
+    if not rule.detect_on_order:
+        return []
+    return [Flag(
+        "self_referral_ring", f"self_referral_ring:{referrer}:{consumer}",
+        f"self_referral_ring:referrer:{referrer}", period, referrer,
+        f"consumer {consumer} shares a payment instrument or device with its "
+        f"referrer {referrer}",
+        ((referrer, "referrer"), (consumer, "consumer")), orders)
+        for referrer, consumer, orders in _per_pair(graph.orders_connected_to_referrer(conn, period))]

@@ -2,16 +2,16 @@
 
 Detectors run where they are cheap, never over the whole history per request:
 
-- **on the order** (``services.rings``, through indexed lookups of the order's identifiers):
-  ``wash_trading`` (a consumer connected to the merchant it buys at), ``wash_ring``
-  (``ring_size`` connected consumers buying at one merchant in a period) and
-  ``self_referral_ring`` (a consumer connected to its referrer); the velocity cap
-  (``services.velocity``) refuses the order over it;
+- **on the order**: the velocity cap (``services.velocity``) refuses the order over it;
 - **at close** (:func:`detect_at_close`, inside the close's transaction, over the closing
-  period's rows through ``ix_orders_period``): ``velocity`` bursts, ``wash_trading_suspect``
-  (consumers who bought only at one merchant), ``self_referral_suspect`` (referees who never
-  ordered), ``refund_after_release`` and ``circular_trading`` (merchants buying from each other
-  through connected consumer accounts).
+  period's rows through ``ix_orders_period``): first the period's order identifiers feed the
+  shared-identifier graph (``services.rings.feed``), then ``wash_trading`` (a consumer
+  connected to the merchant it buys at), ``wash_ring`` (``ring_size`` connected consumers
+  buying at one merchant in a period), ``self_referral_ring`` (a consumer connected to its
+  referrer), ``velocity`` bursts, ``wash_trading_suspect`` (consumers who bought only at one
+  merchant), ``self_referral_suspect`` (referees who never ordered), ``refund_after_release``
+  and ``circular_trading`` (merchants buying from each other through connected consumer
+  accounts).
 
 Every flag is stored once and files a case (:mod:`services.flags`). :func:`risk` (``GET
 /risk``, the admin page) reads what is stored: the last close's own flags (release slower than
@@ -32,6 +32,7 @@ from gongsheng.adapters import risk_queries as q
 from gongsheng.adapters import tables as t
 from gongsheng.domain.policy import RiskRule
 from gongsheng.domain.trade_graph import circles
+from gongsheng.services import rings
 from gongsheng.services.books import open_period
 from gongsheng.services.flags import Flag, raise_flag
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -91,9 +92,9 @@ def _circular_trading(conn: Connection, period: int, rule: RiskRule) -> list[Fla
 
 DETECTORS: tuple[Detector, ...] = (
     Detector("velocity_cap", "order"),
-    Detector("wash_trading", "order"),
-    Detector("wash_ring", "order"),
-    Detector("self_referral_ring", "order"),
+    Detector("wash_trading", "close", rings.wash_trading),
+    Detector("wash_ring", "close", rings.wash_ring),
+    Detector("self_referral_ring", "close", rings.self_referral_ring),
     Detector("velocity", "close", _velocity),
     Detector("wash_trading_suspect", "close", _wash_trading),
     Detector("self_referral_suspect", "close", _self_referral),
@@ -104,7 +105,9 @@ DETECTORS: tuple[Detector, ...] = (
 
 
 def detect_at_close(uow: UnitOfWork, period: int, rule: RiskRule) -> int:
-    """Run the close detectors over ``period`` and file their flags; how many were new."""
+    """Feed ``period``'s order identifiers to the graph, then run the close detectors over
+    ``period`` and file their flags; how many were new."""
+    rings.feed(uow.conn, period, rule)
     new = 0
     for detector in DETECTORS:
         if detector.detect is not None:
