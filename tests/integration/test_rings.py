@@ -86,7 +86,7 @@ def test_the_close_flags_an_order_placed_before_its_connecting_edge(city: City) 
     first = paid(city, fake, "card:later-known")
     plat.run(rings.register_identifiers, city.merchant, ["card:later-known"], [])
     plat.close_period()
-    found = plat.read(lambda c: [cases.get_case(c, k.id) for k in cases.list_cases(c)])
+    found = plat.read(lambda c: [cases.get_case(c, k.id) for k in cases.list_cases(c).items])
     assert [k.detector for k in found] == ["wash_trading"]
     assert list(found[0].order_ids) == [first]
     assert_invariants(plat)
