@@ -108,17 +108,24 @@ def _per_pair(rows: Sequence[graph.ConnectedOrder]) -> list[tuple[int, int, tupl
             for (party, consumer), found in groupby(rows, key=lambda r: (r[0], r[1]))]
 
 
+def _pair_flags(kind: str, role: str, period: int, rows: Sequence[graph.ConnectedOrder],
+                why: str) -> list[Flag]:
+    """One ``kind`` flag per (party, consumer) pair of ``rows``, the party in ``role``; ``why``
+    is formatted with ``party`` and ``consumer``."""
+    return [Flag(kind, f"{kind}:{party}:{consumer}", f"{kind}:{role}:{party}", period, party,
+                 why.format(party=party, consumer=consumer),
+                 ((party, role), (consumer, "consumer")), orders)
+            for party, consumer, orders in _per_pair(rows)]
+
+
 def wash_trading(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
     """Consumers of ``period`` connected to the merchant they bought at (after :func:`feed`)."""
     if not rule.detect_on_order:
         return []
-    return [Flag(
-        "wash_trading", f"wash_trading:{merchant}:{consumer}",
-        f"wash_trading:merchant:{merchant}", period, merchant,
-        f"consumer {consumer} shares a payment instrument or device with merchant "
-        f"{merchant}, its own accounts, and buys there",
-        ((merchant, "merchant"), (consumer, "consumer")), orders)
-        for merchant, consumer, orders in _per_pair(graph.orders_connected_to_merchant(conn, period))]
+    return _pair_flags("wash_trading", "merchant", period,
+                       graph.orders_connected_to_merchant(conn, period),
+                       "consumer {consumer} shares a payment instrument or device with merchant "
+                       "{party}, its own accounts, and buys there")
 
 
 def wash_ring(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
@@ -142,10 +149,7 @@ def self_referral_ring(conn: Connection, period: int, rule: RiskRule) -> list[Fl
     """Consumers of ``period`` connected to their referrer (after :func:`feed`)."""
     if not rule.detect_on_order:
         return []
-    return [Flag(
-        "self_referral_ring", f"self_referral_ring:{referrer}:{consumer}",
-        f"self_referral_ring:referrer:{referrer}", period, referrer,
-        f"consumer {consumer} shares a payment instrument or device with its "
-        f"referrer {referrer}",
-        ((referrer, "referrer"), (consumer, "consumer")), orders)
-        for referrer, consumer, orders in _per_pair(graph.orders_connected_to_referrer(conn, period))]
+    return _pair_flags("self_referral_ring", "referrer", period,
+                       graph.orders_connected_to_referrer(conn, period),
+                       "consumer {consumer} shares a payment instrument or device with its "
+                       "referrer {party}")
