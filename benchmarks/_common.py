@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator, Sequence
+import statistics
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +106,25 @@ def server_env(env: dict[str, str], events: bool) -> dict[str, str]:
 def overhead(with_events: float, without: float) -> str:
     """The throughput lost to events, as a percentage of the run without them."""
     return f"{100 * (without - with_events) / without:+.1f}%" if without else "n/a"
+
+
+def events_side_by_side(measure: Callable[[bool, int], float],
+                        repeats: int) -> tuple[list[float], list[float]]:
+    """Throughputs ``(with events, without)``, ``repeats`` of each, measured as pairs.
+
+    ``measure(events, repeat)`` runs once. The pairs alternate which mode goes first
+    (on-off, off-on, ...): on a shared machine, and on books that grow run after run, whichever
+    runs second in a fixed order would be favoured or penalised alike every time.
+    """
+    with_events: list[float] = []
+    without: list[float] = []
+    for repeat in range(repeats):
+        for events in ((True, False) if repeat % 2 == 0 else (False, True)):
+            (with_events if events else without).append(measure(events, repeat))
+    return with_events, without
+
+
+def median_overhead(with_events: Sequence[float], without: Sequence[float]) -> str:
+    """The median over the pairs of each pair's overhead (:func:`overhead`)."""
+    ratios = [(b - a) / b for a, b in zip(with_events, without, strict=True) if b]
+    return f"{100 * statistics.median(ratios):+.1f}%" if ratios else "n/a"

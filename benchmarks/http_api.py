@@ -26,8 +26,9 @@ Run: ``.venv/bin/python benchmarks/http_api.py [--orders N] [--seconds S] [--con
 
 Events: by default the server records every order's ``order.placed`` event, as in production;
 ``--no-events`` starts it with ``UnitOfWork.record`` a no-op (``benchmarks/_no_events``), and
-``--compare-events`` runs the whole benchmark twice, with events then without (each on a fresh
-database), and prints both and the overhead in one table.
+``--compare-events`` runs the whole benchmark ``--repeats`` times both ways (each run on a fresh
+database; pairs alternate which mode goes first: on-off, off-on, ...), prints every run, the
+medians and the median of the pairs' overheads.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import os
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -51,8 +53,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     drop_pg_database,
+    events_side_by_side,
+    median_overhead,
     order_amounts,
-    overhead,
     print_table,
     recreate_pg_database,
     server_env,
@@ -251,23 +254,31 @@ def main(argv: list[str] | None = None) -> None:
                         help="the server records no events (UnitOfWork.record a no-op)")
     parser.add_argument("--compare-events", action="store_true",
                         help="run with and without events and print the overhead")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="with --compare-events: pairs of runs (on and off), each on a fresh "
+                             "database, alternating which goes first")
     args = parser.parse_args(argv)
-    modes = (True, False) if args.compare_events else (not args.no_events,)
     rows: list[list[object]] = []
-    rates: dict[bool, float] = {}
-    for events in modes:
+
+    def once(events: bool, repeat: int) -> float:
         placed, seconds, latencies = run(args, events=events)
         latencies.sort()
         ms = [f"{1000 * percentile(latencies, q):.1f}" for q in (0.5, 0.9, 0.99)]
-        rates[events] = placed / seconds
-        rows.append(["on" if events else "off", placed, f"{seconds:.1f}",
+        rows.append(["on" if events else "off", repeat + 1, placed, f"{seconds:.1f}",
                      f"{placed / seconds:,.0f}", *ms, f"{1000 * latencies[-1]:.1f}"])
-    columns = ["events", "orders", "s", "orders/s", "p50 ms", "p90 ms", "p99 ms", "max ms"]
-    if len(modes) == 2:
-        columns.append("events overhead")
-        rows[0].append("")
-        rows[1].append(overhead(rates[True], rates[False]))
-    print_table("HTTP API on PostgreSQL: POST /api/v1/orders", columns, rows)
+        return placed / seconds
+
+    columns = ["events", "pair", "orders", "s", "orders/s", "p50 ms", "p90 ms", "p99 ms", "max ms"]
+    if args.compare_events:
+        on, off = events_side_by_side(once, args.repeats)
+        rows.sort(key=lambda r: (r[0] != "on", r[1]))
+        print_table("HTTP API on PostgreSQL: POST /api/v1/orders", columns, rows)
+        print(f"median orders/s: events on {statistics.median(on):,.0f}, off "
+              f"{statistics.median(off):,.0f}; events overhead (median of the pairs' own) "
+              f"{median_overhead(on, off)}")
+    else:
+        once(not args.no_events, 0)
+        print_table("HTTP API on PostgreSQL: POST /api/v1/orders", columns, rows)
 
 
 def run(args: argparse.Namespace, *, events: bool) -> tuple[int, float, list[float]]:

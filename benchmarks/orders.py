@@ -13,8 +13,9 @@ Run: ``.venv/bin/python benchmarks/orders.py [--orders N] [--seconds S] [--batch
 Each run is bounded by ``--orders`` per worker and ``--seconds`` of wall time, whichever
 comes first. Events: by default every order records its ``order.placed`` event in the outbox, as
 in production; ``--no-events`` runs with ``UnitOfWork.record`` a no-op (the event is built but
-never written), and ``--compare-events`` runs every measurement both ways, one after the other
-on the same books, and prints the overhead of events beside them. ``--sqlite-only`` skips
+never written), and ``--compare-events`` runs every measurement both ways, ``--repeats`` pairs
+of runs on the same books, alternating which mode goes first (on-off, off-on, ...), and prints
+each run, the medians and the median of the pairs' overheads. ``--sqlite-only`` skips
 PostgreSQL (and the peer). The databases are the benchmark's own: ``gs_bench_orders`` (dropped at
 the end), ``gs_bench_hordak`` (idem) and a SQLite file in a temporary directory.
 """
@@ -24,11 +25,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import random
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
@@ -39,8 +42,9 @@ from _common import (
     City,
     drop_pg_database,
     events_recorded,
+    events_side_by_side,
+    median_overhead,
     order_amounts,
-    overhead,
     print_table,
     recreate_pg_database,
 )
@@ -196,6 +200,13 @@ def _measure(url: str, city: City, workers: int, n: int, seconds: float, tag: st
         lambda w: (url, requests_for(city, w, tag, per_worker + 1, 13), seconds), workers)
 
 
+def _run_once(url: str, city: City, workers: int, n: int, seconds: float, kind: str,
+              batch_size: int, events: bool, repeat: int) -> float:
+    """One measurement of a run, its orders tagged by kind, workers and repeat."""
+    return measure(url, city, workers, n, seconds, f"{kind[0]}{workers}r{repeat}", batch_size,
+                   events=events)
+
+
 def check_books(url: str) -> str:
     """``verify`` after the runs: every invariant must hold."""
     engine = make_engine(url)
@@ -217,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="record no events (UnitOfWork.record a no-op)")
     parser.add_argument("--compare-events", action="store_true",
                         help="measure each run with and without events, and the overhead")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="with --compare-events: pairs of runs (on and off) per measurement")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
     modes = (True, False) if args.compare_events else (not args.no_events,)
@@ -238,20 +251,26 @@ def main(argv: list[str] | None = None) -> None:
             runs += [("batch", f"batch of {args.batch_size} / commit", w, args.batch_orders,
                       args.batch_size) for w in ((1, 2) if name == "PostgreSQL" else (1,))]
             for kind, label, workers, n, size in runs:
-                rates = {}
-                for events in modes:
-                    rates[events] = rate = measure(url, city, workers, n, args.seconds,
-                                                   f"{kind[0]}{workers}", size, events=events)
-                    if events or len(modes) == 1:
-                        figures[(name, kind, workers)] = rate
-                    rows.append([name, label, workers, "on" if events else "off",
-                                 f"{rate:,.0f}", ""])
+                once = partial(_run_once, url, city, workers, n, args.seconds, kind, size)
+
+                if len(modes) == 1:
+                    rate = figures[(name, kind, workers)] = once(modes[0], 0)
+                    rows.append([name, label, workers, "on" if modes[0] else "off",
+                                 f"{rate:,.0f}", "", ""])
                     print(f"  {rows[-1][:5]}", flush=True)
-                if len(modes) == 2:
-                    rows[-1][-1] = overhead(rates[True], rates[False])
-            rows.append([name, "verify after the runs", "", "", check_books(url), ""])
+                    continue
+                on, off = events_side_by_side(once, args.repeats)
+                figures[(name, kind, workers)] = statistics.median(on)
+                for events, rates in ((True, on), (False, off)):
+                    rows.append([name, label, workers, "on" if events else "off",
+                                 f"{statistics.median(rates):,.0f}",
+                                 " ".join(f"{r:,.0f}" for r in rates), ""])
+                    print(f"  {rows[-1][:6]}", flush=True)
+                rows[-1][-1] = median_overhead(on, off)
+            rows.append([name, "verify after the runs", "", "", check_books(url), "", ""])
         print_table("gongsheng: orders per second (each order its whole 8+-leg waterfall)",
-                    ["database", "mode", "workers", "events", "orders/s", "events overhead"], rows)
+                    ["database", "mode", "workers", "events", "orders/s", "each run", "events overhead"],
+                    rows)
         if not args.skip_peer:
             from _hordak import measure_hordak, prepare_database
 

@@ -13,7 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gongsheng.adapters.event_store import Recorded, add_events, body_parts, new_event_id
+from gongsheng.adapters.event_store import (
+    _SLOT_MARK,
+    Recorded,
+    add_events,
+    body_parts,
+    new_event_id,
+)
 from gongsheng.domain.events import Event, OrderPlaced, PayoutMade
 
 
@@ -74,3 +80,10 @@ def test_event_ids_are_uuid7s_in_the_order_they_were_drawn() -> None:
         assert abs(int(event_id[4:16], 16) - time.time_ns() // 1_000_000) < 60_000  # ms timestamp
     assert drawn == sorted(drawn)
     assert len({new_event_id() for _ in range(10_000)}) == 10_000
+
+
+def test_a_body_holding_the_slot_mark_s_text_elsewhere_is_cut_field_by_field() -> None:
+    event = PayoutMade(period=1, payout_id=0, party_id=_SLOT_MARK, amount_fen=3,
+                       balance_after_fen=_SLOT_MARK)
+    head, tail = body_parts(Recorded(event, ("payout_id", "key")))
+    assert head + "42" + tail == canonical(replace(event, payout_id=42))

@@ -79,23 +79,45 @@ def new_event_id() -> str:
     return f"evt_{value:032x}"
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+"""Compact, keys sorted; built once (``json.dumps`` with options builds an encoder per call,
+which costs an order's event about as much as encoding its body)."""
+
+
 def _json(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(value)
+
+
+_SLOT_MARK = 2**64 + 1
+"""Stands in a slot while a body is encoded: no stored value is this large (every integer column
+is a signed 64-bit one), so its text names the slot's place in the encoded body."""
 
 
 def body_parts(recorded: Recorded) -> tuple[str, str]:
     """The event's JSON body; for a slotted event, cut where the slot's value goes.
 
     Invariant: for any integer ``n``, ``head + str(n) + tail`` is the body the event would have
-    with ``n`` in its slot field (keys sorted as ``json.dumps`` sorts them; the two parts are
-    the fields before and after the slot's key). Unslotted: ``(body, "")``.
+    with ``n`` in its slot field (keys sorted as ``json.dumps`` sorts them). Unslotted:
+    ``(body, "")``. The body is encoded once, with :data:`_SLOT_MARK` in the slot, and cut
+    around the mark; a body holding the mark's text elsewhere too is cut field by field instead.
     """
     body = recorded.event.body()
     if recorded.slot is None:
         return _json(body), ""
     field = recorded.slot[0]
-    if not isinstance(body.pop(field), int):
+    if not isinstance(body[field], int):
         raise TypeError(f"the slot {field!r} of {recorded.event.type} is not an integer field")
+    body[field] = _SLOT_MARK
+    text = _json(body)
+    mark = f"{json.dumps(field)}:{_SLOT_MARK}"
+    if text.count(str(_SLOT_MARK)) == 1 and text.count(mark) == 1:
+        head, tail = text.split(mark)
+        return head + mark[:-len(str(_SLOT_MARK))], tail
+    return _cut(body, field)
+
+
+def _cut(body: dict[str, Any], field: str) -> tuple[str, str]:
+    """``body`` encoded as the fields before ``field`` and after it, joined around its value."""
     before = _json({k: v for k, v in body.items() if k < field})
     after = _json({k: v for k, v in body.items() if k > field})
     head = before[:-1] + ("," if len(before) > 2 else "") + json.dumps(field) + ":"

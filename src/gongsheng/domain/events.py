@@ -29,7 +29,11 @@ class Event:
 
     def body(self) -> dict[str, Any]:
         """The event's fields but ``period``, as JSON-ready values."""
-        return {name: _plain(getattr(self, name)) for name in _body_fields(type(self))}
+        body = {}
+        for name in _body_fields(type(self)):
+            value = getattr(self, name)
+            body[name] = value if type(value) in _SCALARS else _plain(value)
+        return body
 
 
 _FIELDS: dict[type[Event], tuple[str, ...]] = {}
