@@ -278,6 +278,26 @@ def test_promoter_page(page: Page, site: Site) -> None:
     screenshot(page, "promoter")
 
 
+def test_a_promoter_s_merchants_page_by_key(page: Page, site: Site) -> None:
+    """Below the newest merchant the page lists the others and links to the newer page, which
+    lists the newest alone, links to no newer one and back to the older (paged by key, newest
+    first)."""
+    me = site.parties["promoter"]
+    user = site.username("promoter")
+    sign_in(page, site, user, f"/promoter/{me}")
+    rows = page.locator("#merchants tr[data-merchant]")
+    signed = rows.evaluate_all("els => els.map(e => +e.dataset.merchant)")
+    assert signed == sorted(signed, reverse=True) and page.locator("#pager-newer").count() == 0
+    page.goto(f"{site.base}/promoter/{me}?before={signed[0]}")
+    assert rows.evaluate_all("els => els.map(e => +e.dataset.merchant)") == signed[1:]
+    assert value(page, '[data-k="merchants"]') == len(signed)  # the count is the whole list's
+    page.click("#pager-newer")  # the nearest rows above the page's first: the newest merchant
+    assert rows.evaluate_all("els => els.map(e => +e.dataset.merchant)") == signed[:1]
+    assert page.locator("#pager-newer").count() == 0
+    page.click("#pager-older")
+    assert rows.evaluate_all("els => els.map(e => +e.dataset.merchant)") == signed[1:]
+
+
 def test_admin_opens_any_party_page_and_pages_load_quickly(page: Page, site: Site) -> None:
     sign_in(page, site, "admin", "/admin")
     for role, party in site.parties.items():

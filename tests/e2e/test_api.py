@@ -283,7 +283,9 @@ def test_partner_report_bm_merchants_and_policy(api: Api) -> None:
     bound = api.call("GET", f"/business-managers/{api.city.bm}/merchants", "bm")
     assert bound.status_code == 200
     assert [m["merchant_id"] for m in bound.json()["merchants"]] == [api.city.merchant]
-    assert bound.json()["commissions_fen"] == 1000
+    assert bound.json()["commissions_fen"] == 1000 and bound.json()["merchant_count"] == 1
+    assert bound.json()["next_before"] is None
+    problem(api.call("GET", f"/business-managers/{api.city.bm}/merchants?limit=0", "bm"), 422)
     problem(api.call("GET", f"/business-managers/{api.city.bm}/merchants", "merchant"), 403)
     problem(api.call("GET", f"/business-managers/{api.city.partner}/merchants", "admin"), 404)
     versions = api.call("GET", "/policy/versions", "consumer")

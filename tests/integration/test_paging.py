@@ -17,7 +17,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.database import alembic_config, migrate
 from gongsheng.adapters.paging import NAME_SEARCH_INDEX, KeyedPage, keyed_page
 from gongsheng.domain.errors import InvalidInput
-from gongsheng.services import directory
+from gongsheng.services import directory, reports
 from gongsheng.services.platform import Platform
 
 if TYPE_CHECKING:
@@ -127,3 +127,47 @@ def test_migration_0021_keys_the_lists_indexes_and_undoes_it(city: City, dialect
         assert _trigram(conn) is (dialect == "postgres")
     page = city.platform.read(lambda c: directory.parties(c, q="Consumer", limit=5))
     assert {p["party_id"] for p in page.items} == {city.consumer, city.referrer}
+
+
+@pytest.mark.parametrize("role", ["bm", "promoter"])
+def test_a_party_s_merchants_walk_by_key_newest_first(city: City, role: str) -> None:
+    """A BM's bound merchants and a promoter's signed ones: pages of two, newest first, every
+    merchant once, the count beside them; the merchants of no other party among them."""
+    party = city.bm if role == "bm" else city.promoter
+    terms = {"bm_id": city.bm, "bm_rate": "0.01"} if role == "bm" else {"promoter_id": city.promoter}
+    added = [city.add_merchant(f"Keyed {role} {i}", **terms) for i in range(5)]
+    city.add_merchant(f"Keyed {role} other")  # nobody's
+    mine = sorted([city.merchant, *added], reverse=True)
+    walked: list[int] = []
+    before: int | None = None
+    while True:
+        page = city.platform.read(
+            lambda c, b=before: reports.party_merchants(c, role, party, limit=2, before=b))
+        walked += [m["merchant_id"] for m in page.items]
+        if page.older is None:
+            break
+        before = page.older
+    assert walked == mine
+    assert city.platform.read(lambda c: reports.party_merchant_count(c, role, party)) == len(mine)
+    newer = city.platform.read(
+        lambda c: reports.party_merchants(c, role, party, limit=2, after=mine[2]))
+    assert [m["merchant_id"] for m in newer.items] == mine[:2] and newer.newer is None
+
+
+def test_migration_0022_keys_a_party_s_merchants_and_undoes_it(city: City) -> None:
+    """Down to 0021: ``merchants.bm_id`` and ``promoter_id`` have their single-column indexes
+    again; up: the keyed ones replace them."""
+    engine = city.platform.engine
+    keyed = {"ix_merchants_bm_key", "ix_merchants_promoter_key"}
+    replaced = {"ix_merchants_bm_id", "ix_merchants_promoter_id"}
+    with engine.connect() as conn:
+        assert keyed <= _indexes(conn, "merchants") and not replaced & _indexes(conn, "merchants")
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0021")
+    with engine.connect() as conn:
+        assert replaced <= _indexes(conn, "merchants") and not keyed & _indexes(conn, "merchants")
+    migrate(engine)
+    with engine.connect() as conn:
+        assert keyed <= _indexes(conn, "merchants") and not replaced & _indexes(conn, "merchants")

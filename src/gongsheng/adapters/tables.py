@@ -178,12 +178,15 @@ merchants = Table(
     Column("region_id", ForeignKey("regions.id"), nullable=False, index=True),
     Column("concession_rate", String(20), nullable=False),  # exact decimal
     Column("accepts_vouchers", Boolean, nullable=False),
-    Column("bm_id", ForeignKey("business_managers.party_id"), nullable=True, index=True),
+    Column("bm_id", ForeignKey("business_managers.party_id"), nullable=True),
     Column("bm_rate", String(20), nullable=True),
-    Column("promoter_id", ForeignKey("promoters.party_id"), nullable=True, index=True),
+    Column("promoter_id", ForeignKey("promoters.party_id"), nullable=True),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     CheckConstraint("channel in ('mall', 'brand', 'alliance')", name="channel"),
 )
+# a BM's bound merchants and a promoter's signed ones, paged by key (reports.party_merchants)
+Index("ix_merchants_bm_key", merchants.c.bm_id, merchants.c.party_id)
+Index("ix_merchants_promoter_key", merchants.c.promoter_id, merchants.c.party_id)
 
 consumers = Table(
     "consumers", metadata,

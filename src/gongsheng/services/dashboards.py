@@ -20,6 +20,7 @@ from gongsheng.domain.ledger import AccountKind, EntryKind
 from gongsheng.domain.party_totals import posted
 from gongsheng.services.books import LIFETIME, counters
 from gongsheng.services.figures import coverage_by_region
+from gongsheng.services.reports import party_merchant_count, party_merchants
 
 
 def regions_overview(conn: Connection) -> list[dict[str, Any]]:
@@ -105,8 +106,11 @@ def party_names(conn: Connection, ids: list[int]) -> dict[int, str]:
         select(t.parties.c.id, t.parties.c.name).where(t.parties.c.id.in_(sorted(set(ids))))).all()}
 
 
-def promoter_overview(conn: Connection, promoter_id: int) -> dict[str, Any]:
-    """A promoter's partner and region, and the merchants it signed."""
+def promoter_overview(conn: Connection, promoter_id: int, *, limit: int = 50,
+                      before: int | None = None, after: int | None = None,
+                      newer: bool = False) -> dict[str, Any]:
+    """A promoter's partner and region, how many merchants it signed and a page of them
+    (``page``, ``reports.party_merchants``)."""
     row = conn.execute(
         select(t.promoters.c.partner_id, t.parties.c.name, t.partners.c.region_id,
                t.regions.c.name.label("region"))
@@ -116,16 +120,11 @@ def promoter_overview(conn: Connection, promoter_id: int) -> dict[str, Any]:
         .where(t.promoters.c.party_id == promoter_id)).first()
     if row is None:
         raise NotFound(f"promoter {promoter_id} does not exist")
-    m = t.merchants
-    merchants = [{"merchant_id": int(r.party_id), "name": r.name, "category": r.category,
-                  "channel": r.channel, "concession_rate": r.concession_rate, "active": bool(r.active)}
-                 for r in conn.execute(
-                     select(m.c.party_id, t.parties.c.name, m.c.category, m.c.channel,
-                            m.c.concession_rate, m.c.active)
-                     .select_from(m.join(t.parties, t.parties.c.id == m.c.party_id))
-                     .where(m.c.promoter_id == promoter_id).order_by(m.c.party_id)).all()]
     return {"promoter_id": promoter_id, "partner_id": int(row.partner_id), "partner": row.name,
-            "region_id": int(row.region_id), "region": row.region, "merchants": merchants}
+            "region_id": int(row.region_id), "region": row.region,
+            "merchant_count": party_merchant_count(conn, "promoter", promoter_id),
+            "page": party_merchants(conn, "promoter", promoter_id, limit=limit, before=before,
+                                    after=after, newer=newer)}
 
 
 __all__ = ["merchant_activity", "party_names", "promoter_overview", "regions_overview", "share_programmes"]

@@ -191,21 +191,47 @@ def partner_report(conn: Connection, partner_id: int) -> dict[str, Any]:
     }
 
 
-def bm_merchants(conn: Connection, bm_id: int) -> dict[str, Any]:
-    """The merchants bound to a business manager, with its commissions to date."""
+_SIGNER = {"bm": t.merchants.c.bm_id, "promoter": t.merchants.c.promoter_id}
+"""The column naming a merchant's BM (bound) or promoter (signed)."""
+
+
+def party_merchants(conn: Connection, role: str, party_id: int, *, limit: int = 50,
+                    before: int | None = None, after: int | None = None,
+                    newer: bool = False) -> KeyedPage[dict[str, Any]]:
+    """The merchants bound to a BM (``role`` ``bm``) or signed by a promoter (``promoter``),
+    newest first, paged by key: one range of ``ix_merchants_bm_key`` /
+    ``ix_merchants_promoter_key`` per page, however many merchants the party has."""
+    m = t.merchants
+    query = (select(m.c.party_id, t.parties.c.name, m.c.category, m.c.channel, m.c.region_id,
+                    m.c.concession_rate, m.c.bm_rate, m.c.accepts_vouchers, m.c.active)
+             .select_from(m.join(t.parties, t.parties.c.id == m.c.party_id))
+             .where(_SIGNER[role] == party_id))
+    return keyed_page(conn, query, m.c.party_id, limit, before=before, after=after,
+                      newer=newer).map(lambda r: {
+                          "merchant_id": int(r.party_id), "name": r.name, "category": r.category,
+                          "channel": r.channel, "region_id": int(r.region_id),
+                          "concession_rate": r.concession_rate, "bm_rate": r.bm_rate,
+                          "accepts_vouchers": bool(r.accepts_vouchers), "active": bool(r.active)})
+
+
+def party_merchant_count(conn: Connection, role: str, party_id: int) -> int:
+    """How many merchants the BM or promoter has (an index-only count of its range)."""
+    column = _SIGNER[role]
+    return int(conn.execute(select(func.count()).select_from(t.merchants)
+                            .where(column == party_id)).scalar_one())
+
+
+def bm_merchants(conn: Connection, bm_id: int, *, limit: int = 50, before: int | None = None,
+                 after: int | None = None, newer: bool = False) -> dict[str, Any]:
+    """A business manager's commissions to date, how many merchants are bound to it and a page
+    of them (``page``, :func:`party_merchants`)."""
     if conn.execute(select(t.business_managers.c.party_id)
                     .where(t.business_managers.c.party_id == bm_id)).first() is None:
         raise NotFound(f"business manager {bm_id} does not exist")
-    m = t.merchants
-    rows = conn.execute(
-        select(m.c.party_id, t.parties.c.name, m.c.category, m.c.channel, m.c.region_id,
-               m.c.concession_rate, m.c.bm_rate, m.c.accepts_vouchers, m.c.active)
-        .select_from(m.join(t.parties, t.parties.c.id == m.c.party_id))
-        .where(m.c.bm_id == bm_id).order_by(m.c.party_id)).mappings().all()
     return {"bm_id": bm_id, "commissions_fen": _commissions(conn, [bm_id])[bm_id],
-            "merchants": [{"merchant_id": int(r["party_id"]), **{k: r[k] for k in (
-                "name", "category", "channel", "region_id", "concession_rate", "bm_rate",
-                "accepts_vouchers", "active")}} for r in rows]}
+            "merchant_count": party_merchant_count(conn, "bm", bm_id),
+            "page": party_merchants(conn, "bm", bm_id, limit=limit, before=before, after=after,
+                                    newer=newer)}
 
 
 def kpis(conn: Connection, since: int = 1, limit: int = 120) -> dict[str, Any]:

@@ -400,9 +400,13 @@ class BoundMerchant(BaseModel):
     active: bool
 
 
-class BmMerchants(BaseModel):
+class BmMerchants(KeyedPageOut):
+    """A BM's commissions, how many merchants are bound to it, and a page of them, newest first
+    (``next_before`` for the next page)."""
+
     bm_id: int
     commissions_fen: int
+    merchant_count: int
     merchants: list[BoundMerchant]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Coroutine
+from functools import partial
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from gongsheng.entrypoints.api.auth import app_token_key, issue_token, read_toke
 from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep, actor_of
 from gongsheng.entrypoints.api.limiter import RateLimited
 from gongsheng.entrypoints.api.observability.metrics import count_close
-from gongsheng.entrypoints.web import session, views
+from gongsheng.entrypoints.web import forms, session, views
 from gongsheng.entrypoints.web.i18n import translator
 from gongsheng.services import accounts, dashboards, forecast_store, reports, risk
 from gongsheng.services.platform import Platform
@@ -276,10 +277,13 @@ def _merchant(conn: Connection, party_id: int) -> dict[str, Any]:
             "orders": reports.list_orders(conn, merchant_id=party_id, limit=10).items}
 
 
-def _bm(conn: Connection, party_id: int) -> dict[str, Any]:
+def _bm(conn: Connection, party_id: int, *, before: int | None = None,
+        after: int | None = None) -> dict[str, Any]:
     statement = reports.statement(conn, party_id)
-    return {"profile": reports.party_profile(conn, party_id),
-            "bound": reports.bm_merchants(conn, party_id), "statement": statement,
+    bound = reports.bm_merchants(conn, party_id, limit=forms.PAGE, before=before, after=after,
+                                 newer=True)
+    return {"profile": reports.party_profile(conn, party_id), "bound": bound,
+            "pager": forms.pager(bound["page"], f"/bm/{party_id}"), "statement": statement,
             "commissions": views.commissions_by_period(statement)}
 
 
@@ -289,11 +293,14 @@ def _partner(conn: Connection, party_id: int) -> dict[str, Any]:
             "statement": reports.statement(conn, party_id)}
 
 
-def _promoter(conn: Connection, party_id: int) -> dict[str, Any]:
+def _promoter(conn: Connection, party_id: int, *, before: int | None = None,
+              after: int | None = None) -> dict[str, Any]:
     statement = reports.statement(conn, party_id)
     commissions = views.commissions_by_period(statement)
-    return {"profile": reports.party_profile(conn, party_id),
-            "overview": dashboards.promoter_overview(conn, party_id), "statement": statement,
+    overview = dashboards.promoter_overview(conn, party_id, limit=forms.PAGE, before=before,
+                                            after=after, newer=True)
+    return {"profile": reports.party_profile(conn, party_id), "overview": overview,
+            "pager": forms.pager(overview["page"], f"/promoter/{party_id}"), "statement": statement,
             "commissions": commissions,
             "commissions_total_fen": sum(r["commission_fen"] for r in commissions)}
 
@@ -325,10 +332,11 @@ def merchant_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
 
 
 @router.get("/bm/{party_id}")
-def bm_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
-            party_id: PartyId) -> HTMLResponse:
-    """A business manager's bound merchants and lifetime commissions."""
-    return _party_page(request, viewer, platform, "bm", party_id, _bm,
+def bm_page(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
+            before: forms.Before = None, after: forms.After = None) -> HTMLResponse:
+    """A business manager's bound merchants (paged by key) and lifetime commissions."""
+    return _party_page(request, viewer, platform, "bm", party_id,
+                       partial(_bm, before=before, after=after),
                        lambda d, _: [views.commission_chart(d["commissions"], _)])
 
 
@@ -341,10 +349,11 @@ def partner_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
 
 
 @router.get("/promoter/{party_id}")
-def promoter_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
-                  party_id: PartyId) -> HTMLResponse:
-    """A promoter's signed merchants and commissions."""
-    return _party_page(request, viewer, platform, "promoter", party_id, _promoter,
+def promoter_page(request: Request, viewer: ViewerDep, platform: PlatformDep, party_id: PartyId,
+                  before: forms.Before = None, after: forms.After = None) -> HTMLResponse:
+    """A promoter's signed merchants (paged by key) and commissions."""
+    return _party_page(request, viewer, platform, "promoter", party_id,
+                       partial(_promoter, before=before, after=after),
                        lambda d, _: [views.commission_chart(d["commissions"], _)])
 
 

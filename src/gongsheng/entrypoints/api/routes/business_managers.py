@@ -7,7 +7,9 @@ from fastapi import APIRouter
 from gongsheng.entrypoints.api.deps import (
     ActingPlatform,
     AdminUser,
+    Before,
     CurrentUser,
+    Limit,
     PartyId,
     PlatformDep,
 )
@@ -26,7 +28,13 @@ def create_business_manager(body: BusinessManagerIn, _: AdminUser, platform: Act
 
 
 @router.get("/business-managers/{party_id}/merchants", response_model=BmMerchants)
-def bound_merchants(party_id: PartyId, user: CurrentUser, platform: PlatformDep) -> BmMerchants:
-    """The merchants bound to a business manager, and its commissions (the BM itself or admin)."""
+def bound_merchants(party_id: PartyId, user: CurrentUser, platform: PlatformDep,
+                    limit: Limit = 50, before: Before = None) -> BmMerchants:
+    """The merchants bound to a business manager, newest first, paged by key
+    (``next_before``), and its commissions (the BM itself or admin)."""
     user.require_own(party_id, "this business manager's merchants")
-    return BmMerchants(**platform.read(reports.bm_merchants, party_id))
+    found = platform.read(lambda c: reports.bm_merchants(c, party_id, limit=limit, before=before))
+    page = found["page"]
+    return BmMerchants(bm_id=party_id, commissions_fen=found["commissions_fen"],
+                       merchant_count=found["merchant_count"], merchants=page.items,
+                       **BmMerchants.fields_of(page, limit))
