@@ -14,6 +14,12 @@ only if its change committed; a rolled-back unit of work leaves none, and so doe
 :meth:`UnitOfWork.savepoint`. Events are written in the order they were recorded. Operator
 actions recorded with :meth:`UnitOfWork.audit` are written to the audit log at commit, by the unit
 of work's :attr:`UnitOfWork.actor` (``services/audit.py`` tells how an action is audited).
+
+The unit of work exposes the stores of its transaction (``uow.ledger``, ``uow.holdings``,
+``uow.periods``, ``uow.parties``, ``uow.requests``, ``uow.policies``, ``uow.programmes``,
+``uow.closing``: the ports of ``services/ports/``); this module is where the real ones are
+built (:func:`stores_on`), the one place of the converted use cases that knows they are SQL.
+Services not converted yet still use :attr:`UnitOfWork.conn`.
 """
 
 from __future__ import annotations
@@ -22,19 +28,35 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from gongsheng.adapters import database, locks
 from gongsheng.adapters.audit_store import add_records
 from gongsheng.adapters.event_store import Recorded, add_events
+from gongsheng.adapters.holding_store import SqlHoldingStore
+from gongsheng.adapters.ledger import SqlLedgerStore
 from gongsheng.adapters.locks import BOOKS_LOCK  # the order path's fused statement takes it
+from gongsheng.adapters.party_store import SqlPartyStore
+from gongsheng.adapters.period_store import SqlPeriodStore
+from gongsheng.adapters.policy_store import SqlPolicyStore
+from gongsheng.adapters.programme_store import SqlProgrammeStore
+from gongsheng.adapters.request_store import SqlRequestStore
+from gongsheng.adapters.sql_stores import SqlStores, sql_stores
 from gongsheng.domain.audit import SYSTEM, Actor, AuditRecord
 from gongsheng.domain.errors import RetryTransaction
 from gongsheng.domain.events import Event
 
-__all__ = ["BOOKS_LOCK", "RetryTransaction", "UnitOfWork"]
+if TYPE_CHECKING:
+    from gongsheng.services.closing import SqlClosing
+
+__all__ = ["BOOKS_LOCK", "Connection", "RetryTransaction", "UnitOfWork", "stores_on"]
+
+
+def stores_on(conn: Connection) -> SqlStores:
+    """The real stores on ``conn``, in its transaction (for use cases called with a connection)."""
+    return sql_stores(conn)
 
 
 class UnitOfWork:
@@ -48,6 +70,13 @@ class UnitOfWork:
     """
 
     conn: Connection
+    ledger: SqlLedgerStore
+    holdings: SqlHoldingStore
+    periods: SqlPeriodStore
+    parties: SqlPartyStore
+    requests: SqlRequestStore
+    policies: SqlPolicyStore
+    programmes: SqlProgrammeStore
 
     def __init__(self, engine: Engine, *, read_only: bool = False, actor: Actor = SYSTEM) -> None:
         self.engine = engine
@@ -66,7 +95,17 @@ class UnitOfWork:
         self._tx = self.conn.begin()
         self.events = []
         self.audits = []
+        stores = stores_on(self.conn)
+        self.ledger, self.holdings, self.periods = stores.ledger, stores.holdings, stores.periods
+        self.parties, self.requests = stores.parties, stores.requests
+        self.policies, self.programmes = stores.policies, stores.programmes
         return self
+
+    @property
+    def closing(self) -> SqlClosing:
+        """The close's steps of other concepts (forecast, risk, seals) in this transaction."""
+        from gongsheng.services.closing import SqlClosing  # it runs services built on this one
+        return SqlClosing(self)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -160,3 +199,13 @@ class UnitOfWork:
         ``parties`` and the dividend pool for a take of up to ``pool_take`` fen
         (:func:`locks.lock_adjustments` states the rule)."""
         locks.lock_adjustments(self.conn, parties, pool_take=pool_take)
+
+
+if TYPE_CHECKING:  # mypy holds the real unit of work and stores to the ports
+    from gongsheng.services.ports.work import Stores, Work
+
+    def _is_work(uow: UnitOfWork) -> Work:
+        return uow
+
+    def _are_stores(stores: SqlStores) -> Stores:
+        return stores
