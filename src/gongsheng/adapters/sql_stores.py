@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import Connection
 
 from gongsheng.adapters.holding_store import SqlHoldingStore
@@ -15,20 +13,14 @@ from gongsheng.adapters.programme_store import SqlProgrammeStore
 from gongsheng.adapters.request_store import SqlRequestStore
 
 
-@dataclass(frozen=True)
 class SqlStores:
     """Every store on one connection: they share its transaction."""
 
-    ledger: SqlLedgerStore
-    holdings: SqlHoldingStore
-    periods: SqlPeriodStore
-    parties: SqlPartyStore
-    requests: SqlRequestStore
-    policies: SqlPolicyStore
-    programmes: SqlProgrammeStore
-
-
-def sql_stores(conn: Connection) -> SqlStores:
-    return SqlStores(SqlLedgerStore(conn), SqlHoldingStore(conn), SqlPeriodStore(conn),
-                     SqlPartyStore(conn), SqlRequestStore(conn), SqlPolicyStore(conn),
-                     SqlProgrammeStore(conn))
+    def __init__(self, conn: Connection) -> None:
+        self.ledger = SqlLedgerStore(conn)
+        self.holdings = SqlHoldingStore(conn)
+        self.periods = SqlPeriodStore(conn)
+        self.parties = SqlPartyStore(conn)
+        self.requests = SqlRequestStore(conn)
+        self.policies = SqlPolicyStore(conn)
+        self.programmes = SqlProgrammeStore(conn)

@@ -35,15 +35,8 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from gongsheng.adapters import database, locks
 from gongsheng.adapters.audit_store import add_records
 from gongsheng.adapters.event_store import Recorded, add_events
-from gongsheng.adapters.holding_store import SqlHoldingStore
-from gongsheng.adapters.ledger import SqlLedgerStore
 from gongsheng.adapters.locks import BOOKS_LOCK  # the order path's fused statement takes it
-from gongsheng.adapters.party_store import SqlPartyStore
-from gongsheng.adapters.period_store import SqlPeriodStore
-from gongsheng.adapters.policy_store import SqlPolicyStore
-from gongsheng.adapters.programme_store import SqlProgrammeStore
-from gongsheng.adapters.request_store import SqlRequestStore
-from gongsheng.adapters.sql_stores import SqlStores, sql_stores
+from gongsheng.adapters.sql_stores import SqlStores
 from gongsheng.domain.audit import SYSTEM, Actor, AuditRecord
 from gongsheng.domain.errors import RetryTransaction
 from gongsheng.domain.events import Event
@@ -56,11 +49,12 @@ __all__ = ["BOOKS_LOCK", "Connection", "RetryTransaction", "UnitOfWork", "stores
 
 def stores_on(conn: Connection) -> SqlStores:
     """The real stores on ``conn``, in its transaction (for use cases called with a connection)."""
-    return sql_stores(conn)
+    return SqlStores(conn)
 
 
-class UnitOfWork:
-    """A transaction on ``engine``; commits only when asked, rolls back otherwise.
+class UnitOfWork(SqlStores):
+    """A transaction on ``engine``; commits only when asked, rolls back otherwise. Its stores
+    (:class:`SqlStores`) act in that transaction.
 
     ``read_only=True`` declares a use case that only reads: on SQLite it then takes no lock, so
     readers proceed side by side (a write transaction holds SQLite's one write lock from its
@@ -70,13 +64,6 @@ class UnitOfWork:
     """
 
     conn: Connection
-    ledger: SqlLedgerStore
-    holdings: SqlHoldingStore
-    periods: SqlPeriodStore
-    parties: SqlPartyStore
-    requests: SqlRequestStore
-    policies: SqlPolicyStore
-    programmes: SqlProgrammeStore
 
     def __init__(self, engine: Engine, *, read_only: bool = False, actor: Actor = SYSTEM) -> None:
         self.engine = engine
@@ -95,10 +82,7 @@ class UnitOfWork:
         self._tx = self.conn.begin()
         self.events = []
         self.audits = []
-        stores = stores_on(self.conn)
-        self.ledger, self.holdings, self.periods = stores.ledger, stores.holdings, stores.periods
-        self.parties, self.requests = stores.parties, stores.requests
-        self.policies, self.programmes = stores.policies, stores.programmes
+        SqlStores.__init__(self, self.conn)
         return self
 
     @property

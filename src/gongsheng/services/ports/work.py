@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from gongsheng.domain.events import Event
@@ -53,6 +54,6 @@ class Work(Stores, Protocol):
         """Orders share the books; a close holds them alone."""
         ...
 
-    def lock_adjustments(self, parties: list[int] = ..., *, pool_take: int = 0) -> None:
+    def lock_adjustments(self, parties: Iterable[int] = ..., *, pool_take: int = 0) -> None:
         """An adjustment's lock: the books shared, each of ``parties``, the pool for a take."""
         ...
