@@ -104,7 +104,11 @@ class FakeBooks:
     def move(self, legs: Iterable[tuple[int, Asset, int]]) -> None:
         """Add legs onto balances directly (a test's opening balances; keep them balanced)."""
         for acc, asset, amount in legs:
-            self.balances[(acc, asset)] = self.balances.get((acc, asset), 0) + amount
+            after = self.balances.get((acc, asset), 0) + amount
+            if after:
+                self.balances[(acc, asset)] = after
+            else:  # a balance of 0 is no balance (as a trial balance lists them)
+                self.balances.pop((acc, asset), None)
 
     def hold(self, holder: int, start_period: int, multiple: Decimal, points: int) -> None:
         """Give a holder ``points`` in a group, as an order does (its points account too)."""
