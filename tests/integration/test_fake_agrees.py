@@ -115,26 +115,25 @@ class Outcome:
     audits: list[AuditRecord]
 
 
-def on_real(engine: Engine, step: Callable[..., Any], *args: Any) -> Outcome:
-    with UnitOfWork(engine) as uow:
+def outcome(unit: Any, events_of: Callable[[Any], list[Event]], step: Callable[..., Any],
+            *args: Any) -> Outcome:
+    """Run ``step`` in the unit of work ``unit`` and commit it, unless it is refused."""
+    with unit as uow:
         try:
             result = step(uow, *args)
         except GongshengError as err:
             return Outcome((type(err).__name__, str(err)), [], [])
-        events, audits = [r.event for r in uow.events], list(uow.audits)
+        events, audits = events_of(uow), list(uow.audits)
         uow.commit()
     return Outcome(result, events, audits)
+
+
+def on_real(engine: Engine, step: Callable[..., Any], *args: Any) -> Outcome:
+    return outcome(UnitOfWork(engine), lambda uow: [r.event for r in uow.events], step, *args)
 
 
 def on_fake(books: FakeBooks, step: Callable[..., Any], *args: Any) -> Outcome:
-    with FakeUnitOfWork(books) as uow:
-        try:
-            result = step(uow, *args)
-        except GongshengError as err:
-            return Outcome((type(err).__name__, str(err)), [], [])
-        events, audits = list(uow.events), list(uow.audits)
-        uow.commit()
-    return Outcome(result, events, audits)
+    return outcome(FakeUnitOfWork(books), lambda uow: list(uow.events), step, *args)
 
 
 def test_the_fake_and_the_real_stores_agree_on_a_sequence_of_use_cases(unheld_city: City) -> None:
