@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import policy_with_hold
-from gongsheng.adapters import ledger_store
+from gongsheng.adapters import holding_store, ledger_store, period_store
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.locks import BOOKS_LOCK, FAST_POOL_TAKE_FEN, POOL_SLOTS
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import AccountKind
-from gongsheng.services import books, holdings, ordering, periods, refunding
+from gongsheng.services import ordering, periods, refunding
 from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
@@ -227,8 +227,8 @@ def test_refunds_and_payouts_of_other_merchants_do_not_wait(
     city, other, _buyer, at_m, at_n = two_merchants
     stripes = StripesInTurn()
     monkeypatch.setattr(ledger_store, "_rng", stripes)
-    monkeypatch.setattr(holdings, "_rng", stripes)
-    monkeypatch.setattr(books, "_stripe_rng", stripes)
+    monkeypatch.setattr(holding_store, "_rng", stripes)
+    monkeypatch.setattr(period_store, "_stripe_rng", stripes)
     plat = city.platform
     cash_before = held(plat, other, AccountKind.CASH)
     with UnitOfWork(plat.engine) as uow:

@@ -17,6 +17,7 @@ from typing import Any
 
 from gongsheng.domain.errors import InvariantViolation
 from gongsheng.domain.policy import Policy, Recipient
+from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
 
 TO_PREFIX = "to:"  # counters ``to:<recipient>``: what the waterfall paid it (orders, refunds apart)
 PART_PREFIX = "part:"  # counters ``part:<name>``: what each part of the waterfall paid
@@ -188,3 +189,85 @@ def _json_dict(items: list[tuple[str, Any]]) -> dict[str, Any]:
 
 __all__ = ["PART_PREFIX", "TO_PREFIX", "PaidByRecipient", "PaidParts", "PeriodFigures",
            "RegionCoverage", "RiskFlag", "share"]
+
+
+def region_coverage(regions: list[tuple[int, str, int]],
+                    lifetime: Mapping[str, int]) -> list[RegionCoverage]:
+    """Every region ``(id, name, merchant universe)``'s merchants active to date (lifetime
+    counters ``merchants:region:<id>``) against its universe."""
+    out = []
+    for rid, name, universe in regions:
+        active = lifetime.get(f"merchants:region:{rid}", 0)
+        out.append(RegionCoverage(rid, name, active, universe, share(active, universe)))
+    return out
+
+
+@dataclass(frozen=True)
+class CloseInputs:
+    """What a close's figures are computed from, read once at the close: the period's and the
+    lifetime counters (summed over stripes), the pool's balances after the release, the regions'
+    coverage and the vouchers every holding may still release."""
+
+    counters: Mapping[str, int]
+    lifetime: Mapping[str, int]
+    pool_available_fen: int
+    pool_reserved_fen: int
+    regions: list[RegionCoverage]
+    unreleased_entitlement_fen: int
+
+
+def close_figures(seq: int, policy: Policy, rate: int, nominal: int, released: int,
+                  unfunded: int, got: CloseInputs) -> PeriodFigures:
+    """The figures of period ``seq`` as of its close (O(counters + regions), no reads)."""
+    c, life = got.counters, got.lifetime
+    gmv = c.get("gmv_fen", 0)
+    orders = c.get("orders", 0)
+    active = c.get("active_consumers", 0)
+    concession = c.get("concession_fen", 0)
+    paid = PaidParts.from_counters(c, policy)
+    platform = paid.by_recipient.platform
+    available, reserved = got.pool_available_fen, got.pool_reserved_fen
+    outstanding = reserved  # the reserve always equals the vouchers released and not yet spent
+    entitlement = got.unreleased_entitlement_fen
+    flags = []
+    if rate < nominal and entitlement > 0:
+        flags.append(RiskFlag("release_below_nominal",
+                              f"release rate {rate_as_decimal(rate):.6f} below nominal "
+                              f"{rate_as_decimal(nominal):.6f} of cap per period"))
+    for r in got.regions:
+        if r.coverage is not None and Decimal(r.coverage) > policy.coverage_warning:
+            flags.append(RiskFlag("coverage_above_threshold",
+                                  f"region {r.name} coverage {r.coverage} above "
+                                  f"{policy.coverage_warning}"))
+    if outstanding > 0 and available + reserved < outstanding:
+        flags.append(RiskFlag("pool_coverage_below_1",
+                              f"pool {available + reserved} fen covers outstanding vouchers "
+                              f"{outstanding} fen less than once"))
+    if unfunded:
+        flags.append(RiskFlag("unfunded_release",
+                              f"{unfunded} fen released beyond what the pool held (promise)"))
+    return PeriodFigures(
+        period=seq, controller=policy.release.controller.value,
+        nominal_periods=-(-SCALE // nominal) if nominal else 0,
+        gmv_fen=gmv, gmv_by_channel_fen={k.split(":", 1)[1]: v for k, v in c.items()
+                                         if k.startswith("gmv_fen:")},
+        orders=orders, average_order_fen=gmv // orders if orders else 0,
+        registered_consumers=life.get("consumers", 0), new_consumers=c.get("new_consumers", 0),
+        active_consumers=active, purchases_per_active_consumer=share(orders, active),
+        merchants=life.get("merchants", 0),
+        merchants_by_channel={k.rsplit(":", 1)[1]: v for k, v in life.items()
+                              if k.startswith("merchants:channel:")},
+        regions=tuple(got.regions),
+        concession_fen=concession, platform_revenue_fen=platform,
+        incentives_fen=paid.incentives_by_part, paid_by_recipient_fen=paid.by_recipient,
+        pool_in_fen=c.get("pool_in_fen", 0), vacant_to_pool_fen=c.get("vacant_to_pool_fen", 0),
+        vouchers_spent_fen=c.get("vouchers_spent_fen", 0),
+        refunds_fen=c.get("refunds_fen", 0), payouts_fen=c.get("payouts_fen", 0),
+        released_fen=released, unfunded_fen=unfunded,
+        pool_available_fen=available, pool_reserved_fen=reserved,
+        vouchers_outstanding_fen=outstanding, unreleased_entitlement_fen=entitlement,
+        release_rate=str(rate_as_decimal(rate)), nominal_rate=str(rate_as_decimal(nominal)),
+        periods_to_complete_at_rate=periods_to_complete(0, rate),
+        platform_share=share(platform, concession),
+        users_share=share(concession - platform, concession),
+        risk_flags=tuple(flags))

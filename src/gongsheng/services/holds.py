@@ -8,19 +8,30 @@ what the window left behind.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
-from gongsheng.adapters.earnings_store import cash_and_recent_earnings
 from gongsheng.domain.holds import CashPosition, available_from, first_held_period
-from gongsheng.services.books import current_policy
+from gongsheng.domain.policy import Policy
+from gongsheng.services.ports.ledger import LedgerStore
+from gongsheng.services.ports.work import Stores
+from gongsheng.services.unit_of_work import Connection, stores_on
+
+
+def position_in(ledger: LedgerStore, party_id: int, period: int, policy: Policy) -> CashPosition:
+    """The party's cash balance, held and available in open period ``period`` under ``policy``."""
+    balance, earned = ledger.cash_and_recent_earnings(
+        party_id, first_held_period(period, policy.hold_periods))
+    return CashPosition.of(balance, earned, policy.hold_periods)
+
+
+def position(stores: Stores, party_id: int) -> CashPosition:
+    """The party's cash position now, under the open period's policy."""
+    period = stores.periods.open_period()
+    return position_in(stores.ledger, party_id, period.seq,
+                       stores.policies.version(period.policy_version_id))
 
 
 def cash_position(conn: Connection, party_id: int) -> CashPosition:
-    """The party's cash balance, held and available now, under the open period's policy."""
-    period, policy = current_policy(conn)
-    balance, earned = cash_and_recent_earnings(
-        conn, party_id, first_held_period(period.seq, policy.hold_periods))
-    return CashPosition.of(balance, earned, policy.hold_periods)
+    """:func:`position` on a connection (for the use cases not on the stores yet)."""
+    return position(stores_on(conn), party_id)
 
 
 def holds_view(position: CashPosition) -> list[dict[str, int]]:

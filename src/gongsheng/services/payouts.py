@@ -11,20 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-
-from gongsheng.adapters import tables as t
-from gongsheng.adapters.ledger_store import balance, post
-from gongsheng.adapters.locks import lock_cash
 from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound, PartyFrozen
 from gongsheng.domain.events import PayoutMade
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, account_id, system_account
 from gongsheng.domain.money import yuan
-from gongsheng.services.books import add_counters, current_policy
-from gongsheng.services.freezes import is_frozen
-from gongsheng.services.holds import cash_position
-from gongsheng.services.idempotency import check_key, positive_fen, prior_request
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.holds import position_in
+from gongsheng.services.idempotency import check_key, positive_fen, request_hash, same_request
+from gongsheng.services.ports.work import Work
 
 
 @dataclass(frozen=True)
@@ -36,31 +29,36 @@ class PayoutResult:
     replayed: bool = False
 
 
-def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> PayoutResult:
-    """Pay ``amount_fen`` of a party's cash balance out (the caller commits)."""
+def withdraw(uow: Work, party_id: int, amount_fen: int, key: str) -> PayoutResult:
+    """Pay ``amount_fen`` of a party's cash balance out (the caller commits).
+
+    A replay of ``key`` with the same request returns the first payout (``replayed``) and
+    records nothing; with another request it is a conflict.
+    """
     check_key(key)
     positive_fen(amount_fen, "payout")
-    conn = uow.conn
     uow.lock_adjustments([party_id])  # before the key lookup: a same-key retry waits, replays
-    body_hash, prior = prior_request(conn, t.payouts, key,
-                                     {"party_id": party_id, "amount_fen": amount_fen})
+    body_hash = request_hash({"party_id": party_id, "amount_fen": amount_fen})
+    prior = uow.requests.payout(key)
     cash = account_id(party_id, AccountKind.CASH)
     if prior is not None:
+        same_request(prior.request_hash, body_hash, key)
         after = prior.balance_after_fen
-        return PayoutResult(int(prior.id), party_id, int(prior.amount_fen),
-                            balance(conn, cash, Asset.CNY) if after is None else int(after),
+        return PayoutResult(prior.id, party_id, prior.amount_fen,
+                            uow.ledger.balance(cash, Asset.CNY) if after is None else after,
                             replayed=True)
-    kind = conn.execute(select(t.parties.c.kind).where(t.parties.c.id == party_id)).scalar_one_or_none()
+    kind = uow.parties.kind(party_id)
     if kind is None:
         raise NotFound(f"party {party_id} does not exist")
     if kind in ("platform", "consumer"):
         raise InvalidInput(f"a {kind} has no withdrawable cash balance")
-    lock_cash(conn, cash)  # so that two withdrawals cannot both pass the check
-    if is_frozen(conn, party_id):
+    uow.ledger.lock_cash(cash)  # so that two withdrawals cannot both pass the check
+    if uow.parties.is_frozen(party_id):
         raise PartyFrozen(f"party {party_id} is frozen for review: it cannot withdraw until an "
                           "administrator unfreezes it (its earnings keep accruing)")
-    period, policy = current_policy(conn)
-    position = cash_position(conn, party_id)
+    period = uow.periods.open_period()
+    policy = uow.policies.version(period.policy_version_id)
+    position = position_in(uow.ledger, party_id, period.seq, policy)
     cash_now, available = position.balance_fen, position.available_fen
     held_note = (f" ({yuan(position.held_fen)} yuan is held for {policy.hold_periods} "
                  "period(s) after it was earned)" if position.held_fen else "")
@@ -71,16 +69,14 @@ def withdraw(uow: UnitOfWork, party_id: int, amount_fen: int, key: str) -> Payou
     if amount_fen > available:
         raise InsufficientBalance(f"cannot withdraw {yuan(amount_fen)} yuan: the available "
                                   f"balance is {yuan(available)} yuan{held_note}")
-    payout_id = int(conn.execute(insert(t.payouts).returning(t.payouts.c.id), {
-        "idem_key": key, "request_hash": body_hash, "party_id": party_id,
-        "amount_fen": amount_fen, "period": period.seq,
-        "balance_after_fen": cash_now - amount_fen}).scalar_one())
+    payout_id = uow.requests.add_payout(key, body_hash, party_id, amount_fen, period.seq,
+                                        cash_now - amount_fen)
     entry = JournalEntry.build(EntryKind.PAYOUT, [
         (cash, Asset.CNY, -amount_fen),
         (system_account(AccountKind.CASH_OUT), Asset.CNY, amount_fen)], f"payout {payout_id}")
     assert entry is not None
-    post(conn, entry, period.seq, payout_id)
-    add_counters(conn, period.seq, {"payouts_fen": amount_fen})
+    uow.ledger.post(entry, period.seq, payout_id)
+    uow.periods.add_counters(period.seq, {"payouts_fen": amount_fen})
     uow.record(PayoutMade(period=period.seq, payout_id=payout_id, party_id=party_id,
                           amount_fen=amount_fen, balance_after_fen=cash_now - amount_fen))
     uow.audit("payout.made", f"party:{party_id}", {"payout_id": payout_id,

@@ -14,6 +14,12 @@ only if its change committed; a rolled-back unit of work leaves none, and so doe
 :meth:`UnitOfWork.savepoint`. Events are written in the order they were recorded. Operator
 actions recorded with :meth:`UnitOfWork.audit` are written to the audit log at commit, by the unit
 of work's :attr:`UnitOfWork.actor` (``services/audit.py`` tells how an action is audited).
+
+The unit of work exposes the stores of its transaction (``uow.ledger``, ``uow.holdings``,
+``uow.periods``, ``uow.parties``, ``uow.requests``, ``uow.policies``, ``uow.programmes``,
+``uow.closing``: the ports of ``services/ports/``); this module is where the real ones are
+built (:func:`stores_on`), the one place of the converted use cases that knows they are SQL.
+Services not converted yet still use :attr:`UnitOfWork.conn`.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
@@ -30,15 +36,25 @@ from gongsheng.adapters import database, locks
 from gongsheng.adapters.audit_store import add_records
 from gongsheng.adapters.event_store import Recorded, add_events
 from gongsheng.adapters.locks import BOOKS_LOCK  # the order path's fused statement takes it
+from gongsheng.adapters.sql_stores import SqlStores
 from gongsheng.domain.audit import SYSTEM, Actor, AuditRecord
 from gongsheng.domain.errors import RetryTransaction
 from gongsheng.domain.events import Event
 
-__all__ = ["BOOKS_LOCK", "RetryTransaction", "UnitOfWork"]
+if TYPE_CHECKING:
+    from gongsheng.services.closing import SqlClosing
+
+__all__ = ["BOOKS_LOCK", "Connection", "RetryTransaction", "UnitOfWork", "stores_on"]
 
 
-class UnitOfWork:
-    """A transaction on ``engine``; commits only when asked, rolls back otherwise.
+def stores_on(conn: Connection) -> SqlStores:
+    """The real stores on ``conn``, in its transaction (for use cases called with a connection)."""
+    return SqlStores(conn)
+
+
+class UnitOfWork(SqlStores):
+    """A transaction on ``engine``; commits only when asked, rolls back otherwise. Its stores
+    (:class:`SqlStores`) act in that transaction.
 
     ``read_only=True`` declares a use case that only reads: on SQLite it then takes no lock, so
     readers proceed side by side (a write transaction holds SQLite's one write lock from its
@@ -66,7 +82,14 @@ class UnitOfWork:
         self._tx = self.conn.begin()
         self.events = []
         self.audits = []
+        SqlStores.__init__(self, self.conn)
         return self
+
+    @property
+    def closing(self) -> SqlClosing:
+        """The close's steps of other concepts (forecast, risk, seals) in this transaction."""
+        from gongsheng.services.closing import SqlClosing  # it runs services built on this one
+        return SqlClosing(self)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -160,3 +183,13 @@ class UnitOfWork:
         ``parties`` and the dividend pool for a take of up to ``pool_take`` fen
         (:func:`locks.lock_adjustments` states the rule)."""
         locks.lock_adjustments(self.conn, parties, pool_take=pool_take)
+
+
+if TYPE_CHECKING:  # mypy holds the real unit of work and stores to the ports
+    from gongsheng.services.ports.work import Stores, Work
+
+    def _is_work(uow: UnitOfWork) -> Work:
+        return uow
+
+    def _are_stores(stores: SqlStores) -> Stores:
+        return stores

@@ -1,0 +1,26 @@
+"""The SQL stores of one connection, built together (the real unit of work's wiring uses it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from gongsheng.adapters.holding_store import SqlHoldingStore
+from gongsheng.adapters.ledger import SqlLedgerStore
+from gongsheng.adapters.party_store import SqlPartyStore
+from gongsheng.adapters.period_store import SqlPeriodStore
+from gongsheng.adapters.policy_store import SqlPolicyStore
+from gongsheng.adapters.programme_store import SqlProgrammeStore
+from gongsheng.adapters.request_store import SqlRequestStore
+
+
+class SqlStores:
+    """Every store on one connection: they share its transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.ledger = SqlLedgerStore(conn)
+        self.holdings = SqlHoldingStore(conn)
+        self.periods = SqlPeriodStore(conn)
+        self.parties = SqlPartyStore(conn)
+        self.requests = SqlRequestStore(conn)
+        self.policies = SqlPolicyStore(conn)
+        self.programmes = SqlProgrammeStore(conn)

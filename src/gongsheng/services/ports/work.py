@@ -1,0 +1,59 @@
+"""The unit of work as the converted use cases see it: stores, events, audit, locks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from gongsheng.domain.events import Event
+from gongsheng.services.ports.closing import ClosingStore
+from gongsheng.services.ports.holdings import HoldingStore
+from gongsheng.services.ports.ledger import LedgerStore
+from gongsheng.services.ports.parties import PartyStore
+from gongsheng.services.ports.periods import PeriodStore
+from gongsheng.services.ports.policies import PolicyStore
+from gongsheng.services.ports.programmes import ProgrammeStore
+from gongsheng.services.ports.requests import RequestStore
+
+
+class Stores(Protocol):
+    """The stores of one transaction."""
+
+    @property
+    def ledger(self) -> LedgerStore: ...
+    @property
+    def holdings(self) -> HoldingStore: ...
+    @property
+    def periods(self) -> PeriodStore: ...
+    @property
+    def parties(self) -> PartyStore: ...
+    @property
+    def requests(self) -> RequestStore: ...
+    @property
+    def policies(self) -> PolicyStore: ...
+    @property
+    def programmes(self) -> ProgrammeStore: ...
+
+
+class Work(Stores, Protocol):
+    """One transaction: its stores, the events and audit records it will write with its change
+    (nothing of it stays if it is not committed), and the locks that serialise use cases."""
+
+    @property
+    def closing(self) -> ClosingStore: ...
+
+    def record(self, event: Event) -> None:
+        """``event`` happened: written with the change, in the order recorded."""
+        ...
+
+    def audit(self, action: str, target: str, changes: dict[str, Any] | None = None) -> None:
+        """The unit of work's actor did ``action`` to ``target``: written at commit."""
+        ...
+
+    def lock_books(self, *, exclusive: bool = False) -> None:
+        """Orders share the books; a close holds them alone."""
+        ...
+
+    def lock_adjustments(self, parties: Iterable[int] = ..., *, pool_take: int = 0) -> None:
+        """An adjustment's lock: the books shared, each of ``parties``, the pool for a take."""
+        ...
