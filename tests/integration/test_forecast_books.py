@@ -62,6 +62,14 @@ def test_snapshot_reads_the_books(demo_books: Platform) -> None:
         == snap.pool_reserved_fen
     assert snap.groups and all(0 <= g.fraction <= SCALE for g in snap.groups)
     assert snap.merchants.total >= 3 and snap.registered_consumers >= 25
+    assert 0 < snap.merchants.accepting <= snap.merchants.total  # shares of the non-mall merchants
+    # merchants never pay with vouchers: they hold what their groups released (less the release's
+    # rounding remainder, under a fen per holder and group, which stays in the reserve)
+    merchants = demo_books.read(lambda c: c.execute(select(t.merchants.c.party_id)).scalars().all())
+    held = sum(w.vouchers_fen + w.vouchers_withheld_fen
+               for w in (demo_books.wallet(int(m)) for m in merchants))
+    assert 0 <= snap.merchant_vouchers_fen - held <= len(merchants) * len(snap.groups)
+    assert snap.merchant_vouchers_fen > 0 and snap.consumer_vouchers_fen > 0
 
 
 def test_refresh_stores_a_forecast_the_wallet_and_the_api_show(demo_books: Platform) -> None:

@@ -6,9 +6,11 @@ holdings. What it reads:
 
 - the release groups (started and pending) with their exact fractions, the pool's available and
   reserved parts, and the voucher debt;
-- vouchers outstanding split between consumers' and merchants' groups in proportion to what
-  each multiple's groups have released (the reserve is the vouchers released and not yet spent;
-  who holds them is not recorded per kind in O(groups), so this share is an estimate);
+- vouchers outstanding split between merchants and consumers: the books record voucher spending
+  only on orders, whose buyer is always a consumer, so merchants hold every voucher their groups
+  (the merchants' cap multiple) have released and consumers the rest of the reserve (the vouchers
+  released and not yet spent). Exact in O(groups) while the two multiples differ; a merchant's
+  vouchers taken back by a refund's clawback would count as still held;
 - the figures stored with every closed period (GMV by channel, orders, active and new consumers,
   refunds, vouchers spent and outstanding, pool, release and rate);
 - the population: registered consumers and the shares referred and with a home merchant,
@@ -68,7 +70,8 @@ def _merchants(conn: Connection) -> MerchantMix:
 
     return MerchantMix(
         categories=tuple((str(c), str(r), int(n)) for c, r, n in cats),
-        flagships=count(m.c.channel == "brand"), accepting=count(m.c.accepts_vouchers.is_(True)),
+        flagships=count(m.c.channel == "brand"),
+        accepting=count(m.c.accepts_vouchers.is_(True), m.c.channel != "mall"),
         promoted=count(m.c.promoter_id.is_not(None)), bound=count(m.c.bm_id.is_not(None)),
         bm_rates=tuple((str(r), int(n)) for r, n in bm if r is not None),
         total=count(m.c.channel != "mall"),
@@ -94,11 +97,9 @@ def snapshot(conn: Connection) -> BooksSnapshot:
     issued = {Decimal(mult): int(v) for mult, v in conn.execute(
         select(t.release_groups.c.multiple, func.sum(t.release_groups.c.issued_fen))
         .group_by(t.release_groups.c.multiple)).all()}
-    total_issued = sum(issued.values())
-    consumer_share = (Decimal(issued.get(policy.consumer_cap_multiple, 0)) / total_issued
-                      if total_issued else Decimal(1))
+    merchants_released = sum(v for mult, v in issued.items() if mult != policy.consumer_cap_multiple)
     debt = _voucher_debt(conn)
-    consumer_vch = int(reserved * consumer_share)
+    consumer_vch = max(0, reserved - merchants_released)
     c = t.consumers
     registered = int(conn.execute(select(func.count()).select_from(c)).scalar_one())
     referred = int(conn.execute(select(func.count()).select_from(c)

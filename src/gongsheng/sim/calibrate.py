@@ -10,10 +10,14 @@ uncertainty of the calibration widens the bands. The estimators (t runs over the
 - **alive consumers** ``A``: consumers who would order if their Poisson count allowed;
   ``A = active_last / P``, with ``P = 1 - (1 + lambda/k)^-k`` the chance that a consumer of
   gamma-distributed intensity (shape ``k``, mean 1) orders at least once at mean ``lambda``;
+  ``A`` counts the last closed period, so the forecast's first period (the open one) starts
+  from ``A x (1 + growth - churn)`` of the run's drawn growth and churn;
 - **purchases** ``lambda`` (per alive consumer): solves ``lambda / P(lambda) = orders_t /
   active_t`` (the books count orders per *ordering* consumer);
 - **growth** ``g_t = new_t / A_{t-1}`` (newcomers join the alive population);
-- **churn** ``c_t = 1 - (A_t - new_t) / A_{t-1}``, clipped to [0, 0.5];
+- **churn** ``c_t = 1 - (A_t - new_t) / A_{t-1}``, clipped to [0, 0.5]; neighbouring values
+  share an alive count, so its standard error allows for their lag-1 autocovariance
+  (:func:`mean_error`);
 - **order value** median ``aov_t x (1 - refund share_t) / exp(sigma^2 / 2)`` (lognormal values
   of the scenario's spread ``sigma``; refunds reverse every part pro rata, so they enter as a
   smaller value);
@@ -73,13 +77,33 @@ class Estimate:
         return min(max(value, self.lo), self.hi)
 
 
+def mean_error(values: Sequence[float], shared_levels: bool = False) -> float:
+    """The standard error of the mean of ``values`` (at least two).
+
+    Independent values: ``sd / sqrt(n)``. Values built from two consecutive levels each
+    (``shared_levels``: value ``t`` uses the estimated levels of periods ``t - 1`` and ``t``, so
+    one level's error enters two neighbouring values with opposite signs) are correlated at lag
+    1, and their mean's variance is ``(g0 + 2 (n - 1) / n g1) / n``, ``g0`` the sample variance
+    and ``g1`` the lag-1 autocovariance; never below ``g0 / n^2``, its value when the values are
+    pure differences of independent levels (their mean telescopes to the first and last).
+    """
+    x = np.asarray(values, float)
+    n = len(x)
+    g0 = float(np.var(x, ddof=1))
+    if not shared_levels:
+        return math.sqrt(g0 / n)
+    d = x - x.mean()
+    g1 = float(np.dot(d[1:], d[:-1]) / (n - 1))
+    return math.sqrt(max(g0 + 2 * (n - 1) / n * g1, g0 / n) / n)
+
+
 def _estimate(path: str, values: Sequence[float], lo: float, hi: float, how: str,
-              fallback: float) -> Estimate:
+              fallback: float, shared_levels: bool = False) -> Estimate:
     v = [x for x in values if math.isfinite(x)]
     if not v:
         return Estimate(path, fallback, 0.0, lo, hi, how + " (no data: default)")
     mean = float(np.mean(v))
-    se = float(np.std(v, ddof=1) / math.sqrt(len(v))) if len(v) > 1 else abs(mean) * 0.5
+    se = mean_error(v, shared_levels) if len(v) > 1 else abs(mean) * 0.5
     return Estimate(path, min(max(mean, lo), hi), se, lo, hi, how)
 
 
@@ -118,6 +142,10 @@ class Calibration:
         raw = copy.deepcopy(dict(self.base))
         raw["simulation"]["periods"] = periods
         median = v.pop("orders.value_median_yuan")
+        # alive is measured in the last closed period; the forecast's first period is the open
+        # one, a period of growth and churn later
+        grown = 1.0 + v.get("growth.monthly", 0.0) - v.get("consumers.churn", 0.0)
+        raw["consumers"]["initial"] = max(1, round(self.alive * max(grown, 0.0)))
         for path, value in v.items():
             section, key = path.split(".")
             raw[section][key] = value
@@ -155,7 +183,8 @@ def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> C
                        0.0, 2.0, "new consumers / alive consumers of the period before", 0.0)
     churn = _estimate("consumers.churn",
                       [1 - _ratio(a1 - r.new_consumers, a0) for a0, a1, r in pairs],
-                      0.0, 0.5, "1 - (alive - new) / alive of the period before", 0.02)
+                      0.0, 0.5, "1 - (alive - new) / alive of the period before", 0.02,
+                      shared_levels=True)
     value = _estimate("orders.value_median_yuan",
                       [_ratio(r.gmv_fen - r.refunds_fen, r.orders) / 100 / math.exp(VALUE_SIGMA**2 / 2)
                        for r in h], 1.0, 1e6, "(GMV - refunds) / orders / exp(sigma^2 / 2)", 80.0)
@@ -224,4 +253,5 @@ def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> C
     return Calibration(snap, base, estimates, start, n_alive)
 
 
-__all__ = ["Calibration", "Estimate", "calibrate", "order_probability", "purchases_from_observed"]
+__all__ = ["Calibration", "Estimate", "calibrate", "mean_error", "order_probability",
+           "purchases_from_observed"]

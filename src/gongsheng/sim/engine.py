@@ -143,6 +143,8 @@ class Engine:
                 book.add_cohort(len(groups.start) - 1, share(g.points_cpts, count, weight), count)
                 if groups is self.cgroups:
                     self.completed_at.append(-1)
+        self.cbook.mark_settled(self.cgroups.fraction)  # released before: in the balances below
+        self.mbook.mark_settled(self.mgroups.fraction)
         self.cbook.balance[:n0] = spread(max(start.consumer_vouchers_fen, 0), n0, w0)
         self.mbook.balance[:m0] = spread(max(start.merchant_vouchers_fen, 0), m0, 1.0)
         self.available, self.reserved = start.pool_available_fen, start.pool_reserved_fen
@@ -296,6 +298,8 @@ class Engine:
         available = self.available if isinstance(self.available, int) else int(np.floor(self.available))
         self.inflows.append(int(available - np.floor(self._after_close)))
         ahead = self._outlook(t) if rule.controller is Controller.FORECAST else None
+        before = self.available + self.reserved  # the pool before the release: what it holds
+        f["pool_coverage_before_close"][t] = before / self.reserved if self.reserved > 0 else np.nan
         rate, nominal = choose_rate(rule, states, available, int(gmv), growth, self.previous,
                                     force=True, period=t, outlook=ahead)
         posted = self.cgroups.advance(rate) + self.mgroups.advance(rate)

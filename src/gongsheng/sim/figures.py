@@ -50,6 +50,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "rounding_remainder": ("release rounding remainder (in the pool)", "fen"),
     "unreleased": ("unreleased entitlement", "fen"),
     "pool_coverage": ("pool coverage of outstanding vouchers", "rate"),
+    "pool_coverage_before_close": ("pool coverage of outstanding vouchers before the close's release",
+                                   "rate"),
     "unfunded": ("release beyond what the pool held (promise)", "fen"),
     "pool_deficit": ("pool deficit to date (available below zero)", "fen"),
     "users_share": ("users' share of the concession (80/20)", "rate"),

@@ -37,8 +37,8 @@ Arr = npt.NDArray[Any]
 BANDS = (10.0, 50.0, 90.0)
 #: Figures the forecast keeps per run and period (keys of ``sim.figures.FIGURES``).
 KEPT = ("gmv", "orders", "active", "release", "release_rate", "pool_available", "pool_reserved",
-        "vouchers_outstanding", "pool_coverage", "platform_revenue", "partner_dividend",
-        "pool_inflow", "vouchers_spent", "unreleased", "merchants", "coverage")
+        "vouchers_outstanding", "pool_coverage", "pool_coverage_before_close", "platform_revenue",
+        "partner_dividend", "pool_inflow", "vouchers_spent", "unreleased", "merchants", "coverage")
 
 
 @dataclass(frozen=True)

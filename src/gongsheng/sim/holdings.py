@@ -175,6 +175,15 @@ class HolderBook:
         self.balance += increment
         return increment
 
+    def mark_settled(self, fraction: Arr) -> None:
+        """Count the release to date at ``fraction`` as credited, without crediting it.
+
+        A start from the books: the groups arrive with the fractions they reached, and what they
+        released before is already in the balances the books hold (or was spent); the next
+        :meth:`settle` credits only what is released from now on.
+        """
+        self.balance -= self.settle(fraction)
+
     def withdraw(self, holders: Arr, fraction: Arr) -> tuple[dict[int, int | float], int | float]:
         """Cancel the unreleased entitlement of ``holders`` (a forfeit; MODEL.md section 4's
         lowering of ``V_hg``): their points leave every group still releasing, what they were

@@ -5,11 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gongsheng.adapters.policy_file import load_policy
 from gongsheng.domain.release import SCALE, GroupState, nominal_rate, release_at
 from gongsheng.domain.snapshot import BooksSnapshot, MerchantMix, PeriodRecord
-from gongsheng.sim.calibrate import calibrate, order_probability, purchases_from_observed
+from gongsheng.sim.calibrate import (
+    calibrate,
+    mean_error,
+    order_probability,
+    purchases_from_observed,
+)
 from gongsheng.sim.engine import Engine
 from gongsheng.sim.forecast import completion_period, holdings_bands, run_forecast, summary
 from gongsheng.sim.montecarlo import spawn
@@ -80,6 +87,23 @@ def test_the_run_starts_from_the_books_state() -> None:
         + release_at(started, rate)
 
 
+def test_holders_are_credited_only_what_is_released_after_the_start() -> None:
+    """The books' groups arrive part-released; what they released before is in the vouchers held
+    (or was spent), so holders end with what they held, plus the release since, less what they
+    spent (up to the exact shares' rounding, which stays in the pool)."""
+    snap = books()
+    cal = calibrate(snap)
+    engine = Engine(cal.scenario(3), np.random.default_rng(0), "exact", start=cal.start)
+    engine.run()
+    nc = engine.pop.nc
+    held = int((engine.cbook.balance[:nc] * engine.pop.c_weight[:nc]).sum()) \
+        + int(engine.mbook.balance.sum())
+    expected = cal.start.consumer_vouchers_fen + cal.start.merchant_vouchers_fen \
+        + int(engine.f["release"].sum()) - int(engine.f["vouchers_spent"].sum())
+    assert sum(g.fraction for g in snap.groups) > 0 and engine.f["release"].sum() > 0
+    assert abs(held - expected) < expected // 100
+
+
 def test_calibration_recovers_the_purchase_rate_and_growth() -> None:
     lam = 2.7
     observed = lam / order_probability(lam)
@@ -89,6 +113,24 @@ def test_calibration_recovers_the_purchase_rate_and_growth() -> None:
     assert 0.0 < est["growth.monthly"].mean < 0.2
     assert 0.0 <= est["consumers.churn"].mean <= 0.1
     assert est["orders.purchases_start"].se > 0 or est["orders.purchases_start"].mean > 0
+
+
+@given(st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=24))
+def test_the_error_of_a_mean_of_values_sharing_levels_is_bounded(values: list[float]) -> None:
+    """Between the telescoping floor ``sd / n`` and ``sqrt(3)`` times ``sd / sqrt(n)`` (the
+    lag-1 autocovariance is at most the variance)."""
+    n = len(values)
+    sd = float(np.std(values, ddof=1))
+    shared = mean_error(values, shared_levels=True)
+    assert sd / n * (1 - 1e-9) <= shared <= np.sqrt(3) * sd / np.sqrt(n) * (1 + 1e-9) + 1e-300
+    assert mean_error(values) == np.sqrt(np.var(values, ddof=1) / n)
+
+
+def test_differences_of_noisy_levels_have_a_mean_known_better_than_sd_over_root_n() -> None:
+    """Levels 0, 1, 0, 1, ...: their differences swing by 1 but their mean is (last - first) / n."""
+    diffs = list(np.diff([0.0, 1.0] * 3 + [0.0]))
+    assert mean_error(diffs, shared_levels=True) == np.sqrt(np.var(diffs, ddof=1) / 6 / 6)
+    assert mean_error(diffs, shared_levels=True) < mean_error(diffs) / 2
 
 
 def test_completion_period_reads_the_rates() -> None:
