@@ -8,9 +8,10 @@ mypy holds each one to the port it stands in for (``mypy tests/unit/fakes.py``).
 
 The fake does what the SQL stores do and no more: a must-stay-positive balance refuses to go
 negative (nothing of the entry is posted), a group's points are the sum of its holdings', a
-period's counters are only added to. Locks are noted (``locks``), not taken: a fake unit of work
-has no concurrent writer. The close's steps of other concepts are inert: the fake stores no
-forecast (no outlook), its risk detectors find nothing, and it keeps no seals.
+period's counters are only added to, an order is never refunded beyond its amount. Locks are
+noted (``locks``), not taken: a fake unit of work has no concurrent writer. The close's steps
+of other concepts are inert: the fake stores no forecast (no outlook), its risk detectors find
+nothing, and it keeps no seals.
 """
 
 from __future__ import annotations

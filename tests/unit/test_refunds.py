@@ -225,6 +225,7 @@ def test_the_platform_covers_what_the_released_pool_cannot_return(b: Books, keep
     done = refund(b, order, 100_000, "r-1")
     cover = share - max(0, keep)  # a deficit the pool had before stays the pool's
     assert done.platform_cover_fen == cover == b.books.refunds["r-1"].platform_cover_fen
+    assert refund(b, order, 100_000, "r-1") == replace(done, replayed=True)
     assert b.system(AccountKind.POOL_AVAILABLE) == keep - share + cover == min(keep, 0)
     assert b.system(AccountKind.PLATFORM_REVENUE) == revenue - _platform_parts(order) - cover
     assert b.books.counters[(1, "platform_cover_fen")] == cover
@@ -258,6 +259,7 @@ def test_a_refund_takes_back_the_vouchers_its_points_released(b: Books) -> None:
     assert paid > 0
     done = refund(b, order, 200_000, "r-1")
     assert done.clawback_fen == paid == b.books.refunds["r-1"].clawback_fen
+    assert refund(b, order, 200_000, "r-1") == replace(done, replayed=True)
     for holder in order.holders:
         assert b.books.balance(holder, AccountKind.VOUCHERS) == 0
         assert b.books.balance(holder, AccountKind.VOUCHER_DEBT) == 0

@@ -9,6 +9,9 @@ much it covered. Each party's cash reversal is attributed to the order's period,
 look for it (``domain.holds``). A refund's cover is what that refund takes from the pool beyond what the pool
 holds, never more than its own share: a deficit the pool had before (a forced ``promise``
 release) stays the pool's, reported as unfunded, and is not charged to the refund.
+
+The refund runs on the stores (``services/ports/``): the order and its refunds are the order
+store's, the holdings and the ledger theirs, and the locks the unit of work's.
 """
 
 from __future__ import annotations
