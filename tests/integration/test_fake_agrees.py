@@ -2,10 +2,11 @@
 
 The worked example's city places its orders on the database (SQLite and PostgreSQL); the
 books are then copied into a :class:`~tests.unit.fakes.FakeBooks`, and one sequence of payouts,
-exchanges, dividends, closes and settlements runs on each, step by step, each step in its own
-unit of work. Every step must give the same result (or the same refusal), record the same
-events and audit records, and leave the same books (balances, holdings, groups, periods,
-counters, requests, programmes). The real steps' events must also be in the outbox.
+refunds, exchanges, dividends, closes and settlements runs on each, step by step, each step in
+its own unit of work. Every step must give the same result (or the same refusal), record the
+same events and audit records, and leave the same books (balances, earnings, holdings, groups,
+periods, counters, requests, programmes, orders and refunds). The real steps' events must also
+be in the outbox.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.event_store import stored_events
+from gongsheng.adapters.orders import order_record, refund_record
 from gongsheng.adapters.policy_file import default_policy_text, policy_from_json
 from gongsheng.domain.audit import AuditRecord
 from gongsheng.domain.errors import GongshengError
@@ -27,7 +29,7 @@ from gongsheng.domain.ledger import Asset
 from gongsheng.domain.payouts import PayoutRecord
 from gongsheng.domain.periods import PeriodRecord
 from gongsheng.domain.programmes import Programme
-from gongsheng.services import payouts, periods, policies, store
+from gongsheng.services import payouts, periods, policies, refunding, store
 from gongsheng.services.holdings import settle_holder
 from gongsheng.services.unit_of_work import UnitOfWork
 from unit.fakes import FakeBooks, FakeUnitOfWork
@@ -96,6 +98,9 @@ def books_of(conn: Connection) -> FakeBooks:
     d = t.share_dividends.c
     b.dividends = {(int(p), int(q)): (int(x), int(y)) for p, q, x, y in conn.execute(
         select(d.programme_id, d.period, d.profit_fen, d.paid_fen))}
+    b.orders = {int(r.id): order_record(r) for r in conn.execute(select(t.orders))}
+    b.refunds = {str(r.idem_key): refund_record(r) for r in conn.execute(select(t.refunds))}
+    b.next_refund = max((r.id for r in b.refunds.values()), default=0) + 1
     return b
 
 
@@ -140,9 +145,8 @@ def test_the_fake_and_the_real_stores_agree_on_a_sequence_of_use_cases(unheld_ci
     city = unheld_city
     plat = city.platform
     a, b, m, h = city.consumer, city.referrer, city.merchant, city.home
-    for amount in (300_000, 120_000, 80_000):
-        city.order(amount)
-    city.order(150_000, consumer=b)
+    first, second, _ = (city.order(amount).order_id for amount in (300_000, 120_000, 80_000))
+    by_b = city.order(150_000, consumer=b).order_id
     plat.freeze(h, reason="review", actor="ops")
     text = default_policy_text().replace("hold_periods = 1\n", "hold_periods = 0\n")
     plat.run(policies.schedule_toml, text.replace("nominal_periods = 40", "nominal_periods = 30"))
@@ -158,6 +162,14 @@ def test_the_fake_and_the_real_stores_agree_on_a_sequence_of_use_cases(unheld_ci
         ("payout beyond the cash", payouts.withdraw, (m, 10**9, "w-2")),
         ("payout while frozen", payouts.withdraw, (h, 10_000, "w-3")),
         ("payout by a consumer", payouts.withdraw, (a, 10_000, "w-4")),
+        ("refund", refunding.refund_order, (first, 100_000, "r-1")),
+        ("refund replayed", refunding.refund_order, (first, 100_000, "r-1")),
+        ("refund key reused", refunding.refund_order, (first, 50_000, "r-1")),
+        ("refund beyond what is left", refunding.refund_order, (first, 200_001, "r-2")),
+        ("refund of no order", refunding.refund_order, (10**6, 1_000, "r-3")),
+        ("refund in whole by an operator", refunding.refund_by_operator, (second, 120_000, "r-4")),
+        ("refund of a refunded order", refunding.refund_order, (second, 1, "r-5")),
+        ("refund by an operator replayed", refunding.refund_by_operator, (second, 120_000, "r-4")),
         ("open programme", store.open_programme, (m, 1_000, 50, "0.5")),
         ("exchange", store.exchange, (a, prog, 3)),
         ("exchange beyond the units", store.exchange, (a, prog, 48)),
@@ -180,6 +192,13 @@ def test_the_fake_and_the_real_stores_agree_on_a_sequence_of_use_cases(unheld_ci
         ("close a closed period", periods.close_period, (1,)),
         ("close", periods.close_period, ()),
         ("settle", settle_holder, (a, 4)),
+        # after the last close: the close's risk detectors (inert in the fake) would flag these
+        ("refund after release", refunding.refund_order, (first, 150_000, "r-7")),
+        ("refund of the rest after release", refunding.refund_order, (first, 50_000, "r-8")),
+        ("refund after release replayed", refunding.refund_order, (first, 150_000, "r-7")),
+        ("freeze B", None, (b,)),
+        ("refund while the consumer is frozen", refunding.refund_order, (by_b, 50_000, "r-6")),
+        ("unfreeze B", None, (b,)),
     ]
     recorded: list[Event] = []
     outbox: list[tuple[str, Any]] = []
@@ -202,8 +221,10 @@ def test_the_fake_and_the_real_stores_agree_on_a_sequence_of_use_cases(unheld_ci
         with plat.engine.connect() as conn:
             assert stored_state(fake) == stored_state(books_of(conn)), name
     kinds = [e.type for e in recorded]
-    for kind in ("payout.made", "store.points_exchanged", "store.profit_declared",
+    for kind in ("payout.made", "order.refunded", "store.points_exchanged", "store.profit_declared",
                  "period.closed", "policy.version_activated"):
         assert kind in kinds, kind
     assert fake.events == recorded
+    refunds = [e for e in recorded if e.type == "order.refunded"]
+    assert len(refunds) == 5 and any(e.body()["clawback_fen"] > 0 for e in refunds)
     assert outbox == [(e.type, e.body()) for e in recorded]  # the real ones were written

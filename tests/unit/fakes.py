@@ -8,9 +8,10 @@ mypy holds each one to the port it stands in for (``mypy tests/unit/fakes.py``).
 
 The fake does what the SQL stores do and no more: a must-stay-positive balance refuses to go
 negative (nothing of the entry is posted), a group's points are the sum of its holdings', a
-period's counters are only added to. Locks are noted (``locks``), not taken: a fake unit of work
-has no concurrent writer. The close's steps of other concepts are inert: the fake stores no
-forecast (no outlook), its risk detectors find nothing, and it keeps no seals.
+period's counters are only added to, an order is never refunded beyond its amount. Locks are
+noted (``locks``), not taken: a fake unit of work has no concurrent writer. The close's steps
+of other concepts are inert: the fake stores no forecast (no outlook), its risk detectors find
+nothing, and it keeps no seals.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gongsheng.domain.audit import AuditRecord
 from gongsheng.domain.errors import InsufficientBalance, NotFound
 from gongsheng.domain.events import Event
 from gongsheng.domain.holdings import GroupRow, Holding, HoldingRow, unreleased
+from gongsheng.domain.holds import cash_earnings
 from gongsheng.domain.ledger import (
     AccountKind,
     Asset,
@@ -39,10 +41,12 @@ from gongsheng.domain.payouts import PayoutRecord
 from gongsheng.domain.periods import OpenPeriod, PeriodClose, PeriodRecord, period_end
 from gongsheng.domain.policy import Controller, Policy, RiskRule
 from gongsheng.domain.programmes import Programme
+from gongsheng.domain.refunds import OrderRecord, RefundRecord
 from gongsheng.domain.release import GroupState, Outlook
 from gongsheng.services.ports.closing import ClosingStore
 from gongsheng.services.ports.holdings import HoldingStore
 from gongsheng.services.ports.ledger import LedgerStore
+from gongsheng.services.ports.orders import OrderStore
 from gongsheng.services.ports.parties import PartyStore
 from gongsheng.services.ports.periods import PeriodStore
 from gongsheng.services.ports.policies import PolicyStore
@@ -78,11 +82,14 @@ class FakeBooks:
     programmes: dict[int, Programme] = field(default_factory=dict)
     units: dict[tuple[int, int], int] = field(default_factory=dict)  # (programme, holder)
     dividends: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    orders: dict[int, OrderRecord] = field(default_factory=dict)
+    refunds: dict[str, RefundRecord] = field(default_factory=dict)  # by key
     events: list[Event] = field(default_factory=list)
     """The events of the committed units of work, in order."""
     audits: list[AuditRecord] = field(default_factory=list)
     next_payout: int = 1
     next_programme: int = 1
+    next_refund: int = 1
 
     # --- set-up of a test's books (what the converted use cases do not write) -----------------
 
@@ -339,6 +346,45 @@ class FakeProgrammes(ProgrammeStore):
         self.books.dividends[(programme_id, period)] = (profit_fen, paid_fen)
 
 
+class FakeOrders(OrderStore):
+    def __init__(self, books: FakeBooks) -> None:
+        self.books = books
+
+    def order(self, order_id: int, *, lock: bool = False) -> OrderRecord | None:
+        return self.books.orders.get(order_id)
+
+    def refund(self, key: str) -> RefundRecord | None:
+        return self.books.refunds.get(key)
+
+    def refunded_before(self, order_id: int, refund_id: int) -> int:
+        return sum(r.amount_fen for r in self.books.refunds.values()
+                   if r.order_id == order_id and r.id < refund_id)
+
+    def add_refund(self, key: str, request_hash: str, order_id: int, amount_fen: int,
+                   period: int, platform_cover_fen: int) -> int:
+        assert key not in self.books.refunds, "a key is stored once"
+        order = self.books.orders[order_id]
+        assert order.refunded_fen + amount_fen <= order.amount_fen, "never beyond the order"
+        refund_id = self.books.next_refund
+        self.books.next_refund += 1
+        self.books.refunds[key] = RefundRecord(refund_id, order_id, amount_fen, period, 0,
+                                               platform_cover_fen, request_hash)
+        self.books.orders[order_id] = replace(order, refunded_fen=order.refunded_fen + amount_fen)
+        return refund_id
+
+    def post_refund(self, entry: JournalEntry, period: int, refund_id: int,
+                    order: OrderRecord, amount_fen: int) -> None:
+        FakeLedger(self.books).post(entry, period, refund_id)
+        for party, fen in cash_earnings((p.account, p.asset, p.amount)
+                                        for p in entry.postings).items():
+            key = (party, order.period)
+            self.books.earnings[key] = self.books.earnings.get(key, 0) + fen
+
+    def set_clawback(self, refund_id: int, clawback_fen: int) -> None:
+        [(key, refund)] = [(k, r) for k, r in self.books.refunds.items() if r.id == refund_id]
+        self.books.refunds[key] = replace(refund, clawback_fen=clawback_fen)
+
+
 class FakeClosing(ClosingStore):
     """Inert: no stored forecast, no risk flag, no seal (see the module's docstring)."""
 
@@ -373,6 +419,7 @@ class FakeUnitOfWork:
         self.requests = FakeRequests(self.books)
         self.policies = FakePolicies(self.books)
         self.programmes = FakeProgrammes(self.books)
+        self.orders = FakeOrders(self.books)
         self.closing = FakeClosing()
 
     def __enter__(self) -> FakeUnitOfWork:

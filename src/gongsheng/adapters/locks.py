@@ -10,7 +10,7 @@ write transaction begins ``IMMEDIATE``) and needs none: every function here is a
   adjustments of one holder run one after the other, adjustments of different holders side by
   side. The locks are taken in one statement in one order (books, parties by key, pool), so
   adjustments cannot deadlock on them (:func:`lock_adjustments`). (The release group a refund
-  takes points out of is locked by its row: ``holdings.remove_points``.)
+  takes points out of is locked by its row: ``holdings.take_back``.)
 - a refund takes from the dividend pool, which must never go negative. Refunds that take little
   from a well-funded pool share it; any other refund holds the pool alone and reads it exactly
   (:func:`lock_adjustments` states the rule and why it is exact).

@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 
 from gongsheng.adapters.holding_store import SqlHoldingStore
 from gongsheng.adapters.ledger import SqlLedgerStore
+from gongsheng.adapters.orders import SqlOrderStore
 from gongsheng.adapters.party_store import SqlPartyStore
 from gongsheng.adapters.period_store import SqlPeriodStore
 from gongsheng.adapters.policy_store import SqlPolicyStore
@@ -24,3 +25,4 @@ class SqlStores:
         self.requests = SqlRequestStore(conn)
         self.policies = SqlPolicyStore(conn)
         self.programmes = SqlProgrammeStore(conn)
+        self.orders = SqlOrderStore(conn)

@@ -11,8 +11,8 @@ released-unsettled vouchers holds, per group, at most one fen per holder beyond 
 A frozen holder is not settled (``services.freezes``): what it is owed waits in that clearing
 account until it is unfrozen, and its next settlement pays it exactly.
 
-The use cases work on the stores (``services/ports/``); :func:`settle`, :func:`holdings_of` and
-:func:`remove_points` take a connection, for the use cases not on the stores yet.
+The use cases work on the stores (``services/ports/``); :func:`settle` and :func:`holdings_of`
+take a connection, for the use cases not on the stores yet.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from gongsheng.domain.release import released_to_date
 from gongsheng.services.ports.work import Stores
 from gongsheng.services.unit_of_work import Connection, stores_on
 
-__all__ = ["Holding", "Settlement", "holdings_of", "remove_points", "settle", "settle_holder",
-           "settlement_legs", "take_back"]
+__all__ = ["Holding", "Settlement", "holdings_of", "settle", "settle_holder", "settlement_legs",
+           "take_back"]
 
 
 def settlement_legs(holder: int, owed: int, debt: int) -> list[tuple[int, Asset, int]]:
@@ -158,10 +158,3 @@ def holdings_of(conn: Connection, holder: int, *, started_by: int | None = None,
     start by ``started_by`` or after ``later_than``, locked for update when ``lock``."""
     return stores_on(conn).holdings.holdings(holder, started_by=started_by,
                                              later_than=later_than, lock=lock)
-
-
-def remove_points(conn: Connection, holder: int, start_period: int, multiple: Decimal, pts: int,
-                  period: int, kind: EntryKind, extra_legs: list[tuple[int, Asset, int]]) -> int:
-    """:func:`take_back` on a connection."""
-    return take_back(stores_on(conn), holder, start_period, multiple, pts, period, kind,
-                     extra_legs)

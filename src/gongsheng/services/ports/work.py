@@ -9,6 +9,7 @@ from gongsheng.domain.events import Event
 from gongsheng.services.ports.closing import ClosingStore
 from gongsheng.services.ports.holdings import HoldingStore
 from gongsheng.services.ports.ledger import LedgerStore
+from gongsheng.services.ports.orders import OrderStore
 from gongsheng.services.ports.parties import PartyStore
 from gongsheng.services.ports.periods import PeriodStore
 from gongsheng.services.ports.policies import PolicyStore
@@ -33,6 +34,8 @@ class Stores(Protocol):
     def policies(self) -> PolicyStore: ...
     @property
     def programmes(self) -> ProgrammeStore: ...
+    @property
+    def orders(self) -> OrderStore: ...
 
 
 class Work(Stores, Protocol):
