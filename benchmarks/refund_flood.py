@@ -4,8 +4,9 @@ Run: ``.venv/bin/python benchmarks/refund_flood.py [--flood-workers 3] [--timed 
 
 On PostgreSQL (``gs_bench_refund_flood``, dropped at the end), a city with two alliance merchants
 in one region: merchant A (the flood) and merchant B (timed), each with ``--orders`` orders of
-1,000 yuan from their own consumers (so the dividend pool holds about 13,500 yuan and B's cash
-about 120,000 yuan). Then:
+1,000 yuan from their own consumers, under the default policy without holds
+(``payouts.hold_periods = 0``: B's cash is withdrawable at once), so the dividend pool holds
+about 13,500 yuan and B's cash about 120,000 yuan. Then:
 
 1. **idle**: ``--timed`` payouts of 1 yuan by B (``Platform.withdraw``), one after another, and
    ``--timed`` refunds of 1 fen of B's orders (``Platform.refund``), each its own transaction;
@@ -34,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import drop_pg_database, print_table, recreate_pg_database
 
 import gongsheng
+from gongsheng.adapters.policy_file import default_policy_text, parse_policy_text
+from gongsheng.domain.policy import Policy
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
@@ -42,9 +45,19 @@ DB = "gs_bench_refund_flood"
 ORDER_FEN = 100_000  # 1,000 yuan
 
 
+def unheld_policy() -> Policy:
+    """The default policy with ``payouts.hold_periods = 0``: B's earnings of the open period are
+    withdrawable at once, so its payouts can be timed without closing a period (which would
+    release the pool the refunds take back from)."""
+    text = default_policy_text()
+    if "hold_periods = 1\n" not in text:
+        raise RuntimeError("the default policy no longer sets payouts.hold_periods = 1")
+    return parse_policy_text(text.replace("hold_periods = 1\n", "hold_periods = 0\n", 1))
+
+
 def build(url: str, orders: int) -> tuple[int, int, list[int], list[int]]:
     """Merchants A and B with ``orders`` orders each; ``(A, B, A's orders, B's orders)``."""
-    plat = Platform.open(url)
+    plat = Platform.open(url, unheld_policy())
     region = plat.region("Flood City", "city", merchant_universe=1_000)
     plat.partner("Partner", region, 0)
     merchants = [plat.merchant(MerchantTerms(f"Merchant {n}", "catering", "alliance", region,
