@@ -118,6 +118,12 @@ def policy_version(conn: Connection, version_id: int) -> Policy:
     return policy
 
 
+def read_policies(conn: Connection) -> Mapping[int, Policy]:
+    """The policy versions :func:`policy_version` has read through this connection's engine, by
+    id (what an order may know of a version before it reads the period)."""
+    return _policies.get(conn.engine, {})
+
+
 def open_period(conn: Connection) -> OpenPeriod:
     row = conn.execute(
         select(t.periods.c.seq, t.periods.c.policy_version_id, t.periods.c.starts_on)
