@@ -9,33 +9,46 @@ a new case. Parties and orders of a case are sets (a repeat adds nothing).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import dialect_insert
 from gongsheng.adapters.paging import KeyedPage, keyed_page
 
 
-def add_flag(conn: Connection, values: dict[str, Any]) -> bool:
-    """Store a flag; whether it is new (False: its ``flag_key`` was stored already)."""
+def add_flags(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Store flags in one statement; the ``flag_key`` of each that is new (the others were
+    stored already; of a key given twice the first is stored)."""
     f = t.risk_flags
-    row = conn.execute(dialect_insert(conn, f).values(**values)
-                       .on_conflict_do_nothing().returning(f.c.id)).first()
-    return row is not None
+    if not rows:
+        return set()
+    return {str(k) for k in conn.execute(dialect_insert(conn, f).values(list(rows))
+                                         .on_conflict_do_nothing().returning(f.c.flag_key)).scalars()}
 
 
-def file_flag(conn: Connection, flag_key: str, case_id: int) -> None:
-    """Record which case a flag was filed in."""
-    conn.execute(update(t.risk_flags).where(t.risk_flags.c.flag_key == flag_key)
-                 .values(case_id=case_id))
+def file_flags(conn: Connection, cases: Mapping[str, int]) -> None:
+    """Record in which case each flag (by ``flag_key``) was filed, in one statement."""
+    if cases:
+        f = t.risk_flags
+        conn.execute(update(f).where(f.c.flag_key.in_(sorted(cases)))
+                     .values(case_id=case(dict(cases), value=f.c.flag_key)))
+
+
+def undecided_cases(conn: Connection, open_keys: Iterable[str]) -> dict[str, int]:
+    """The undecided case under each of ``open_keys`` that has one."""
+    keys = sorted(set(open_keys))
+    if not keys:
+        return {}
+    c = t.cases
+    return {str(k): int(i) for k, i in conn.execute(
+        select(c.c.open_key, c.c.id).where(c.c.open_key.in_(keys)))}
 
 
 def undecided_case(conn: Connection, open_key: str) -> int | None:
-    found = conn.execute(select(t.cases.c.id).where(t.cases.c.open_key == open_key)).scalar()
-    return None if found is None else int(found)
+    return undecided_cases(conn, [open_key]).get(open_key)
 
 
 def insert_case(conn: Connection, values: dict[str, Any]) -> int | None:
@@ -46,24 +59,51 @@ def insert_case(conn: Connection, values: dict[str, Any]) -> int | None:
     return None if row is None else int(row[0])
 
 
-def add_parties(conn: Connection, case_id: int, parties: Iterable[tuple[int, str]]) -> list[int]:
-    """Add ``(party, role)`` pairs to a case; the parties that are new to it."""
-    rows = [{"case_id": case_id, "party_id": p, "role": r} for p, r in dict(parties).items()]
+def insert_cases(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """New cases, each under its ``open_key``, in one statement; the id of each by its open_key
+    (one a concurrent writer opened first is left out)."""
     if not rows:
+        return {}
+    c = t.cases
+    return {str(k): int(i) for k, i in conn.execute(
+        dialect_insert(conn, c).values(list(rows)).on_conflict_do_nothing()
+        .returning(c.c.open_key, c.c.id))}
+
+
+def add_case_parties(conn: Connection, rows: Iterable[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Add ``(case, party, role)`` rows in one statement (a party already in its case, or given
+    twice for it, keeps its first role); the ``(case, party)`` pairs that are new."""
+    first: dict[tuple[int, int], str] = {}
+    for case_id, party, role in rows:
+        first.setdefault((case_id, party), role)
+    if not first:
         return []
     cp = t.case_parties
-    return [int(p) for p in conn.execute(dialect_insert(conn, cp).values(rows).on_conflict_do_nothing()
-                                         .returning(cp.c.party_id)).scalars()]
+    return [(int(c), int(p)) for c, p in conn.execute(
+        dialect_insert(conn, cp).values([{"case_id": c, "party_id": p, "role": r}
+                                         for (c, p), r in sorted(first.items())])
+        .on_conflict_do_nothing().returning(cp.c.case_id, cp.c.party_id))]
+
+
+def add_case_orders(conn: Connection, rows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Add ``(case, order)`` rows in one statement; the pairs that are new."""
+    pairs = sorted(set(rows))
+    if not pairs:
+        return []
+    co = t.case_orders
+    return [(int(c), int(o)) for c, o in conn.execute(
+        dialect_insert(conn, co).values([{"case_id": c, "order_id": o} for c, o in pairs])
+        .on_conflict_do_nothing().returning(co.c.case_id, co.c.order_id))]
+
+
+def add_parties(conn: Connection, case_id: int, parties: Iterable[tuple[int, str]]) -> list[int]:
+    """Add ``(party, role)`` pairs to a case; the parties that are new to it."""
+    return [p for _, p in add_case_parties(conn, [(case_id, p, r) for p, r in dict(parties).items()])]
 
 
 def add_orders(conn: Connection, case_id: int, order_ids: Iterable[int]) -> list[int]:
     """Add orders to a case; the ones that are new to it."""
-    rows = [{"case_id": case_id, "order_id": o} for o in sorted(set(order_ids))]
-    if not rows:
-        return []
-    co = t.case_orders
-    return [int(o) for o in conn.execute(dialect_insert(conn, co).values(rows).on_conflict_do_nothing()
-                                         .returning(co.c.order_id)).scalars()]
+    return [o for _, o in add_case_orders(conn, [(case_id, o) for o in order_ids])]
 
 
 def case_row(conn: Connection, case_id: int, *, for_update: bool = False) -> Any:
