@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -44,11 +45,14 @@ def _state(uow: UnitOfWork) -> dict[str, Any]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(FLAGS, max_size=6), st.sets(st.integers(0, 2)), st.lists(FLAGS, min_size=1, max_size=10))
 def test_flags_raised_at_once_file_as_raised_one_by_one(
-        platform: Platform, earlier: list[Flag], decided: set[int], flags: list[Flag]) -> None:
+        platform: Platform, monkeypatch: pytest.MonkeyPatch, earlier: list[Flag], decided: set[int],
+        flags: list[Flag]) -> None:
     """After some flags were raised and some of their cases decided, a list of flags (repeated
     keys, stored keys, subjects with a case, decided or not) raised at once leaves the cases,
     their parties and orders, the flags' filing and the ``case.opened`` events exactly as
-    raising them one after another does."""
+    raising them one after another does (three rows to a statement here, so that the rows
+    spill over into further statements)."""
+    monkeypatch.setattr(case_store, "ROWS_PER_STATEMENT", 3)
     with UnitOfWork(platform.engine) as uow:
         for flag in earlier:
             raise_flags(uow, [flag])

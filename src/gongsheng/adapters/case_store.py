@@ -9,41 +9,51 @@ a new case. Parties and orders of a case are sets (a repeat adds nothing).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, case, insert, select, update
+from sqlalchemy import Connection, Table, case, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import dialect_insert
 from gongsheng.adapters.paging import KeyedPage, keyed_page
 
+ROWS_PER_STATEMENT = 500
+"""Rows (or keys) one statement of the set forms below carries at most: SQLite binds at most
+32,766 values in a statement, and a close may raise thousands of flags."""
+
+
+def _slices(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), ROWS_PER_STATEMENT):
+        yield items[start:start + ROWS_PER_STATEMENT]
+
+
+def _insert_new(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                *returning: Any) -> list[Any]:
+    """Insert ``rows``, those whose key is stored already left out (``ON CONFLICT DO NOTHING``:
+    of a key given twice the first is stored); the ``returning`` columns of the inserted ones."""
+    return [row for part in _slices(rows) for row in conn.execute(
+        dialect_insert(conn, table).values(list(part)).on_conflict_do_nothing()
+        .returning(*returning))]
+
 
 def add_flags(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Store flags in one statement; the ``flag_key`` of each that is new (the others were
-    stored already; of a key given twice the first is stored)."""
-    f = t.risk_flags
-    if not rows:
-        return set()
-    return {str(k) for k in conn.execute(dialect_insert(conn, f).values(list(rows))
-                                         .on_conflict_do_nothing().returning(f.c.flag_key)).scalars()}
+    """Store flags; the ``flag_key`` of each that is new (the others were stored already)."""
+    return {str(k) for k, in _insert_new(conn, t.risk_flags, rows, t.risk_flags.c.flag_key)}
 
 
 def file_flags(conn: Connection, cases: Mapping[str, int]) -> None:
-    """Record in which case each flag (by ``flag_key``) was filed, in one statement."""
-    if cases:
-        f = t.risk_flags
-        conn.execute(update(f).where(f.c.flag_key.in_(sorted(cases)))
-                     .values(case_id=case(dict(cases), value=f.c.flag_key)))
+    """Record in which case each flag (by ``flag_key``) was filed."""
+    f = t.risk_flags
+    for keys in _slices(sorted(cases)):
+        conn.execute(update(f).where(f.c.flag_key.in_(keys))
+                     .values(case_id=case({k: cases[k] for k in keys}, value=f.c.flag_key)))
 
 
 def undecided_cases(conn: Connection, open_keys: Iterable[str]) -> dict[str, int]:
     """The undecided case under each of ``open_keys`` that has one."""
-    keys = sorted(set(open_keys))
-    if not keys:
-        return {}
     c = t.cases
-    return {str(k): int(i) for k, i in conn.execute(
+    return {str(k): int(i) for keys in _slices(sorted(set(open_keys))) for k, i in conn.execute(
         select(c.c.open_key, c.c.id).where(c.c.open_key.in_(keys)))}
 
 
@@ -60,40 +70,30 @@ def insert_case(conn: Connection, values: dict[str, Any]) -> int | None:
 
 
 def insert_cases(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """New cases, each under its ``open_key``, in one statement; the id of each by its open_key
-    (one a concurrent writer opened first is left out)."""
-    if not rows:
-        return {}
+    """New cases, each under its ``open_key``; the id of each by its open_key (one a concurrent
+    writer opened first is left out)."""
     c = t.cases
-    return {str(k): int(i) for k, i in conn.execute(
-        dialect_insert(conn, c).values(list(rows)).on_conflict_do_nothing()
-        .returning(c.c.open_key, c.c.id))}
+    return {str(k): int(i) for k, i in _insert_new(conn, c, rows, c.c.open_key, c.c.id)}
 
 
 def add_case_parties(conn: Connection, rows: Iterable[tuple[int, int, str]]) -> list[tuple[int, int]]:
-    """Add ``(case, party, role)`` rows in one statement (a party already in its case, or given
-    twice for it, keeps its first role); the ``(case, party)`` pairs that are new."""
+    """Add ``(case, party, role)`` rows (a party already in its case, or given twice for it,
+    keeps its first role); the ``(case, party)`` pairs that are new."""
     first: dict[tuple[int, int], str] = {}
     for case_id, party, role in rows:
         first.setdefault((case_id, party), role)
-    if not first:
-        return []
     cp = t.case_parties
-    return [(int(c), int(p)) for c, p in conn.execute(
-        dialect_insert(conn, cp).values([{"case_id": c, "party_id": p, "role": r}
-                                         for (c, p), r in sorted(first.items())])
-        .on_conflict_do_nothing().returning(cp.c.case_id, cp.c.party_id))]
+    return [(int(c), int(p)) for c, p in _insert_new(
+        conn, cp, [{"case_id": c, "party_id": p, "role": r} for (c, p), r in sorted(first.items())],
+        cp.c.case_id, cp.c.party_id)]
 
 
 def add_case_orders(conn: Connection, rows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Add ``(case, order)`` rows in one statement; the pairs that are new."""
-    pairs = sorted(set(rows))
-    if not pairs:
-        return []
+    """Add ``(case, order)`` rows; the pairs that are new."""
     co = t.case_orders
-    return [(int(c), int(o)) for c, o in conn.execute(
-        dialect_insert(conn, co).values([{"case_id": c, "order_id": o} for c, o in pairs])
-        .on_conflict_do_nothing().returning(co.c.case_id, co.c.order_id))]
+    return [(int(c), int(o)) for c, o in _insert_new(
+        conn, co, [{"case_id": c, "order_id": o} for c, o in sorted(set(rows))],
+        co.c.case_id, co.c.order_id)]
 
 
 def add_parties(conn: Connection, case_id: int, parties: Iterable[tuple[int, str]]) -> list[int]:

@@ -75,9 +75,9 @@ def raise_flags(uow: UnitOfWork, flags: Sequence[Flag]) -> int:
     come back). The first new flag on a subject without an undecided case opens one
     (``case.opened``, with that flag's parties and orders), the later ones join it.
 
-    A fixed number of statements for any number of flags (a close raises many: one per ring
-    consumer and merchant): the flags, the undecided cases of their subjects, the new cases, their
-    parties, their orders, the filing.
+    Six statements for up to ``case_store.ROWS_PER_STATEMENT`` flags (a close raises many: one
+    per ring consumer and merchant), not a few per flag: the flags, the undecided cases of their
+    subjects, the new cases, their parties, their orders, the filing.
     """
     conn = uow.conn
     firsts: dict[str, Flag] = {}  # each key's first flag, in order
