@@ -120,8 +120,9 @@ def policy_version(conn: Connection, version_id: int) -> Policy:
 
 def read_policies(conn: Connection) -> Mapping[int, Policy]:
     """The policy versions :func:`policy_version` has read through this connection's engine, by
-    id (what an order may know of a version before it reads the period)."""
-    return _policies.get(conn.engine, {})
+    id (what an order may know of a version before it reads the period): a copy, which another
+    thread reading a version meanwhile leaves alone."""
+    return dict(_policies.get(conn.engine, {}))
 
 
 def open_period(conn: Connection) -> OpenPeriod:
