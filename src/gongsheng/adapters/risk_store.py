@@ -19,9 +19,10 @@ the components (:func:`union`: all but the largest are relabelled, union by size
 relabelled at most log2(n) times over its life; the roots' rows are locked first). A period's
 close adds its orders' pairs at once (:func:`feed_period`: two ``INSERT .. SELECT .. ON
 CONFLICT DO NOTHING`` over ``ix_orders_period``), then joins the components that an identifier
-of the period now spans (:func:`split_identifiers`, one lookup per identifier of the period;
-:func:`union` of each one's roots, rarely). The close holds the books alone and a registration
-takes them shared, so the two never run at once. Orders themselves never touch the graph.
+of the period now spans (:func:`split_identifiers`, one pass over the period's identifiers and
+their holders' roots; :func:`union` of each one's roots, rarely). The close holds the books
+alone and a registration takes them shared, so the two never run at once. Orders themselves
+never touch the graph.
 """
 
 from __future__ import annotations
@@ -205,8 +206,9 @@ one pair and ran the grouping once per pair, quadratic in the period's identifie
 
 def split_identifiers(conn: Connection, period: int) -> list[tuple[int, ...]]:
     """For each identifier carried by an order of ``period`` whose holders lie in more than one
-    component, the roots of those components (the ones :func:`union` must join). Each of the
-    period's identifiers is looked up by key (``ix_risk_identifiers_edge``)."""
+    component, the roots of those components (the ones :func:`union` must join). One statement:
+    the period's identifiers joined to their holders (``ix_risk_identifiers_edge``) and roots,
+    each identifier's roots counted by a window (:data:`_SPLIT`)."""
     found: dict[tuple[str, str], list[int]] = {}
     for kind, value, root in conn.execute(_SPLIT, {"period": period}):
         found.setdefault((str(kind), str(value)), []).append(int(root))
