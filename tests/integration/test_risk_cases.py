@@ -270,6 +270,49 @@ def test_concurrent_orders_of_one_consumer_never_pass_the_cap(
     assert_verified(plat)
 
 
+@pytest.mark.parametrize("version_read", [True, False], ids=["version-read", "version-unread"])
+@pytest.mark.parametrize("cap", ["max_orders_per_period", "max_pair_orders_per_period"])
+def test_orders_racing_for_the_last_places_under_a_cap_place_exactly_the_cap(
+        pg_url: str, open_platform: Callable[..., Platform],
+        make_city: Callable[[Platform], City], cap: str, version_read: bool) -> None:
+    """PostgreSQL: an order takes its consumer's velocity lock in its first statement when its
+    process has read the open period's policy version, in a statement of its own when it has
+    not (each order here on an engine of its own); either way, orders of one consumer started
+    at once place exactly the cap, every other is refused and posts nothing."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gongsheng.adapters.database import make_engine
+    from gongsheng.services.books import read_policies
+
+    plat = open_platform(pg_url, risk_policy(**{cap: 3}))
+    city = make_city(plat)
+    city.order(10_000, consumer=city.referrer)  # another consumer's order: the version is read
+    assert plat.read(lambda c: any(p.risk.caps_velocity for p in read_policies(c).values()))
+    reqs = [city.request(10_000) for _ in range(8)]
+    platforms = [plat if version_read else Platform(make_engine(pg_url)) for _ in reqs]
+    start = threading.Barrier(len(reqs))
+
+    def place(i: int) -> bool:
+        start.wait()
+        try:
+            platforms[i].order(reqs[i])
+        except VelocityCapExceeded:
+            return False
+        return True
+
+    try:
+        with ThreadPoolExecutor(len(reqs)) as pool:
+            placed = list(pool.map(place, range(len(reqs))))
+    finally:
+        for other in platforms:
+            if other is not plat:
+                other.engine.dispose()
+    assert placed.count(True) == 3
+    assert count_rows(plat, t.orders) == 4
+    assert_verified(plat)
+
+
 def test_the_batch_path_counts_each_order_against_the_cap(
         db_url: str, open_platform: Callable[..., Platform],
         make_city: Callable[[Platform], City]) -> None:

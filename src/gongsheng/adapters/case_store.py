@@ -9,33 +9,56 @@ a new case. Parties and orders of a case are sets (a repeat adds nothing).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, case, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import dialect_insert
 from gongsheng.adapters.paging import KeyedPage, keyed_page
 
+ROWS_PER_STATEMENT = 500
+"""Rows (or keys) one statement of the set forms below carries at most: SQLite binds at most
+32,766 values in a statement, and a close may raise thousands of flags."""
 
-def add_flag(conn: Connection, values: dict[str, Any]) -> bool:
-    """Store a flag; whether it is new (False: its ``flag_key`` was stored already)."""
+
+def _slices(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), ROWS_PER_STATEMENT):
+        yield items[start:start + ROWS_PER_STATEMENT]
+
+
+def _insert_new(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                *returning: Any) -> list[Any]:
+    """Insert ``rows``, those whose key is stored already left out (``ON CONFLICT DO NOTHING``:
+    of a key given twice the first is stored); the ``returning`` columns of the inserted ones."""
+    return [row for part in _slices(rows) for row in conn.execute(
+        dialect_insert(conn, table).values(list(part)).on_conflict_do_nothing()
+        .returning(*returning))]
+
+
+def add_flags(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Store flags; the ``flag_key`` of each that is new (the others were stored already)."""
+    return {str(k) for k, in _insert_new(conn, t.risk_flags, rows, t.risk_flags.c.flag_key)}
+
+
+def file_flags(conn: Connection, cases: Mapping[str, int]) -> None:
+    """Record in which case each flag (by ``flag_key``) was filed."""
     f = t.risk_flags
-    row = conn.execute(dialect_insert(conn, f).values(**values)
-                       .on_conflict_do_nothing().returning(f.c.id)).first()
-    return row is not None
+    for keys in _slices(sorted(cases)):
+        conn.execute(update(f).where(f.c.flag_key.in_(keys))
+                     .values(case_id=case({k: cases[k] for k in keys}, value=f.c.flag_key)))
 
 
-def file_flag(conn: Connection, flag_key: str, case_id: int) -> None:
-    """Record which case a flag was filed in."""
-    conn.execute(update(t.risk_flags).where(t.risk_flags.c.flag_key == flag_key)
-                 .values(case_id=case_id))
+def undecided_cases(conn: Connection, open_keys: Iterable[str]) -> dict[str, int]:
+    """The undecided case under each of ``open_keys`` that has one."""
+    c = t.cases
+    return {str(k): int(i) for keys in _slices(sorted(set(open_keys))) for k, i in conn.execute(
+        select(c.c.open_key, c.c.id).where(c.c.open_key.in_(keys)))}
 
 
 def undecided_case(conn: Connection, open_key: str) -> int | None:
-    found = conn.execute(select(t.cases.c.id).where(t.cases.c.open_key == open_key)).scalar()
-    return None if found is None else int(found)
+    return undecided_cases(conn, [open_key]).get(open_key)
 
 
 def insert_case(conn: Connection, values: dict[str, Any]) -> int | None:
@@ -46,24 +69,41 @@ def insert_case(conn: Connection, values: dict[str, Any]) -> int | None:
     return None if row is None else int(row[0])
 
 
+def insert_cases(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """New cases, each under its ``open_key``; the id of each by its open_key (one a concurrent
+    writer opened first is left out)."""
+    c = t.cases
+    return {str(k): int(i) for k, i in _insert_new(conn, c, rows, c.c.open_key, c.c.id)}
+
+
+def add_case_parties(conn: Connection, rows: Iterable[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Add ``(case, party, role)`` rows (a party already in its case, or given twice for it,
+    keeps its first role); the ``(case, party)`` pairs that are new."""
+    first: dict[tuple[int, int], str] = {}
+    for case_id, party, role in rows:
+        first.setdefault((case_id, party), role)
+    cp = t.case_parties
+    return [(int(c), int(p)) for c, p in _insert_new(
+        conn, cp, [{"case_id": c, "party_id": p, "role": r} for (c, p), r in sorted(first.items())],
+        cp.c.case_id, cp.c.party_id)]
+
+
+def add_case_orders(conn: Connection, rows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Add ``(case, order)`` rows; the pairs that are new."""
+    co = t.case_orders
+    return [(int(c), int(o)) for c, o in _insert_new(
+        conn, co, [{"case_id": c, "order_id": o} for c, o in sorted(set(rows))],
+        co.c.case_id, co.c.order_id)]
+
+
 def add_parties(conn: Connection, case_id: int, parties: Iterable[tuple[int, str]]) -> list[int]:
     """Add ``(party, role)`` pairs to a case; the parties that are new to it."""
-    rows = [{"case_id": case_id, "party_id": p, "role": r} for p, r in dict(parties).items()]
-    if not rows:
-        return []
-    cp = t.case_parties
-    return [int(p) for p in conn.execute(dialect_insert(conn, cp).values(rows).on_conflict_do_nothing()
-                                         .returning(cp.c.party_id)).scalars()]
+    return [p for _, p in add_case_parties(conn, [(case_id, p, r) for p, r in dict(parties).items()])]
 
 
 def add_orders(conn: Connection, case_id: int, order_ids: Iterable[int]) -> list[int]:
     """Add orders to a case; the ones that are new to it."""
-    rows = [{"case_id": case_id, "order_id": o} for o in sorted(set(order_ids))]
-    if not rows:
-        return []
-    co = t.case_orders
-    return [int(o) for o in conn.execute(dialect_insert(conn, co).values(rows).on_conflict_do_nothing()
-                                         .returning(co.c.order_id)).scalars()]
+    return [o for _, o in add_case_orders(conn, [(case_id, o) for o in order_ids])]
 
 
 def case_row(conn: Connection, case_id: int, *, for_update: bool = False) -> Any:

@@ -12,7 +12,8 @@ statement text and parameter types never change and psycopg prepares it once per
 (``ordering.write_orders``) writes; it is used only when no leg takes from a must-stay-positive
 balance (those go through ``ledger_store.post``, whose plain ``UPDATE`` lets the ``CHECK`` see
 the new balance). Rows are sorted by key before they are written, as in ``bulk.upsert_add``, so
-concurrent writers lock shared rows in the same order.
+concurrent writers lock shared rows in the same order. The same statement counts, for the velocity
+cap (``services.velocity``), each order's consumer's orders of its period committed before it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -154,7 +155,7 @@ WITH o AS (
     SELECT {", ".join(n for n, _ in ORDER_COLUMNS)}
     FROM {_unnest("r", (*ORDER_COLUMNS, ("leg_count", "integer"), ("ord", "integer")))}
     ORDER BY ord
-    RETURNING id, idem_key, period
+    RETURNING id, idem_key, period, consumer_id, merchant_id
 ), e AS (
     INSERT INTO journal_entries (kind, period, ref_id, leg_count, memo)
     SELECT 'order', o.period, o.id, k.leg_count, 'order ' || o.id
@@ -208,7 +209,15 @@ WITH o AS (
 ), ev AS (
     {outbox_insert("v", ("o", "idem_key"))}
 )
-SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open') FROM o
+SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open'),
+    (SELECT count(*) FROM (SELECT FROM orders AS x
+        WHERE x.consumer_id = o.consumer_id AND x.period = o.period
+        LIMIT %(at_most)s::bigint) AS n),
+    (SELECT count(*) FROM (SELECT FROM orders AS x
+        WHERE x.consumer_id = o.consumer_id AND x.period = o.period
+          AND x.merchant_id = o.merchant_id
+        LIMIT %(at_most_pair)s::bigint) AS n)
+FROM o
 """
 _SQL = " ".join(_SQL.split())
 # psycopg caches its conversion of a query text only up to 4096 characters
@@ -216,14 +225,30 @@ _SQL = " ".join(_SQL.split())
 # that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
 
 
+class Written(NamedTuple):
+    """What :func:`insert_orders_pg` wrote and read."""
+
+    ids: list[int]
+    """The new orders' ids, in the batch's order."""
+    open_seq: int
+    """The period open when the statement started."""
+    counts: list[tuple[int, int]]
+    """Per order, its consumer's orders of its period before the statement, in all and at its
+    merchant, each counted up to its cap (0 where none)."""
+
+
 def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
-                     events: Sequence[Recorded] = ()) -> tuple[list[int], int]:
+                     events: Sequence[Recorded] = (),
+                     caps: tuple[int | None, int | None] = (None, None)) -> Written:
     """Write every order of ``batch`` (none may take from a must-stay-positive balance), and
     ``events`` in their order: a slotted one gets the id of the order whose idempotency key
     its slot names.
 
-    Returns the new order ids in the batch's order, and the period open when the statement
-    started (the caller checks it is the orders' period).
+    Returns the new order ids in the batch's order, the period open when the statement
+    started (the caller checks it is the orders' period) and, per order, the velocity counts
+    ``caps`` asks for (``services.velocity``): the orders of its consumer in its period that
+    the statement's snapshot holds (those committed before it started, without the batch's),
+    in all and at its merchant, each counted up to its cap (0, reading nothing, where None).
 
     Every striped row the batch adds to (balances, group points, counters) is in ``stripe``.
     Balance, holding, group and counter rows of the whole batch are merged per key, as the
@@ -267,7 +292,7 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
             active.append((rows.order["consumer_id"], period, stripe))
     balance_rows = [(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
                     for (a, s, st), v in deltas.items() if v]
-    params: dict[str, str] = {
+    params: dict[str, str | int] = {
         **orders,
         "l0": array_literal(keys), "l1": int_array(numbers), "l2": int_array(accounts),
         "l3": array_literal(assets), "l4": int_array(amounts),
@@ -280,6 +305,8 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
         **column_arrays("t", party_total_rows(batch, stripe), len(_TOTAL)),
         **outbox_params("v", events),
     }
-    written = conn.exec_driver_sql(_SQL, params).all()
-    ids = {key: int(order_id) for key, order_id, _ in written}
-    return [ids[rows.order["idem_key"]] for rows in batch], int(written[0][2])
+    params["at_most"], params["at_most_pair"] = (0 if cap is None else int(cap) for cap in caps)
+    written = {str(row[0]): row for row in conn.exec_driver_sql(_SQL, params).all()}
+    found = [written[rows.order["idem_key"]] for rows in batch]
+    return Written([int(row[1]) for row in found], int(found[0][2]),
+                   [(int(row[3]), int(row[4])) for row in found])

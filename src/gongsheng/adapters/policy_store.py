@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -31,6 +32,13 @@ def policy_version(conn: Connection, version_id: int) -> Policy:
             raise NotFound(f"policy version {version_id} does not exist")
         policy = cache[version_id] = policy_from_json(body)
     return policy
+
+
+def read_policies(conn: Connection) -> Mapping[int, Policy]:
+    """The policy versions :func:`policy_version` has read through this connection's engine, by
+    id (what an order may know of a version before it reads the period): a copy, which another
+    thread reading a version meanwhile leaves alone."""
+    return dict(_policies.get(conn.engine, {}))
 
 
 class SqlPolicyStore:

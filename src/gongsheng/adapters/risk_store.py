@@ -19,9 +19,10 @@ the components (:func:`union`: all but the largest are relabelled, union by size
 relabelled at most log2(n) times over its life; the roots' rows are locked first). A period's
 close adds its orders' pairs at once (:func:`feed_period`: two ``INSERT .. SELECT .. ON
 CONFLICT DO NOTHING`` over ``ix_orders_period``), then joins the components that an identifier
-of the period now spans (:func:`split_identifiers`, one lookup per identifier of the period;
-:func:`union` of each one's roots, rarely). The close holds the books alone and a registration
-takes them shared, so the two never run at once. Orders themselves never touch the graph.
+of the period now spans (:func:`split_identifiers`, one pass over the period's identifiers and
+their holders' roots; :func:`union` of each one's roots, rarely). The close holds the books
+alone and a registration takes them shared, so the two never run at once. Orders themselves
+never touch the graph.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ from gongsheng.adapters import tables as t
 IDENTIFIER_LOCKS = 3
 """Class (first key of PostgreSQL's two-key advisory locks) of the per-identifier locks."""
 VELOCITY_LOCKS = 4
-"""Class of the per-consumer locks an order takes when the policy caps its velocity."""
+"""Class of the per-consumer locks an order takes when the policy caps its velocity
+(``services.velocity``)."""
 
 Identifier = tuple[str, str]
 """``(kind, value)``: kind ``payment`` or ``device``."""
@@ -190,19 +192,23 @@ _IDS = sql_union(*(select(_kind(kind).label("kind"), column.label("value"))
 _HELD = (select(_RI.c.kind, _RI.c.value, _RC.c.root_id).distinct()
          .select_from(_IDS.join(_RI, (_RI.c.kind == _IDS.c.kind) & (_RI.c.value == _IDS.c.value))
                       .join(_RC, _RC.c.party_id == _RI.c.party_id))
-         .cte("held"))
-_SPLIT_KEYS = (select(_HELD.c.kind, _HELD.c.value).group_by(_HELD.c.kind, _HELD.c.value)
-               .having(func.count() > 1).subquery("split"))
-_SPLIT = (select(_HELD.c.kind, _HELD.c.value, _HELD.c.root_id)
-          .select_from(_HELD.join(_SPLIT_KEYS, (_SPLIT_KEYS.c.kind == _HELD.c.kind)
-                                  & (_SPLIT_KEYS.c.value == _HELD.c.value)))
-          .order_by(_HELD.c.kind, _HELD.c.value, _HELD.c.root_id))
+         .subquery("held"))
+_COUNTED = select(_HELD, func.count().over(partition_by=(_HELD.c.kind, _HELD.c.value))
+                  .label("roots")).subquery("counted")
+_SPLIT = (select(_COUNTED.c.kind, _COUNTED.c.value, _COUNTED.c.root_id)
+          .where(_COUNTED.c.roots > 1)
+          .order_by(_COUNTED.c.kind, _COUNTED.c.value, _COUNTED.c.root_id))
+"""Each (identifier, root) pair of the period's identifiers, kept where the identifier has more
+than one root: one pass, the roots counted by a window over the pairs. (Not a self-join of the
+pairs on their grouped keys: without statistics on freshly filled tables PostgreSQL estimated
+one pair and ran the grouping once per pair, quadratic in the period's identifiers.)"""
 
 
 def split_identifiers(conn: Connection, period: int) -> list[tuple[int, ...]]:
     """For each identifier carried by an order of ``period`` whose holders lie in more than one
-    component, the roots of those components (the ones :func:`union` must join). Each of the
-    period's identifiers is looked up by key (``ix_risk_identifiers_edge``)."""
+    component, the roots of those components (the ones :func:`union` must join). One statement:
+    the period's identifiers joined to their holders (``ix_risk_identifiers_edge``) and roots,
+    each identifier's roots counted by a window (:data:`_SPLIT`)."""
     found: dict[tuple[str, str], list[int]] = {}
     for kind, value, root in conn.execute(_SPLIT, {"period": period}):
         found.setdefault((str(kind), str(value)), []).append(int(root))
@@ -277,37 +283,29 @@ def ring_buyers(conn: Connection, root: int, merchant_id: int, period: int,
         "buyers": buyers, "period": period, "merchant": merchant_id}).scalars()]
 
 
+def velocity_key(consumer_id: int) -> int:
+    """The second key of the consumer's velocity lock (its class: :data:`VELOCITY_LOCKS`)."""
+    return int(consumer_id) % 2**31
+
+
+def lock_velocity(conn: Connection, consumer_id: int) -> None:
+    """PostgreSQL: hold the consumer's velocity lock until the transaction ends."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"SELECT pg_advisory_xact_lock({VELOCITY_LOCKS}, {velocity_key(consumer_id)})")
+
+
 def velocity_counts(conn: Connection, consumer_id: int, merchant_id: int, period: int,
                     caps: tuple[int | None, int | None]) -> tuple[int, int]:
-    """Under the consumer's velocity lock (PostgreSQL), its orders of ``period``, and of them at
-    ``merchant_id``, each counted up to its cap (``(per consumer, per pair)``; 0 where no cap).
-
-    PostgreSQL: one round trip of three statements (simple protocol: every value is an integer
-    written into the text), each with its own snapshot, so the counts, read after the lock is
-    held, see every order committed before it.
-    """
+    """The consumer's orders of ``period``, and of them at ``merchant_id``, each counted up to
+    its cap (``(per consumer, per pair)``; 0 where no cap), each in a statement of its own (on
+    PostgreSQL, read after the consumer's velocity lock is held, they see every order committed
+    before it)."""
     per_consumer, per_pair = caps
-    if conn.dialect.name != "postgresql":
-        return (orders_in_period(conn, consumer_id, period, at_most=per_consumer)
-                if per_consumer is not None else 0,
-                orders_in_period(conn, consumer_id, period, merchant_id=merchant_id,
-                                 at_most=per_pair) if per_pair is not None else 0)
-    c, m, p = int(consumer_id), int(merchant_id), int(period)
-    counts = []
-    for cap, pair in ((per_consumer, ""), (per_pair, f" AND merchant_id = {m}")):
-        counts.append("SELECT 0" if cap is None else (
-            f"SELECT count(*) FROM (SELECT 1 FROM orders WHERE consumer_id = {c} AND "
-            f"period = {p}{pair} LIMIT {int(cap)}) AS x"))
-    result = conn.exec_driver_sql(
-        f"SELECT pg_advisory_xact_lock({VELOCITY_LOCKS}, {c % 2**31}); " + "; ".join(counts))
-    cursor = result.cursor
-    found = []
-    while cursor is not None and cursor.nextset():
-        row = cursor.fetchone()
-        assert row is not None
-        found.append(int(row[0]))
-    result.close()
-    return found[0], found[1]
+    return (orders_in_period(conn, consumer_id, period, at_most=per_consumer)
+            if per_consumer is not None else 0,
+            orders_in_period(conn, consumer_id, period, merchant_id=merchant_id,
+                             at_most=per_pair) if per_pair is not None else 0)
 
 
 def _count(pair: bool) -> Any:

@@ -160,6 +160,11 @@ class RiskRule:
     """Whether the orders' identifiers feed the shared-identifier graph and its ring detectors
     (both at the period's close, ``services.rings``)."""
 
+    @property
+    def caps_velocity(self) -> bool:
+        """Whether either velocity cap is set (an order is then counted against it)."""
+        return self.max_orders_per_period is not None or self.max_pair_orders_per_period is not None
+
 
 @dataclass(frozen=True)
 class Policy:

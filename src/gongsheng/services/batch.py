@@ -81,8 +81,7 @@ def place_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[Outc
     uow.lock_books()
     period, policy = current_policy(conn)
     ctxs = contexts(conn, [(requests[i].consumer_id, requests[i].merchant_id) for i in hashes])
-    capped = (policy.risk.max_orders_per_period is not None
-              or policy.risk.max_pair_orders_per_period is not None)
+    capped = policy.risk.caps_velocity
     first_seen: dict[str, int] = {}   # key -> index of its first use in this batch
     repeats: list[tuple[int, int]] = []  # (index, index of the key's first use)
     claimed: set[int] = set()         # consumers whose first order this batch placed

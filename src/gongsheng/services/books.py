@@ -16,7 +16,7 @@ from gongsheng.adapters.database import make_engine, migrate
 from gongsheng.adapters.party_store import add_party_with_id
 from gongsheng.adapters.period_store import add_counters, counters, open_period
 from gongsheng.adapters.policy_file import load_policy, policy_to_json
-from gongsheng.adapters.policy_store import policy_version
+from gongsheng.adapters.policy_store import policy_version, read_policies
 from gongsheng.domain.errors import PolicyError
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID
 from gongsheng.domain.periods import LIFETIME, OpenPeriod, period_end
@@ -25,6 +25,7 @@ from gongsheng.services.unit_of_work import UnitOfWork
 
 __all__ = ["LIFETIME", "OpenPeriod", "add_counters", "check_live_policy", "counters",
            "current_policy", "open_books", "open_period", "period_end", "policy_version",
+           "read_policies",
            "schedule_policy", "store_policy"]
 
 

@@ -56,26 +56,66 @@ def open_case(uow: UnitOfWork, *, detector: str, summary: str, period: int, acto
     store.add_parties(conn, case_id, parties)
     store.add_orders(conn, case_id, order_ids)
     if created:
-        uow.record(CaseOpened(period=period, case_id=case_id, detector=detector, summary=summary,
-                              party_ids=tuple(sorted({p for p, _ in parties})),
-                              order_ids=tuple(sorted(set(order_ids))), actor=actor))
+        _record_opened(uow, case_id, detector, summary, period, actor, parties, order_ids)
     return case_id, created
 
 
-def raise_flag(uow: UnitOfWork, flag: Flag) -> int | None:
-    """Store ``flag`` and file it in its case; the case id, or None if the flag was stored
-    already (then only its orders join its subject's undecided case, if there is one: a
-    dismissed flag does not come back)."""
+def _record_opened(uow: UnitOfWork, case_id: int, detector: str, summary: str, period: int,
+                   actor: str, parties: Sequence[tuple[int, str]], order_ids: Sequence[int]) -> None:
+    """Record ``case.opened`` for a case opened with ``parties`` and ``order_ids``."""
+    uow.record(CaseOpened(period=period, case_id=case_id, detector=detector, summary=summary,
+                          party_ids=tuple(sorted({p for p, _ in parties})),
+                          order_ids=tuple(sorted(set(order_ids))), actor=actor))
+
+
+def raise_flags(uow: UnitOfWork, flags: Sequence[Flag]) -> int:
+    """Store ``flags`` and file each new one in its case, as storing and filing them one after
+    another would; how many were new. A flag stored already (or given twice) files nothing: only
+    its orders join its subject's undecided case, if there is one then (a dismissed flag does not
+    come back). The first new flag on a subject without an undecided case opens one
+    (``case.opened``, with that flag's parties and orders), the later ones join it.
+
+    Six statements for up to ``case_store.ROWS_PER_STATEMENT`` flags (a close raises many: one
+    per ring consumer and merchant), not a few per flag: the flags, the undecided cases of their
+    subjects, the new cases, their parties, their orders, the filing.
+    """
     conn = uow.conn
-    if not store.add_flag(conn, {
-            "flag_key": flag.flag_key, "detector": flag.detector, "period": flag.period,
-            "party_id": flag.party_id, "detail": flag.detail, "case_id": None}):
-        existing = store.undecided_case(conn, flag.subject)
-        if existing is not None:
-            store.add_orders(conn, existing, flag.order_ids)
-        return None
-    case_id, _ = open_case(uow, detector=flag.detector, summary=flag.detail, period=flag.period,
-                           actor=DETECTOR_ACTOR, parties=flag.parties, order_ids=flag.order_ids,
-                           open_key=flag.subject)
-    store.file_flag(conn, flag.flag_key, case_id)
-    return case_id
+    firsts: dict[str, Flag] = {}  # each key's first flag, in order
+    for f in flags:
+        firsts.setdefault(f.flag_key, f)
+    new = store.add_flags(conn, [{
+        "flag_key": f.flag_key, "detector": f.detector, "period": f.period,
+        "party_id": f.party_id, "detail": f.detail, "case_id": None} for f in firsts.values()])
+    before = store.undecided_cases(conn, {f.subject for f in flags})
+    openers: dict[str, Flag] = {}  # subject -> the new flag that opens its case
+    for f in firsts.values():
+        if f.flag_key in new and f.subject not in before:
+            openers.setdefault(f.subject, f)
+    opened = store.insert_cases(conn, [{
+        "detector": f.detector, "status": CaseStatus.OPEN.value, "summary": f.detail,
+        "period": f.period, "open_key": subject, "opened_by": DETECTOR_ACTOR}
+        for subject, f in openers.items()])
+    # a case a concurrent writer opened meanwhile is joined
+    live = {**before, **opened, **store.undecided_cases(conn, [s for s in openers if s not in opened])}
+    reached: set[str] = set(before)  # the subjects whose case the walk has reached
+    filed: dict[str, int] = {}
+    parties: list[tuple[int, int, str]] = []
+    orders: list[tuple[int, int]] = []
+    for f in flags:
+        if f.flag_key in new and f.flag_key not in filed:
+            reached.add(f.subject)
+            case_id = filed[f.flag_key] = live[f.subject]
+            parties += [(case_id, p, r) for p, r in dict(f.parties).items()]
+        elif f.subject in reached:
+            case_id = live[f.subject]
+        else:
+            continue
+        orders += [(case_id, o) for o in f.order_ids]
+    store.add_case_parties(conn, parties)
+    store.add_case_orders(conn, orders)
+    store.file_flags(conn, filed)
+    for subject, f in openers.items():
+        if subject in opened:
+            _record_opened(uow, opened[subject], f.detector, f.detail, f.period, DETECTOR_ACTOR,
+                           f.parties, f.order_ids)
+    return len(filed)

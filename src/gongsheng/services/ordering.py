@@ -23,7 +23,22 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, literal_column, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from gongsheng.adapters import tables as t
@@ -31,6 +46,7 @@ from gongsheng.adapters.bulk import upsert_add
 from gongsheng.adapters.earnings_store import earnings_rows
 from gongsheng.adapters.ledger_store import post
 from gongsheng.adapters.order_store import OrderRows, insert_orders_pg, sales_totals
+from gongsheng.adapters.risk_store import VELOCITY_LOCKS, velocity_key
 from gongsheng.domain.errors import (
     GongshengError,
     InsufficientBalance,
@@ -52,7 +68,7 @@ from gongsheng.domain.orders import (
     platform_parts,
     voucher_cost,
 )
-from gongsheng.domain.policy import Policy, Recipient
+from gongsheng.domain.policy import Policy, Recipient, RiskRule
 from gongsheng.domain.waterfall import Beneficiaries, split_order
 from gongsheng.services import pay_codes
 from gongsheng.services.books import (
@@ -61,11 +77,12 @@ from gongsheng.services.books import (
     current_policy,
     open_period,
     policy_version,
+    read_policies,
 )
 from gongsheng.services.holdings import settle
 from gongsheng.services.idempotency import check_key, request_hash, same_request
 from gongsheng.services.unit_of_work import BOOKS_LOCK, RetryTransaction, UnitOfWork
-from gongsheng.services.velocity import check_velocity
+from gongsheng.services.velocity import caps, check_velocity, lock_velocity, refuse_over
 
 MAX_ORDER_FEN = 10**12
 IDENTIFIERS = ("payment_ref", "device_id")
@@ -417,27 +434,39 @@ def merge_awards(awards: Sequence[tuple[int | None, Decimal, int]]) -> dict[tupl
     return merged
 
 
-def write_orders(uow: UnitOfWork, batch: Sequence[OrderRows]) -> list[OrderResult]:
-    """Write computed orders and record their ``order.placed`` events; their results.
+def write_orders(uow: UnitOfWork, batch: Sequence[OrderRows],
+                 rule: RiskRule | None = None) -> list[OrderResult]:
+    """Write computed orders and record their ``order.placed`` events; their results. With a
+    ``rule`` that caps velocity, an order over a cap is refused (``services.velocity``; the
+    caller rolls back, as for any error here).
 
     PostgreSQL: one statement for the whole batch, which also writes the events recorded so far
     and the orders' own (recorded with the order id as a slot, filled in by the statement), so
-    an order costs no statement for its event. Otherwise statement by statement, the events
-    recorded after each order is written (the commit writes them).
+    an order costs no statement for its event, and counts the orders before each for the caps
+    (the order's velocity lock held since its first statement). Otherwise statement by
+    statement, each order counted before it is written, the events recorded after each order is
+    written (the commit writes them).
     """
     conn = uow.conn
+    capped = rule if rule is not None and rule.caps_velocity else None
     if conn.dialect.name == "postgresql" and not any(r.takes_from_nonnegative for r in batch):
         drafts = [_placed_result(0, rows) for rows in batch]  # 0: the id is not drawn yet
         with uow.outbox() as events:
             for draft, rows in zip(drafts, batch, strict=True):
                 uow.record(order_placed(draft), slot=("order_id", rows.order["idem_key"]))
-            ids, open_seq = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES), events)
-            for rows in batch:
-                confirm_period(rows.order["period"], open_seq)
-        return [replace(d, order_id=i) for d, i in zip(drafts, ids, strict=True)]
+            written = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES), events,
+                                       caps(capped) if capped is not None else (None, None))
+            for rows, counts in zip(batch, written.counts, strict=True):
+                confirm_period(rows.order["period"], written.open_seq)
+                if capped is not None:
+                    _refuse_over(capped, rows, counts)
+        return [replace(d, order_id=i) for d, i in zip(drafts, written.ids, strict=True)]
     results = []
     for rows in batch:
         period = rows.order["period"]
+        if capped is not None:
+            check_velocity(conn, capped, consumer_id=rows.order["consumer_id"],
+                           merchant_id=rows.order["merchant_id"], period=period)
         order_id = int(conn.execute(insert(t.orders).returning(t.orders.c.id),
                                     rows.order).scalar_one())
         post(conn, replace(rows.entry, memo=f"order {order_id}"), period, order_id,
@@ -461,6 +490,13 @@ def write_orders(uow: UnitOfWork, batch: Sequence[OrderRows]) -> list[OrderResul
         uow.record(order_placed(result))
         results.append(result)
     return results
+
+
+def _refuse_over(rule: RiskRule, rows: OrderRows, counts: tuple[int, int]) -> None:
+    """Refuse the written order ``rows`` if the orders before it (``counts``) fill a cap."""
+    order = rows.order
+    refuse_over(rule, counts, consumer_id=order["consumer_id"], merchant_id=order["merchant_id"],
+                period=order["period"])
 
 
 def _placed_result(order_id: int, rows: OrderRows) -> OrderResult:
@@ -488,18 +524,24 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
 
     Steps: validate, take the books lock shared, replay a used key, read the open period and
     the context, check vouchers (and use the pay code up), claim the consumer's first order,
-    check the velocity cap, compute and write (confirming the period); the order's identifiers
-    are stored with it, for the close's ring detectors (``services.rings``). PostgreSQL does
-    the lock, the reads and the claim in one round trip (:func:`_begin_pg`), SQLite one query
-    per step.
+    compute and write, checking the period and the velocity cap (``services.velocity``); the
+    order's identifiers are stored with it, for the close's ring detectors (``services.rings``).
+    PostgreSQL does the locks (books, and the consumer's velocity lock when the policy caps
+    velocity), the reads and the claim in one round trip (:func:`_begin_pg`) and the write and
+    the velocity counts in another; SQLite one query per step. An error raised after the write
+    (the period closed meanwhile, a velocity cap reached) leaves it to the caller's rollback
+    (``Platform.run``, the batch's savepoint) to take the write back.
     """
     conn = uow.conn
     if uow.postgres:
-        begun = _begin_pg(conn, req)
+        capped = [v for v, p in read_policies(conn).items() if p.risk.caps_velocity]
+        begun = _begin_pg(conn, req, capped)
         if isinstance(begun, OrderResult):  # a replay
             return begun
         body_hash, period, ctx, first = begun
         policy = policy_version(conn, period.policy_version_id)
+        if policy.risk.caps_velocity and period.policy_version_id not in capped:
+            lock_velocity(conn, req.consumer_id)  # a policy version _begin_pg did not know
         if req.voucher_fen:  # the claim above is undone with the transaction if this refuses
             confirm_period(period.seq, open_period(conn).seq)  # its write does not check
             replay = _check_vouchers_or_replay(conn, req, body_hash, period.seq, policy, ctx)
@@ -516,10 +558,8 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
         if replay is not None:
             return replay
         first = claim_first_order(conn, req, ctx)
-    check_velocity(conn, policy.risk, consumer_id=req.consumer_id, merchant_id=req.merchant_id,
-                   period=period.seq)
     rows = compute_order(req, body_hash, period, policy, ctx, first)
-    [result] = write_orders(uow, [rows])
+    [result] = write_orders(uow, [rows], policy.risk)
     return result
 
 
@@ -531,8 +571,15 @@ def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
 # (:class:`RetryTransaction`). Closes are rare; the retry almost never happens. PostgreSQL
 # evaluates the lock (first in the select list) before the claim's UPDATE runs, so the consumer
 # row is not held while the order waits behind a close; SQL does not promise that order, but if
-# it changed the cost would be that wait, not a wrong result.
+# it changed the cost would be that wait, not a wrong result. The consumer's velocity lock comes
+# second, taken only when the open period's policy version is one of those given as capping
+# velocity (``pg_advisory_xact_lock`` is strict: a NULL key takes nothing); the counts it guards
+# are read by the order's write, a later statement (``services.velocity``).
 _CTX = _ONE_CONTEXT.subquery("ctx")
+_VELOCITY_LOCK = func.pg_advisory_xact_lock(
+    literal_column(str(VELOCITY_LOCKS)),
+    case((t.periods.c.policy_version_id == any_(bindparam("capped", type_=ARRAY(BigInteger))),
+          bindparam("velocity_key", type_=Integer))))
 _CLAIM = (update(t.consumers)
           .where(t.consumers.c.party_id == bindparam("consumer_id"),
                  t.consumers.c.first_order_key.is_(None),
@@ -540,7 +587,7 @@ _CLAIM = (update(t.consumers)
           .values(first_order_key=bindparam("key"))
           .returning(t.consumers.c.party_id).cte("claim"))
 _BEGIN_PG = (
-    select(func.pg_advisory_xact_lock_shared(literal_column(str(BOOKS_LOCK))),
+    select(func.pg_advisory_xact_lock_shared(literal_column(str(BOOKS_LOCK))), _VELOCITY_LOCK,
            select(t.orders.c.id).where(t.orders.c.idem_key == bindparam("key")).scalar_subquery(),
            t.periods.c.seq, t.periods.c.policy_version_id, t.periods.c.starts_on,
            select(func.count()).select_from(_CLAIM).scalar_subquery(), *_CTX.c)
@@ -548,9 +595,10 @@ _BEGIN_PG = (
     .where(t.periods.c.status == "open"))
 
 
-def _begin_pg(conn: Connection, req: OrderRequest
+def _begin_pg(conn: Connection, req: OrderRequest, capped: Sequence[int]
               ) -> OrderResult | tuple[str, OpenPeriod, OrderContext, bool]:
-    """Validate; in one round trip take the books lock shared, look the key up, read the open
+    """Validate; in one round trip take the books lock shared (and the consumer's velocity lock
+    if the open period's policy version is one of ``capped``), look the key up, read the open
     period and the order's context and claim the consumer's first order. Returns the first
     result of a used key (read in a second round trip), or ``(body hash, period, context,
     whether this is the consumer's first order)``.
@@ -562,19 +610,20 @@ def _begin_pg(conn: Connection, req: OrderRequest
     body_hash = request_hash(req.body())
     row = conn.execute(_BEGIN_PG, {
         "consumer_id": req.consumer_id, "merchant_id": req.merchant_id,
-        "key": req.idempotency_key}).first()
+        "key": req.idempotency_key, "capped": list(capped),
+        "velocity_key": velocity_key(req.consumer_id)}).first()
     if row is None:
         raise NotFound("the books have no open period (run a migration / open the books first)")
-    period = OpenPeriod(int(row[2]), int(row[3]), str(row[4]))
-    if row[1] is not None:  # the whole order row is read only for a replay
+    period = OpenPeriod(int(row[3]), int(row[4]), str(row[5]))
+    if row[2] is not None:  # the whole order row is read only for a replay
         replay = find_by_key(conn, req.idempotency_key, body_hash)
         assert replay is not None
         return replay
-    ctx_row = tuple(row[6:])
+    ctx_row = tuple(row[7:])
     if ctx_row[14] is None:
         raise _missing(conn, req.consumer_id, req.merchant_id)
     ctx = _context_of(ctx_row, req.merchant_id)
-    return body_hash, period, ctx, bool(row[5]) and ctx.first_order_pending
+    return body_hash, period, ctx, bool(row[6]) and ctx.first_order_pending
 
 
 def confirm_period(period: int, open_seq: int) -> None:

@@ -34,7 +34,7 @@ from gongsheng.domain.policy import RiskRule
 from gongsheng.domain.trade_graph import circles
 from gongsheng.services import rings
 from gongsheng.services.books import open_period
-from gongsheng.services.flags import Flag, raise_flag
+from gongsheng.services.flags import Flag, raise_flags
 from gongsheng.services.unit_of_work import UnitOfWork
 
 
@@ -108,12 +108,9 @@ def detect_at_close(uow: UnitOfWork, period: int, rule: RiskRule) -> int:
     """Feed ``period``'s order identifiers to the graph, then run the close detectors over
     ``period`` and file their flags; how many were new."""
     rings.feed(uow.conn, period, rule)
-    new = 0
-    for detector in DETECTORS:
-        if detector.detect is not None:
-            for flag in detector.detect(uow.conn, period, rule):
-                new += raise_flag(uow, flag) is not None
-    return new
+    flags = [flag for detector in DETECTORS if detector.detect is not None
+             for flag in detector.detect(uow.conn, period, rule)]
+    return raise_flags(uow, flags)
 
 
 def _latest_figures(conn: Connection) -> dict[str, Any]:
