@@ -3,7 +3,8 @@
 Every behaviour parameter the simulator needs is estimated from the closed periods' figures of a
 :class:`~gongsheng.domain.snapshot.BooksSnapshot` over a window of the last :data:`WINDOW`
 periods. Each estimate is a mean with its standard error (the sample standard deviation of the
-per-period values over the square root of their number); a Monte Carlo run draws each parameter
+per-period values over the square root of their number), or for the trending ones a line's last
+value with that line's error (:func:`end_level`); a Monte Carlo run draws each parameter
 from a normal distribution with that mean and error, clipped to its admissible range, so the
 uncertainty of the calibration widens the bands. The estimators (t runs over the window):
 
@@ -13,14 +14,20 @@ uncertainty of the calibration widens the bands. The estimators (t runs over the
   ``A`` counts the last closed period, so the forecast's first period (the open one) starts
   from ``A x (1 + growth - churn)`` of the run's drawn growth and churn;
 - **purchases** ``lambda`` (per alive consumer): solves ``lambda / P(lambda) = orders_t /
-  active_t`` (the books count orders per *ordering* consumer);
+  active_t`` (the books count orders per *ordering* consumer), read at the window's last period
+  off a least-squares line through the per-period values (:func:`end_level`: the window's mean
+  lags a ramp by ``(n - 1) / 2`` periods of it), with that line's error;
 - **growth** ``g_t = new_t / A_{t-1}`` (newcomers join the alive population);
 - **churn** ``c_t = 1 - (A_t - new_t) / A_{t-1}``, clipped to [0, 0.5]; neighbouring values
   share an alive count, so its standard error allows for their lag-1 autocovariance
   (:func:`mean_error`);
 - **order value** median ``aov_t x (1 - refund share_t) / exp(sigma^2 / 2)`` (lognormal values
   of the scenario's spread ``sigma``; refunds reverse every part pro rata, so they enter as a
-  smaller value);
+  smaller value), read at the window's last period like ``lambda``;
+- **consumers per merchant** ``A / (M + regions / 2)``, ``M`` the merchants signed: the
+  simulator signs ``floor(consumers x region share / consumers per merchant)`` in each region,
+  so ``A / M`` over-counts by the floors (half a merchant per region on average) and the
+  forecast, flooring again, started with fewer merchants than the books had;
 - **voucher spending** ``spent_t / (outstanding_{t-1} x c)``, ``c`` the consumers' share of
   the vouchers held now: the live books record voucher spending only on orders, whose buyer is
   always a consumer, so merchants spend no vouchers in the forecast (assuming they spent like
@@ -57,6 +64,8 @@ WINDOW = 6
 (a 12-period window lagged a ramp and a fading growth by several periods in the backtest)."""
 MAX_AGENTS = 4000
 """Simulated consumers at most: above, one agent stands for several real consumers."""
+MIN_TREND = 4
+"""Values needed to read a trending estimate off a line (below: the window's mean)."""
 INTENSITY_SHAPE = 2.0
 VALUE_SIGMA = 0.8
 
@@ -97,11 +106,34 @@ def mean_error(values: Sequence[float], shared_levels: bool = False) -> float:
     return math.sqrt(max(g0 + 2 * (n - 1) / n * g1, g0 / n) / n)
 
 
+def end_level(values: Sequence[float]) -> tuple[float, float]:
+    """The least-squares line through ``values`` (one a period, at least three), read at the last
+    period: its level and standard error ``s sqrt(1/n + (n - 1 - xbar)^2 / Sxx)``, ``s`` the
+    residual standard deviation (``n - 2`` degrees of freedom).
+
+    Unbiased when the values trend linearly, where the window's mean lags the last period by
+    ``(n - 1) / 2`` periods of the trend; equal to the mean when the values are level.
+    """
+    y = np.asarray(values, float)
+    n = len(y)
+    x = np.arange(n, dtype=float)
+    dx = x - x.mean()
+    sxx = float(dx @ dx)
+    slope = float(dx @ (y - y.mean())) / sxx
+    level = float(y.mean()) + slope * float(dx[-1])
+    resid = y - y.mean() - slope * dx
+    s2 = float(resid @ resid) / (n - 2)
+    return level, math.sqrt(s2 * (1 / n + float(dx[-1]) ** 2 / sxx))
+
+
 def _estimate(path: str, values: Sequence[float], lo: float, hi: float, how: str,
-              fallback: float, shared_levels: bool = False) -> Estimate:
+              fallback: float, shared_levels: bool = False, trend: bool = False) -> Estimate:
     v = [x for x in values if math.isfinite(x)]
     if not v:
         return Estimate(path, fallback, 0.0, lo, hi, how + " (no data: default)")
+    if trend and len(v) >= MIN_TREND:
+        mean, se = end_level(v)
+        return Estimate(path, min(max(mean, lo), hi), se, lo, hi, how + ", at the window's end")
     mean = float(np.mean(v))
     se = mean_error(v, shared_levels) if len(v) > 1 else abs(mean) * 0.5
     return Estimate(path, min(max(mean, lo), hi), se, lo, hi, how)
@@ -172,7 +204,8 @@ def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> C
     h = list(snap.history[-WINDOW:])
     per_active = [_ratio(r.orders, r.active_consumers) for r in h]
     lam = _estimate("orders.purchases_start", [purchases_from_observed(x) for x in per_active],
-                    0.05, 20.0, "lambda / P(lambda) = orders / active consumers", 2.3)
+                    0.05, 20.0, "lambda / P(lambda) = orders / active consumers", 2.3,
+                    trend=True)
     p = order_probability(lam.mean)
     alive = [r.active_consumers / p for r in h]
     before = [snap.history[-len(h) - 1].active_consumers / p] if len(snap.history) > len(h) else []
@@ -187,7 +220,8 @@ def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> C
                       shared_levels=True)
     value = _estimate("orders.value_median_yuan",
                       [_ratio(r.gmv_fen - r.refunds_fen, r.orders) / 100 / math.exp(VALUE_SIGMA**2 / 2)
-                       for r in h], 1.0, 1e6, "(GMV - refunds) / orders / exp(sigma^2 / 2)", 80.0)
+                       for r in h], 1.0, 1e6, "(GMV - refunds) / orders / exp(sigma^2 / 2)", 80.0,
+                      trend=True)
     outstanding = [snap.history[-len(h) - 1].vouchers_outstanding_fen] if len(snap.history) > len(h) \
         else [0]
     outstanding += [r.vouchers_outstanding_fen for r in h[:-1]]
@@ -221,7 +255,7 @@ def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> C
                       if snap.registered_consumers else 0.0,
                       "referral_rate": _ratio(snap.referred_consumers, snap.registered_consumers)
                       if snap.registered_consumers else 0.0},
-        "growth": {"consumers_per_merchant": max(n_alive / max(mix.total, 1), 0.01)},
+        "growth": {"consumers_per_merchant": max(n_alive / (mix.total + regions / 2), 0.01)},
         "regions": {"count": regions, "universe_total": max(snap.universe_total, mix.total, 1),
                     "partner_share": held_share},
         "merchants": {"categories": categories, "flagship_share": mix.flagships / total,
@@ -253,5 +287,5 @@ def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> C
     return Calibration(snap, base, estimates, start, n_alive)
 
 
-__all__ = ["Calibration", "Estimate", "calibrate", "mean_error", "order_probability",
+__all__ = ["Calibration", "Estimate", "calibrate", "end_level", "mean_error", "order_probability",
            "purchases_from_observed"]

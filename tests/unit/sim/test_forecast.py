@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -13,6 +14,7 @@ from gongsheng.domain.release import SCALE, GroupState, nominal_rate, release_at
 from gongsheng.domain.snapshot import BooksSnapshot, MerchantMix, PeriodRecord
 from gongsheng.sim.calibrate import (
     calibrate,
+    end_level,
     mean_error,
     order_probability,
     purchases_from_observed,
@@ -20,6 +22,7 @@ from gongsheng.sim.calibrate import (
 from gongsheng.sim.engine import Engine
 from gongsheng.sim.forecast import completion_period, holdings_bands, run_forecast, summary
 from gongsheng.sim.montecarlo import spawn
+from gongsheng.sim.population import build_schedule
 
 
 def books(periods: int = 6, controller: str = "budget") -> BooksSnapshot:
@@ -131,6 +134,42 @@ def test_differences_of_noisy_levels_have_a_mean_known_better_than_sd_over_root_
     diffs = list(np.diff([0.0, 1.0] * 3 + [0.0]))
     assert mean_error(diffs, shared_levels=True) == np.sqrt(np.var(diffs, ddof=1) / 6 / 6)
     assert mean_error(diffs, shared_levels=True) < mean_error(diffs) / 2
+
+
+@given(st.floats(-100.0, 100.0), st.floats(-10.0, 10.0), st.integers(4, 24))
+def test_the_end_level_of_a_trend_is_its_last_value(start: float, slope: float, n: int) -> None:
+    """A line is read off exactly at its last period (where the window's mean lags it by
+    ``(n - 1) / 2`` periods of its slope), with no error."""
+    values = [start + slope * i for i in range(n)]
+    level, se = end_level(values)
+    assert abs(level - values[-1]) <= 1e-9 * (1 + abs(start) + abs(slope) * n)
+    assert se <= 1e-6 * (1 + abs(start) + abs(slope) * n)
+
+
+def test_the_end_level_of_noisy_level_values_is_near_their_mean_within_its_error() -> None:
+    """Level values with noise: the line's end stays within a few of its errors of the level."""
+    rng = np.random.default_rng(5)
+    values = list(3.0 + 0.1 * rng.standard_normal(6))
+    level, se = end_level(values)
+    assert se > 0
+    assert abs(level - 3.0) < 4 * se
+
+
+def test_the_forecast_starts_with_the_merchants_the_books_have_signed() -> None:
+    """The simulator signs ``floor(consumers x region share / consumers per merchant)`` per
+    region, so the books' merchants over-count consumers per merchant by the floors (half a
+    merchant per region on average); at no growth the forecast's first period signs, on
+    average over merchant counts, the books' merchants, and never a region's worth fewer."""
+    snap = books()
+    gaps = []
+    for total in range(20, 71):
+        cal = calibrate(replace(snap, merchants=replace(snap.merchants, total=total)))
+        values = {e.path: e.mean for e in cal.estimates} | {"growth.monthly": 0.0,
+                                                            "consumers.churn": 0.0}
+        scenario = cal.scenario(2, values)
+        gaps.append(int(build_schedule(scenario, "fast").merchants[0].sum()) - total)
+    assert abs(float(np.mean(gaps))) <= 0.5
+    assert min(gaps) > -snap.regions
 
 
 def test_completion_period_reads_the_rates() -> None:
