@@ -16,7 +16,7 @@ import pytest
 import gongsheng.services
 
 SERVICES = Path(gongsheng.services.__file__).parent
-FORKING = {"ordering"}
+FORKING: set[str] = set()
 """The order path: its fused PostgreSQL statement and row locks are still written in place."""
 
 

@@ -18,18 +18,29 @@ cap (``services.velocity``), each order's consumer's orders of its period commit
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert, update
 
+from gongsheng.adapters import locks
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.bulk import AddRows
-from gongsheng.adapters.event_store import Recorded, outbox_insert, outbox_params
-from gongsheng.adapters.ledger_store import TOTAL_KEYS, stripe_for, total_rows
+from gongsheng.adapters.bulk import AddRows, upsert_add
+from gongsheng.adapters.earnings_store import earnings_rows
+from gongsheng.adapters.event_store import (
+    Recorded,
+    add_events,
+    filled,
+    outbox_insert,
+    outbox_params,
+)
+from gongsheng.adapters.ledger_store import TOTAL_KEYS, post, stripe_for, total_rows
+from gongsheng.adapters.period_store import add_counters
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
+from gongsheng.adapters.risk_store import velocity_counts
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
 from gongsheng.domain.party_totals import (
     BUYER_ORDERS,
@@ -51,6 +62,7 @@ ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device_id", "text"),
 )
 
+_stripes = random.Random()
 _KINDS = {k.code: k for k in AccountKind}
 _ASSET = {a: a.value for a in Asset}
 
@@ -310,3 +322,53 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
     found = [written[rows.order["idem_key"]] for rows in batch]
     return Written([int(row[1]) for row in found], int(found[0][2]),
                    [(int(row[3]), int(row[4])) for row in found])
+
+
+Counts = tuple[int, int]
+"""An order's velocity counts: its consumer's orders of its period before it, in all and at its
+merchant, each counted up to its cap (0 where none)."""
+
+
+def write_orders(conn: Connection, batch: Sequence[OrderRows], events: Sequence[Recorded],
+                 caps: tuple[int | None, int | None] | None,
+                 refuse: Callable[[OrderRows, Counts], None]) -> Written:
+    """See ``OrderStore.write``: the one statement of :func:`insert_orders_pg` on PostgreSQL
+    when no leg takes from a must-stay-positive balance (``refuse`` asked after it, with the
+    counts it read), otherwise statement by statement (``refuse`` asked before each order is
+    written, with counts read then), the events written after the orders, their slots filled.
+    """
+    if locks.postgres(conn) and not any(r.takes_from_nonnegative for r in batch):
+        written = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES), events,
+                                   caps if caps is not None else (None, None))
+        if caps is not None:
+            for rows, counts in zip(batch, written.counts, strict=True):
+                refuse(rows, counts)
+        return written
+    ids: dict[str, int] = {}
+    for rows in batch:
+        order, period = rows.order, rows.order["period"]
+        if caps is not None:
+            refuse(rows, velocity_counts(conn, order["consumer_id"], order["merchant_id"],
+                                         period, caps))
+        order_id = int(conn.execute(insert(t.orders).returning(t.orders.c.id), order).scalar_one())
+        ids[order["idem_key"]] = order_id
+        post(conn, replace(rows.entry, memo=f"order {order_id}"), period, order_id,
+             along=[sales_totals(rows, _stripes.randrange(t.STRIPES))])
+        upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"), ("points_cpts",),
+                   list(rows.holdings))
+        stripe = _stripes.randrange(t.STRIPES)
+        upsert_add(conn, t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
+                   [(s, m, stripe, p) for s, m, p in rows.group_points])
+        add_counters(conn, period, rows.counters)
+        earnings_rows(dict(rows.earnings), period, stripe).write(conn)
+        if rows.activate:
+            became_active = conn.execute(
+                update(t.consumers).where(
+                    t.consumers.c.party_id == order["consumer_id"],
+                    (t.consumers.c.last_active_period.is_(None))
+                    | (t.consumers.c.last_active_period != period))
+                .values(last_active_period=period)).rowcount
+            add_counters(conn, period, {"active_consumers": became_active})
+    add_events(conn, [filled(r, ids) for r in events])
+    return Written([ids[r.order["idem_key"]] for r in batch],
+                   batch[0].order["period"] if batch else 0, [(0, 0)] * len(batch))

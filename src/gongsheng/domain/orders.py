@@ -18,10 +18,46 @@ from decimal import Decimal
 from gongsheng.domain.errors import InsufficientBalance, InvalidInput
 from gongsheng.domain.ledger import AccountKind, Asset, account_id, system_account
 from gongsheng.domain.money import apply_rate, prorate, split_pro_rata
+from gongsheng.domain.periods import OpenPeriod
 from gongsheng.domain.policy import Policy, Recipient
-from gongsheng.domain.waterfall import Split
+from gongsheng.domain.waterfall import Beneficiaries, Split
 
 Leg = tuple[int, Asset, int]
+
+IDENTIFIER_LENGTH = 128
+"""The longest payment or device identifier (and external party id) stored, in characters."""
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """What the waterfall needs to know of the consumer, the merchant and the roles around them."""
+
+    merchant_channel: str
+    merchant_region: int
+    merchant_rate: Decimal
+    contract_rate: Decimal
+    accepts_vouchers: bool
+    beneficiaries: Beneficiaries
+    referrer_id: int | None
+    first_order_pending: bool
+    last_active_period: int | None
+    consumer_frozen: bool = False
+    """A frozen consumer's voucher spends are refused (its cash orders are not)."""
+
+
+@dataclass(frozen=True)
+class OrderStart:
+    """What an order's first step read and took under the books lock (shared): the open
+    period, the order's context, and whether it claimed the consumer's first order.
+
+    ``velocity_locked``: whether the consumer's velocity lock is held already (where the store
+    needs one: it was taken when the period's policy version was known to cap velocity).
+    """
+
+    period: OpenPeriod
+    context: OrderContext
+    first: bool
+    velocity_locked: bool
 
 
 @dataclass(frozen=True)
