@@ -413,6 +413,9 @@ class FakeOrders(OrderStore):
     def refund(self, key: str) -> RefundRecord | None:
         return self.books.refunds.get(key)
 
+    def _key(self, order_id: int) -> str | None:
+        return next((k for k, o in self.books.stored_orders.items() if o["id"] == order_id), None)
+
     def refunded_before(self, order_id: int, refund_id: int) -> int:
         return sum(r.amount_fen for r in self.books.refunds.values()
                    if r.order_id == order_id and r.id < refund_id)
@@ -427,6 +430,9 @@ class FakeOrders(OrderStore):
         self.books.refunds[key] = RefundRecord(refund_id, order_id, amount_fen, period, 0,
                                                platform_cover_fen, request_hash)
         self.books.orders[order_id] = replace(order, refunded_fen=order.refunded_fen + amount_fen)
+        stored = self.books.stored_orders.get(self._key(order_id))
+        if stored is not None:
+            stored["refunded_fen"] = order.refunded_fen + amount_fen
         return refund_id
 
     def post_refund(self, entry: JournalEntry, period: int, refund_id: int,
