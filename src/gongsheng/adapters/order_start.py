@@ -164,24 +164,17 @@ def order_by_key(conn: Connection, key: str) -> StoredOrder | None:
     return None if row is None else dict(row._mapping)
 
 
-def claim_first_order(conn: Connection, consumer_id: int, key: str) -> bool:
-    """Record ``key`` as the consumer's first order unless one is recorded; whether it was."""
-    return conn.execute(
-        update(t.consumers).where(t.consumers.c.party_id == consumer_id,
-                                  t.consumers.c.first_order_key.is_(None))
-        .values(first_order_key=key)).rowcount == 1
-
-
 _CTX = _ONE_CONTEXT.subquery("ctx")
 _VELOCITY_LOCK = func.pg_advisory_xact_lock(
     literal_column(str(VELOCITY_LOCKS)),
     case((t.periods.c.policy_version_id == any_(bindparam("capped", type_=ARRAY(BigInteger))),
           bindparam("velocity_key", type_=Integer))))
-_CLAIM = (update(t.consumers)
-          .where(t.consumers.c.party_id == bindparam("consumer_id"),
-                 t.consumers.c.first_order_key.is_(None),
-                 ~exists().where(t.orders.c.idem_key == bindparam("key")))  # not for a replay
-          .values(first_order_key=bindparam("key"))
+_CLAIM_ONE = (update(t.consumers)
+              .where(t.consumers.c.party_id == bindparam("consumer_id"),
+                     t.consumers.c.first_order_key.is_(None))
+              .values(first_order_key=bindparam("key")))
+"""Record ``key`` as the consumer's first order unless one is recorded (built once)."""
+_CLAIM = (_CLAIM_ONE.where(~exists().where(t.orders.c.idem_key == bindparam("key")))  # no replay
           .returning(t.consumers.c.party_id).cte("claim"))
 _BEGIN_PG = (
     select(func.pg_advisory_xact_lock_shared(literal_column(str(locks.BOOKS_LOCK))), _VELOCITY_LOCK,
@@ -221,7 +214,8 @@ def _begin_steps(conn: Connection, consumer_id: int, merchant_id: int, key: str
     locks.lock_books(conn)
     period = open_period(conn)
     ctx = context(conn, consumer_id, merchant_id)
-    first = ctx.first_order_pending and claim_first_order(conn, consumer_id, key)
+    first = ctx.first_order_pending and conn.execute(
+        _CLAIM_ONE, {"consumer_id": consumer_id, "key": key}).rowcount == 1
     return OrderStart(period, ctx, first, velocity_locked=True)  # one writer: no lock to take
 
 

@@ -9,7 +9,7 @@ trip: the rows travel as arrays
 (``unnest``, each array one text parameter holding its literal, see ``pg_arrays``), so the
 statement text and parameter types never change and psycopg prepares it once per connection
 (PostgreSQL then reuses a generic plan). It writes exactly what the statement-by-statement path
-(``ordering.write_orders``) writes; it is used only when no leg takes from a must-stay-positive
+(:func:`write_orders`, below) writes; it is used only when no leg takes from a must-stay-positive
 balance (those go through ``ledger_store.post``, whose plain ``UPDATE`` lets the ``CHECK`` see
 the new balance). Rows are sorted by key before they are written, as in ``bulk.upsert_add``, so
 concurrent writers lock shared rows in the same order. The same statement counts, for the velocity
