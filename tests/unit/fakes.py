@@ -26,7 +26,6 @@ from types import SimpleNamespace, TracebackType
 from typing import Any
 
 from gongsheng.adapters.event_store import Recorded, filled
-from gongsheng.adapters.order_store import Counts, OrderRows, Written
 from gongsheng.adapters.orders import order_record
 from gongsheng.domain.audit import AuditRecord
 from gongsheng.domain.errors import GongshengError, InsufficientBalance, InvalidInput, NotFound, PartyFrozen
@@ -42,7 +41,7 @@ from gongsheng.domain.ledger import (
     account_name,
     describe_account,
 )
-from gongsheng.domain.orders import OrderContext, OrderStart
+from gongsheng.domain.orders import Counts, OrderContext, OrderRows, OrderStart, Written
 from gongsheng.domain.payouts import PayoutRecord
 from gongsheng.domain.periods import OpenPeriod, PeriodClose, PeriodRecord, period_end
 from gongsheng.domain.policy import Controller, Policy, RiskRule

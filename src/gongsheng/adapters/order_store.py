@@ -21,8 +21,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from dataclasses import replace
 
 from sqlalchemy import Connection, insert, update
 
@@ -42,6 +41,7 @@ from gongsheng.adapters.period_store import add_counters
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.adapters.risk_store import velocity_counts
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
+from gongsheng.domain.orders import Counts, OrderRows, Written
 from gongsheng.domain.party_totals import (
     BUYER_ORDERS,
     IDLE_REFEREES,
@@ -65,36 +65,6 @@ ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
 _stripes = random.Random()
 _KINDS = {k.code: k for k in AccountKind}
 _ASSET = {a: a.value for a in Asset}
-
-
-@dataclass(frozen=True)
-class OrderRows:
-    """Everything one order writes, as plain rows.
-
-    ``holdings`` are ``(holder, start_period, multiple, points)`` merged per holding;
-    ``group_points`` ``(start_period, multiple, points)`` merged per group; ``counters`` the
-    period counters it adds to; ``activate`` whether to mark the consumer active in the period.
-    """
-
-    order: dict[str, Any]
-    entry: JournalEntry
-    holdings: tuple[tuple[int, int, str, int], ...]
-    group_points: tuple[tuple[int, str, int], ...]
-    counters: dict[str, int]
-    activate: bool
-    earnings: tuple[tuple[int, int], ...] = ()
-    """``(party, fen)``: cash the order credits to each party (held: ``domain.holds``)."""
-    parts: tuple[tuple[Any, ...], ...] = ()
-    """The waterfall's parts ``(part, recipient, party_id, fen)``: ``order["allocations"]``
-    unparsed, for the placed order's result."""
-    referred_by: int | None = None
-    """The referrer, when this is its referee's first order (one idle referee fewer)."""
-
-    @property
-    def takes_from_nonnegative(self) -> bool:
-        """Whether a leg lowers a must-stay-positive balance (a voucher spend)."""
-        return any(p.amount < 0 and _KINDS[p.account % ACCOUNTS_PER_PARTY].nonnegative
-                   for p in self.entry.postings)
 
 
 def _unnest(prefix: str, columns: Sequence[tuple[str, str]]) -> str:
@@ -237,18 +207,6 @@ _SQL = " ".join(_SQL.split())
 # that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
 
 
-class Written(NamedTuple):
-    """What :func:`insert_orders_pg` wrote and read."""
-
-    ids: list[int]
-    """The new orders' ids, in the batch's order."""
-    open_seq: int
-    """The period open when the statement started."""
-    counts: list[tuple[int, int]]
-    """Per order, its consumer's orders of its period before the statement, in all and at its
-    merchant, each counted up to its cap (0 where none)."""
-
-
 def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
                      events: Sequence[Recorded] = (),
                      caps: tuple[int | None, int | None] = (None, None)) -> Written:
@@ -322,11 +280,6 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
     found = [written[rows.order["idem_key"]] for rows in batch]
     return Written([int(row[1]) for row in found], int(found[0][2]),
                    [(int(row[3]), int(row[4])) for row in found])
-
-
-Counts = tuple[int, int]
-"""An order's velocity counts: its consumer's orders of its period before it, in all and at its
-merchant, each counted up to its cap (0 where none)."""
 
 
 def write_orders(conn: Connection, batch: Sequence[OrderRows], events: Sequence[Recorded],

@@ -22,12 +22,12 @@ from gongsheng.adapters.earnings_store import earnings_rows
 from gongsheng.adapters.event_store import Recorded
 from gongsheng.adapters.ledger_store import post
 from gongsheng.adapters.order_start import StoredOrder
-from gongsheng.adapters.order_store import Counts, OrderRows, Written, refund_totals, write_orders
+from gongsheng.adapters.order_store import refund_totals, write_orders
 from gongsheng.adapters.risk_store import lock_velocity
 from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.holds import cash_earnings
 from gongsheng.domain.ledger import JournalEntry
-from gongsheng.domain.orders import OrderContext, OrderStart
+from gongsheng.domain.orders import Counts, OrderContext, OrderRows, OrderStart, Written
 from gongsheng.domain.policy import Recipient
 from gongsheng.domain.refunds import OrderRecord, RefundRecord
 from gongsheng.domain.waterfall import Allocation

@@ -14,9 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from gongsheng.domain.errors import InsufficientBalance, InvalidInput
-from gongsheng.domain.ledger import AccountKind, Asset, account_id, system_account
+from gongsheng.domain.ledger import (
+    ACCOUNTS_PER_PARTY,
+    AccountKind,
+    Asset,
+    JournalEntry,
+    account_id,
+    system_account,
+)
 from gongsheng.domain.money import apply_rate, prorate, split_pro_rata
 from gongsheng.domain.periods import OpenPeriod
 from gongsheng.domain.policy import Policy, Recipient
@@ -249,3 +257,53 @@ def cap_fen(points_cpts: int, multiple: Decimal) -> int:
     """The vouchers a holding of points may release at most (display; releases use exact ratios)."""
     return int(apply_rate(points_cpts, multiple))
 
+
+
+_KINDS = {k.code: k for k in AccountKind}
+
+
+@dataclass(frozen=True)
+class OrderRows:
+    """Everything one order writes, as plain rows.
+
+    ``holdings`` are ``(holder, start_period, multiple, points)`` merged per holding;
+    ``group_points`` ``(start_period, multiple, points)`` merged per group; ``counters`` the
+    period counters it adds to; ``activate`` whether to mark the consumer active in the period.
+    """
+
+    order: dict[str, Any]
+    entry: JournalEntry
+    holdings: tuple[tuple[int, int, str, int], ...]
+    group_points: tuple[tuple[int, str, int], ...]
+    counters: dict[str, int]
+    activate: bool
+    earnings: tuple[tuple[int, int], ...] = ()
+    """``(party, fen)``: cash the order credits to each party (held: ``domain.holds``)."""
+    parts: tuple[tuple[Any, ...], ...] = ()
+    """The waterfall's parts ``(part, recipient, party_id, fen)``: ``order["allocations"]``
+    unparsed, for the placed order's result."""
+    referred_by: int | None = None
+    """The referrer, when this is its referee's first order (one idle referee fewer)."""
+
+    @property
+    def takes_from_nonnegative(self) -> bool:
+        """Whether a leg lowers a must-stay-positive balance (a voucher spend)."""
+        return any(p.amount < 0 and _KINDS[p.account % ACCOUNTS_PER_PARTY].nonnegative
+                   for p in self.entry.postings)
+
+
+Counts = tuple[int, int]
+"""An order's velocity counts: its consumer's orders of its period before it, in all and at its
+merchant, each counted up to its cap (0 where none)."""
+
+
+class Written(NamedTuple):
+    """What the order store's write (``OrderStore.write``) wrote and read."""
+
+    ids: list[int]
+    """The new orders' ids, in the batch's order."""
+    open_seq: int
+    """The period open when the statement started."""
+    counts: list[tuple[int, int]]
+    """Per order, its consumer's orders of its period before the statement, in all and at its
+    merchant, each counted up to its cap (0 where none)."""

@@ -22,7 +22,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from gongsheng.adapters.order_store import OrderRows
 from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound, PartyFrozen, PayCodeRefused
 from gongsheng.domain.events import OrderPlaced
 from gongsheng.domain.holds import cash_earnings
@@ -32,6 +31,7 @@ from gongsheng.domain.orders import (
     OrderAmounts,
     OrderContext,
     OrderParties,
+    OrderRows,
     OrderStart,
     award_points,
     check_voucher_balance,

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.ledger import JournalEntry
-from gongsheng.domain.orders import OrderContext, OrderStart
+from gongsheng.domain.orders import Counts, OrderContext, OrderRows, OrderStart, Written
 from gongsheng.domain.refunds import OrderRecord, RefundRecord
 
 if TYPE_CHECKING:
     from gongsheng.adapters.event_store import Recorded
-    from gongsheng.adapters.order_store import Counts, OrderRows, Written
+
 
 StoredOrder = Mapping[str, Any]
 """A stored order's row, by column (``tables.orders``)."""
