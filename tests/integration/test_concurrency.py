@@ -113,7 +113,7 @@ def test_same_key_from_many_threads_posts_once(pg_city: City) -> None:
 def test_an_order_that_waited_for_a_close_lands_in_the_new_period(
         pg_city: City, voucher_fen: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """An order that read the books while a close held them is placed in the period the close
-    opened, never in the one it closed (its first reads are retried, see ``ordering._BEGIN_PG``)."""
+    opened, never in the one it closed (its first reads are retried, see ``order_start._BEGIN_PG``)."""
     city, plat = pg_city, pg_city.platform
     closing = plat.read(open_period).seq
     placed: dict[str, Any] = {}

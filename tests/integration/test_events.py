@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
+from gongsheng.adapters import order_store
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.event_store import stored_events
 from gongsheng.adapters.policy_file import default_policy_text
 from gongsheng.domain.errors import InvalidInput, NotFound, RetryTransaction
 from gongsheng.domain.events import EVENT_TYPES, OrderPlaced, PayoutMade
-from gongsheng.services import ordering, policies, store
+from gongsheng.services import policies, store
 from gongsheng.services.batch import place_orders
 from gongsheng.services.ordering import OrderRequest, OrderResult, order_placed
 from gongsheng.services.platform import Platform
@@ -186,7 +187,7 @@ def test_a_gathered_write_refused_after_recording_leaves_no_event_of_its_own(
     one by one instead record theirs, once each."""
     plat = city.platform
     since = last_id(plat)
-    real_insert, real_earnings, calls = ordering.insert_orders_pg, ordering.earnings_rows, [0, 0]
+    real_insert, real_earnings, calls = order_store.insert_orders_pg, order_store.earnings_rows, [0, 0]
 
     def insert_then_fail(*args: Any) -> Any:  # PostgreSQL: the whole statement ran
         written = real_insert(*args)
@@ -201,8 +202,8 @@ def test_a_gathered_write_refused_after_recording_leaves_no_event_of_its_own(
             raise InvalidInput("refused at the second order")
         return real_earnings(*args)
 
-    monkeypatch.setattr(ordering, "insert_orders_pg", insert_then_fail)
-    monkeypatch.setattr(ordering, "earnings_rows", earnings_once_failing)
+    monkeypatch.setattr(order_store, "insert_orders_pg", insert_then_fail)
+    monkeypatch.setattr(order_store, "earnings_rows", earnings_once_failing)
     out = plat.run(place_orders, [city.request(10_000 + i) for i in range(3)])
     assert all(isinstance(o, OrderResult) and not o.replayed for o in out)
     assert sum(calls) >= 3  # the refusal happened, then each order went in alone

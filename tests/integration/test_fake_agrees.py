@@ -1,12 +1,13 @@
 """The in-memory unit of work agrees with the real one: one sequence of use cases, two books.
 
-The worked example's city places its orders on the database (SQLite and PostgreSQL); the
-books are then copied into a :class:`~tests.unit.fakes.FakeBooks`, and one sequence of payouts,
-refunds, exchanges, dividends, closes and settlements runs on each, step by step, each step in
-its own unit of work. Every step must give the same result (or the same refusal), record the
-same events and audit records, and leave the same books (balances, earnings, holdings, groups,
-periods, counters, requests, programmes, orders and refunds). The real steps' events must also
-be in the outbox.
+The worked example's city places its first orders on the database (SQLite and PostgreSQL); the
+books are then copied into a :class:`~tests.unit.fakes.FakeBooks`, and one sequence of orders,
+payouts, refunds, exchanges, dividends, closes and settlements runs on each, step by step, each
+step in its own unit of work. Every step must give the same result (or the same refusal), record
+the same events and audit records, write the same events (an order's is written by its write:
+the real one's outbox, the fake's events), and leave the same books (balances, earnings,
+holdings, groups, periods, counters, requests, programmes, orders, their rows and refunds,
+consumers and merchants as orders read and mark them).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.event_store import stored_events
+from gongsheng.adapters.order_store import ORDER_COLUMNS
 from gongsheng.adapters.orders import order_record, refund_record
 from gongsheng.adapters.policy_file import default_policy_text, policy_from_json
 from gongsheng.domain.audit import AuditRecord
@@ -31,8 +33,9 @@ from gongsheng.domain.periods import PeriodRecord
 from gongsheng.domain.programmes import Programme
 from gongsheng.services import payouts, periods, policies, refunding, store
 from gongsheng.services.holdings import settle_holder
+from gongsheng.services.ordering import OrderRequest, place_order
 from gongsheng.services.unit_of_work import UnitOfWork
-from unit.fakes import FakeBooks, FakeUnitOfWork
+from unit.fakes import FakeBooks, FakeConsumer, FakeMerchant, FakeUnitOfWork
 
 if TYPE_CHECKING:
     from conftest import City
@@ -99,6 +102,18 @@ def books_of(conn: Connection) -> FakeBooks:
     b.dividends = {(int(p), int(q)): (int(x), int(y)) for p, q, x, y in conn.execute(
         select(d.programme_id, d.period, d.profit_fen, d.paid_fen))}
     b.orders = {int(r.id): order_record(r) for r in conn.execute(select(t.orders))}
+    columns = ("id", *(n for n, _ in ORDER_COLUMNS))
+    b.stored_orders = {str(r.idem_key): {c: r._mapping[c] for c in columns}
+                       for r in conn.execute(select(t.orders))}
+    b.terms = {int(r.party_id): FakeMerchant(
+        str(r.channel), int(r.region_id), Decimal(r.concession_rate), _opt(r.bm_id),
+        None if r.bm_rate is None else Decimal(r.bm_rate), _opt(r.promoter_id),
+        bool(r.accepts_vouchers)) for r in conn.execute(select(t.merchants))}
+    b.consumers = {int(r.party_id): FakeConsumer(
+        _opt(r.referrer_id), _opt(r.home_merchant_id), r.first_order_key,
+        _opt(r.last_active_period)) for r in conn.execute(select(t.consumers))}
+    b.partners = {int(r.region_id): int(r.party_id) for r in conn.execute(
+        select(t.partners).where(t.partners.c.active))}
     b.refunds = {str(r.idem_key): refund_record(r) for r in conn.execute(select(t.refunds))}
     b.next_refund = max((r.id for r in b.refunds.values()), default=0) + 1
     return b
@@ -155,6 +170,9 @@ def test_the_fake_and_the_real_stores_agree_on_a_sequence_of_use_cases(unheld_ci
     first_event = plat.read(stored_events, 0, 100_000)[-1]["id"]
 
     prog = 1  # the first programme either side opens
+    def order(consumer: int, merchant: int, amount: int, key: str) -> tuple[OrderRequest]:
+        return (OrderRequest(consumer, merchant, amount, idempotency_key=key),)
+
     steps: list[tuple[str, Callable[..., Any] | None, tuple[Any, ...]]] = [
         ("payout", payouts.withdraw, (m, 20_000, "w-1")),
         ("payout replayed", payouts.withdraw, (m, 20_000, "w-1")),
@@ -199,8 +217,14 @@ def test_the_fake_and_the_real_stores_agree_on_a_sequence_of_use_cases(unheld_ci
         ("freeze B", None, (b,)),
         ("refund while the consumer is frozen", refunding.refund_order, (by_b, 50_000, "r-6")),
         ("unfreeze B", None, (b,)),
+        ("order in a later period", place_order, order(a, m, 50_000, "o-1")),
+        ("order replayed", place_order, order(a, m, 50_000, "o-1")),
+        ("order key reused", place_order, order(a, m, 50_001, "o-1")),
+        ("order by the referrer", place_order, order(b, m, 70_000, "o-2")),
+        ("order at a frozen merchant", place_order, order(a, h, 10_000, "o-3")),
+        ("order of no consumer", place_order, order(10**6, m, 10_000, "o-4")),
+        ("order at no merchant", place_order, order(a, 10**6, 10_000, "o-5")),
     ]
-    recorded: list[Event] = []
     outbox: list[tuple[str, Any]] = []
     for name, step, args in steps:
         if step is None:  # a freeze (not a use case on the stores): on both books
@@ -212,19 +236,21 @@ def test_the_fake_and_the_real_stores_agree_on_a_sequence_of_use_cases(unheld_ci
                 fake.frozen.discard(args[0])
             first_event = plat.read(stored_events, 0, 100_000)[-1]["id"]
             continue
+        written = len(fake.events)
         real, mine = on_real(plat.engine, step, *args), on_fake(fake, step, *args)
         assert mine == real, name
-        recorded += real.events
         found = plat.read(stored_events, first_event, 100_000)
+        assert [(e.type, e.body()) for e in fake.events[written:]] == [
+            (e["type"], e["body"]) for e in found], name
         outbox += [(e["type"], e["body"]) for e in found]
         first_event = found[-1]["id"] if found else first_event
         with plat.engine.connect() as conn:
             assert stored_state(fake) == stored_state(books_of(conn)), name
-    kinds = [e.type for e in recorded]
-    for kind in ("payout.made", "order.refunded", "store.points_exchanged", "store.profit_declared",
-                 "period.closed", "policy.version_activated"):
+    kinds = [kind for kind, _ in outbox]
+    for kind in ("order.placed", "payout.made", "order.refunded", "store.points_exchanged",
+                 "store.profit_declared", "period.closed", "policy.version_activated"):
         assert kind in kinds, kind
-    assert fake.events == recorded
-    refunds = [e for e in recorded if e.type == "order.refunded"]
-    assert len(refunds) == 5 and any(e.body()["clawback_fen"] > 0 for e in refunds)
-    assert outbox == [(e.type, e.body()) for e in recorded]  # the real ones were written
+    assert kinds.count("order.placed") == 2
+    refunds = [body for kind, body in outbox if kind == "order.refunded"]
+    assert len(refunds) == 5 and any(body["clawback_fen"] > 0 for body in refunds)
+    assert outbox == [(e.type, e.body()) for e in fake.events]

@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any
 
+from gongsheng.adapters.event_store import Recorded, filled
+from gongsheng.adapters.orders import order_record
 from gongsheng.domain.audit import AuditRecord
-from gongsheng.domain.errors import InsufficientBalance, NotFound
+from gongsheng.domain.errors import GongshengError, InsufficientBalance, InvalidInput, NotFound, PartyFrozen
 from gongsheng.domain.events import Event
 from gongsheng.domain.holdings import GroupRow, Holding, HoldingRow, unreleased
 from gongsheng.domain.holds import cash_earnings
 from gongsheng.domain.ledger import (
+    PLATFORM_PARTY_ID,
     AccountKind,
     Asset,
     JournalEntry,
@@ -37,12 +41,14 @@ from gongsheng.domain.ledger import (
     account_name,
     describe_account,
 )
+from gongsheng.domain.orders import Counts, OrderContext, OrderRows, OrderStart, Written
 from gongsheng.domain.payouts import PayoutRecord
 from gongsheng.domain.periods import OpenPeriod, PeriodClose, PeriodRecord, period_end
 from gongsheng.domain.policy import Controller, Policy, RiskRule
 from gongsheng.domain.programmes import Programme
 from gongsheng.domain.refunds import OrderRecord, RefundRecord
 from gongsheng.domain.release import GroupState, Outlook
+from gongsheng.domain.waterfall import Beneficiaries
 from gongsheng.services.ports.closing import ClosingStore
 from gongsheng.services.ports.holdings import HoldingStore
 from gongsheng.services.ports.ledger import LedgerStore
@@ -55,6 +61,40 @@ from gongsheng.services.ports.requests import RequestStore
 from gongsheng.services.ports.work import Work
 
 Group = tuple[int, Decimal]  # (start period, multiple)
+
+
+@dataclass
+class FakeMerchant:
+    """A merchant's terms, as an order's context reads them (``tables.merchants``)."""
+
+    channel: str = "local"
+    region: int = 1
+    rate: Decimal = Decimal("0.10")
+    bm_id: int | None = None
+    bm_rate: Decimal | None = None
+    promoter_id: int | None = None
+    accepts_vouchers: bool = True
+
+
+@dataclass
+class FakeConsumer:
+    """A consumer as an order reads and marks it (``tables.consumers``)."""
+
+    referrer_id: int | None = None
+    home_merchant_id: int | None = None
+    first_order_key: str | None = None
+    last_active_period: int | None = None
+
+
+@dataclass
+class FakePayCode:
+    """A pay code's row (``tables.pay_codes``)."""
+
+    consumer_id: int
+    max_voucher_fen: int
+    expires_at: dt.datetime
+    merchant_id: int | None = None
+    used_key: str | None = None
 
 
 @dataclass
@@ -84,6 +124,12 @@ class FakeBooks:
     dividends: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     orders: dict[int, OrderRecord] = field(default_factory=dict)
     refunds: dict[str, RefundRecord] = field(default_factory=dict)  # by key
+    stored_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The orders' rows by idempotency key (``orders`` has them as :class:`OrderRecord`)."""
+    terms: dict[int, FakeMerchant] = field(default_factory=dict)
+    consumers: dict[int, FakeConsumer] = field(default_factory=dict)
+    partners: dict[int, int] = field(default_factory=dict)  # region -> its active partner
+    pay_codes: dict[str, FakePayCode] = field(default_factory=dict)  # by code hash
     events: list[Event] = field(default_factory=list)
     """The events of the committed units of work, in order."""
     audits: list[AuditRecord] = field(default_factory=list)
@@ -107,6 +153,16 @@ class FakeBooks:
         if kind == "merchant":
             self.merchants[party] = active
         return party
+
+    def add_merchant(self, terms: FakeMerchant | None = None, *, active: bool = True) -> int:
+        merchant = self.add_party("merchant", active=active)
+        self.terms[merchant] = terms or FakeMerchant()
+        return merchant
+
+    def add_consumer(self, referrer: int | None = None, home: int | None = None) -> int:
+        consumer = self.add_party("consumer")
+        self.consumers[consumer] = FakeConsumer(referrer, home)
+        return consumer
 
     def move(self, legs: Iterable[tuple[int, Asset, int]]) -> None:
         """Add legs onto balances directly (a test's opening balances; keep them balanced)."""
@@ -356,6 +412,9 @@ class FakeOrders(OrderStore):
     def refund(self, key: str) -> RefundRecord | None:
         return self.books.refunds.get(key)
 
+    def _key(self, order_id: int) -> str | None:
+        return next((k for k, o in self.books.stored_orders.items() if o["id"] == order_id), None)
+
     def refunded_before(self, order_id: int, refund_id: int) -> int:
         return sum(r.amount_fen for r in self.books.refunds.values()
                    if r.order_id == order_id and r.id < refund_id)
@@ -370,6 +429,9 @@ class FakeOrders(OrderStore):
         self.books.refunds[key] = RefundRecord(refund_id, order_id, amount_fen, period, 0,
                                                platform_cover_fen, request_hash)
         self.books.orders[order_id] = replace(order, refunded_fen=order.refunded_fen + amount_fen)
+        stored = self.books.stored_orders.get(self._key(order_id))
+        if stored is not None:
+            stored["refunded_fen"] = order.refunded_fen + amount_fen
         return refund_id
 
     def post_refund(self, entry: JournalEntry, period: int, refund_id: int,
@@ -383,6 +445,124 @@ class FakeOrders(OrderStore):
     def set_clawback(self, refund_id: int, clawback_fen: int) -> None:
         [(key, refund)] = [(k, r) for k, r in self.books.refunds.items() if r.id == refund_id]
         self.books.refunds[key] = replace(refund, clawback_fen=clawback_fen)
+
+
+    # placing orders
+
+    def begin(self, consumer_id: int, merchant_id: int, key: str) -> OrderStart | dict[str, Any]:
+        stored = self.books.stored_orders.get(key)
+        if stored is not None:
+            return dict(stored)
+        period = FakePeriods(self.books).open_period()
+        context = self._context(consumer_id, merchant_id)
+        consumer = self.books.consumers[consumer_id]
+        first = consumer.first_order_key is None
+        if first:
+            consumer.first_order_key = key
+        return OrderStart(period, context, first, velocity_locked=True)
+
+    def by_id(self, order_id: int) -> dict[str, Any] | None:
+        found = [o for o in self.books.stored_orders.values() if o["id"] == order_id]
+        return dict(found[0]) if found else None
+
+    def by_key(self, key: str) -> dict[str, Any] | None:
+        stored = self.books.stored_orders.get(key)
+        return None if stored is None else dict(stored)
+
+    def by_keys(self, keys: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        return {k: dict(self.books.stored_orders[k]) for k in keys if k in self.books.stored_orders}
+
+    def _context(self, consumer_id: int, merchant_id: int) -> OrderContext:
+        b = self.books
+        if consumer_id not in b.consumers:
+            raise NotFound(f"consumer {consumer_id} does not exist")
+        if merchant_id not in b.terms:
+            raise NotFound(f"merchant {merchant_id} does not exist")
+        m, c = b.terms[merchant_id], b.consumers[consumer_id]
+        if not b.merchants[merchant_id]:
+            raise InvalidInput(f"merchant {merchant_id} is not active")
+        if merchant_id in b.frozen:
+            raise PartyFrozen(f"merchant {merchant_id} is frozen for review: it cannot take "
+                              "orders until an administrator unfreezes it")
+        home = c.home_merchant_id
+        return OrderContext(
+            merchant_channel=m.channel, merchant_region=m.region, merchant_rate=m.rate,
+            contract_rate=m.bm_rate if m.bm_rate is not None else Decimal(0),
+            accepts_vouchers=m.accepts_vouchers,
+            beneficiaries=Beneficiaries(
+                platform=PLATFORM_PARTY_ID, region_partner=b.partners.get(m.region),
+                signing_promoter=m.promoter_id, bound_bm=m.bm_id,
+                home_merchant=home if home is not None and home != merchant_id else None),
+            referrer_id=c.referrer_id, first_order_pending=c.first_order_key is None,
+            last_active_period=c.last_active_period, consumer_frozen=consumer_id in b.frozen)
+
+    def contexts(self, pairs: Sequence[tuple[int, int]]
+                 ) -> dict[tuple[int, int], OrderContext | GongshengError]:
+        out: dict[tuple[int, int], OrderContext | GongshengError] = {}
+        for consumer, merchant in set(pairs):
+            try:
+                out[(consumer, merchant)] = self._context(consumer, merchant)
+            except GongshengError as err:
+                out[(consumer, merchant)] = err
+        return out
+
+    def claim_first_orders(self, keys: dict[int, str]) -> set[int]:
+        won = {c for c in keys if self.books.consumers[c].first_order_key is None}
+        for c in won:
+            self.books.consumers[c].first_order_key = keys[c]
+        return won
+
+    def lock_velocity(self, consumer_id: int) -> None:
+        return None  # one writer
+
+    def _counts(self, order: Mapping[str, Any], caps: tuple[int | None, int | None]) -> Counts:
+        mine = [o for o in self.books.orders.values()
+                if o.consumer_id == order["consumer_id"] and o.period == order["period"]]
+        per_consumer, per_pair = caps
+        pair = sum(1 for o in mine if o.merchant_id == order["merchant_id"])
+        return (min(len(mine), per_consumer) if per_consumer is not None else 0,
+                min(pair, per_pair) if per_pair is not None else 0)
+
+    def write(self, batch: Sequence[OrderRows], events: Sequence[Recorded],
+              caps: tuple[int | None, int | None] | None,
+              refuse: Callable[[OrderRows, Counts], None]) -> Written:
+        b = self.books
+        ids: dict[str, int] = {}
+        periods = FakePeriods(b)
+        for rows in batch:
+            order, period = rows.order, rows.order["period"]
+            if caps is not None:
+                refuse(rows, self._counts(order, caps))
+            order_id = max((o["id"] for o in b.stored_orders.values()), default=0) + 1
+            FakeLedger(b).post(replace(rows.entry, memo=f"order {order_id}"), period, order_id)
+            ids[order["idem_key"]] = order_id
+            b.stored_orders[order["idem_key"]] = stored = {"id": order_id, **order}
+            b.orders[order_id] = order_record(SimpleNamespace(**stored))
+            for holder, start, multiple, pts in rows.holdings:
+                b.holdings.setdefault((holder, start, Decimal(multiple)), [0, 0])[0] += pts
+            for start, multiple, pts in rows.group_points:
+                group = (start, Decimal(multiple))
+                b.group_points[group] = b.group_points.get(group, 0) + pts
+            periods.add_counters(period, rows.counters)
+            for party, fen in rows.earnings:
+                b.earnings[(party, period)] = b.earnings.get((party, period), 0) + fen
+            consumer = b.consumers[order["consumer_id"]]
+            if rows.activate and consumer.last_active_period != period:
+                consumer.last_active_period = period
+                periods.add_counters(period, {"active_consumers": 1})
+        b.events.extend(filled(r, ids).event for r in events)
+        return Written([ids[r.order["idem_key"]] for r in batch], periods.open_period().seq,
+                       [(0, 0)] * len(batch))
+
+    def use_pay_code(self, code_hash: str, *, consumer_id: int, merchant_id: int,
+                     voucher_fen: int, key: str, at: dt.datetime) -> bool:
+        code = self.books.pay_codes.get(code_hash)
+        if (code is None or code.used_key is not None or code.consumer_id != consumer_id
+                or code.expires_at <= at or code.max_voucher_fen < voucher_fen
+                or code.merchant_id not in (None, merchant_id)):
+            return False
+        code.used_key = key
+        return True
 
 
 class FakeClosing(ClosingStore):
@@ -411,6 +591,7 @@ class FakeUnitOfWork:
     def _begin(self) -> None:
         self.books = copy.deepcopy(self.committed)
         self.events: list[Event] = []
+        self._outbox: list[Recorded] | None = None
         self.audits: list[AuditRecord] = []
         self.ledger = FakeLedger(self.books)
         self.holdings = FakeHoldings(self.books)
@@ -430,8 +611,23 @@ class FakeUnitOfWork:
                  tb: TracebackType | None) -> None:
         self._begin()  # what was not committed is dropped
 
-    def record(self, event: Event) -> None:
-        self.events.append(event)
+    def record(self, event: Event, *, slot: tuple[str, str] | None = None) -> None:
+        if self._outbox is not None:
+            self._outbox.append(Recorded(event, slot))
+        else:
+            assert slot is None, "a slotted event is written by the write in the outbox block"
+            self.events.append(event)
+
+    @contextmanager
+    def outbox(self) -> Iterator[list[Recorded]]:
+        """The events recorded so far and in the block, for the block's write (which puts them
+        in the working books' events); those recorded in the block dropped if it raises."""
+        self._outbox = [Recorded(e) for e in self.events]
+        try:
+            yield self._outbox
+        finally:
+            self._outbox = None
+        self.events = []
 
     def audit(self, action: str, target: str, changes: dict[str, Any] | None = None) -> None:
         self.audits.append(AuditRecord(action, target, dict(changes or {})))

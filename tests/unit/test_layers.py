@@ -2,8 +2,9 @@
 
 Read from the source (import-linter cannot name ``sqlalchemy.dialects``): no service imports a
 dialect or the driver, calls ``text()`` or ``exec_driver_sql``, reads ``.dialect``, calls a
-PostgreSQL function, or asks a unit of work whether it is on PostgreSQL. The order path's
-modules (:data:`FORKING`) still fork on the database; the list may only shrink.
+PostgreSQL function, or asks a unit of work whether it is on PostgreSQL (the order path's fused
+statements and locks included: they are the order store's, ``adapters/order_start.py`` and
+``adapters/order_store.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import pytest
 import gongsheng.services
 
 SERVICES = Path(gongsheng.services.__file__).parent
-FORKING = {"ordering"}
-"""The order path: its fused PostgreSQL statement and row locks are still written in place."""
 
 
 def _findings(tree: ast.AST) -> list[str]:
@@ -44,10 +43,7 @@ def _findings(tree: ast.AST) -> list[str]:
 @pytest.mark.parametrize("path", sorted(SERVICES.glob("*.py")), ids=lambda p: p.stem)
 def test_services_hold_no_sql_text_and_no_dialect_checks(path: Path) -> None:
     found = _findings(ast.parse(path.read_text("utf-8")))
-    if path.stem in FORKING:
-        assert found, f"{path.stem} no longer forks: take it off FORKING"
-    else:
-        assert not found, f"{path.stem}: " + "; ".join(found)
+    assert not found, f"{path.stem}: " + "; ".join(found)
 
 
 def test_the_check_finds_what_it_looks_for() -> None:

@@ -40,8 +40,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,15 @@ class Recorded:
 
     event: Event
     slot: tuple[str, str] | None = None
+
+
+def filled(recorded: Recorded, ids: Mapping[str, int]) -> Recorded:
+    """``recorded`` with its slot filled from ``ids`` (the written rows' ids by key): an event a
+    statement-by-statement writer writes after the rows its slots name."""
+    if recorded.slot is None:
+        return recorded
+    field, key = recorded.slot
+    return Recorded(replace(recorded.event, **{field: ids[key]}))
 
 
 def new_event_id() -> str:

@@ -54,7 +54,7 @@ def lock_books(conn: Connection, *, exclusive: bool = False, derived_only: bool 
     Any write stamped with the open period (orders, settlements) takes it shared *before* it reads
     the period, so that a close cannot commit between the read and the write. (An order on
     PostgreSQL reads the period in the lock's own statement, whose snapshot may predate a close
-    it waited for; it confirms the period in a later statement instead: ``ordering._BEGIN_PG``.)
+    it waited for; it confirms the period in a later statement instead: ``order_start._BEGIN_PG``.)
 
     ``derived_only`` declares that the transaction writes nothing but what can be derived again
     from durable rows (a lazy settlement: a holder's checkpoints and the vouchers they pay, a

@@ -9,7 +9,7 @@ trip: the rows travel as arrays
 (``unnest``, each array one text parameter holding its literal, see ``pg_arrays``), so the
 statement text and parameter types never change and psycopg prepares it once per connection
 (PostgreSQL then reuses a generic plan). It writes exactly what the statement-by-statement path
-(``ordering.write_orders``) writes; it is used only when no leg takes from a must-stay-positive
+(:func:`write_orders`, below) writes; it is used only when no leg takes from a must-stay-positive
 balance (those go through ``ledger_store.post``, whose plain ``UPDATE`` lets the ``CHECK`` see
 the new balance). Rows are sorted by key before they are written, as in ``bulk.upsert_add``, so
 concurrent writers lock shared rows in the same order. The same statement counts, for the velocity
@@ -18,19 +18,30 @@ cap (``services.velocity``), each order's consumer's orders of its period commit
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert, update
 
+from gongsheng.adapters import locks
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.bulk import AddRows
-from gongsheng.adapters.event_store import Recorded, outbox_insert, outbox_params
-from gongsheng.adapters.ledger_store import TOTAL_KEYS, stripe_for, total_rows
+from gongsheng.adapters.bulk import AddRows, upsert_add
+from gongsheng.adapters.earnings_store import earnings_rows
+from gongsheng.adapters.event_store import (
+    Recorded,
+    add_events,
+    filled,
+    outbox_insert,
+    outbox_params,
+)
+from gongsheng.adapters.ledger_store import TOTAL_KEYS, post, stripe_for, total_rows
+from gongsheng.adapters.period_store import add_counters
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
+from gongsheng.adapters.risk_store import velocity_counts
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
+from gongsheng.domain.orders import Counts, OrderRows, Written
 from gongsheng.domain.party_totals import (
     BUYER_ORDERS,
     IDLE_REFEREES,
@@ -51,38 +62,9 @@ ORDER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device_id", "text"),
 )
 
+_stripes = random.Random()
 _KINDS = {k.code: k for k in AccountKind}
 _ASSET = {a: a.value for a in Asset}
-
-
-@dataclass(frozen=True)
-class OrderRows:
-    """Everything one order writes, as plain rows.
-
-    ``holdings`` are ``(holder, start_period, multiple, points)`` merged per holding;
-    ``group_points`` ``(start_period, multiple, points)`` merged per group; ``counters`` the
-    period counters it adds to; ``activate`` whether to mark the consumer active in the period.
-    """
-
-    order: dict[str, Any]
-    entry: JournalEntry
-    holdings: tuple[tuple[int, int, str, int], ...]
-    group_points: tuple[tuple[int, str, int], ...]
-    counters: dict[str, int]
-    activate: bool
-    earnings: tuple[tuple[int, int], ...] = ()
-    """``(party, fen)``: cash the order credits to each party (held: ``domain.holds``)."""
-    parts: tuple[tuple[Any, ...], ...] = ()
-    """The waterfall's parts ``(part, recipient, party_id, fen)``: ``order["allocations"]``
-    unparsed, for the placed order's result."""
-    referred_by: int | None = None
-    """The referrer, when this is its referee's first order (one idle referee fewer)."""
-
-    @property
-    def takes_from_nonnegative(self) -> bool:
-        """Whether a leg lowers a must-stay-positive balance (a voucher spend)."""
-        return any(p.amount < 0 and _KINDS[p.account % ACCOUNTS_PER_PARTY].nonnegative
-                   for p in self.entry.postings)
 
 
 def _unnest(prefix: str, columns: Sequence[tuple[str, str]]) -> str:
@@ -225,18 +207,6 @@ _SQL = " ".join(_SQL.split())
 # that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
 
 
-class Written(NamedTuple):
-    """What :func:`insert_orders_pg` wrote and read."""
-
-    ids: list[int]
-    """The new orders' ids, in the batch's order."""
-    open_seq: int
-    """The period open when the statement started."""
-    counts: list[tuple[int, int]]
-    """Per order, its consumer's orders of its period before the statement, in all and at its
-    merchant, each counted up to its cap (0 where none)."""
-
-
 def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
                      events: Sequence[Recorded] = (),
                      caps: tuple[int | None, int | None] = (None, None)) -> Written:
@@ -310,3 +280,48 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
     found = [written[rows.order["idem_key"]] for rows in batch]
     return Written([int(row[1]) for row in found], int(found[0][2]),
                    [(int(row[3]), int(row[4])) for row in found])
+
+
+def write_orders(conn: Connection, batch: Sequence[OrderRows], events: Sequence[Recorded],
+                 caps: tuple[int | None, int | None] | None,
+                 refuse: Callable[[OrderRows, Counts], None]) -> Written:
+    """See ``OrderStore.write``: the one statement of :func:`insert_orders_pg` on PostgreSQL
+    when no leg takes from a must-stay-positive balance (``refuse`` asked after it, with the
+    counts it read), otherwise statement by statement (``refuse`` asked before each order is
+    written, with counts read then), the events written after the orders, their slots filled.
+    """
+    if locks.postgres(conn) and not any(r.takes_from_nonnegative for r in batch):
+        written = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES), events,
+                                   caps if caps is not None else (None, None))
+        if caps is not None:
+            for rows, counts in zip(batch, written.counts, strict=True):
+                refuse(rows, counts)
+        return written
+    ids: dict[str, int] = {}
+    for rows in batch:
+        order, period = rows.order, rows.order["period"]
+        if caps is not None:
+            refuse(rows, velocity_counts(conn, order["consumer_id"], order["merchant_id"],
+                                         period, caps))
+        order_id = int(conn.execute(insert(t.orders).returning(t.orders.c.id), order).scalar_one())
+        ids[order["idem_key"]] = order_id
+        post(conn, replace(rows.entry, memo=f"order {order_id}"), period, order_id,
+             along=[sales_totals(rows, _stripes.randrange(t.STRIPES))])
+        upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"), ("points_cpts",),
+                   list(rows.holdings))
+        stripe = _stripes.randrange(t.STRIPES)
+        upsert_add(conn, t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
+                   [(s, m, stripe, p) for s, m, p in rows.group_points])
+        add_counters(conn, period, rows.counters)
+        earnings_rows(dict(rows.earnings), period, stripe).write(conn)
+        if rows.activate:
+            became_active = conn.execute(
+                update(t.consumers).where(
+                    t.consumers.c.party_id == order["consumer_id"],
+                    (t.consumers.c.last_active_period.is_(None))
+                    | (t.consumers.c.last_active_period != period))
+                .values(last_active_period=period)).rowcount
+            add_counters(conn, period, {"active_consumers": became_active})
+    add_events(conn, [filled(r, ids) for r in events])
+    return Written([ids[r.order["idem_key"]] for r in batch],
+                   batch[0].order["period"] if batch else 0, [(0, 0)] * len(batch))

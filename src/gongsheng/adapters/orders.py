@@ -8,18 +8,26 @@ period, the merchant's refund totals), in one statement on PostgreSQL (``ledger_
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from gongsheng.adapters import order_start
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.earnings_store import earnings_rows
+from gongsheng.adapters.event_store import Recorded
 from gongsheng.adapters.ledger_store import post
-from gongsheng.adapters.order_store import refund_totals
+from gongsheng.adapters.order_start import StoredOrder
+from gongsheng.adapters.order_store import refund_totals, write_orders
+from gongsheng.adapters.risk_store import lock_velocity
+from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.holds import cash_earnings
 from gongsheng.domain.ledger import JournalEntry
+from gongsheng.domain.orders import Counts, OrderContext, OrderRows, OrderStart, Written
 from gongsheng.domain.policy import Recipient
 from gongsheng.domain.refunds import OrderRecord, RefundRecord
 from gongsheng.domain.waterfall import Allocation
@@ -87,3 +95,44 @@ class SqlOrderStore:
 
     def set_clawback(self, refund_id: int, clawback_fen: int) -> None:
         self.conn.execute(update(_r).where(_r.c.id == refund_id).values(clawback_fen=clawback_fen))
+
+    def begin(self, consumer_id: int, merchant_id: int, key: str) -> OrderStart | StoredOrder:
+        return order_start.begin(self.conn, consumer_id, merchant_id, key)
+
+    def by_id(self, order_id: int) -> StoredOrder | None:
+        row = self.conn.execute(select(_o).where(_o.c.id == order_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    def by_key(self, key: str) -> StoredOrder | None:
+        return order_start.order_by_key(self.conn, key)
+
+    def by_keys(self, keys: Sequence[str]) -> dict[str, StoredOrder]:
+        if not keys:
+            return {}
+        return {str(row.idem_key): dict(row._mapping) for row in self.conn.execute(
+            select(_o).where(_o.c.idem_key.in_(list(keys))))}
+
+    def contexts(self, pairs: Sequence[tuple[int, int]]
+                 ) -> dict[tuple[int, int], OrderContext | GongshengError]:
+        return order_start.contexts(self.conn, pairs)
+
+    def claim_first_orders(self, keys: dict[int, str]) -> set[int]:
+        return order_start.claim_first_orders(self.conn, keys)
+
+    def lock_velocity(self, consumer_id: int) -> None:
+        lock_velocity(self.conn, consumer_id)
+
+    def write(self, batch: Sequence[OrderRows], events: Sequence[Recorded],
+              caps: tuple[int | None, int | None] | None,
+              refuse: Callable[[OrderRows, Counts], None]) -> Written:
+        return write_orders(self.conn, batch, events, caps, refuse)
+
+    def use_pay_code(self, code_hash: str, *, consumer_id: int, merchant_id: int,
+                     voucher_fen: int, key: str, at: dt.datetime) -> bool:
+        p = t.pay_codes
+        return self.conn.execute(
+            update(p).where(p.c.code_hash == code_hash, p.c.used_key.is_(None),
+                            p.c.consumer_id == consumer_id, p.c.expires_at > at,
+                            p.c.max_voucher_fen >= voucher_fen,
+                            p.c.merchant_id.is_(None) | (p.c.merchant_id == merchant_id))
+            .values(used_key=key, used_at=at)).rowcount == 1

@@ -45,9 +45,11 @@ from sqlalchemy import (
     text,
 )
 
+from gongsheng.domain.orders import IDENTIFIER_LENGTH as _IDENTIFIER_LENGTH
+
 STRIPES = 64
 """Rows each hot platform account, counter and group total is spread over."""
-IDENTIFIER_LENGTH = 128
+IDENTIFIER_LENGTH = _IDENTIFIER_LENGTH
 """Longest ``payment_ref`` or ``device_id`` an order may carry."""
 
 metadata = MetaData(

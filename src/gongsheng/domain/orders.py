@@ -14,14 +14,58 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from gongsheng.domain.errors import InsufficientBalance, InvalidInput
-from gongsheng.domain.ledger import AccountKind, Asset, account_id, system_account
+from gongsheng.domain.ledger import (
+    ACCOUNTS_PER_PARTY,
+    AccountKind,
+    Asset,
+    JournalEntry,
+    account_id,
+    system_account,
+)
 from gongsheng.domain.money import apply_rate, prorate, split_pro_rata
+from gongsheng.domain.periods import OpenPeriod
 from gongsheng.domain.policy import Policy, Recipient
-from gongsheng.domain.waterfall import Split
+from gongsheng.domain.waterfall import Beneficiaries, Split
 
 Leg = tuple[int, Asset, int]
+
+IDENTIFIER_LENGTH = 128
+"""The longest payment or device identifier (and external party id) stored, in characters."""
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """What the waterfall needs to know of the consumer, the merchant and the roles around them."""
+
+    merchant_channel: str
+    merchant_region: int
+    merchant_rate: Decimal
+    contract_rate: Decimal
+    accepts_vouchers: bool
+    beneficiaries: Beneficiaries
+    referrer_id: int | None
+    first_order_pending: bool
+    last_active_period: int | None
+    consumer_frozen: bool = False
+    """A frozen consumer's voucher spends are refused (its cash orders are not)."""
+
+
+@dataclass(frozen=True)
+class OrderStart:
+    """What an order's first step read and took under the books lock (shared): the open
+    period, the order's context, and whether it claimed the consumer's first order.
+
+    ``velocity_locked``: whether the consumer's velocity lock is held already (where the store
+    needs one: it was taken when the period's policy version was known to cap velocity).
+    """
+
+    period: OpenPeriod
+    context: OrderContext
+    first: bool
+    velocity_locked: bool
 
 
 @dataclass(frozen=True)
@@ -213,3 +257,53 @@ def cap_fen(points_cpts: int, multiple: Decimal) -> int:
     """The vouchers a holding of points may release at most (display; releases use exact ratios)."""
     return int(apply_rate(points_cpts, multiple))
 
+
+
+_KINDS = {k.code: k for k in AccountKind}
+
+
+@dataclass(frozen=True)
+class OrderRows:
+    """Everything one order writes, as plain rows.
+
+    ``holdings`` are ``(holder, start_period, multiple, points)`` merged per holding;
+    ``group_points`` ``(start_period, multiple, points)`` merged per group; ``counters`` the
+    period counters it adds to; ``activate`` whether to mark the consumer active in the period.
+    """
+
+    order: dict[str, Any]
+    entry: JournalEntry
+    holdings: tuple[tuple[int, int, str, int], ...]
+    group_points: tuple[tuple[int, str, int], ...]
+    counters: dict[str, int]
+    activate: bool
+    earnings: tuple[tuple[int, int], ...] = ()
+    """``(party, fen)``: cash the order credits to each party (held: ``domain.holds``)."""
+    parts: tuple[tuple[Any, ...], ...] = ()
+    """The waterfall's parts ``(part, recipient, party_id, fen)``: ``order["allocations"]``
+    unparsed, for the placed order's result."""
+    referred_by: int | None = None
+    """The referrer, when this is its referee's first order (one idle referee fewer)."""
+
+    @property
+    def takes_from_nonnegative(self) -> bool:
+        """Whether a leg lowers a must-stay-positive balance (a voucher spend)."""
+        return any(p.amount < 0 and _KINDS[p.account % ACCOUNTS_PER_PARTY].nonnegative
+                   for p in self.entry.postings)
+
+
+Counts = tuple[int, int]
+"""An order's velocity counts: its consumer's orders of its period before it, in all and at its
+merchant, each counted up to its cap (0 where none)."""
+
+
+class Written(NamedTuple):
+    """What the order store's write (``OrderStore.write``) wrote and read."""
+
+    ids: list[int]
+    """The new orders' ids, in the batch's order."""
+    open_seq: int
+    """The period open when the statement started."""
+    counts: list[tuple[int, int]]
+    """Per order, its consumer's orders of its period before the statement, in all and at its
+    merchant, each counted up to its cap (0 where none)."""

@@ -4,7 +4,7 @@
 had the requests been placed one after another: the same idempotency (a used key with the same
 body returns the first result, with another body a conflict; a key repeated inside the batch is
 a replay of its first use), the same waterfall, points, first-order referral and counters. It
-reuses place_order's steps (``begin_order``'s checks, ``compute_order``, ``write_orders``); only
+reuses place_order's steps (its checks, ``compute_order``, ``write_orders``); only
 the reads and writes are gathered: one query for the used keys, one for every order's context,
 one statement for the first-order claims and one (PostgreSQL) to write all the orders and their
 events.
@@ -31,21 +31,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Connection, case, select, update
 from sqlalchemy.exc import DBAPIError
 
-from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import DuplicateRequest, GongshengError, RetryTransaction
+from gongsheng.domain.orders import OrderContext
+from gongsheng.domain.periods import OpenPeriod
 from gongsheng.domain.policy import Policy
-from gongsheng.services.books import OpenPeriod, current_policy
 from gongsheng.services.idempotency import request_hash, same_request
 from gongsheng.services.ordering import (
-    OrderContext,
     OrderRequest,
     OrderResult,
-    _result,
+    _replay,
     compute_order,
-    contexts,
     place_order,
     write_orders,
 )
@@ -66,7 +63,6 @@ class _Pending:
 
 def place_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[Outcome]:
     """Place ``requests`` in the unit of work, in order; one outcome per request."""
-    conn = uow.conn
     out: list[Outcome | None] = [None] * len(requests)
     hashes: dict[int, str] = {}
     for i, req in enumerate(requests):
@@ -75,12 +71,11 @@ def place_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[Outc
             hashes[i] = request_hash(req.body())
         except GongshengError as err:
             out[i] = err
-    used = {row.idem_key: row for row in conn.execute(
-        select(t.orders).where(t.orders.c.idem_key.in_(
-            sorted({requests[i].idempotency_key for i in hashes}))))} if hashes else {}
+    used = uow.orders.by_keys(sorted({requests[i].idempotency_key for i in hashes}))
     uow.lock_books()
-    period, policy = current_policy(conn)
-    ctxs = contexts(conn, [(requests[i].consumer_id, requests[i].merchant_id) for i in hashes])
+    period = uow.periods.open_period()
+    policy = uow.policies.version(period.policy_version_id)
+    ctxs = uow.orders.contexts([(requests[i].consumer_id, requests[i].merchant_id) for i in hashes])
     capped = policy.risk.caps_velocity
     first_seen: dict[str, int] = {}   # key -> index of its first use in this batch
     repeats: list[tuple[int, int]] = []  # (index, index of the key's first use)
@@ -91,8 +86,7 @@ def place_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[Outc
         key = req.idempotency_key
         try:
             if key in used:
-                same_request(used[key].request_hash, body_hash, key)
-                out[i] = _result(used[key], replayed=True)
+                out[i] = _replay(used[key], key, body_hash)
                 continue
             if key in first_seen:
                 same_request(hashes[first_seen[key]], body_hash, key)
@@ -132,10 +126,10 @@ def _one(uow: UnitOfWork, req: OrderRequest) -> Outcome:
         return err
 
 
-def _claim_first_orders(conn: Connection, run: Sequence[_Pending], claimed: set[int]) -> set[int]:
+def _claim_first_orders(uow: UnitOfWork, run: Sequence[_Pending], claimed: set[int]) -> set[int]:
     """Record each consumer's first order among ``run``; the indexes that are first orders.
 
-    As in ``ordering.claim_first_order``, a consumer whose first order a concurrent writer
+    As in ``place_order``'s first step, a consumer whose first order a concurrent writer
     recorded meanwhile simply has no first order here.
     """
     candidates: dict[int, _Pending] = {}
@@ -144,11 +138,8 @@ def _claim_first_orders(conn: Connection, run: Sequence[_Pending], claimed: set[
             candidates.setdefault(p.req.consumer_id, p)
     if not candidates:
         return set()
-    keys = {cid: p.req.idempotency_key for cid, p in sorted(candidates.items())}
-    c = t.consumers
-    won = {int(r[0]) for r in conn.execute(
-        update(c).where(c.c.party_id.in_(list(keys)), c.c.first_order_key.is_(None))
-        .values(first_order_key=case(keys, value=c.c.party_id)).returning(c.c.party_id))}
+    won = uow.orders.claim_first_orders(
+        {cid: p.req.idempotency_key for cid, p in candidates.items()})
     claimed.update(won)
     return {candidates[cid].index for cid in won}
 
@@ -161,7 +152,7 @@ def _write_run(uow: UnitOfWork, run: list[_Pending], period: OpenPeriod, policy:
     before = set(claimed)
     try:
         with uow.savepoint():
-            firsts = _claim_first_orders(uow.conn, run, claimed)
+            firsts = _claim_first_orders(uow, run, claimed)
             rows = [compute_order(p.req, p.body_hash, period, policy, p.ctx, p.index in firsts)
                     for p in run]
             results = write_orders(uow, rows)

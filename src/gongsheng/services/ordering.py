@@ -15,7 +15,6 @@ part of the request's body hash: a replay of a placed order needs no fresh code.
 from __future__ import annotations
 
 import json
-import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,44 +22,17 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Integer,
-    any_,
-    bindparam,
-    case,
-    exists,
-    func,
-    insert,
-    literal_column,
-    select,
-    true,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import aliased
-
-from gongsheng.adapters import tables as t
-from gongsheng.adapters.bulk import upsert_add
-from gongsheng.adapters.earnings_store import earnings_rows
-from gongsheng.adapters.ledger_store import post
-from gongsheng.adapters.order_store import OrderRows, insert_orders_pg, sales_totals
-from gongsheng.adapters.risk_store import VELOCITY_LOCKS, velocity_key
-from gongsheng.domain.errors import (
-    GongshengError,
-    InsufficientBalance,
-    InvalidInput,
-    NotFound,
-    PartyFrozen,
-    PayCodeRefused,
-)
+from gongsheng.domain.errors import InsufficientBalance, InvalidInput, NotFound, PartyFrozen, PayCodeRefused
 from gongsheng.domain.events import OrderPlaced
 from gongsheng.domain.holds import cash_earnings
-from gongsheng.domain.ledger import PLATFORM_PARTY_ID, AccountKind, EntryKind, JournalEntry
+from gongsheng.domain.ledger import AccountKind, EntryKind, JournalEntry
 from gongsheng.domain.orders import (
+    IDENTIFIER_LENGTH,
     OrderAmounts,
+    OrderContext,
     OrderParties,
+    OrderRows,
+    OrderStart,
     award_points,
     check_voucher_balance,
     check_voucher_terms,
@@ -68,32 +40,28 @@ from gongsheng.domain.orders import (
     platform_parts,
     voucher_cost,
 )
+from gongsheng.domain.periods import OpenPeriod
 from gongsheng.domain.policy import Policy, Recipient, RiskRule
-from gongsheng.domain.waterfall import Beneficiaries, split_order
+from gongsheng.domain.waterfall import split_order
 from gongsheng.services import pay_codes
-from gongsheng.services.books import (
-    OpenPeriod,
-    add_counters,
-    current_policy,
-    open_period,
-    policy_version,
-    read_policies,
-)
-from gongsheng.services.holdings import settle
+from gongsheng.services.holdings import settle_holder
 from gongsheng.services.idempotency import check_key, request_hash, same_request
-from gongsheng.services.unit_of_work import BOOKS_LOCK, RetryTransaction, UnitOfWork
-from gongsheng.services.velocity import caps, check_velocity, lock_velocity, refuse_over
+from gongsheng.services.ports.orders import StoredOrder
+from gongsheng.services.ports.work import Stores, Work
+from gongsheng.services.unit_of_work import Connection, RetryTransaction, stores_on
+from gongsheng.services.velocity import caps, refuse_over
+
+__all__ = ["OrderContext", "OrderRequest", "OrderResult", "place_order", "write_orders"]
 
 MAX_ORDER_FEN = 10**12
 IDENTIFIERS = ("payment_ref", "device_id")
-_IDENTIFIER = re.compile(r"[\x21-\x7e]{1," + str(t.IDENTIFIER_LENGTH) + "}")
-_stripes = random.Random()
+_IDENTIFIER = re.compile(r"[\x21-\x7e]{1," + str(IDENTIFIER_LENGTH) + "}")
 
 
 def check_identifier(name: str, value: object) -> None:
     """Refuse an identifier that is not 1 to ``IDENTIFIER_LENGTH`` visible ASCII characters."""
     if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
-        raise InvalidInput(f"{name} must be a string of 1 to {t.IDENTIFIER_LENGTH} visible "
+        raise InvalidInput(f"{name} must be a string of 1 to {IDENTIFIER_LENGTH} visible "
                            "ASCII characters (no spaces)")
 
 
@@ -167,123 +135,6 @@ class OrderResult:
     replayed: bool = False
 
 
-@dataclass(frozen=True)
-class OrderContext:
-    """What the waterfall needs to know of the consumer, the merchant and the roles around them."""
-
-    merchant_channel: str
-    merchant_region: int
-    merchant_rate: Decimal
-    contract_rate: Decimal
-    accepts_vouchers: bool
-    beneficiaries: Beneficiaries
-    referrer_id: int | None
-    first_order_pending: bool
-    last_active_period: int | None
-    consumer_frozen: bool = False
-    """A frozen consumer's voucher spends are refused (its cash orders are not)."""
-
-
-def _frozen(party: Any) -> Any:
-    """Whether ``party`` (a column) is frozen now: an indexed look-up of its open freeze."""
-    f = t.party_freezes.c
-    return exists().where(f.party_id == party, f.unfrozen_at.is_(None))
-
-
-_HOME = aliased(t.merchants)  # built once: aliasing a table per call costs ~0.7 ms
-
-
-def _context_query(consumer_ids: Any, merchant_id: Any) -> Any:
-    c, m, p, pr = t.consumers, t.merchants, t.partners, t.promoters
-    home = _HOME
-    return (
-        select(m.c.channel, m.c.region_id, m.c.concession_rate, m.c.bm_id, m.c.bm_rate,
-               m.c.promoter_id, m.c.accepts_vouchers, m.c.active, p.c.party_id,
-               c.c.referrer_id, c.c.home_merchant_id, c.c.first_order_key,
-               c.c.last_active_period, home.c.party_id, m.c.party_id, c.c.party_id,
-               _frozen(m.c.party_id).label("merchant_frozen"),
-               _frozen(c.c.party_id).label("consumer_frozen"))
-        .select_from(m.outerjoin(p, (p.c.region_id == m.c.region_id) & p.c.active))
-        .join(c, consumer_ids(c.c.party_id))
-        .outerjoin(home, home.c.party_id == c.c.home_merchant_id)
-        .outerjoin(pr, pr.c.party_id == m.c.promoter_id)
-        .where(merchant_id(m.c.party_id))
-    )
-
-
-_ONE_CONTEXT = _context_query(lambda col: col == bindparam("consumer_id"),
-                              lambda col: col == bindparam("merchant_id"))
-_MERCHANTS = (
-    select(t.merchants.c.channel, t.merchants.c.region_id, t.merchants.c.concession_rate,
-           t.merchants.c.bm_id, t.merchants.c.bm_rate, t.merchants.c.promoter_id,
-           t.merchants.c.accepts_vouchers, t.merchants.c.active, t.partners.c.party_id,
-           _frozen(t.merchants.c.party_id), t.merchants.c.party_id)
-    .select_from(t.merchants.outerjoin(t.partners, (t.partners.c.region_id == t.merchants.c.region_id)
-                                       & t.partners.c.active))
-    .where(t.merchants.c.party_id.in_(bindparam("ids", expanding=True))))
-_CONSUMERS = (
-    select(t.consumers.c.referrer_id, t.consumers.c.home_merchant_id, t.consumers.c.first_order_key,
-           t.consumers.c.last_active_period, _frozen(t.consumers.c.party_id),
-           t.consumers.c.party_id)
-    .where(t.consumers.c.party_id.in_(bindparam("ids", expanding=True))))
-
-
-def _context_of(row: Any, merchant_id: int) -> OrderContext:
-    (channel, region, rate, bm_id, bm_rate, promoter, accepts, active, partner, referrer,
-     home_id, first_key, last_active, _, _, _, merchant_frozen, consumer_frozen) = row
-    if not active:
-        raise InvalidInput(f"merchant {merchant_id} is not active")
-    if merchant_frozen:
-        raise PartyFrozen(f"merchant {merchant_id} is frozen for review: it cannot take orders "
-                          "until an administrator unfreezes it")
-    return OrderContext(
-        merchant_channel=channel, merchant_region=int(region), merchant_rate=Decimal(rate),
-        contract_rate=Decimal(bm_rate) if bm_rate is not None else Decimal(0),
-        accepts_vouchers=bool(accepts),
-        beneficiaries=Beneficiaries(
-            platform=PLATFORM_PARTY_ID, region_partner=partner, signing_promoter=promoter,
-            bound_bm=bm_id,
-            home_merchant=home_id if home_id is not None and home_id != merchant_id else None),
-        referrer_id=referrer, first_order_pending=first_key is None,
-        last_active_period=last_active, consumer_frozen=bool(consumer_frozen),
-    )
-
-
-def _missing(conn: Connection, consumer_id: int, merchant_id: int) -> NotFound:
-    c = t.consumers
-    known = conn.execute(select(c.c.party_id).where(c.c.party_id == consumer_id)).first()
-    return NotFound(f"consumer {consumer_id} does not exist" if known is None
-                    else f"merchant {merchant_id} does not exist")
-
-
-def _context(conn: Connection, consumer_id: int, merchant_id: int) -> OrderContext:
-    row = conn.execute(_ONE_CONTEXT, {"consumer_id": consumer_id, "merchant_id": merchant_id}).first()
-    if row is None:
-        raise _missing(conn, consumer_id, merchant_id)
-    return _context_of(row, merchant_id)
-
-
-def contexts(conn: Connection, pairs: Sequence[tuple[int, int]]
-             ) -> dict[tuple[int, int], OrderContext | GongshengError]:
-    """The context of each ``(consumer, merchant)`` pair in one query (an error where it has none)."""
-    merchants = {int(r[-1]): tuple(r) for r in conn.execute(
-        _MERCHANTS, {"ids": sorted({m for _, m in pairs})})}
-    consumers = {int(r[-1]): tuple(r) for r in conn.execute(
-        _CONSUMERS, {"ids": sorted({c for c, _ in pairs})})}
-    rows = {(c, m): (*merchants[m][:9], *consumers[c][:4], None, m, c, merchants[m][9],
-                     consumers[c][4])
-            for c, m in set(pairs) if c in consumers and m in merchants}
-    out: dict[tuple[int, int], OrderContext | GongshengError] = {}
-    for consumer, merchant in set(pairs):
-        row = rows.get((consumer, merchant))
-        try:
-            out[(consumer, merchant)] = (_context_of(row, merchant) if row is not None
-                                         else _missing(conn, consumer, merchant))
-        except GongshengError as err:
-            out[(consumer, merchant)] = err
-    return out
-
-
 def _result(row: Any, replayed: bool, parts: Sequence[Sequence[Any]] | None = None) -> OrderResult:
     allocations = tuple(
         {"part": a[0], "recipient": a[1], "party_id": a[2], "amount_fen": a[3],
@@ -307,29 +158,25 @@ def order_result(row: Any) -> OrderResult:
 
 
 def get_order(conn: Connection, order_id: int) -> OrderResult:
-    row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
+    row = stores_on(conn).orders.by_id(order_id)
     if row is None:
         raise NotFound(f"order {order_id} does not exist")
-    return _result(row, replayed=False)
+    return _result(SimpleNamespace(**row), replayed=False)
 
 
-def find_by_key(conn: Connection, key: str, body_hash: str) -> OrderResult | None:
+def _replay(stored: StoredOrder, key: str, body_hash: str) -> OrderResult:
+    """The first result of ``key`` (stored); 409 if its body differed."""
+    same_request(stored["request_hash"], body_hash, key)
+    return _result(SimpleNamespace(**stored), replayed=True)
+
+
+def find_by_key(stores: Stores, key: str, body_hash: str) -> OrderResult | None:
     """The order first placed with ``key`` (a replay), or None; 409 if its body differed."""
-    row = conn.execute(select(t.orders).where(t.orders.c.idem_key == key)).first()
-    if row is None:
-        return None
-    same_request(row.request_hash, body_hash, key)
-    return _result(row, replayed=True)
+    stored = stores.orders.by_key(key)
+    return None if stored is None else _replay(stored, key, body_hash)
 
 
-def begin_order(conn: Connection, req: OrderRequest) -> tuple[str, OrderResult | None]:
-    """Validate a request; ``(body hash, the first result if its key was used already)``."""
-    req.validate()
-    body_hash = request_hash(req.body())
-    return body_hash, find_by_key(conn, req.idempotency_key, body_hash)
-
-
-def check_vouchers(conn: Connection, req: OrderRequest, period: int, policy: Policy,
+def check_vouchers(stores: Stores, req: OrderRequest, period: int, policy: Policy,
                    ctx: OrderContext) -> None:
     """Refuse a voucher part the merchant or the channel does not allow, use the consumer's pay
     code up (refused unless it allows this sale), then settle the consumer and refuse a part
@@ -341,38 +188,28 @@ def check_vouchers(conn: Connection, req: OrderRequest, period: int, policy: Pol
                         at_mall=ctx.merchant_channel == "mall", merchant_accepts=ctx.accepts_vouchers)
     if req.pay_code is None:
         raise InvalidInput("an order that spends vouchers needs the consumer's pay_code")
-    pay_codes.use(conn, req.pay_code, consumer_id=req.consumer_id, merchant_id=req.merchant_id,
+    pay_codes.use(stores.orders, req.pay_code, consumer_id=req.consumer_id, merchant_id=req.merchant_id,
                   voucher_fen=req.voucher_fen, key=req.idempotency_key)
     if ctx.consumer_frozen:
         raise PartyFrozen(f"consumer {req.consumer_id}'s vouchers are frozen for review: the "
                           "order cannot spend them (it may be paid in cash)")
-    held = settle(conn, req.consumer_id, period).balances[AccountKind.VOUCHERS]
+    held = settle_holder(stores, req.consumer_id, period).balances[AccountKind.VOUCHERS]
     check_voucher_balance(req.voucher_fen, held)
 
 
-def _check_vouchers_or_replay(conn: Connection, req: OrderRequest, body_hash: str, period: int,
+def _check_vouchers_or_replay(stores: Stores, req: OrderRequest, body_hash: str, period: int,
                               policy: Policy, ctx: OrderContext) -> OrderResult | None:
     """Check the voucher part; if it fails because a request with the same key committed while
     this one waited for the pay code's row or the consumer's lock, return that first result
     instead (a replay)."""
     try:
-        check_vouchers(conn, req, period, policy, ctx)
+        check_vouchers(stores, req, period, policy, ctx)
     except (InsufficientBalance, PayCodeRefused):
-        replay = find_by_key(conn, req.idempotency_key, body_hash)
+        replay = find_by_key(stores, req.idempotency_key, body_hash)
         if replay is None:
             raise
         return replay
     return None
-
-
-def claim_first_order(conn: Connection, req: OrderRequest, ctx: OrderContext) -> bool:
-    """Whether this is the consumer's first order (recording its key if so)."""
-    if not ctx.first_order_pending:
-        return False
-    return conn.execute(
-        update(t.consumers).where(t.consumers.c.party_id == req.consumer_id,
-                                  t.consumers.c.first_order_key.is_(None))
-        .values(first_order_key=req.idempotency_key)).rowcount == 1
 
 
 def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy: Policy,
@@ -434,62 +271,29 @@ def merge_awards(awards: Sequence[tuple[int | None, Decimal, int]]) -> dict[tupl
     return merged
 
 
-def write_orders(uow: UnitOfWork, batch: Sequence[OrderRows],
+def write_orders(uow: Work, batch: Sequence[OrderRows],
                  rule: RiskRule | None = None) -> list[OrderResult]:
     """Write computed orders and record their ``order.placed`` events; their results. With a
     ``rule`` that caps velocity, an order over a cap is refused (``services.velocity``; the
     caller rolls back, as for any error here).
 
-    PostgreSQL: one statement for the whole batch, which also writes the events recorded so far
-    and the orders' own (recorded with the order id as a slot, filled in by the statement), so
-    an order costs no statement for its event, and counts the orders before each for the caps
-    (the order's velocity lock held since its first statement). Otherwise statement by
-    statement, each order counted before it is written, the events recorded after each order is
-    written (the commit writes them).
+    The order store writes the orders and the events recorded so far with them
+    (``OrderStore.write``): each order's event is recorded with its id as a slot, which the
+    write fills in (on PostgreSQL one statement writes the whole batch and its events). An
+    order written in a period that is no longer the open one is taken back and run again
+    (:func:`confirm_period`).
     """
-    conn = uow.conn
     capped = rule if rule is not None and rule.caps_velocity else None
-    if conn.dialect.name == "postgresql" and not any(r.takes_from_nonnegative for r in batch):
-        drafts = [_placed_result(0, rows) for rows in batch]  # 0: the id is not drawn yet
-        with uow.outbox() as events:
-            for draft, rows in zip(drafts, batch, strict=True):
-                uow.record(order_placed(draft), slot=("order_id", rows.order["idem_key"]))
-            written = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES), events,
-                                       caps(capped) if capped is not None else (None, None))
-            for rows, counts in zip(batch, written.counts, strict=True):
-                confirm_period(rows.order["period"], written.open_seq)
-                if capped is not None:
-                    _refuse_over(capped, rows, counts)
-        return [replace(d, order_id=i) for d, i in zip(drafts, written.ids, strict=True)]
-    results = []
-    for rows in batch:
-        period = rows.order["period"]
-        if capped is not None:
-            check_velocity(conn, capped, consumer_id=rows.order["consumer_id"],
-                           merchant_id=rows.order["merchant_id"], period=period)
-        order_id = int(conn.execute(insert(t.orders).returning(t.orders.c.id),
-                                    rows.order).scalar_one())
-        post(conn, replace(rows.entry, memo=f"order {order_id}"), period, order_id,
-             along=[sales_totals(rows, _stripes.randrange(t.STRIPES))])
-        upsert_add(conn, t.holdings, ("holder_id", "start_period", "multiple"), ("points_cpts",),
-                   list(rows.holdings))
-        stripe = _stripes.randrange(t.STRIPES)
-        upsert_add(conn, t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
-                   [(s, m, stripe, p) for s, m, p in rows.group_points])
-        add_counters(conn, period, rows.counters)
-        earnings_rows(dict(rows.earnings), period, stripe).write(conn)
-        if rows.activate:
-            became_active = conn.execute(
-                update(t.consumers).where(
-                    t.consumers.c.party_id == rows.order["consumer_id"],
-                    (t.consumers.c.last_active_period.is_(None))
-                    | (t.consumers.c.last_active_period != period))
-                .values(last_active_period=period)).rowcount
-            add_counters(conn, period, {"active_consumers": became_active})
-        result = _placed_result(order_id, rows)
-        uow.record(order_placed(result))
-        results.append(result)
-    return results
+    drafts = [_placed_result(0, rows) for rows in batch]  # 0: the id is not drawn yet
+    with uow.outbox() as events:
+        for draft, rows in zip(drafts, batch, strict=True):
+            uow.record(order_placed(draft), slot=("order_id", rows.order["idem_key"]))
+        written = uow.orders.write(
+            batch, events, caps(capped) if capped is not None else None,
+            lambda rows, counts: _refuse_over(capped, rows, counts) if capped is not None else None)
+        for rows in batch:
+            confirm_period(rows.order["period"], written.open_seq)
+    return [replace(d, order_id=i) for d, i in zip(drafts, written.ids, strict=True)]
 
 
 def _refuse_over(rule: RiskRule, rows: OrderRows, counts: tuple[int, int]) -> None:
@@ -519,111 +323,36 @@ def order_placed(result: OrderResult) -> OrderPlaced:
                           for a in result.allocations))
 
 
-def place_order(uow: UnitOfWork, req: OrderRequest) -> OrderResult:
+def place_order(uow: Work, req: OrderRequest) -> OrderResult:
     """Place one order in the unit of work (the caller commits).
 
-    Steps: validate, take the books lock shared, replay a used key, read the open period and
-    the context, check vouchers (and use the pay code up), claim the consumer's first order,
-    compute and write, checking the period and the velocity cap (``services.velocity``); the
-    order's identifiers are stored with it, for the close's ring detectors (``services.rings``).
-    PostgreSQL does the locks (books, and the consumer's velocity lock when the policy caps
-    velocity), the reads and the claim in one round trip (:func:`_begin_pg`) and the write and
-    the velocity counts in another; SQLite one query per step. An error raised after the write
-    (the period closed meanwhile, a velocity cap reached) leaves it to the caller's rollback
+    Steps: validate; the order store's first step (``OrderStore.begin``: the books lock shared,
+    a used key's first result, the open period, the context, the consumer's first-order claim;
+    one round trip on PostgreSQL); the consumer's velocity lock if the period's policy caps
+    velocity and the first step did not take it; the vouchers (the period confirmed, the pay
+    code used up); compute and write (``OrderStore.write``), checking the period and the
+    velocity cap (``services.velocity``). The order's identifiers are stored with it, for the
+    close's ring detectors (``services.rings``). An error raised after the write (the period
+    closed meanwhile, a velocity cap reached) leaves it to the caller's rollback
     (``Platform.run``, the batch's savepoint) to take the write back.
-    """
-    conn = uow.conn
-    if uow.postgres:
-        capped = [v for v, p in read_policies(conn).items() if p.risk.caps_velocity]
-        begun = _begin_pg(conn, req, capped)
-        if isinstance(begun, OrderResult):  # a replay
-            return begun
-        body_hash, period, ctx, first = begun
-        policy = policy_version(conn, period.policy_version_id)
-        if policy.risk.caps_velocity and period.policy_version_id not in capped:
-            lock_velocity(conn, req.consumer_id)  # a policy version _begin_pg did not know
-        if req.voucher_fen:  # the claim above is undone with the transaction if this refuses
-            confirm_period(period.seq, open_period(conn).seq)  # its write does not check
-            replay = _check_vouchers_or_replay(conn, req, body_hash, period.seq, policy, ctx)
-            if replay is not None:
-                return replay
-    else:
-        body_hash, replay = begin_order(conn, req)
-        if replay is not None:
-            return replay
-        uow.lock_books()
-        period, policy = current_policy(conn)
-        ctx = _context(conn, req.consumer_id, req.merchant_id)
-        replay = _check_vouchers_or_replay(conn, req, body_hash, period.seq, policy, ctx)
-        if replay is not None:
-            return replay
-        first = claim_first_order(conn, req, ctx)
-    rows = compute_order(req, body_hash, period, policy, ctx, first)
-    [result] = write_orders(uow, [rows], policy.risk)
-    return result
-
-
-# PostgreSQL: every read of place_order, the books lock and the first-order claim in one
-# statement. In READ COMMITTED a statement reads the snapshot taken when it started, so the
-# period it reads may predate a close that held the lock while the statement waited for it. The
-# write checks that: its own statement starts after the lock is held and returns the period open
-# then; if that is not the period the order was computed for, the transaction is run again
-# (:class:`RetryTransaction`). Closes are rare; the retry almost never happens. PostgreSQL
-# evaluates the lock (first in the select list) before the claim's UPDATE runs, so the consumer
-# row is not held while the order waits behind a close; SQL does not promise that order, but if
-# it changed the cost would be that wait, not a wrong result. The consumer's velocity lock comes
-# second, taken only when the open period's policy version is one of those given as capping
-# velocity (``pg_advisory_xact_lock`` is strict: a NULL key takes nothing); the counts it guards
-# are read by the order's write, a later statement (``services.velocity``).
-_CTX = _ONE_CONTEXT.subquery("ctx")
-_VELOCITY_LOCK = func.pg_advisory_xact_lock(
-    literal_column(str(VELOCITY_LOCKS)),
-    case((t.periods.c.policy_version_id == any_(bindparam("capped", type_=ARRAY(BigInteger))),
-          bindparam("velocity_key", type_=Integer))))
-_CLAIM = (update(t.consumers)
-          .where(t.consumers.c.party_id == bindparam("consumer_id"),
-                 t.consumers.c.first_order_key.is_(None),
-                 ~exists().where(t.orders.c.idem_key == bindparam("key")))  # not for a replay
-          .values(first_order_key=bindparam("key"))
-          .returning(t.consumers.c.party_id).cte("claim"))
-_BEGIN_PG = (
-    select(func.pg_advisory_xact_lock_shared(literal_column(str(BOOKS_LOCK))), _VELOCITY_LOCK,
-           select(t.orders.c.id).where(t.orders.c.idem_key == bindparam("key")).scalar_subquery(),
-           t.periods.c.seq, t.periods.c.policy_version_id, t.periods.c.starts_on,
-           select(func.count()).select_from(_CLAIM).scalar_subquery(), *_CTX.c)
-    .select_from(t.periods.outerjoin(_CTX, true()))
-    .where(t.periods.c.status == "open"))
-
-
-def _begin_pg(conn: Connection, req: OrderRequest, capped: Sequence[int]
-              ) -> OrderResult | tuple[str, OpenPeriod, OrderContext, bool]:
-    """Validate; in one round trip take the books lock shared (and the consumer's velocity lock
-    if the open period's policy version is one of ``capped``), look the key up, read the open
-    period and the order's context and claim the consumer's first order. Returns the first
-    result of a used key (read in a second round trip), or ``(body hash, period, context,
-    whether this is the consumer's first order)``.
-
-    When the order is refused afterwards (unknown party, inactive merchant, vouchers, another
-    body under the same key) the transaction, and with it the claim, is rolled back.
     """
     req.validate()
     body_hash = request_hash(req.body())
-    row = conn.execute(_BEGIN_PG, {
-        "consumer_id": req.consumer_id, "merchant_id": req.merchant_id,
-        "key": req.idempotency_key, "capped": list(capped),
-        "velocity_key": velocity_key(req.consumer_id)}).first()
-    if row is None:
-        raise NotFound("the books have no open period (run a migration / open the books first)")
-    period = OpenPeriod(int(row[3]), int(row[4]), str(row[5]))
-    if row[2] is not None:  # the whole order row is read only for a replay
-        replay = find_by_key(conn, req.idempotency_key, body_hash)
-        assert replay is not None
-        return replay
-    ctx_row = tuple(row[7:])
-    if ctx_row[14] is None:
-        raise _missing(conn, req.consumer_id, req.merchant_id)
-    ctx = _context_of(ctx_row, req.merchant_id)
-    return body_hash, period, ctx, bool(row[6]) and ctx.first_order_pending
+    begun = uow.orders.begin(req.consumer_id, req.merchant_id, req.idempotency_key)
+    if not isinstance(begun, OrderStart):
+        return _replay(begun, req.idempotency_key, body_hash)
+    period, ctx = begun.period, begun.context
+    policy = uow.policies.version(period.policy_version_id)
+    if policy.risk.caps_velocity and not begun.velocity_locked:
+        uow.orders.lock_velocity(req.consumer_id)  # a policy version the first step did not know
+    if req.voucher_fen:  # the claim is undone with the transaction if this refuses
+        confirm_period(period.seq, uow.periods.open_period().seq)  # the first step's may be old
+        replay = _check_vouchers_or_replay(uow, req, body_hash, period.seq, policy, ctx)
+        if replay is not None:
+            return replay
+    rows = compute_order(req, body_hash, period, policy, ctx, begun.first)
+    [result] = write_orders(uow, [rows], policy.risk)
+    return result
 
 
 def confirm_period(period: int, open_seq: int) -> None:

@@ -25,6 +25,7 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.freeze_store import is_frozen
 from gongsheng.domain import pay_codes as codes
 from gongsheng.domain.errors import InvalidInput, NotFound, PartyFrozen, PayCodeRefused
+from gongsheng.services.ports.orders import OrderStore
 from gongsheng.services.unit_of_work import UnitOfWork
 
 DEFAULT_SECONDS = 5 * 60
@@ -97,21 +98,15 @@ def _check_merchant(conn: Connection, merchant_id: int) -> None:
         raise InvalidInput(f"merchant {merchant_id} does not accept vouchers")
 
 
-def use(conn: Connection, code: str, *, consumer_id: int, merchant_id: int, voucher_fen: int,
+def use(orders: OrderStore, code: str, *, consumer_id: int, merchant_id: int, voucher_fen: int,
         key: str) -> None:
     """Use ``code`` up for the order under ``key``, or raise :class:`PayCodeRefused`.
 
-    One statement decides: a code is used by at most one order, however many race for it.
+    One statement decides (``OrderStore.use_pay_code``): a code is used by at most one order,
+    however many race for it.
     """
-    p = t.pay_codes
-    at = now()
-    used = conn.execute(
-        update(p).where(p.c.code_hash == codes.code_hash(code), p.c.used_key.is_(None),
-                        p.c.consumer_id == consumer_id, p.c.expires_at > at,
-                        p.c.max_voucher_fen >= voucher_fen,
-                        p.c.merchant_id.is_(None) | (p.c.merchant_id == merchant_id))
-        .values(used_key=key, used_at=at)).rowcount
-    if used != 1:
+    if not orders.use_pay_code(codes.code_hash(code), consumer_id=consumer_id,
+                               merchant_id=merchant_id, voucher_fen=voucher_fen, key=key, at=now()):
         raise PayCodeRefused()
 
 

@@ -19,7 +19,8 @@ from sqlalchemy import Connection
 from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.orders import check_voucher_part
 from gongsheng.services.books import current_policy
-from gongsheng.services.ordering import OrderRequest, compute_order, contexts
+from gongsheng.services.ordering import OrderRequest, compute_order
+from gongsheng.services.unit_of_work import stores_on
 
 QUOTE_KEY = "quote"
 """The idempotency key a quote's request carries (never written)."""
@@ -53,7 +54,7 @@ def quote_order(conn: Connection, consumer_id: int, merchant_id: int, amount_fen
     req = OrderRequest(consumer_id, merchant_id, amount_fen, voucher_fen, QUOTE_KEY)
     req.validate()
     period, policy = current_policy(conn)
-    ctx = contexts(conn, [(consumer_id, merchant_id)])[(consumer_id, merchant_id)]
+    ctx = stores_on(conn).orders.contexts([(consumer_id, merchant_id)])[(consumer_id, merchant_id)]
     if isinstance(ctx, GongshengError):
         raise ctx
     check_voucher_part(policy, amount_fen, voucher_fen, voucher_fen,

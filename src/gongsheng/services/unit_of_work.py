@@ -168,11 +168,6 @@ class UnitOfWork(SqlStores):
         self.audits = []
         self._tx.commit()
 
-    @property
-    def postgres(self) -> bool:
-        """Whether the unit of work is on PostgreSQL (asked only by the order path's use cases)."""
-        return locks.postgres(self.conn)
-
     def lock_books(self, *, exclusive: bool = False) -> None:
         """Orders share this lock; a period close holds it alone (:func:`locks.lock_books`)."""
         locks.lock_books(self.conn, exclusive=exclusive)

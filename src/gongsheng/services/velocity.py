@@ -6,27 +6,25 @@ leaves nothing written. A count reads at most ``cap`` entries of ``ix_orders_con
 
 Two orders of one consumer at once never both take the last place under the cap:
 
-- SQLite has one writer at a time; the counts are read before the order is written
-  (:func:`check_velocity`);
+- SQLite has one writer at a time; the counts are read before the order is written (the order
+  store's statement-by-statement write, ``order_store.write_orders``, asks :func:`refuse_over`
+  before each order);
 - PostgreSQL: an order holds a per-consumer lock from its first statement until it commits
-  (``ordering._BEGIN_PG`` takes it in the round trip that takes the books lock, when the open
-  period's policy caps velocity; :func:`lock_velocity` otherwise, once per policy version the
-  process had not read), and the counts are read by a statement that starts after the lock is
-  held, so they see every order of the consumer committed before. That statement is the order's
-  write itself (``order_store.insert_orders_pg`` returns the counts of the consumer's orders
-  before it): an order over a cap is refused just after it (:func:`refuse_over`) and its
+  (``order_start._BEGIN_PG`` takes it in the round trip that takes the books lock, when the open
+  period's policy caps velocity; ``OrderStore.lock_velocity`` otherwise, once per policy version
+  the process had not read), and the counts are read by a statement that starts after the lock
+  is held, so they see every order of the consumer committed before. That statement is the
+  order's write itself (``order_store.insert_orders_pg`` returns the counts of the consumer's
+  orders before it): an order over a cap is refused just after it (:func:`refuse_over`) and its
   transaction, or the batch's savepoint, is rolled back, as when the period closed under it.
   The velocity cap costs an order no round trip. An order spending vouchers, written statement
-  by statement, reads the counts before its write (:func:`check_velocity`).
+  by statement, reads the counts before its write.
 
 The lock is taken only when a cap is set, and only one consumer's orders queue on it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
-from gongsheng.adapters import risk_store
 from gongsheng.domain.errors import VelocityCapExceeded
 from gongsheng.domain.policy import RiskRule
 
@@ -37,12 +35,6 @@ Caps = tuple[int | None, int | None]
 def caps(rule: RiskRule) -> Caps:
     """The two caps of ``rule``."""
     return rule.max_orders_per_period, rule.max_pair_orders_per_period
-
-
-def lock_velocity(conn: Connection, consumer_id: int) -> None:
-    """PostgreSQL: hold the consumer's velocity lock until the transaction ends (in a statement
-    of its own: the order's first statement did not take it)."""
-    risk_store.lock_velocity(conn, consumer_id)
 
 
 def refuse_over(rule: RiskRule, counts: tuple[int, int], *, consumer_id: int, merchant_id: int,
@@ -61,12 +53,3 @@ def refuse_over(rule: RiskRule, counts: tuple[int, int], *, consumer_id: int, me
             f"period {period}, the most the policy allows (risk.max_pair_orders_per_period); "
             "this order was not placed")
 
-
-def check_velocity(conn: Connection, rule: RiskRule, *, consumer_id: int, merchant_id: int,
-                   period: int) -> None:
-    """Refuse the consumer's next order if it would exceed a cap of ``rule`` in ``period``,
-    counting in statements of their own (on PostgreSQL, the consumer's velocity lock held)."""
-    if not rule.caps_velocity:
-        return
-    refuse_over(rule, risk_store.velocity_counts(conn, consumer_id, merchant_id, period, caps(rule)),
-                consumer_id=consumer_id, merchant_id=merchant_id, period=period)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
+from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.ledger import JournalEntry
+from gongsheng.domain.orders import Counts, OrderContext, OrderRows, OrderStart, Written
 from gongsheng.domain.refunds import OrderRecord, RefundRecord
+
+if TYPE_CHECKING:
+    from gongsheng.adapters.event_store import Recorded
+
+
+StoredOrder = Mapping[str, Any]
+"""A stored order's row, by column (``tables.orders``)."""
 
 
 class OrderStore(Protocol):
@@ -41,4 +52,65 @@ class OrderStore(Protocol):
         ...
 
     def set_clawback(self, refund_id: int, clawback_fen: int) -> None:
+        ...
+
+    # placing orders
+
+    def begin(self, consumer_id: int, merchant_id: int, key: str) -> OrderStart | StoredOrder:
+        """An order's first step: the order stored under ``key`` if there is one (a replay:
+        nothing taken, nothing claimed), else, under the books lock taken shared and held to
+        the end of the transaction, the open period, the order's context (refused:
+        :class:`NotFound` for an unknown party, :class:`InvalidInput` for an inactive merchant,
+        :class:`PartyFrozen` for a frozen one) and whether this order claimed the consumer's
+        first order (recording ``key`` as it; undone with the transaction if the order is
+        refused later). The period may predate a close the lock waited for: :meth:`write`
+        returns the period open when it wrote, which the caller checks."""
+        ...
+
+    def by_id(self, order_id: int) -> StoredOrder | None:
+        """The order stored with id ``order_id``."""
+        ...
+
+    def by_key(self, key: str) -> StoredOrder | None:
+        """The order stored under idempotency key ``key``."""
+        ...
+
+    def by_keys(self, keys: Sequence[str]) -> dict[str, StoredOrder]:
+        """The orders stored under ``keys``, by key (those that are)."""
+        ...
+
+    def contexts(self, pairs: Sequence[tuple[int, int]]
+                 ) -> dict[tuple[int, int], OrderContext | GongshengError]:
+        """The context of each ``(consumer, merchant)`` pair (the error that refuses it where
+        it has none), read together."""
+        ...
+
+    def claim_first_orders(self, keys: dict[int, str]) -> set[int]:
+        """Record ``keys[consumer]`` as each consumer's first order where none is recorded;
+        the consumers whose first order this recorded."""
+        ...
+
+    def lock_velocity(self, consumer_id: int) -> None:
+        """Hold the consumer's velocity lock to the end of the transaction, so that its orders'
+        counts (:meth:`write`) see every order of it committed before (``services.velocity``;
+        nothing to take where the store has one writer at a time)."""
+        ...
+
+    def write(self, batch: Sequence[OrderRows], events: Sequence[Recorded],
+              caps: tuple[int | None, int | None] | None,
+              refuse: Callable[[OrderRows, Counts], None]) -> Written:
+        """Write the computed orders of ``batch`` and then ``events`` (the events recorded so
+        far, in their order; a slotted one gets the id of the order its slot's key names).
+        With ``caps``, ``refuse`` is given each order's velocity counts (its consumer's orders
+        of its period before it, each counted up to its cap) and may raise; the caller then
+        rolls back. Returns the orders' ids in the batch's order and the period open when the
+        write ran."""
+        ...
+
+    def use_pay_code(self, code_hash: str, *, consumer_id: int, merchant_id: int,
+                     voucher_fen: int, key: str, at: dt.datetime) -> bool:
+        """Mark the pay code of hash ``code_hash`` used by the order under ``key`` if, and
+        only if, it is unused, unexpired at ``at``, ``consumer_id``'s, allows ``merchant_id``
+        and covers ``voucher_fen``; whether it did. Of orders racing for one code at most one
+        uses it; undone with the transaction."""
         ...

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gongsheng.domain.events import Event
 from gongsheng.services.ports.closing import ClosingStore
@@ -15,6 +16,9 @@ from gongsheng.services.ports.periods import PeriodStore
 from gongsheng.services.ports.policies import PolicyStore
 from gongsheng.services.ports.programmes import ProgrammeStore
 from gongsheng.services.ports.requests import RequestStore
+
+if TYPE_CHECKING:
+    from gongsheng.adapters.event_store import Recorded
 
 
 class Stores(Protocol):
@@ -45,8 +49,16 @@ class Work(Stores, Protocol):
     @property
     def closing(self) -> ClosingStore: ...
 
-    def record(self, event: Event) -> None:
-        """``event`` happened: written with the change, in the order recorded."""
+    def record(self, event: Event, *, slot: tuple[str, str] | None = None) -> None:
+        """``event`` happened: written with the change, in the order recorded. ``slot``:
+        ``(field, key)`` for an event naming a row not written yet, whose id the statement that
+        writes it (in :meth:`outbox`) puts in ``field``."""
+        ...
+
+    def outbox(self) -> AbstractContextManager[list[Recorded]]:
+        """The events recorded so far and in the block, for the block's one write to write
+        with its change; dropped from the record when written, and those recorded in the block
+        dropped if it raises."""
         ...
 
     def audit(self, action: str, target: str, changes: dict[str, Any] | None = None) -> None:
