@@ -110,7 +110,7 @@ def body_parts(recorded: Recorded) -> tuple[str, str]:
     ``(body, "")``. The body is encoded once, with :data:`_SLOT_MARK` in the slot, and cut
     around the mark; a body holding the mark's text elsewhere too is cut field by field instead.
     """
-    body = recorded.event.body()
+    body = recorded.event.fields()  # encodes as body() does, without its copies
     if recorded.slot is None:
         return _json(body), ""
     field = recorded.slot[0]
