@@ -116,6 +116,9 @@ class UnitOfWork(SqlStores):
 
         If the block completes they are written; if it raises, the events recorded in the block
         are dropped (they belonged to the failed statement) and the earlier ones stay recorded.
+        The statement may have run (and written them all) before the block raised, so after an
+        error here the unit of work is rolled back, or the block ran in a :meth:`savepoint`,
+        never committed as it is.
         Inside a :meth:`savepoint` every recorded event belongs to the savepoint (it writes
         the earlier ones first), so a savepoint rolled back takes the written events with it.
         """
