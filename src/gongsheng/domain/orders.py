@@ -77,6 +77,16 @@ class PointsAward:
     referrer_cpts: int
 
 
+def holder_awards(policy: Policy, consumer_id: int, merchant_id: int, referrer_id: int | None,
+                  points: PointsAward) -> tuple[tuple[int | None, Decimal, int], ...]:
+    """``(holder, cap multiple, points)`` of an order's three holders: the consumer and its
+    referrer hold at the consumers' cap multiple, the merchant at the merchants'. An order's
+    points go in by these, and a refund's come out by them."""
+    return ((consumer_id, policy.consumer_cap_multiple, points.consumer_cpts),
+            (merchant_id, policy.merchant_cap_multiple, points.merchant_cpts),
+            (referrer_id, policy.consumer_cap_multiple, points.referrer_cpts))
+
+
 def award_points(policy: Policy, gross_fen: int, concession_fen: int, *, first_order: bool,
                  has_referrer: bool) -> PointsAward:
     """绿色积分: points = concession x points-per-yuan; referral points on a first order only."""

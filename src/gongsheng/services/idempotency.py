@@ -12,8 +12,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select
-
 from gongsheng.domain.errors import IdempotencyConflict, InvalidInput
 
 MAX_KEY = 200
@@ -44,17 +42,3 @@ def positive_fen(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise InvalidInput(f"{what} amount_fen must be a positive integer")
     return value
-
-
-def prior_request(conn: Connection, table: Table, key: str,
-                  body: Mapping[str, Any]) -> tuple[str, Row[Any] | None]:
-    """``(body hash, the row first written with key)``; 409 if that row had another body.
-
-    Call it after taking the lock that serialises such writes, so that a retry sent while the
-    first request is still running waits for it and then finds its row.
-    """
-    body_hash = request_hash(body)
-    prior = conn.execute(select(table).where(table.c.idem_key == key)).first()
-    if prior is not None:
-        same_request(prior.request_hash, body_hash, key)
-    return body_hash, prior

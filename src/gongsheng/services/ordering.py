@@ -36,6 +36,7 @@ from gongsheng.domain.orders import (
     award_points,
     check_voucher_balance,
     check_voucher_terms,
+    holder_awards,
     order_legs,
     platform_parts,
     voucher_cost,
@@ -241,11 +242,7 @@ def compute_order(req: OrderRequest, body_hash: str, period: OpenPeriod, policy:
                            tuple(a.party_id for a in split.allocations), platform_parts(policy))
     entry = JournalEntry.build(EntryKind.ORDER, order_legs(amounts, parties), "order")
     assert entry is not None
-    awards = merge_awards([
-        (req.consumer_id, policy.consumer_cap_multiple, points.consumer_cpts),
-        (req.merchant_id, policy.merchant_cap_multiple, points.merchant_cpts),
-        (referrer, policy.consumer_cap_multiple, points.referrer_cpts),
-    ])
+    awards = merge_awards(holder_awards(policy, req.consumer_id, req.merchant_id, referrer, points))
     start = period.seq + 1
     per_group: dict[str, int] = {}
     for (_, m), p in awards.items():

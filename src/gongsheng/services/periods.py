@@ -59,12 +59,14 @@ def groups_due(conn: Connection, period: int) -> list[GroupState]:
     return stores_on(conn).holdings.groups_due(period)
 
 
-def _growth(stores: Stores, period: int) -> Decimal | None:
-    now = stores.periods.counters(period).get("gmv_fen", 0)
-    before = stores.periods.counters(period - 1).get("gmv_fen", 0)
-    if period <= 1 or before <= 0:
+def _growth(stores: Stores, period: int, gmv: int) -> Decimal | None:
+    """The GMV's growth from the period before to ``period`` (whose GMV is ``gmv``)."""
+    if period <= 1:
         return None
-    return Decimal(now - before) / Decimal(before)
+    before = stores.periods.counters(period - 1).get("gmv_fen", 0)
+    if before <= 0:
+        return None
+    return Decimal(gmv - before) / Decimal(before)
 
 
 def _previous_rate(stores: Stores, period: int) -> int | None:
@@ -113,7 +115,7 @@ def close_period(uow: Work, expected: int | None = None, *,
     groups = uow.holdings.groups_due(seq)
     available = uow.ledger.system_balance(AccountKind.POOL_AVAILABLE)
     gmv = uow.periods.counters(seq).get("gmv_fen", 0)
-    rate, nominal = choose_rate(policy.release, groups, available, gmv, _growth(uow, seq),
+    rate, nominal = choose_rate(policy.release, groups, available, gmv, _growth(uow, seq, gmv),
                                 _previous_rate(uow, seq), force=force_promise, period=seq,
                                 outlook=uow.closing.outlook(seq, policy.release.controller))
     released = release_at(groups, rate)

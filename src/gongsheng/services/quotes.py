@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gongsheng.domain.errors import GongshengError
-from gongsheng.domain.orders import check_voucher_part
+from gongsheng.domain.orders import check_voucher_terms
 from gongsheng.services.books import current_policy
 from gongsheng.services.ordering import OrderRequest, compute_order
 from gongsheng.services.unit_of_work import stores_on
@@ -57,9 +57,8 @@ def quote_order(conn: Connection, consumer_id: int, merchant_id: int, amount_fen
     ctx = stores_on(conn).orders.contexts([(consumer_id, merchant_id)])[(consumer_id, merchant_id)]
     if isinstance(ctx, GongshengError):
         raise ctx
-    check_voucher_part(policy, amount_fen, voucher_fen, voucher_fen,
-                       at_mall=ctx.merchant_channel == "mall",
-                       merchant_accepts=ctx.accepts_vouchers)
+    check_voucher_terms(policy, amount_fen, voucher_fen, at_mall=ctx.merchant_channel == "mall",
+                        merchant_accepts=ctx.accepts_vouchers)  # the seller's rules; no balance
     first = ctx.first_order_pending
     rows = compute_order(req, "", period, policy, ctx, first)
     o = rows.order

@@ -17,12 +17,11 @@ store's, the holdings and the ledger theirs, and the locks the unit of work's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.domain.events import OrderRefunded
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
-from gongsheng.domain.orders import order_legs
+from gongsheng.domain.orders import holder_awards, order_legs
 from gongsheng.domain.refunds import RefundRecord
 from gongsheng.services.holdings import take_back
 from gongsheng.services.idempotency import check_key, positive_fen, request_hash, same_request
@@ -105,13 +104,10 @@ def refund_order(uow: Work, order_id: int, amount_fen: int, key: str) -> RefundR
     uow.orders.post_refund(entry, period, refund_id, order, amount_fen)
     start = order.period + 1
     clawback = 0
-    for holder, multiple, pts in (
-        (order.consumer_id, policy.consumer_cap_multiple, delta.points.consumer_cpts),
-        (order.merchant_id, policy.merchant_cap_multiple, delta.points.merchant_cpts),
-        (order.referrer_id, policy.consumer_cap_multiple, delta.points.referrer_cpts),
-    ):
+    for holder, multiple, pts in holder_awards(policy, order.consumer_id, order.merchant_id,
+                                               order.referrer_id, delta.points):
         if holder is not None and pts:
-            clawback += take_back(uow, holder, start, Decimal(multiple), pts, period,
+            clawback += take_back(uow, holder, start, multiple, pts, period,
                                   EntryKind.CLAWBACK, [])
     uow.orders.set_clawback(refund_id, clawback)
     counters = order_counters(delta, order.allocations, order.channel, sign=-1)
