@@ -10,11 +10,12 @@ import os
 import random
 import statistics
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine
+import psutil
+from sqlalchemy import create_engine, text
 
 from gongsheng.domain.events import Event
 from gongsheng.services.unit_of_work import UnitOfWork
@@ -67,6 +68,53 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[objec
 def order_amounts(rng: random.Random, n: int) -> list[int]:
     """``n`` order amounts in fen, 10 to 500 yuan."""
     return [rng.randrange(1_000, 50_000) for _ in range(n)]
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """CPU seconds (user + system) used so far by the application's processes and by the
+    PostgreSQL server's. On a shared machine a throughput moves with whatever else runs; the
+    CPU an operation costs moves far less, so it is the figure to compare across checkouts."""
+
+    app: float
+    db: float
+
+    def __sub__(self, other: CpuTimes) -> CpuTimes:
+        return CpuTimes(self.app - other.app, self.db - other.db)
+
+
+def _cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL server processes serving connections to ``database`` now."""
+    admin = create_engine(PG_ADMIN_URL)
+    with admin.connect() as conn:
+        pids = [int(pid) for (pid,) in conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": database})]
+    admin.dispose()
+    return pids
+
+
+def cpu_times(app_pids: Sequence[int], database: str) -> CpuTimes:
+    """CPU used so far by ``app_pids`` with all their descendants, and by the PostgreSQL
+    backends of ``database``'s connections (not the server's shared writers, nor other
+    databases' backends: other work on the server is not counted). Sampled before and after a
+    load on pooled connections, the difference is the load's."""
+    app = 0.0
+    for pid in app_pids:
+        root = psutil.Process(pid)
+        app += _cpu(root) + sum(_cpu(child) for child in root.children(recursive=True))
+    db = 0.0
+    for pid in backend_pids(database):
+        with suppress(psutil.NoSuchProcess):
+            db += _cpu(psutil.Process(pid))
+    return CpuTimes(app, db)
 
 
 NO_EVENTS_ENV = "GS_BENCH_NO_EVENTS"

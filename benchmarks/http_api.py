@@ -22,7 +22,12 @@ Run: ``.venv/bin/python benchmarks/http_api.py [--orders N] [--seconds S] [--con
    a minimal HTTP/1.1 writer/reader on asyncio streams (a general client such as httpx spends
    about as much CPU per request as the server on this 2-core machine, and would measure
    itself). Every response must be 201; anything else stops the run.
-4. Prints orders/s, p50/p90/p99/max latency, then stops the server and drops the database.
+4. Prints orders/s, p50/p90/p99/max latency and the CPU per order of the server's processes
+   (uvicorn's master and workers: "app") and of the PostgreSQL backends serving them ("db"), then stops the
+   server and drops the database. The CPU per order is the figure to compare between two
+   checkouts on a busy machine (throughput moves with whatever else runs); the same file
+   measures another checkout: ``PYTHONPATH=/path/to/checkout/src .venv/bin/python
+   benchmarks/http_api.py``.
 
 Events: by default the server records every order's ``order.placed`` event, as in production;
 ``--no-events`` starts it with ``UnitOfWork.record`` a no-op (``benchmarks/_no_events``), and
@@ -52,6 +57,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
+    CpuTimes,
+    cpu_times,
     drop_pg_database,
     events_side_by_side,
     median_overhead,
@@ -261,14 +268,16 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[list[object]] = []
 
     def once(events: bool, repeat: int) -> float:
-        placed, seconds, latencies = run(args, events=events)
-        latencies.sort()
+        m = run(args, events=events)
+        latencies = sorted(m.latencies)
         ms = [f"{1000 * percentile(latencies, q):.1f}" for q in (0.5, 0.9, 0.99)]
-        rows.append(["on" if events else "off", repeat + 1, placed, f"{seconds:.1f}",
-                     f"{placed / seconds:,.0f}", *ms, f"{1000 * latencies[-1]:.1f}"])
-        return placed / seconds
+        rows.append(["on" if events else "off", repeat + 1, m.placed, f"{m.seconds:.1f}",
+                     f"{m.placed / m.seconds:,.0f}", *ms, f"{1000 * latencies[-1]:.1f}",
+                     f"{1000 * m.cpu.app / m.placed:.2f}", f"{1000 * m.cpu.db / m.placed:.2f}"])
+        return m.placed / m.seconds
 
-    columns = ["events", "pair", "orders", "s", "orders/s", "p50 ms", "p90 ms", "p99 ms", "max ms"]
+    columns = ["events", "pair", "orders", "s", "orders/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
+               "app CPU ms/order", "db CPU ms/order"]
     if args.compare_events:
         on, off = events_side_by_side(once, args.repeats)
         rows.sort(key=lambda r: (r[0] != "on", r[1]))
@@ -281,8 +290,19 @@ def main(argv: list[str] | None = None) -> None:
         print_table("HTTP API on PostgreSQL: POST /api/v1/orders", columns, rows)
 
 
-def run(args: argparse.Namespace, *, events: bool) -> tuple[int, float, list[float]]:
-    """One benchmark on a fresh database: orders placed, seconds, latencies."""
+@dataclass(frozen=True)
+class Measured:
+    """One load: orders placed, seconds, latencies, and the CPU the server and the database
+    spent on it."""
+
+    placed: int
+    seconds: float
+    latencies: list[float]
+    cpu: CpuTimes
+
+
+def run(args: argparse.Namespace, *, events: bool) -> Measured:
+    """One benchmark on a fresh database."""
     url = recreate_pg_database(DB)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -312,11 +332,13 @@ def run(args: argparse.Namespace, *, events: bool) -> tuple[int, float, list[flo
         asyncio.run(load(port, shops, consumers, orders=20 * args.connections,
                          connections=args.connections, reuse=args.reuse, seconds=args.seconds,
                          tag="warm", seed=1))
-        result = asyncio.run(load(
+        before = cpu_times([server.pid], DB)
+        placed, seconds, latencies = asyncio.run(load(
             port, shops, consumers, orders=args.orders, connections=args.connections,
             reuse=args.reuse, seconds=args.seconds, tag="run", seed=2))
+        cpu = cpu_times([server.pid], DB) - before
         check_events(url, expected=events)
-        return result
+        return Measured(placed, seconds, latencies, cpu)
     finally:
         if server is not None:
             stop(server)
