@@ -3,8 +3,9 @@
 Every behaviour parameter the simulator needs is estimated from the closed periods' figures of a
 :class:`~gongsheng.domain.snapshot.BooksSnapshot` over a window of the last :data:`WINDOW`
 periods. Each estimate is a mean with its standard error (the sample standard deviation of the
-per-period values over the square root of their number), or for the trending ones a line's last
-value with that line's error (:func:`end_level`); a Monte Carlo run draws each parameter
+per-period values over the square root of their number), or for the trending ones the mean
+moved toward a line's last value as far as the evidence for a trend goes, with its error
+(:func:`end_level`); a Monte Carlo run draws each parameter
 from a normal distribution with that mean and error, clipped to its admissible range, so the
 uncertainty of the calibration widens the bands. The estimators (t runs over the window):
 
@@ -15,8 +16,9 @@ uncertainty of the calibration widens the bands. The estimators (t runs over the
   from ``A x (1 + growth - churn)`` of the run's drawn growth and churn;
 - **purchases** ``lambda`` (per alive consumer): solves ``lambda / P(lambda) = orders_t /
   active_t`` (the books count orders per *ordering* consumer), read at the window's last period
-  off a least-squares line through the per-period values (:func:`end_level`: the window's mean
-  lags a ramp by ``(n - 1) / 2`` periods of it), with that line's error;
+  off a least-squares line through the per-period values by the weight of the evidence for
+  its slope (:func:`end_level`: the window's mean lags a ramp by ``(n - 1) / 2`` periods of it,
+  the line's end value is three times as variable on level values), with that estimate's error;
 - **growth** ``g_t = new_t / A_{t-1}`` (newcomers join the alive population);
 - **churn** ``c_t = 1 - (A_t - new_t) / A_{t-1}``, clipped to [0, 0.5]; neighbouring values
   share an alive count, so its standard error allows for their lag-1 autocovariance
@@ -107,12 +109,24 @@ def mean_error(values: Sequence[float], shared_levels: bool = False) -> float:
 
 
 def end_level(values: Sequence[float]) -> tuple[float, float]:
-    """The least-squares line through ``values`` (one a period, at least three), read at the last
-    period: its level and standard error ``s sqrt(1/n + (n - 1 - xbar)^2 / Sxx)``, ``s`` the
-    residual standard deviation (``n - 2`` degrees of freedom).
+    """The level of ``values`` (one a period, at least three) at the last period: the window's
+    mean moved along the least-squares line's slope by the weight of the evidence for a trend,
+    with the error of that estimate.
 
-    Unbiased when the values trend linearly, where the window's mean lags the last period by
-    ``(n - 1) / 2`` periods of the trend; equal to the mean when the values are level.
+    The line's end value ``ybar + b d`` (``d = (n - 1) / 2``, the last period's distance from the
+    window's centre) is unbiased on a linear trend, but its variance ``s^2 / n + d^2 v`` (``s``
+    the residual standard deviation, ``n - 2`` degrees of freedom; ``v = s^2 / Sxx`` the slope's
+    variance) is about 3.1 times the mean's ``s^2 / n`` at ``n = 6``; the mean lags a trend
+    ``beta`` by ``beta d``. The slope's estimate is uncorrelated with the mean, so with a normal
+    prior of variance ``tau^2`` on the slope, its posterior mean is ``w b`` with
+    ``w = tau^2 / (tau^2 + v)`` and posterior variance ``w v``. Estimating ``tau^2`` by ``b^2``
+    (the evidence in this window), ``w = t^2 / (1 + t^2)``, ``t = b / sqrt(v)`` the slope's
+    t-statistic: the level is ``ybar + w b d`` with error ``sqrt(s^2 / n + w d^2 v)``, near the
+    mean and its error where the values show no trend, the line's end and its error where they
+    show a clear one. Over level values (6 values, noise sd 0.1) it errs by 0.060 where the line's
+    end errs by 0.072; where the trend is weak (a slope of 1 to 3 of its errors) it errs by up to
+    0.079, and its reported error understates the actual one by 12-18% there (``w`` is itself
+    estimated), by 12% on level values and by under 3% on a clear trend.
     """
     y = np.asarray(values, float)
     n = len(y)
@@ -120,10 +134,13 @@ def end_level(values: Sequence[float]) -> tuple[float, float]:
     dx = x - x.mean()
     sxx = float(dx @ dx)
     slope = float(dx @ (y - y.mean())) / sxx
-    level = float(y.mean()) + slope * float(dx[-1])
     resid = y - y.mean() - slope * dx
     s2 = float(resid @ resid) / (n - 2)
-    return level, math.sqrt(s2 * (1 / n + float(dx[-1]) ** 2 / sxx))
+    v = s2 / sxx
+    evidence = slope * slope + v
+    w = slope * slope / evidence if evidence > 0 else 0.0
+    d = float(dx[-1])
+    return float(y.mean()) + w * slope * d, math.sqrt(s2 / n + w * d * d * v)
 
 
 def _estimate(path: str, values: Sequence[float], lo: float, hi: float, how: str,
