@@ -11,7 +11,13 @@ Run: ``.venv/bin/python benchmarks/orders.py [--orders N] [--seconds S] [--batch
    (``benchmarks/_hordak.py``), 1 and 2 processes; the ratio gongsheng / hordak.
 
 Each run is bounded by ``--orders`` per worker and ``--seconds`` of wall time, whichever
-comes first. Events: by default every order records its ``order.placed`` event in the outbox, as
+comes first. Beside orders/s each run prints the CPU milliseconds an order cost its worker
+process and that worker's PostgreSQL backend (medians over the runs): on a busy machine the
+rate moves with whatever else runs, the CPU an order costs far less, so it is the figure that
+compares two checkouts (``PYTHONPATH=/path/to/checkout/src .venv/bin/python
+benchmarks/orders.py`` measures another checkout with this file).
+
+Events: by default every order records its ``order.placed`` event in the outbox, as
 in production; ``--no-events`` runs with ``UnitOfWork.record`` a no-op (the event is built but
 never written), and ``--compare-events`` runs every measurement both ways, ``--repeats`` pairs
 of runs on the same books, alternating which mode goes first (on-off, off-on, ...), and prints
@@ -35,6 +41,9 @@ from functools import partial
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
+
+import psutil
+from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -112,10 +121,49 @@ def requests_for(city: City, worker: int, tag: str, n: int, seed: int) -> list[O
 
 @dataclass(frozen=True)
 class Run:
-    """What one worker did: orders placed and the seconds it took."""
+    """What one worker did: orders placed, the seconds it took, and the CPU seconds it and its
+    database backend spent (the backend's: PostgreSQL only, 0 on SQLite, which runs in the
+    worker)."""
 
     orders: int
     seconds: float
+    app_cpu: float
+    db_cpu: float
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Orders per second of a run, over its slowest worker's time, and the CPU milliseconds
+    an order cost the workers and their database backends. On a shared machine the rate moves
+    with whatever else runs; the CPU an order costs moves far less: it is the figure to compare
+    between two checkouts measured at different times."""
+
+    per_second: float
+    app_ms: float
+    db_ms: float
+
+
+class _Meter:
+    """The CPU of this worker process and of its connection's PostgreSQL backend."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.backend = None
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:  # the pool's one connection, reused by every order
+                self.backend = psutil.Process(int(conn.exec_driver_sql(
+                    "SELECT pg_backend_pid()").scalar_one()))
+        self.start = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        db = 0.0
+        if self.backend is not None:
+            times = self.backend.cpu_times()
+            db = times.user + times.system
+        return time.process_time(), db
+
+    def spent(self) -> tuple[float, float]:
+        now = self._now()
+        return now[0] - self.start[0], now[1] - self.start[1]
 
 
 def _single_worker(url: str, reqs: list[OrderRequest], seconds: float, barrier: Barrier,
@@ -124,6 +172,7 @@ def _single_worker(url: str, reqs: list[OrderRequest], seconds: float, barrier: 
     platform = Platform(engine)
     platform.order(reqs[0])  # warm the pool, the policy cache and the compiled statements
     barrier.wait()
+    meter = _Meter(engine)
     start = time.perf_counter()
     deadline = start + seconds
     done = 1
@@ -132,7 +181,7 @@ def _single_worker(url: str, reqs: list[OrderRequest], seconds: float, barrier: 
         done += 1
         if time.perf_counter() > deadline:
             break
-    out.put(Run(done - 1, time.perf_counter() - start))
+    out.put(Run(done - 1, time.perf_counter() - start, *meter.spent()))
     engine.dispose()
 
 
@@ -143,6 +192,7 @@ def _batch_worker(url: str, reqs: list[OrderRequest], seconds: float, barrier: B
         place_orders(uow, reqs[:batch_size])
         uow.commit()
     barrier.wait()
+    meter = _Meter(engine)
     start = time.perf_counter()
     deadline = start + seconds
     done = 0
@@ -154,13 +204,14 @@ def _batch_worker(url: str, reqs: list[OrderRequest], seconds: float, barrier: B
         done += sum(1 for r in results if not isinstance(r, Exception))
         if time.perf_counter() > deadline:
             break
-    out.put(Run(done, time.perf_counter() - start))
+    out.put(Run(done, time.perf_counter() - start, *meter.spent()))
     engine.dispose()
 
 
 def run_workers(target: Callable[..., None], args_for: Callable[[int], tuple[Any, ...]],
-                workers: int) -> float:
-    """Start ``workers`` processes together; orders per second over the slowest worker's time."""
+                workers: int) -> Rate:
+    """Start ``workers`` processes together; orders per second over the slowest worker's time,
+    and the CPU an order cost."""
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(workers)
     out = ctx.Queue()
@@ -175,11 +226,14 @@ def run_workers(target: Callable[..., None], args_for: Callable[[int], tuple[Any
         p.join()
         if p.exitcode:
             raise RuntimeError(f"a worker failed with exit code {p.exitcode}")
-    return sum(r.orders for r in runs) / max(r.seconds for r in runs)
+    placed = sum(r.orders for r in runs)
+    return Rate(placed / max(r.seconds for r in runs),
+                1000 * sum(r.app_cpu for r in runs) / max(placed, 1),
+                1000 * sum(r.db_cpu for r in runs) / max(placed, 1))
 
 
 def measure(url: str, city: City, workers: int, n: int, seconds: float, tag: str,
-            batch_size: int = 0, *, events: bool = True) -> float:
+            batch_size: int = 0, *, events: bool = True) -> Rate:
     """Orders/s of ``workers`` processes, one commit per order or ``batch_size`` per commit,
     recording events or not."""
     with events_recorded(events):
@@ -187,7 +241,7 @@ def measure(url: str, city: City, workers: int, n: int, seconds: float, tag: str
 
 
 def _measure(url: str, city: City, workers: int, n: int, seconds: float, tag: str,
-             batch_size: int) -> float:
+             batch_size: int) -> Rate:
     per_worker = n // workers
     if batch_size:
         per_worker = n // workers + batch_size
@@ -201,10 +255,21 @@ def _measure(url: str, city: City, workers: int, n: int, seconds: float, tag: st
 
 
 def _run_once(url: str, city: City, workers: int, n: int, seconds: float, kind: str,
-              batch_size: int, events: bool, repeat: int) -> float:
-    """One measurement of a run, its orders tagged by kind, workers and repeat."""
-    return measure(url, city, workers, n, seconds, f"{kind[0]}{workers}r{repeat}", batch_size,
+              batch_size: int, cpu: dict[bool, list[Rate]], events: bool, repeat: int) -> float:
+    """One measurement of a run, its orders tagged by kind, workers and repeat; its rate is
+    kept in ``cpu[events]`` too (for the CPU an order cost)."""
+    rate = measure(url, city, workers, n, seconds, f"{kind[0]}{workers}r{repeat}", batch_size,
                    events=events)
+    cpu.setdefault(events, []).append(rate)
+    return rate.per_second
+
+
+def cpu_cell(rates: list[Rate]) -> str:
+    """The median CPU milliseconds an order cost the workers and their database backends."""
+    if not rates:
+        return ""
+    return (f"{statistics.median(r.app_ms for r in rates):.2f} + "
+            f"{statistics.median(r.db_ms for r in rates):.2f}")
 
 
 def check_books(url: str) -> str:
@@ -251,25 +316,29 @@ def main(argv: list[str] | None = None) -> None:
             runs += [("batch", f"batch of {args.batch_size} / commit", w, args.batch_orders,
                       args.batch_size) for w in ((1, 2) if name == "PostgreSQL" else (1,))]
             for kind, label, workers, n, size in runs:
-                once = partial(_run_once, url, city, workers, n, args.seconds, kind, size)
+                cpu: dict[bool, list[Rate]] = {}
+                once = partial(_run_once, url, city, workers, n, args.seconds, kind, size, cpu)
 
                 if len(modes) == 1:
                     rate = figures[(name, kind, workers)] = once(modes[0], 0)
                     rows.append([name, label, workers, "on" if modes[0] else "off",
-                                 f"{rate:,.0f}", "", ""])
-                    print(f"  {rows[-1][:5]}", flush=True)
+                                 f"{rate:,.0f}", "", cpu_cell(cpu[modes[0]]), ""])
+                    print(f"  {rows[-1][:7]}", flush=True)
                     continue
                 on, off = events_side_by_side(once, args.repeats)
                 figures[(name, kind, workers)] = statistics.median(on)
                 for events, rates in ((True, on), (False, off)):
                     rows.append([name, label, workers, "on" if events else "off",
                                  f"{statistics.median(rates):,.0f}",
-                                 " ".join(f"{r:,.0f}" for r in rates), ""])
-                    print(f"  {rows[-1][:6]}", flush=True)
+                                 " ".join(f"{r:,.0f}" for r in rates), cpu_cell(cpu[events]),
+                                 ""])
+                    print(f"  {rows[-1][:7]}", flush=True)
                 rows[-1][-1] = median_overhead(on, off)
-            rows.append([name, "verify after the runs", "", "", check_books(url), "", ""])
-        print_table("gongsheng: orders per second (each order its whole 8+-leg waterfall)",
-                    ["database", "mode", "workers", "events", "orders/s", "each run", "events overhead"],
+            rows.append([name, "verify after the runs", "", "", check_books(url), "", "", ""])
+        print_table("gongsheng: orders per second (each order its whole 8+-leg waterfall; CPU ms "
+                    "an order cost its worker + its PostgreSQL backend, medians)",
+                    ["database", "mode", "workers", "events", "orders/s", "each run",
+                     "CPU ms/order", "events overhead"],
                     rows)
         if not args.skip_peer:
             from _hordak import measure_hordak, prepare_database

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import literal, select, tuple_
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.event_store import Recorded, add_events, stored_events
+from gongsheng.adapters.event_store import add_events, stored_events
 from gongsheng.domain.errors import InvalidInput, RetryTransaction
-from gongsheng.domain.events import PartyRegistered
+from gongsheng.domain.events import PartyRegistered, Recorded
 from gongsheng.services.feed import read_feed
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform

@@ -25,11 +25,10 @@ from decimal import Decimal
 from types import SimpleNamespace, TracebackType
 from typing import Any
 
-from gongsheng.adapters.event_store import Recorded, filled
 from gongsheng.adapters.orders import order_record
 from gongsheng.domain.audit import AuditRecord
 from gongsheng.domain.errors import GongshengError, InsufficientBalance, InvalidInput, NotFound, PartyFrozen
-from gongsheng.domain.events import Event
+from gongsheng.domain.events import Event, Recorded, filled
 from gongsheng.domain.holdings import GroupRow, Holding, HoldingRow, unreleased
 from gongsheng.domain.holds import cash_earnings
 from gongsheng.domain.ledger import (
@@ -403,8 +402,13 @@ class FakeProgrammes(ProgrammeStore):
 
 
 class FakeOrders(OrderStore):
-    def __init__(self, books: FakeBooks) -> None:
+    def __init__(self, books: FakeBooks, locks: list[tuple[str, tuple[int, ...]]]) -> None:
         self.books = books
+        self.locks = locks
+
+    def lock_refund(self, order_id: int) -> None:
+        placed = self.books.orders.get(order_id)
+        self.locks.append(("adjust", () if placed is None else placed.holders))
 
     def order(self, order_id: int, *, lock: bool = False) -> OrderRecord | None:
         return self.books.orders.get(order_id)
@@ -600,7 +604,7 @@ class FakeUnitOfWork:
         self.requests = FakeRequests(self.books)
         self.policies = FakePolicies(self.books)
         self.programmes = FakeProgrammes(self.books)
-        self.orders = FakeOrders(self.books)
+        self.orders = FakeOrders(self.books, self.locks)
         self.closing = FakeClosing()
 
     def __enter__(self) -> FakeUnitOfWork:

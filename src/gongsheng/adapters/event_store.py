@@ -40,8 +40,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,29 +49,7 @@ from sqlalchemy import BigInteger, Connection, Text, cast, func, literal, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.pg_arrays import array_literal, int_array
-from gongsheng.domain.events import Event
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """An event recorded in a unit of work, not yet written.
-
-    ``slot``: None, or ``(field, key)`` for an event that names a row its change has not written
-    yet: ``field`` is an integer field of ``event`` holding a placeholder, ``key`` the key of the
-    row whose id the writing statement puts there (see the module's docstring).
-    """
-
-    event: Event
-    slot: tuple[str, str] | None = None
-
-
-def filled(recorded: Recorded, ids: Mapping[str, int]) -> Recorded:
-    """``recorded`` with its slot filled from ``ids`` (the written rows' ids by key): an event a
-    statement-by-statement writer writes after the rows its slots name."""
-    if recorded.slot is None:
-        return recorded
-    field, key = recorded.slot
-    return Recorded(replace(recorded.event, **{field: ids[key]}))
+from gongsheng.domain.events import Recorded
 
 
 def new_event_id() -> str:

@@ -29,17 +29,12 @@ from gongsheng.adapters import locks
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows, upsert_add
 from gongsheng.adapters.earnings_store import earnings_rows
-from gongsheng.adapters.event_store import (
-    Recorded,
-    add_events,
-    filled,
-    outbox_insert,
-    outbox_params,
-)
+from gongsheng.adapters.event_store import add_events, outbox_insert, outbox_params
 from gongsheng.adapters.ledger_store import TOTAL_KEYS, post, stripe_for, total_rows
 from gongsheng.adapters.period_store import add_counters
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.adapters.risk_store import velocity_counts
+from gongsheng.domain.events import Recorded, filled
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
 from gongsheng.domain.orders import Counts, OrderRows, Written
 from gongsheng.domain.party_totals import (
@@ -314,16 +309,19 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows], events: Sequence[
         stripe = _stripes.randrange(t.STRIPES)
         upsert_add(conn, t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
                    [(s, m, stripe, p) for s, m, p in rows.group_points])
-        add_counters(conn, period, rows.counters)
         earnings_rows(dict(rows.earnings), period, stripe).write(conn)
-        if rows.activate:
+        counters = rows.counters
+        if rows.activate:  # the consumer's first order of the period counts it active, once
             became_active = conn.execute(
                 update(t.consumers).where(
                     t.consumers.c.party_id == order["consumer_id"],
                     (t.consumers.c.last_active_period.is_(None))
                     | (t.consumers.c.last_active_period != period))
                 .values(last_active_period=period)).rowcount
-            add_counters(conn, period, {"active_consumers": became_active})
+            if became_active:
+                counters = {**counters, "active_consumers":
+                            counters.get("active_consumers", 0) + became_active}
+        add_counters(conn, period, counters)
     add_events(conn, [filled(r, ids) for r in events])
     return Written([ids[r.order["idem_key"]] for r in batch],
                    batch[0].order["period"] if batch else 0, [(0, 0)] * len(batch))

@@ -16,15 +16,15 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from gongsheng.adapters import order_start
+from gongsheng.adapters import locks, order_start
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.earnings_store import earnings_rows
-from gongsheng.adapters.event_store import Recorded
 from gongsheng.adapters.ledger_store import post
 from gongsheng.adapters.order_start import StoredOrder
 from gongsheng.adapters.order_store import refund_totals, write_orders
 from gongsheng.adapters.risk_store import lock_velocity
 from gongsheng.domain.errors import GongshengError
+from gongsheng.domain.events import Recorded
 from gongsheng.domain.holds import cash_earnings
 from gongsheng.domain.ledger import JournalEntry
 from gongsheng.domain.orders import Counts, OrderContext, OrderRows, OrderStart, Written
@@ -65,6 +65,15 @@ class SqlOrderStore:
         query = select(_o).where(_o.c.id == order_id)
         row = self.conn.execute(query.with_for_update() if lock else query).first()
         return None if row is None else order_record(row)
+
+    def lock_refund(self, order_id: int) -> None:
+        if not locks.postgres(self.conn):
+            return  # one writer at a time: lock_adjustments takes nothing there
+        placed = self.order(order_id)  # unlocked: holders and pool take never change
+        if placed is None:
+            locks.lock_adjustments(self.conn)
+        else:
+            locks.lock_adjustments(self.conn, placed.holders, pool_take=placed.pool_take)
 
     def refund(self, key: str) -> RefundRecord | None:
         row = self.conn.execute(select(_r).where(_r.c.idem_key == key)).first()

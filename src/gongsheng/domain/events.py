@@ -14,7 +14,8 @@ integers. The body is every field of the dataclass except ``period``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
 
@@ -272,3 +273,26 @@ EVENT_TYPES: dict[str, type[Event]] = {
         WebhookDisabled, CaseOpened, CaseStatusChanged, CaseNoted, PartyFrozen, PartyUnfrozen)
 }
 """Every event type by its name (the feed, the webhooks and the docs list these)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event recorded in a unit of work, not yet written.
+
+    ``slot``: None, or ``(field, key)`` for an event that names a row its change has not written
+    yet: ``field`` is an integer field of ``event`` holding a placeholder, ``key`` the key of the
+    row whose id the writing statement puts there (``adapters/event_store.py`` tells how such an
+    event is written).
+    """
+
+    event: Event
+    slot: tuple[str, str] | None = None
+
+
+def filled(recorded: Recorded, ids: Mapping[str, int]) -> Recorded:
+    """``recorded`` with its slot filled from ``ids`` (the written rows' ids by key): an event a
+    statement-by-statement writer writes after the rows its slots name."""
+    if recorded.slot is None:
+        return recorded
+    field, key = recorded.slot
+    return Recorded(replace(recorded.event, **{field: ids[key]}))

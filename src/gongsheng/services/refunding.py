@@ -67,16 +67,12 @@ def refund_order(uow: Work, order_id: int, amount_fen: int, key: str) -> RefundR
     The adjustment locks come first, before the key lookup (a same-key retry waits, then
     replays): the order's holders (consumer, merchant, referrer), whose points and vouchers it
     takes back, and the pool, from which it takes at most what the order put in (its voucher
-    part and the pool's share; ``Work.lock_adjustments``). They are read from the order
-    unlocked (they never change); what is left to refund is read again under the order's lock.
+    part and the pool's share; ``OrderStore.lock_refund``). What is left to refund is read
+    under the order's lock.
     """
     check_key(key)
     positive_fen(amount_fen, "refund")
-    placed = uow.orders.order(order_id)
-    if placed is None:  # refused below, after the key lookup
-        uow.lock_adjustments()
-    else:
-        uow.lock_adjustments(placed.holders, pool_take=placed.pool_take)
+    uow.orders.lock_refund(order_id)  # no such order: refused below, after the key lookup
     body_hash = request_hash({"order_id": order_id, "amount_fen": amount_fen})
     prior = uow.orders.refund(key)
     if prior is not None:

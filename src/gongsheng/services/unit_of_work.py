@@ -34,12 +34,12 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from gongsheng.adapters import database, locks
 from gongsheng.adapters.audit_store import add_records
-from gongsheng.adapters.event_store import Recorded, add_events
+from gongsheng.adapters.event_store import add_events
 from gongsheng.adapters.locks import BOOKS_LOCK  # the order path's fused statement takes it
 from gongsheng.adapters.sql_stores import SqlStores
 from gongsheng.domain.audit import SYSTEM, Actor, AuditRecord
 from gongsheng.domain.errors import RetryTransaction
-from gongsheng.domain.events import Event
+from gongsheng.domain.events import Event, Recorded
 
 if TYPE_CHECKING:
     from gongsheng.services.closing import SqlClosing

@@ -12,7 +12,7 @@ from gongsheng.domain.orders import Counts, OrderContext, OrderRows, OrderStart,
 from gongsheng.domain.refunds import OrderRecord, RefundRecord
 
 if TYPE_CHECKING:
-    from gongsheng.adapters.event_store import Recorded
+    from gongsheng.domain.events import Recorded
 
 
 StoredOrder = Mapping[str, Any]
@@ -28,6 +28,14 @@ class OrderStore(Protocol):
     check of what is left to refund."""
 
     def order(self, order_id: int, *, lock: bool = False) -> OrderRecord | None:
+        ...
+
+    def lock_refund(self, order_id: int) -> None:
+        """Take a refund's adjustment locks (``Work.lock_adjustments``' rule) for the order: its
+        holders (consumer, merchant, referrer), whose points and vouchers a refund takes back,
+        and the pool for the most a refund takes from it (``OrderRecord.pool_take``); only the
+        books shared when there is no such order. Where write transactions are serial (SQLite)
+        there is nothing to lock, and the order is not read for it."""
         ...
 
     def refund(self, key: str) -> RefundRecord | None:

@@ -18,7 +18,7 @@ from gongsheng.services.ports.programmes import ProgrammeStore
 from gongsheng.services.ports.requests import RequestStore
 
 if TYPE_CHECKING:
-    from gongsheng.adapters.event_store import Recorded
+    from gongsheng.domain.events import Recorded
 
 
 class Stores(Protocol):
