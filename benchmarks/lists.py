@@ -34,7 +34,8 @@ from sqlalchemy import Connection, Engine, text
 
 from gongsheng.adapters.case_store import list_cases
 from gongsheng.adapters.database import make_engine, migrate
-from gongsheng.services import directory, signing, store
+from gongsheng.services import signing, store
+from gongsheng.views import directory
 
 LOAD = [
     # parties: ids from 2 (1 is the platform); every 50th a merchant; odd consumers named in Chinese

@@ -15,7 +15,8 @@ about 13,500 yuan and B's cash about 120,000 yuan. Then:
 
 Prints p50 / p99 / max per operation, idle and under flood, the flood's refunds/s, and
 ``gongsheng verify`` on the database afterwards. The benchmark uses only ``Platform``'s
-methods, so the same file measures another checkout of the engine:
+methods and ``views.verification.verify``, so the same file measures another checkout of the
+engine that has them:
 ``PYTHONPATH=/path/to/checkout/src .venv/bin/python benchmarks/refund_flood.py``.
 """
 
@@ -40,6 +41,7 @@ from gongsheng.domain.policy import Policy
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
+from gongsheng.views.verification import verify
 
 DB = "gs_bench_refund_flood"
 ORDER_FEN = 100_000  # 1,000 yuan
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
                                                          "max ms"], rows)
         print(f"\nflood: {done} refunds of merchant {merchant_a} in {elapsed:.1f} s "
               f"({done / elapsed:.0f}/s)")
-        failed = [c.name for c in plat.verify() if not c.ok]
+        failed = [c.name for c in verify(plat) if not c.ok]
         print(f"verify: {'ok' if not failed else 'FAILED ' + ', '.join(failed)}")
         plat.engine.dispose()
     finally:

@@ -57,6 +57,7 @@ from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
 from gongsheng.settings import Settings
+from gongsheng.views.verification import verify
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -281,7 +282,7 @@ def time_reads(plat: Platform, city: SeedCity, repeats: int) -> dict[str, tuple[
             times.sort()
             out[name] = (kind, statistics.median(times), times[int(0.95 * (len(times) - 1))])
             print(f"  {name:<32} p50 {out[name][1]:9.1f} ms  p95 {out[name][2]:9.1f} ms", flush=True)
-    for name, action in (("verify", plat.verify), ("close", plat.close_period)):
+    for name, action in (("verify", lambda: verify(plat)), ("close", plat.close_period)):
         t0 = time.perf_counter()
         action()
         ms = (time.perf_counter() - t0) * 1000

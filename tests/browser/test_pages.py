@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from gongsheng.services import dashboards
 from gongsheng.services.platform import Platform
+from gongsheng.views import dashboards
 
 from .conftest import PASSWORD, Site, measure, screenshot
 

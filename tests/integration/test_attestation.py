@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from gongsheng.domain.ledger import AccountKind, account_id, system_account
 from gongsheng.entrypoints.cli import app
-from gongsheng.services.attestation import attestation
+from gongsheng.views.attestation import attestation
 
 if TYPE_CHECKING:
     from conftest import City

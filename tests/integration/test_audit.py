@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from gongsheng.adapters.database import make_engine, migrate
 from gongsheng.domain.audit import Actor
 from gongsheng.entrypoints.cli import app
-from gongsheng.services import accounts, audit, registry
+from gongsheng.services import accounts, registry
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.views import audit
 
 from .helpers import count_rows
 

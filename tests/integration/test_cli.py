@@ -27,7 +27,7 @@ from gongsheng.domain.ledger import AccountKind, account_id
 from gongsheng.entrypoints.cli import app, exit_code
 from gongsheng.services import accounts
 from gongsheng.services.platform import Platform
-from gongsheng.services.verification import CHECKS
+from gongsheng.views.verification import CHECKS
 
 if TYPE_CHECKING:
     from conftest import City

@@ -19,8 +19,8 @@ from beancount.core import data
 
 from gongsheng.adapters.ledger_store import trial_balance
 from gongsheng.domain.ledger import Asset
-from gongsheng.services.beancount_export import COMMODITY, account_path
-from gongsheng.services.export import export_books
+from gongsheng.views.beancount_export import COMMODITY, account_path
+from gongsheng.views.export import export_books
 
 if TYPE_CHECKING:
     from conftest import City

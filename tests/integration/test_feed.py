@@ -18,10 +18,10 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.event_store import add_events, stored_events
 from gongsheng.domain.errors import InvalidInput, RetryTransaction
 from gongsheng.domain.events import PartyRegistered, Recorded
-from gongsheng.services.feed import read_feed
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.views.feed import read_feed
 
 if TYPE_CHECKING:
     from conftest import City

@@ -10,8 +10,8 @@ from gongsheng.adapters.policy_file import default_policy_text, load_policy
 from gongsheng.domain.figures import PaidByRecipient
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.policy import Recipient
-from gongsheng.services import reports
 from gongsheng.services.platform import Platform
+from gongsheng.views import reports
 
 from .helpers import system
 

@@ -26,10 +26,11 @@ from gongsheng.entrypoints.api.app import create_app
 from gongsheng.entrypoints.api.auth import app_token_key, issue_token
 from gongsheng.entrypoints.demo import DemoConfig, run_demo
 from gongsheng.services import accounts, forecast_store
-from gongsheng.services.forecast import snapshot
 from gongsheng.services.platform import Platform
 from gongsheng.services.policies import parse_policy
 from gongsheng.settings import Settings
+from gongsheng.views.forecast import snapshot
+from gongsheng.views.verification import verify
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -143,4 +144,4 @@ def test_the_forecast_controller_closes_on_the_stored_outlook(
     assert outlook is not None and len(outlook.inflow_fen) >= 1
     closed = plat.close_period()
     assert closed.figures.controller == "forecast"
-    assert all(check.ok for check in plat.verify())
+    assert all(check.ok for check in verify(plat))

@@ -21,9 +21,9 @@ from conftest import build_city, policy_with_hold
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.holds import CashPosition
 from gongsheng.domain.ledger import AccountKind
-from gongsheng.services import reports
 from gongsheng.services.books import open_period
 from gongsheng.services.platform import Platform
+from gongsheng.views import reports
 
 from .helpers import assert_verified, held, snapshot
 

@@ -17,8 +17,8 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.database import alembic_config, migrate
 from gongsheng.adapters.paging import NAME_SEARCH_INDEX, KeyedPage, keyed_page
 from gongsheng.domain.errors import InvalidInput
-from gongsheng.services import directory, reports
 from gongsheng.services.platform import Platform
+from gongsheng.views import directory, reports
 
 if TYPE_CHECKING:
     from conftest import City

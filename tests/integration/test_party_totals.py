@@ -24,10 +24,10 @@ from gongsheng.adapters.ledger_store import trial_balance
 from gongsheng.adapters.totals_store import backfill_party_totals
 from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, describe_account
-from gongsheng.services import dashboards, reports
 from gongsheng.services.batch import place_orders
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.wallets import wallet
+from gongsheng.views import dashboards, reports
 
 if TYPE_CHECKING:
     from conftest import City

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.services.platform import Platform
-from gongsheng.services.quotes import quote_order
+from gongsheng.views.quotes import quote_order
 
 if TYPE_CHECKING:
     from conftest import City

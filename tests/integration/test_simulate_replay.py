@@ -19,6 +19,7 @@ from gongsheng.domain.release import rate_as_decimal
 from gongsheng.sim.engine import Engine
 from gongsheng.sim.population import CH_ALLIANCE, CH_MALL
 from gongsheng.sim.scenario import load_scenario
+from gongsheng.views.verification import verify
 
 services = pytest.importorskip("gongsheng.services.platform")
 registry = pytest.importorskip("gongsheng.services.registry")
@@ -89,5 +90,5 @@ def test_live_engine_replays_the_simulation(tmp_path: Path, controller: str) -> 
         assert closed.pool_available_fen == f["pool_available"][t], t
         assert closed.pool_reserved_fen == f["pool_reserved"][t], t
         assert got.unreleased_entitlement_fen == f["unreleased"][t], t
-    assert all(check.ok for check in live.verify())
+    assert all(check.ok for check in verify(live))
     assert f["flag_slow_release"].max() == 1.0  # the budget bound: the test covers the solve

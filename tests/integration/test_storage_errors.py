@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import AlreadyHeld, CodeTaken, DuplicateRequest, InsufficientBalance
-from gongsheng.services import directory, registry
+from gongsheng.services import registry
+from gongsheng.views import directory
 
 if TYPE_CHECKING:
     from conftest import City

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from gongsheng.adapters import tables as t
+from gongsheng.views.verification import verify
 
 if TYPE_CHECKING:
     from tests.conftest import City
@@ -27,7 +28,7 @@ def _history(city: City, rng: random.Random) -> None:
 
 
 def _failing(city: City) -> dict[str, str]:
-    return {c.name: c.detail for c in city.platform.verify() if not c.ok}
+    return {c.name: c.detail for c in verify(city.platform) if not c.ok}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -57,5 +58,5 @@ def test_sound_books_pass_and_a_moved_row_is_named(city: City, seed: int) -> Non
     assert set(failing) == {"per-(party, period) totals agree with the history"}
     assert f"party {row[0]} period {row[1]} {row[2]}" in failing[
         "per-(party, period) totals agree with the history"]
-    incremental = {c.name for c in city.platform.verify(incremental=True)}
+    incremental = {c.name for c in verify(city.platform, incremental=True)}
     assert "per-(party, period) totals agree with the history" not in incremental

@@ -26,9 +26,9 @@ from gongsheng.adapters.webhook_http import new_secret, signed_headers
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.entrypoints.worker import Worker
 from gongsheng.services import webhooks
-from gongsheng.services.feed import read_feed
 from gongsheng.services.platform import Platform
 from gongsheng.settings import Settings
+from gongsheng.views.feed import read_feed
 
 from .webhook_receiver import Receiver
 

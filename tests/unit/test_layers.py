@@ -1,6 +1,6 @@
-"""SQL text and database differences live in the adapters: the services hold neither.
+"""SQL text and database differences live in the adapters: the services and views hold neither.
 
-Read from the source (import-linter cannot name ``sqlalchemy.dialects``): no service imports a
+Read from the source (import-linter cannot name ``sqlalchemy.dialects``): no service or view imports a
 dialect or the driver, calls ``text()`` or ``exec_driver_sql``, reads ``.dialect``, calls a
 PostgreSQL function, or asks a unit of work whether it is on PostgreSQL (the order path's fused
 statements and locks included: they are the order store's, ``adapters/order_start.py`` and
@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 import gongsheng.services
+import gongsheng.views
 
 SERVICES = Path(gongsheng.services.__file__).parent
+VIEWS = Path(gongsheng.views.__file__).parent
 
 
 def _findings(tree: ast.AST) -> list[str]:
@@ -40,7 +42,8 @@ def _findings(tree: ast.AST) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(SERVICES.glob("*.py")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted([*SERVICES.glob("*.py"), *VIEWS.glob("*.py")]),
+                         ids=lambda p: f"{p.parent.name}.{p.stem}")
 def test_services_hold_no_sql_text_and_no_dialect_checks(path: Path) -> None:
     found = _findings(ast.parse(path.read_text("utf-8")))
     assert not found, f"{path.stem}: " + "; ".join(found)

@@ -41,14 +41,13 @@ import json
 import os
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Text, cast, func, literal, select, tuple_
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.pg_arrays import array_literal, int_array
+from gongsheng.domain.envelope import StoredEvent as StoredEvent  # the rows feed_page returns
 from gongsheng.domain.events import Recorded
 
 
@@ -184,24 +183,6 @@ def stored_events(conn: Connection, after: int = 0, limit: int = 1000) -> list[d
                         .where(t.events.c.id > after).order_by(t.events.c.id).limit(limit))
     return [{"id": int(r.id), "event_id": r.event_id, "type": r.type, "version": int(r.version),
              "period": int(r.period), "body": json.loads(r.body)} for r in rows]
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """One outbox row as the feed and the webhooks carry it."""
-
-    row: int
-    txid: int
-    event_id: str
-    type: str
-    version: int
-    period: int
-    occurred_at: datetime
-    body: dict[str, Any]
-
-    @property
-    def position(self) -> tuple[int, int]:
-        return (self.txid, self.row)
 
 
 _FEED_COLUMNS = (t.events.c.id, t.events.c.txid, t.events.c.event_id, t.events.c.type,

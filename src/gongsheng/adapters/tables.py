@@ -479,7 +479,7 @@ pay_codes = Table(
 )
 Index("ix_pay_codes_consumer_live", pay_codes.c.consumer_id, pay_codes.c.expires_at,
       sqlite_where=text("used_key is null"), postgresql_where=text("used_key is null"))
-forecasts = Table(  # the stored forecast, refreshed after each close (services/forecast.py)
+forecasts = Table(  # the stored forecast, refreshed after each close (services/forecast_store.py)
     "forecasts", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("period", Integer, nullable=False, index=True),  # last closed period it starts after
@@ -593,7 +593,7 @@ api_keys = Table(
 )
 
 audit_log = Table(
-    # who did what (services/audit.py): one row per operator action, written in the action's own
+    # who did what (views/audit.py): one row per operator action, written in the action's own
     # transaction; append-only, like the journal (updates and deletes refused by triggers, ddl.py)
     "audit_log", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),

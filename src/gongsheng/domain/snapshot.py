@@ -1,7 +1,7 @@
 """The books as a forecast sees them: state now, and the figures of the periods closed so far.
 
 A :class:`BooksSnapshot` is read from the live books in O(groups + periods + merchants + regions)
-(``services.forecast.snapshot``) and handed to the simulator's forecast, which calibrates a
+(``views.forecast.snapshot``) and handed to the simulator's forecast, which calibrates a
 scenario on it and runs forward from it. Plain values only (integers in fen and centi-points,
 exact decimal strings for rates), so the snapshot crosses layers without carrying a database.
 

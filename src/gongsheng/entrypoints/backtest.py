@@ -31,12 +31,12 @@ import numpy as np
 import typer
 
 from gongsheng.services import ordering, registry
-from gongsheng.services.forecast import snapshot
 from gongsheng.services.platform import Platform
 from gongsheng.sim.engine import Engine
 from gongsheng.sim.forecast import run_forecast
 from gongsheng.sim.population import CH_ALLIANCE, CH_MALL
 from gongsheng.sim.scenario import Scenario, load_scenario
+from gongsheng.views.forecast import snapshot
 
 HORIZONS = (1, 6, 12)
 FIGURES = ("release_rate", "pool_coverage_before_close", "pool_coverage")

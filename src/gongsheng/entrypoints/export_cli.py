@@ -17,7 +17,7 @@ from rich.progress import (
 def run_export(db: str | None, out_dir: Path, period: int | None, fmt: str) -> None:
     """Export ``db`` into ``out_dir`` (one clear line and a non-zero exit on bad input)."""
     from gongsheng.entrypoints.cli import guarded, opened, out
-    from gongsheng.services.export import export_books
+    from gongsheng.views.export import export_books
 
     with opened(db) as plat, Progress(TextColumn("{task.description:<16}"), BarColumn(),
                                       MofNCompleteColumn(), TimeElapsedColumn(),

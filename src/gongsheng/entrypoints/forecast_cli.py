@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gongsheng.domain.errors import GongshengError
-from gongsheng.services.forecast import snapshot
+from gongsheng.views.forecast import snapshot
 
 out = Console()
 err = Console(stderr=True)

@@ -23,10 +23,10 @@ from typing import Any
 from gongsheng.domain.policy import Policy
 from gongsheng.domain.snapshot import BooksSnapshot
 from gongsheng.services import forecast_store
-from gongsheng.services.forecast import snapshot
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
 from gongsheng.sim.forecast import Forecast, headline, holdings_bands, outlook_band, run_forecast, summary
+from gongsheng.views.forecast import snapshot
 
 
 def refresh_size() -> tuple[int, int]:

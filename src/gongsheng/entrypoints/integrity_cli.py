@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gongsheng.services.verification import Check
+from gongsheng.views import verification
 
 
-def run_verify(db: str | None, incremental: bool) -> list[Check]:
+def run_verify(db: str | None, incremental: bool) -> list[verification.Check]:
     """All checks of ``db``, the journal scan shown as a progress bar of entries."""
     from gongsheng.entrypoints.cli import guarded, opened, out
     from gongsheng.services.seals import entries_to_scan
@@ -23,8 +23,8 @@ def run_verify(db: str | None, incremental: bool) -> list[Check]:
                                       console=out, transient=True) as bar:
         total = plat.read(entries_to_scan, incremental)
         task = bar.add_task("journal entries", total=total or 1)
-        return guarded(lambda: plat.verify(incremental=incremental,
-                                           progress=lambda n: bar.advance(task, n)))
+        return guarded(lambda: verification.verify(plat, incremental=incremental,
+                                                   progress=lambda n: bar.advance(task, n)))
 
 
 def run_attest(db: str | None, period: int | None, out_file: Path | None, key_file: Path | None,
@@ -33,8 +33,8 @@ def run_attest(db: str | None, period: int | None, out_file: Path | None, key_fi
     from gongsheng.adapters.signing_key import load_or_create, public_key_file, read_public_key
     from gongsheng.domain.attestation import verify
     from gongsheng.entrypoints.cli import fail, guarded, opened, out
-    from gongsheng.services.attestation import signed_attestation
     from gongsheng.settings import Settings
+    from gongsheng.views.attestation import signed_attestation
 
     key_path = key_file or Settings().attestation_key_file
     if verify_file is not None:

@@ -29,7 +29,6 @@ from gongsheng.services import (
     periods,
     refunding,
     registry,
-    verification,
     wallets,
 )
 from gongsheng.services.books import open_books
@@ -134,11 +133,6 @@ class Platform:
     # reads
     def wallet(self, party_id: int) -> wallets.Wallet:
         return self.run(lambda uow: wallets.wallet(uow.conn, party_id, alone=True))
-
-    def verify(self, *, incremental: bool = False,
-               progress: Callable[[int], None] | None = None) -> list[verification.Check]:
-        return self.read(lambda conn: verification.verify_books(
-            conn, incremental=incremental, progress=progress))
 
     def trial_balance(self) -> dict[Any, int]:
         return self.read(trial_balance)

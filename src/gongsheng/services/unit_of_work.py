@@ -13,7 +13,7 @@ change (:meth:`UnitOfWork.outbox`: the order statement on PostgreSQL). An event 
 only if its change committed; a rolled-back unit of work leaves none, and so does a rolled-back
 :meth:`UnitOfWork.savepoint`. Events are written in the order they were recorded. Operator
 actions recorded with :meth:`UnitOfWork.audit` are written to the audit log at commit, by the unit
-of work's :attr:`UnitOfWork.actor` (``services/audit.py`` tells how an action is audited).
+of work's :attr:`UnitOfWork.actor` (``views/audit.py`` tells how an action is audited).
 
 The unit of work exposes the stores of its transaction (``uow.ledger``, ``uow.holdings``,
 ``uow.periods``, ``uow.parties``, ``uow.requests``, ``uow.policies``, ``uow.programmes``,

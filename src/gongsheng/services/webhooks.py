@@ -34,11 +34,11 @@ from gongsheng.adapters.event_store import (
 )
 from gongsheng.adapters.locks import relax_commit
 from gongsheng.adapters.webhook_http import Outcome, check_target, new_secret
+from gongsheng.domain.envelope import envelope, event_types
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.domain.events import WebhookDisabled
 from gongsheng.domain.webhooks import RetrySchedule
 from gongsheng.services.books import open_period
-from gongsheng.services.feed import envelope, event_types
 from gongsheng.services.unit_of_work import UnitOfWork
 
 MAX_URL = 2000

@@ -35,12 +35,13 @@ from typing import Any
 
 from gongsheng.domain.errors import Conflict, GongshengError, InsufficientBalance, InvalidInput
 from gongsheng.entrypoints.demo.logins import demo_files, write_logins
-from gongsheng.services import accounts, directory, reports, risk, store
+from gongsheng.services import accounts, risk, store
 from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.periods import CloseSummary
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
+from gongsheng.views import directory, reports
 
 CATEGORIES: dict[str, tuple[float, float]] = {  # median order in yuan, lognormal sigma
     "catering": (85.0, 0.55), "grocery": (65.0, 0.6), "retail": (160.0, 0.7),

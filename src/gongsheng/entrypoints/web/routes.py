@@ -29,10 +29,11 @@ from gongsheng.entrypoints.api.limiter import RateLimited
 from gongsheng.entrypoints.api.observability.metrics import count_close
 from gongsheng.entrypoints.web import forms, session, views
 from gongsheng.entrypoints.web.i18n import translator
-from gongsheng.services import accounts, dashboards, forecast_store, reports, risk
+from gongsheng.services import accounts, forecast_store, risk
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
 from gongsheng.services.wallets import party_kind, wallet
+from gongsheng.views import dashboards, reports
 
 HERE = FsPath(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")

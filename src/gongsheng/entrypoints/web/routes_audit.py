@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from gongsheng.domain.errors import Forbidden
 from gongsheng.entrypoints.api.deps import PlatformDep
 from gongsheng.entrypoints.web.routes import ViewerDep, WebRoute, render
-from gongsheng.services import audit
+from gongsheng.views import audit
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 PAGE = 50

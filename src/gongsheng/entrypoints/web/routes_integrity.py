@@ -16,8 +16,8 @@ from gongsheng.domain.attestation import key_id, raw_public_key
 from gongsheng.entrypoints.api.deps import PlatformDep
 from gongsheng.entrypoints.web import session
 from gongsheng.entrypoints.web.routes import ViewerDep, WebRoute, render
-from gongsheng.services.attestation import signed_attestation
 from gongsheng.settings import Settings
+from gongsheng.views.attestation import signed_attestation
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 

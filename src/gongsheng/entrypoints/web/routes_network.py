@@ -27,9 +27,10 @@ from gongsheng.entrypoints.web.routes import (
     WebRoute,
     render,
 )
-from gongsheng.services import directory, freezes, invitations, registry, reports, signing, terms
+from gongsheng.services import freezes, invitations, registry, signing, terms
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.views import directory, reports
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 Csrf = Annotated[str, Form(max_length=100)]

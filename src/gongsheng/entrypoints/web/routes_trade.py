@@ -21,11 +21,12 @@ from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.web import forms, session
 from gongsheng.entrypoints.web.i18n import translator
 from gongsheng.entrypoints.web.routes import ActingPlatform, PartyId, ViewerDep, WebRoute, render
-from gongsheng.services import cashier, dashboards, pay_codes, reports, store
+from gongsheng.services import cashier, pay_codes, store
 from gongsheng.services.ordering import get_order
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
 from gongsheng.services.wallets import party_kind, wallet
+from gongsheng.views import dashboards, reports
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from gongsheng.entrypoints.api.schemas import Login, PartyOut
 from gongsheng.services import accounts
 from gongsheng.services.platform import Platform
-from gongsheng.services.reports import party_profile
 from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.views.reports import party_profile
 
 
 def register(platform: Platform, create: Callable[[UnitOfWork], int], role: str,

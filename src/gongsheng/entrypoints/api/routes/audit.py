@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from gongsheng.entrypoints.api.deps import AdminUser, PlatformDep
 from gongsheng.entrypoints.api.schemas_integration import AuditPageOut
-from gongsheng.services import audit
+from gongsheng.views import audit
 
 router = APIRouter(tags=["audit"])
 Name = Annotated[str | None, Query(min_length=1, max_length=200)]

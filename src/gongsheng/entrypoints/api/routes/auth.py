@@ -14,8 +14,8 @@ from gongsheng.entrypoints.api.deps import ActingPlatform, AdminUser, CurrentUse
 from gongsheng.entrypoints.api.schemas import In, MeOut, Token
 from gongsheng.services import accounts
 from gongsheng.services.passwords import MAX_LENGTH
-from gongsheng.services.reports import party_profile
 from gongsheng.services.usernames import MAX_LENGTH as MAX_NAME
+from gongsheng.views.reports import party_profile
 
 router = APIRouter(tags=["auth"])
 Username = Annotated[str, Path(min_length=1, max_length=MAX_NAME, description="an account's username")]

@@ -15,7 +15,8 @@ from gongsheng.entrypoints.api.deps import (
 )
 from gongsheng.entrypoints.api.routes._register import register
 from gongsheng.entrypoints.api.schemas import BmMerchants, BusinessManagerIn, PartyOut
-from gongsheng.services import registry, reports
+from gongsheng.services import registry
+from gongsheng.views import reports
 
 router = APIRouter(tags=["parties"])
 

@@ -24,8 +24,9 @@ from gongsheng.entrypoints.api.schemas_parties import (
     TermEndOut,
     invitation_out,
 )
-from gongsheng.services import directory, invitations, registry, terms
+from gongsheng.services import invitations, registry, terms
 from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.views import directory
 
 router = APIRouter(tags=["parties"])
 Search = Annotated[str | None, Query(max_length=100, description=(

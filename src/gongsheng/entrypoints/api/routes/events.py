@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Query
 from gongsheng.entrypoints.api.deps import PlatformDep
 from gongsheng.entrypoints.api.integration_access import EventsReader
 from gongsheng.entrypoints.api.schemas_integration import FeedOut, event_envelopes
-from gongsheng.services.feed import MAX_PAGE, read_feed
+from gongsheng.views.feed import MAX_PAGE, read_feed
 
 router = APIRouter(tags=["events"])
 

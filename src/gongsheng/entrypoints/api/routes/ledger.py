@@ -10,7 +10,7 @@ from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY
 from gongsheng.entrypoints.api.deps import MAX_ID, Digits, PlatformDep
 from gongsheng.entrypoints.api.integration_access import PlatformReportsReader
 from gongsheng.entrypoints.api.schemas import TrialBalanceOut
-from gongsheng.services import reports
+from gongsheng.views import reports
 
 router = APIRouter(tags=["ledger"])
 

@@ -27,9 +27,9 @@ from gongsheng.entrypoints.api.integration_access import (
 from gongsheng.entrypoints.api.observability.metrics import ORDERS, REFUNDS, count_written
 from gongsheng.entrypoints.api.responses import REPLAYED, written
 from gongsheng.entrypoints.api.schemas import OrderIn, OrderOut, OrderPage, RefundIn, RefundOut
-from gongsheng.services import reports
 from gongsheng.services.ordering import OrderRequest, get_order
 from gongsheng.services.platform import Platform
+from gongsheng.views import reports
 
 router = APIRouter(tags=["orders"])
 

@@ -13,7 +13,8 @@ from gongsheng.entrypoints.api.deps import (
 )
 from gongsheng.entrypoints.api.routes._register import register
 from gongsheng.entrypoints.api.schemas import PartnerIn, PartnerReport, PartyOut
-from gongsheng.services import reports, terms
+from gongsheng.services import terms
+from gongsheng.views import reports
 
 router = APIRouter(tags=["parties"])
 

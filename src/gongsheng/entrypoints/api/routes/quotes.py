@@ -8,7 +8,7 @@ from gongsheng.domain.errors import Forbidden
 from gongsheng.entrypoints.api.deps import PlatformDep
 from gongsheng.entrypoints.api.integration_access import OrdersWriter
 from gongsheng.entrypoints.api.schemas_integration import QuoteIn, QuoteOut
-from gongsheng.services.quotes import quote_order
+from gongsheng.views.quotes import quote_order
 
 router = APIRouter(tags=["orders"])
 

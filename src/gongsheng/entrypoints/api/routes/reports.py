@@ -11,9 +11,10 @@ from gongsheng.domain.errors import NotFound
 from gongsheng.entrypoints.api.deps import Digits, PlatformDep
 from gongsheng.entrypoints.api.integration_access import PlatformReportsReader
 from gongsheng.entrypoints.api.schemas import KpisOut
-from gongsheng.services import forecast_store, reports
-from gongsheng.services.attestation import signed_attestation
+from gongsheng.services import forecast_store
 from gongsheng.settings import Settings
+from gongsheng.views import reports
+from gongsheng.views.attestation import signed_attestation
 
 router = APIRouter(tags=["reports"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from gongsheng.entrypoints.api.deps import PartyId, PlatformDep
 from gongsheng.entrypoints.api.integration_access import ReportsReader
 from gongsheng.entrypoints.api.schemas import StatementOut
-from gongsheng.services import reports
+from gongsheng.views import reports
 
 router = APIRouter(tags=["statements"])
 

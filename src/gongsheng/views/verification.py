@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 
@@ -24,6 +25,9 @@ from gongsheng.domain.money import ratio
 from gongsheng.domain.release import released_to_date
 from gongsheng.services import seals
 from gongsheng.services.books import current_policy
+
+if TYPE_CHECKING:
+    from gongsheng.services.platform import Platform
 
 
 def _no_progress(_: int) -> None:
@@ -224,3 +228,10 @@ def verify_books(conn: Connection, *, incremental: bool = False,
         elif not (incremental and check in HISTORY_CHECKS):
             found.append(check(conn))
     return found
+
+
+def verify(platform: Platform, *, incremental: bool = False,
+           progress: seals.Progress | None = None) -> list[Check]:
+    """:func:`verify_books` on ``platform``'s books, in one read-only transaction."""
+    return platform.read(lambda conn: verify_books(conn, incremental=incremental,
+                                                   progress=progress))

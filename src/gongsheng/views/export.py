@@ -25,7 +25,7 @@ from gongsheng.adapters.export_queries import (
 )
 from gongsheng.domain.errors import InvalidInput
 from gongsheng.domain.ledger import account_name
-from gongsheng.services import beancount_export as beancount
+from gongsheng.views import beancount_export as beancount
 
 
 def stream_rows(conn: Connection, dataset: Dataset, period: int | None) -> Iterator[list[dict[str, Any]]]:
@@ -66,7 +66,7 @@ def _entries(conn: Connection, period: int | None,
 
 
 def write_beancount(conn: Connection, path: Path, period: int | None, progress: Progress) -> None:
-    """The journal as a Beancount file (see :mod:`gongsheng.services.beancount_export`)."""
+    """The journal as a Beancount file (see :mod:`gongsheng.views.beancount_export`)."""
     total = count_rows(conn, DATASETS[0], period)
     done = [0]
 

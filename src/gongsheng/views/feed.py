@@ -15,14 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from gongsheng.adapters.event_store import StoredEvent, feed_page
+from gongsheng.adapters.event_store import feed_page
+from gongsheng.domain.envelope import envelope, event_types
 from gongsheng.domain.errors import InvalidInput
-from gongsheng.domain.events import EVENT_TYPES
 
 START = (0, 0)
 """The position before every event."""
@@ -43,33 +42,6 @@ def decode_cursor(cursor: str | None) -> tuple[int, int]:
     if match is None:
         raise InvalidInput("the cursor is not one the feed gave out (expected '<n>-<n>')")
     return int(match.group(1)), int(match.group(2))
-
-
-def event_types(names: Collection[str] | None) -> frozenset[str] | None:
-    """The type filter, every name checked against the known event types (None: every type)."""
-    if names is None:
-        return None
-    chosen = frozenset(n.strip() for n in names if n.strip())
-    unknown = sorted(chosen - EVENT_TYPES.keys())
-    if unknown:
-        raise InvalidInput(f"unknown event type {unknown[0]!r}; known: {', '.join(sorted(EVENT_TYPES))}")
-    if not chosen:
-        raise InvalidInput("name at least one event type")
-    return chosen
-
-
-def timestamp(value: datetime | str) -> str:
-    """An event's time as RFC 3339 UTC (SQLite returns a naive UTC time)."""
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def envelope(event: StoredEvent) -> dict[str, Any]:
-    """The event as the feed and the webhooks carry it."""
-    return {"id": event.event_id, "type": event.type, "version": event.version,
-            "period": event.period, "timestamp": timestamp(event.occurred_at), "data": event.body}
 
 
 @dataclass(frozen=True)

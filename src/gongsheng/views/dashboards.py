@@ -19,8 +19,8 @@ from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind, EntryKind
 from gongsheng.domain.party_totals import posted
 from gongsheng.services.books import LIFETIME, counters
-from gongsheng.services.figures import coverage_by_region
-from gongsheng.services.reports import party_merchant_count, party_merchants
+from gongsheng.views.figures import coverage_by_region
+from gongsheng.views.reports import party_merchant_count, party_merchants
 
 
 def regions_overview(conn: Connection) -> list[dict[str, Any]]:
