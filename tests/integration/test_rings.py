@@ -72,7 +72,7 @@ def test_orders_store_their_identifiers_and_the_close_feeds_the_graph(city: City
 
     def feed_again(uow: UnitOfWork) -> None:
         period, policy = current_policy(uow.conn)
-        rings.feed(uow.conn, period.seq - 1, policy.risk)
+        rings.feed(uow, period.seq - 1, policy.risk)
 
     plat.run(feed_again)  # idempotent
     assert graph_rows(plat) == (edges, nodes)

@@ -62,7 +62,7 @@ def test_planted_ring_sharing_the_merchants_instrument_opens_a_case(city: City) 
     assert parties == {city.merchant: "merchant", **{c: "consumer" for c in ring}}
     assert set(case.order_ids) == set(ring_orders)
     assert honest not in parties
-    listed = plat.read(risk.risk)["flags"]
+    listed = plat.read(lambda c: risk.risk(stores_on(c)))["flags"]
     assert {f["flag"] for f in listed} >= {"wash_trading"}
     assert all(f["case_id"] == case.id for f in listed if f["flag"] == "wash_trading")
     # the same order identifiers in a later period add the order to the open case, not a new case

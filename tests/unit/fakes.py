@@ -62,6 +62,7 @@ from gongsheng.services.ports.periods import PeriodStore
 from gongsheng.services.ports.policies import PolicyStore
 from gongsheng.services.ports.programmes import ProgrammeStore
 from gongsheng.services.ports.requests import RequestStore
+from gongsheng.services.ports.risk import RiskStore
 from gongsheng.services.ports.seals import SealStore
 from gongsheng.services.ports.wallets import WalletStore
 from gongsheng.services.ports.webhooks import WebhookStore
@@ -626,6 +627,7 @@ class FakeUnitOfWork:
         self.external_ids = cast(ExternalIdStore, Absent("external ids"))
         self.webhooks = cast(WebhookStore, Absent("webhooks"))
         self.cases = cast(CaseStore, Absent("cases"))
+        self.risk = cast(RiskStore, Absent("risk"))
 
     def __enter__(self) -> FakeUnitOfWork:
         self._begin()

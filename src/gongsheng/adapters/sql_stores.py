@@ -16,6 +16,7 @@ from gongsheng.adapters.period_store import SqlPeriodStore
 from gongsheng.adapters.policy_store import SqlPolicyStore
 from gongsheng.adapters.programme_store import SqlProgrammeStore
 from gongsheng.adapters.request_store import SqlRequestStore
+from gongsheng.adapters.risk_store import SqlRiskStore
 from gongsheng.adapters.seal_store import SqlSealStore
 from gongsheng.adapters.wallet_store import SqlWalletStore
 from gongsheng.adapters.webhook_store import SqlWebhookStore
@@ -40,3 +41,4 @@ class SqlStores:
         self.external_ids = SqlExternalIdStore(conn)
         self.webhooks = SqlWebhookStore(conn)
         self.cases = SqlCaseStore(conn)
+        self.risk = SqlRiskStore(conn)

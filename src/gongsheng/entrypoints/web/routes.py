@@ -194,8 +194,9 @@ def _require_admin(viewer: session.Viewer) -> None:
 
 
 def _admin_figures(conn: Connection) -> dict[str, Any]:
-    return {"kpis": reports.kpis(conn, 1, 1000), "risk": risk.risk(conn),
-            "regions": dashboards.regions_overview(conn), "forecast": forecast_store.latest(stores_on(conn))}
+    stores = stores_on(conn)
+    return {"kpis": reports.kpis(conn, 1, 1000), "risk": risk.risk(stores),
+            "regions": dashboards.regions_overview(conn), "forecast": forecast_store.latest(stores)}
 
 
 @router.get("/admin")

@@ -20,6 +20,7 @@ from gongsheng.services.ports.periods import PeriodStore
 from gongsheng.services.ports.policies import PolicyStore
 from gongsheng.services.ports.programmes import ProgrammeStore
 from gongsheng.services.ports.requests import RequestStore
+from gongsheng.services.ports.risk import RiskStore
 from gongsheng.services.ports.seals import SealStore
 from gongsheng.services.ports.wallets import WalletStore
 from gongsheng.services.ports.webhooks import WebhookStore
@@ -61,6 +62,8 @@ class Stores(Protocol):
     def webhooks(self) -> WebhookStore: ...
     @property
     def cases(self) -> CaseStore: ...
+    @property
+    def risk(self) -> RiskStore: ...
 
 
 class Work(Stores, Protocol):
