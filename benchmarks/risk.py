@@ -120,8 +120,8 @@ def mode_hooks(mode: str, stage: Stage) -> Iterator[None]:
         if mode == "off":
             hooks.enter_context(patch("gongsheng.services.risk.detect_at_close",
                                       lambda uow, period, rule: 0))
-            hooks.enter_context(patch("gongsheng.services.periods.seal_at_close",
-                                      lambda conn, period: None))
+            hooks.enter_context(patch("gongsheng.services.closing.seal_at_close",
+                                      lambda stores, period: None))
         else:
             hooks.enter_context(patch("gongsheng.services.rings.feed", stage.timed(rings.feed)))
             hooks.enter_context(patch("gongsheng.services.risk.DETECTORS", tuple(

@@ -31,6 +31,7 @@ from _common import drop_pg_database, print_table, recreate_pg_database
 from gongsheng.adapters.ddl import install_guards
 from gongsheng.services import seals
 from gongsheng.services.platform import Platform
+from gongsheng.services.unit_of_work import stores_on
 
 DB = "gs_bench_seal"
 
@@ -93,15 +94,15 @@ def main() -> None:
         _load(plat, args.entries, args.legs)
         load_s = time.perf_counter() - started
         started = time.perf_counter()
-        seal = plat.run(lambda uow: seals.seal_period(uow.conn, 1))
+        seal = plat.run(lambda uow: seals.seal_period(uow, 1))
         seal_s = time.perf_counter() - started
         assert seal.entries == args.entries, seal
         started = time.perf_counter()
-        report = plat.read(lambda c: seals.verify_seals(c))
+        report = plat.read(lambda c: seals.verify_seals(stores_on(c)))
         verify_s = time.perf_counter() - started
         assert report.ok, report.detail
         started = time.perf_counter()
-        quick = plat.read(lambda c: seals.verify_seals(c, incremental=True))
+        quick = plat.read(lambda c: seals.verify_seals(stores_on(c), incremental=True))
         quick_s = time.perf_counter() - started
         assert quick.ok, quick.detail
     finally:

@@ -28,6 +28,7 @@ from gongsheng.entrypoints.demo import DemoConfig, run_demo
 from gongsheng.services import accounts, forecast_store
 from gongsheng.services.platform import Platform
 from gongsheng.services.policies import parse_policy
+from gongsheng.services.unit_of_work import stores_on
 from gongsheng.settings import Settings
 from gongsheng.views.forecast import snapshot
 from gongsheng.views.verification import verify
@@ -75,9 +76,9 @@ def test_snapshot_reads_the_books(demo_books: Platform) -> None:
 
 def test_refresh_stores_a_forecast_the_wallet_and_the_api_show(demo_books: Platform) -> None:
     plat = demo_books
-    assert plat.read(forecast_store.due)
+    assert plat.read(lambda c: forecast_store.due(stores_on(c)))
     doc = forecasting.refresh(plat)
-    assert doc is not None and not plat.read(forecast_store.due)
+    assert doc is not None and not plat.read(lambda c: forecast_store.due(stores_on(c)))
     assert forecasting.refresh(plat) is None  # not due again until the next close
     consumer = plat.read(lambda c: c.execute(select(t.consumers.c.party_id).join(
         t.holdings, t.holdings.c.holder_id == t.consumers.c.party_id).limit(1)).scalar_one())
@@ -140,7 +141,7 @@ def test_the_forecast_controller_closes_on_the_stored_outlook(
     plat.run(lambda uow: schedule_policy(uow.conn, policy))
     plat.close_period()  # period 4 under the old policy; 5 opens under ``forecast``
     forecasting.refresh(plat)
-    outlook = plat.read(lambda c: forecast_store.stored_outlook(c, 5, Controller.FORECAST))
+    outlook = plat.read(lambda c: forecast_store.stored_outlook(stores_on(c), 5, Controller.FORECAST))
     assert outlook is not None and len(outlook.inflow_fen) >= 1
     closed = plat.close_period()
     assert closed.figures.controller == "forecast"

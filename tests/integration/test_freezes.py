@@ -26,7 +26,7 @@ from gongsheng.domain.ledger import AccountKind
 from gongsheng.services.freezes import freeze_status
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 
 from .helpers import assert_verified, count_rows, held, snapshot
 
@@ -126,16 +126,16 @@ def test_freeze_entry_points_run_in_the_callers_unit_of_work(city: City) -> None
     plat = city.platform
     with UnitOfWork(plat.engine) as uow:
         freeze_party(uow, city.merchant, reason="case 7 confirmed", actor=ADMIN)
-        assert is_frozen(uow.conn, city.merchant)
-    assert not plat.read(is_frozen, city.merchant)  # not committed: rolled back
+        assert is_frozen(uow, city.merchant)
+    assert not plat.read(lambda c: is_frozen(stores_on(c), city.merchant))  # not committed: rolled back
     with UnitOfWork(plat.engine) as uow:
         freeze_party(uow, city.merchant, reason="case 7 confirmed", actor=ADMIN)
         uow.commit()
-    assert plat.read(is_frozen, city.merchant)
+    assert plat.read(lambda c: is_frozen(stores_on(c), city.merchant))
     with UnitOfWork(plat.engine) as uow:
         unfreeze_party(uow, city.merchant, actor=ADMIN)
         uow.commit()
-    assert not plat.read(is_frozen, city.merchant)
+    assert not plat.read(lambda c: is_frozen(stores_on(c), city.merchant))
 
 
 # --- freeze / unfreeze changes nothing in the end ---------------------------------------------
@@ -258,12 +258,12 @@ def test_the_command_line_freezes_and_unfreezes(city: City, db_url: str) -> None
     runner = CliRunner()
     done = runner.invoke(app, ["party", "freeze", str(city.merchant), "--reason", "ring", "--db", db_url])
     assert done.exit_code == 0, done.output
-    status = city.platform.read(freeze_status, city.merchant)
+    status = city.platform.read(lambda c: freeze_status(stores_on(c), city.merchant))
     assert status.frozen and status.current is not None and status.current.frozen_by.startswith("cli")
     with pytest.raises(PartyFrozen):
         city.order(10_000)
     done = runner.invoke(app, ["party", "unfreeze", str(city.merchant), "--db", db_url])
     assert done.exit_code == 0, done.output
-    assert not city.platform.read(freeze_status, city.merchant).frozen
+    assert not city.platform.read(lambda c: freeze_status(stores_on(c), city.merchant)).frozen
     missing = runner.invoke(app, ["party", "freeze", "999999", "--reason", "x", "--db", db_url])
     assert missing.exit_code == 3

@@ -26,6 +26,7 @@ from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, describe_account
 from gongsheng.services.batch import place_orders
 from gongsheng.services.ordering import OrderRequest
+from gongsheng.services.unit_of_work import stores_on
 from gongsheng.services.wallets import wallet
 from gongsheng.views import dashboards, reports
 
@@ -185,7 +186,7 @@ def test_totals_equal_sums_over_postings(city: City, seed: int) -> None:
             assert dashboards.merchant_activity(conn, merchant) == _brute_activity(conn, merchant)
         for party in parties:
             statement = reports.statement(conn, party)
-            assert statement["cash_balance_fen"] == wallet(conn, party).cash_fen
+            assert statement["cash_balance_fen"] == wallet(stores_on(conn), party).cash_fen
             by_period: dict[int, dict[str, int]] = defaultdict(dict)
             for (p, period, name), v in brute.items():
                 if p == party and name.startswith("cash:"):

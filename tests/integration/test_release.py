@@ -216,7 +216,7 @@ def test_a_wallet_read_commits_its_settlement_without_relaxing_other_commits(
     with UnitOfWork(plat.engine) as uow:
         if postgres:  # test databases commit lazily by default; this session does not
             uow.conn.exec_driver_sql("SET SESSION synchronous_commit = on")
-        vouchers = wallets.wallet(uow.conn, city.consumer, alone=True).vouchers_fen
+        vouchers = wallets.wallet(uow, city.consumer, alone=True).vouchers_fen
         if postgres:
             assert uow.conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
         uow.commit()

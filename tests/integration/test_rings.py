@@ -17,7 +17,7 @@ from gongsheng.services import cases, rings
 from gongsheng.services.books import current_policy
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 
 from .helpers import count_rows
 
@@ -72,7 +72,7 @@ def test_orders_store_their_identifiers_and_the_close_feeds_the_graph(city: City
 
     def feed_again(uow: UnitOfWork) -> None:
         period, policy = current_policy(uow.conn)
-        rings.feed(uow.conn, period.seq - 1, policy.risk)
+        rings.feed(uow, period.seq - 1, policy.risk)
 
     plat.run(feed_again)  # idempotent
     assert graph_rows(plat) == (edges, nodes)
@@ -86,7 +86,8 @@ def test_the_close_flags_an_order_placed_before_its_connecting_edge(city: City) 
     first = paid(city, fake, "card:later-known")
     plat.run(rings.register_identifiers, city.merchant, ["card:later-known"], [])
     plat.close_period()
-    found = plat.read(lambda c: [cases.get_case(c, k.id) for k in cases.list_cases(c).items])
+    found = plat.read(lambda c: [cases.get_case(stores_on(c), k.id)
+                               for k in cases.list_cases(stores_on(c)).items])
     assert [k.detector for k in found] == ["wash_trading"]
     assert list(found[0].order_ids) == [first]
     assert_invariants(plat)

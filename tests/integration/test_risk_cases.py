@@ -17,6 +17,7 @@ from gongsheng.domain.policy import Policy
 from gongsheng.services import cases, rings, risk
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
+from gongsheng.services.unit_of_work import stores_on
 
 from .helpers import assert_verified, count_rows, snapshot
 
@@ -40,7 +41,8 @@ def paid(city: City, consumer: int, ref: str | None, device: str | None = None,
 
 
 def case_rows(plat: Platform) -> list[cases.Case]:
-    return plat.read(lambda c: [cases.get_case(c, k.id) for k in cases.list_cases(c).items])
+    return plat.read(lambda c: [cases.get_case(stores_on(c), k.id)
+                               for k in cases.list_cases(stores_on(c)).items])
 
 
 def test_planted_ring_sharing_the_merchants_instrument_opens_a_case(city: City) -> None:
@@ -60,14 +62,14 @@ def test_planted_ring_sharing_the_merchants_instrument_opens_a_case(city: City) 
     assert parties == {city.merchant: "merchant", **{c: "consumer" for c in ring}}
     assert set(case.order_ids) == set(ring_orders)
     assert honest not in parties
-    listed = plat.read(risk.risk)["flags"]
+    listed = plat.read(lambda c: risk.risk(stores_on(c)))["flags"]
     assert {f["flag"] for f in listed} >= {"wash_trading"}
     assert all(f["case_id"] == case.id for f in listed if f["flag"] == "wash_trading")
     # the same order identifiers in a later period add the order to the open case, not a new case
     again = paid(city, ring[0], "card:merchant-own", "dev:0")
     plat.close_period()
     assert len(case_rows(plat)) == 1
-    assert again in plat.read(cases.get_case, case.id).order_ids
+    assert again in plat.read(lambda c: cases.get_case(stores_on(c), case.id)).order_ids
 
 
 def test_consumers_sharing_a_device_chain_form_a_ring(city: City) -> None:
@@ -165,7 +167,7 @@ def test_confirming_with_refunds_keeps_the_books_exact(city: City) -> None:
     assert repeat.decided_by == "admin-b" and snapshot(plat) == before  # nothing twice
     with pytest.raises(CaseTransitionRefused):
         plat.run(cases.transition, case.id, "dismissed", "admin-c")
-    assert plat.read(cases.get_case, case.id).status == "confirmed"
+    assert plat.read(lambda c: cases.get_case(stores_on(c), case.id)).status == "confirmed"
     with plat.engine.connect() as conn:
         kinds = list(conn.execute(select(t.events.c.type).where(
             t.events.c.type.like("case.%")).order_by(t.events.c.id)).scalars())
@@ -200,7 +202,7 @@ def test_manual_case_notes_and_refusals(city: City) -> None:
         plat.run(cases.transition, case.id, "investigating", "ops", refund_orders=True)
     with pytest.raises(InvalidInput):  # only parties of the case may be frozen
         plat.run(cases.transition, case.id, "confirmed", "ops", freeze_party_ids=[city.merchant])
-    assert plat.read(cases.get_case, case.id).status == "open"
+    assert plat.read(lambda c: cases.get_case(stores_on(c), case.id)).status == "open"
 
 
 def test_confirming_may_freeze_parties_of_the_case(city: City) -> None:

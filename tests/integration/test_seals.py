@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from gongsheng.adapters import seal_store
 from gongsheng.adapters.ddl import install_guards
 from gongsheng.services import seals
+from gongsheng.services.unit_of_work import stores_on
 from gongsheng.views.verification import verify
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def behind_the_guards(plat: Platform, *sql: str) -> None:
 
 
 def seal_check(plat: Platform, incremental: bool = False) -> seals.SealReport:
-    return plat.read(lambda c: seals.verify_seals(c, incremental=incremental))
+    return plat.read(lambda c: seals.verify_seals(stores_on(c), incremental=incremental))
 
 
 @pytest.fixture
@@ -172,15 +173,16 @@ def test_sql_and_python_digests_agree(sealed: City, dialect: str) -> None:
                           "VALUES ('adjustment', 3, 0, '中文 memo | with; marks')"))
         top = seal_store.max_entry_id(conn)
         assert conn.dialect.name == "postgresql"
-        in_sql = seals.compute_chunks(conn, 1, top)
-        in_python = seals.compute_chunks(conn, 1, top, python=True)
+        in_sql = seals.compute_chunks(stores_on(conn), 1, top)
+        in_python = seals.compute_chunks(stores_on(conn), 1, top, python=True)
         conn.rollback()
     assert in_sql and in_sql == in_python
     stored = [c for s in plat.read(seal_store.seals) for c in plat.read(seal_store.stored_chunks, s.period)]
     assert stored  # the stored digests were made by the SQL path: Python recomputes them
     first = plat.read(seal_store.seals)[0]
-    assert plat.read(lambda c: seals.compute_chunks(c, first.first_id, first.last_id, python=True)) \
-        == plat.read(seal_store.stored_chunks, 1)
+    recomputed = plat.read(lambda c: seals.compute_chunks(stores_on(c), first.first_id,
+                                                          first.last_id, python=True))
+    assert recomputed == plat.read(seal_store.stored_chunks, 1)
 
 
 def test_a_database_sealed_after_its_closes_is_sealed_in_order(sealed: City) -> None:
@@ -197,7 +199,7 @@ def test_a_database_sealed_after_its_closes_is_sealed_in_order(sealed: City) -> 
         conn.execute(text("DELETE FROM period_seals"))
         seal_store.install_seal_guards(conn)
     assert not seal_check(plat).ok
-    plat.run(lambda uow: seals.seal_unsealed(uow.conn))
+    plat.run(lambda uow: seals.seal_unsealed(uow))
     assert plat.read(seal_store.seals) == before
     sealed.order(10_000)
     plat.close_period()

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import SimpleNamespace, TracebackType
-from typing import Any
+from typing import Any, cast
 
 from gongsheng.adapters.orders import order_record
 from gongsheng.domain.audit import AuditRecord
@@ -48,7 +48,11 @@ from gongsheng.domain.programmes import Programme
 from gongsheng.domain.refunds import OrderRecord, RefundRecord
 from gongsheng.domain.release import GroupState, Outlook
 from gongsheng.domain.waterfall import Beneficiaries
+from gongsheng.services.ports.cases import CaseStore
 from gongsheng.services.ports.closing import ClosingStore
+from gongsheng.services.ports.external_ids import ExternalIdStore
+from gongsheng.services.ports.forecasts import ForecastStore
+from gongsheng.services.ports.freezes import FreezeStore
 from gongsheng.services.ports.holdings import HoldingStore
 from gongsheng.services.ports.ledger import LedgerStore
 from gongsheng.services.ports.orders import OrderStore
@@ -57,6 +61,10 @@ from gongsheng.services.ports.periods import PeriodStore
 from gongsheng.services.ports.policies import PolicyStore
 from gongsheng.services.ports.programmes import ProgrammeStore
 from gongsheng.services.ports.requests import RequestStore
+from gongsheng.services.ports.risk import RiskStore
+from gongsheng.services.ports.seals import SealStore
+from gongsheng.services.ports.wallets import WalletStore
+from gongsheng.services.ports.webhooks import WebhookStore
 from gongsheng.services.ports.work import Work
 
 Group = tuple[int, Decimal]  # (start period, multiple)
@@ -569,6 +577,16 @@ class FakeOrders(OrderStore):
         return True
 
 
+class Absent:
+    """A store no unit test uses: any call raises NotImplementedError."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise NotImplementedError(f"the fake books keep no {self.name} ({attr})")
+
+
 class FakeClosing(ClosingStore):
     """Inert: no stored forecast, no risk flag, no seal (see the module's docstring)."""
 
@@ -606,6 +624,14 @@ class FakeUnitOfWork:
         self.programmes = FakeProgrammes(self.books)
         self.orders = FakeOrders(self.books, self.locks)
         self.closing = FakeClosing()
+        self.freezes = cast(FreezeStore, Absent("freezes"))
+        self.wallets = cast(WalletStore, Absent("wallets"))
+        self.forecasts = cast(ForecastStore, Absent("forecasts"))
+        self.seals = cast(SealStore, Absent("seals"))
+        self.external_ids = cast(ExternalIdStore, Absent("external ids"))
+        self.webhooks = cast(WebhookStore, Absent("webhooks"))
+        self.cases = cast(CaseStore, Absent("cases"))
+        self.risk = cast(RiskStore, Absent("risk"))
 
     def __enter__(self) -> FakeUnitOfWork:
         self._begin()

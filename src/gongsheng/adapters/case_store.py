@@ -165,3 +165,86 @@ def flags_since(conn: Connection, period: int, limit: int) -> list[Any]:
     f = t.risk_flags
     return list(conn.execute(select(f).where(f.c.period >= period)
                              .order_by(f.c.id.desc()).limit(limit)))
+
+
+class SqlCaseStore:
+    """:class:`~gongsheng.services.ports.cases.CaseStore` on a connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_flags(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        return add_flags(self.conn, rows)
+
+    def file_flags(self, cases: Mapping[str, int]) -> None:
+        file_flags(self.conn, cases)
+
+    def undecided_cases(self, open_keys: Iterable[str]) -> dict[str, int]:
+        return undecided_cases(self.conn, open_keys)
+
+    def undecided_case(self, open_key: str) -> int | None:
+        return undecided_case(self.conn, open_key)
+
+    def insert_case(self, values: dict[str, Any]) -> int | None:
+        return insert_case(self.conn, values)
+
+    def insert_cases(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        return insert_cases(self.conn, rows)
+
+    def add_case_parties(self, rows: Iterable[tuple[int, int, str]]) -> list[tuple[int, int]]:
+        return add_case_parties(self.conn, rows)
+
+    def add_case_orders(self, rows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+        return add_case_orders(self.conn, rows)
+
+    def add_parties(self, case_id: int, parties: Iterable[tuple[int, str]]) -> list[int]:
+        return add_parties(self.conn, case_id, parties)
+
+    def add_orders(self, case_id: int, order_ids: Iterable[int]) -> list[int]:
+        return add_orders(self.conn, case_id, order_ids)
+
+    def case_row(self, case_id: int, *, for_update: bool = False) -> Any:
+        return case_row(self.conn, case_id, for_update=for_update)
+
+    def set_status(self, case_id: int, status: str, *, actor: str | None,
+                   decision: str | None, decided: bool) -> None:
+        set_status(self.conn, case_id, status, actor=actor, decision=decision, decided=decided)
+
+    def add_note(self, case_id: int, actor: str, body: str) -> int:
+        return add_note(self.conn, case_id, actor, body)
+
+    def parties_of(self, case_id: int) -> list[tuple[int, str]]:
+        return parties_of(self.conn, case_id)
+
+    def orders_of(self, case_id: int) -> list[int]:
+        return orders_of(self.conn, case_id)
+
+    def notes_of(self, case_id: int) -> list[Any]:
+        return notes_of(self.conn, case_id)
+
+    def flags_of(self, case_id: int, limit: int) -> list[Any]:
+        return flags_of(self.conn, case_id, limit)
+
+    def list_cases(self, status: str | None, limit: int, before: int | None = None,
+                   after: int | None = None, newer: bool = False) -> KeyedPage[Any]:
+        return list_cases(self.conn, status, limit, before, after, newer)
+
+    def flags_since(self, period: int, limit: int) -> list[Any]:
+        return flags_since(self.conn, period, limit)
+
+    def known(self, what: str, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` are ids of a ``party`` or an ``order`` (``what``)."""
+        table = t.parties if what == "party" else t.orders
+        return {int(i) for i in self.conn.execute(
+            select(table.c.id).where(table.c.id.in_(sorted(set(ids))))).scalars()}
+
+    def refundable_orders(self, order_ids: Sequence[int]) -> list[tuple[int, int, int, int, int | None, int]]:
+        """``(order, amount left to refund, consumer, merchant, referrer, voucher + pool fen)`` of
+        those of ``order_ids`` not refunded in full, by id."""
+        o = t.orders
+        rows = self.conn.execute(
+            select(o.c.id, o.c.amount_fen - o.c.refunded_fen, o.c.consumer_id, o.c.merchant_id,
+                   o.c.referrer_id, o.c.voucher_fen + o.c.pool_fen)
+            .where(o.c.id.in_(order_ids), o.c.refunded_fen < o.c.amount_fen).order_by(o.c.id))
+        return [(int(a), int(b), int(c), int(d), None if e is None else int(e), int(f))
+                for a, b, c, d, e, f in rows]

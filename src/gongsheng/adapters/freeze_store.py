@@ -6,28 +6,13 @@ look-up, and the rows that ended stay as the party's history.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.paging import KeyedPage, keyed_page
+from gongsheng.domain.freezes import FreezeRecord
 
 _f = t.party_freezes.c
-
-
-@dataclass(frozen=True)
-class FreezeRecord:
-    """One freeze: who froze the party, why and when; who ended it and when (None while open)."""
-
-    id: int
-    party_id: int
-    reason: str
-    frozen_by: str
-    frozen_at: dt.datetime
-    unfrozen_by: str | None
-    unfrozen_at: dt.datetime | None
 
 
 _IS_FROZEN = select(exists().where(_f.party_id == bindparam("party"), _f.unfrozen_at.is_(None)))
@@ -84,3 +69,28 @@ def frozen_among(conn: Connection, party_ids: list[int]) -> set[int]:
         return set()
     return {int(p) for p in conn.execute(select(_f.party_id).where(
         _f.party_id.in_(party_ids), _f.unfrozen_at.is_(None))).scalars()}
+
+
+class SqlFreezeStore:
+    """:class:`~gongsheng.services.ports.freezes.FreezeStore` on a connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def is_frozen(self, party_id: int) -> bool:
+        return is_frozen(self.conn, party_id)
+
+    def open_freeze(self, party_id: int) -> FreezeRecord | None:
+        return open_freeze(self.conn, party_id)
+
+    def add(self, party_id: int, reason: str, actor: str) -> None:
+        add_freeze(self.conn, party_id, reason, actor)
+
+    def end(self, freeze_id: int, actor: str) -> None:
+        end_freeze(self.conn, freeze_id, actor)
+
+    def history(self, party_id: int, limit: int = 50) -> list[FreezeRecord]:
+        return freezes_of(self.conn, party_id, limit)
+
+    def frozen_among(self, party_ids: list[int]) -> set[int]:
+        return frozen_among(self.conn, party_ids)

@@ -27,6 +27,7 @@ never touch the graph.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -46,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy import union as sql_union
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gongsheng.adapters import risk_queries as q
 from gongsheng.adapters import tables as t
 
 IDENTIFIER_LOCKS = 3
@@ -327,3 +329,69 @@ def orders_in_period(conn: Connection, consumer_id: int, period: int, *,
     return int(conn.execute(_COUNTS[merchant_id is not None], {
         "consumer": consumer_id, "period": period, "merchant": merchant_id,
         "at_most": at_most}).scalar_one())
+
+
+class SqlRiskStore:
+    """:class:`~gongsheng.services.ports.risk.RiskStore` on a connection: the identifier graph
+    here and the detectors' reads (``adapters.risk_queries``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_identifiers(self, party_id: int, identifiers: Sequence[Identifier]
+                        ) -> list[Identifier]:
+        return add_identifiers(self.conn, party_id, identifiers)
+
+    def lock_identifiers(self, identifiers: Iterable[Identifier]) -> None:
+        lock_identifiers(self.conn, identifiers)
+
+    def other_holder(self, identifier: Identifier, party_id: int) -> int | None:
+        return other_holder(self.conn, identifier, party_id)
+
+    def ensure_node(self, party_id: int) -> None:
+        ensure_node(self.conn, party_id)
+
+    def union(self, parties: Sequence[int]) -> tuple[int, bool]:
+        return union(self.conn, parties)
+
+    def feed_period(self, period: int) -> None:
+        feed_period(self.conn, period)
+
+    def split_identifiers(self, period: int) -> list[tuple[int, ...]]:
+        return split_identifiers(self.conn, period)
+
+    def orders_connected_to_merchant(self, period: int) -> list[ConnectedOrder]:
+        return orders_connected_to_merchant(self.conn, period)
+
+    def orders_connected_to_referrer(self, period: int) -> list[ConnectedOrder]:
+        return orders_connected_to_referrer(self.conn, period)
+
+    def ring_candidates(self, period: int, ring_size: int) -> list[tuple[int, int]]:
+        return ring_candidates(self.conn, period, ring_size)
+
+    def ring_buyers(self, root: int, merchant_id: int, period: int,
+                    limit: int) -> tuple[list[int], list[int]]:
+        return ring_buyers(self.conn, root, merchant_id, period, limit)
+
+    def order_bursts(self, period: int, above: int, limit: int) -> list[tuple[int, int]]:
+        return q.order_bursts(self.conn, period, above, limit)
+
+    def single_merchant_buyers(self, period: int, at_least: int,
+                               limit: int) -> list[tuple[int, int, int]]:
+        return q.single_merchant_buyers(self.conn, period, at_least, limit)
+
+    def idle_referees(self, at_least: int, limit: int) -> list[tuple[int, int]]:
+        return q.idle_referees(self.conn, at_least, limit)
+
+    def refunds_after_release(self, since_period: int,
+                              limit: int) -> list[tuple[int, int, int]]:
+        return q.refunds_after_release(self.conn, since_period, limit)
+
+    def merchant_purchases(self, period: int) -> list[tuple[int, int]]:
+        return q.merchant_purchases(self.conn, period)
+
+    def last_close_figures(self) -> dict[str, Any]:
+        p = t.periods
+        row = self.conn.execute(select(p.c.figures).where(p.c.status == "closed")
+                                .order_by(p.c.seq.desc()).limit(1)).scalar()
+        return dict(json.loads(row)) if row else {}

@@ -11,7 +11,6 @@ The seal tables are append-only, refused updates and deletes by triggers like th
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -21,6 +20,7 @@ from gongsheng.domain.seals import (
     CHUNK_ENTRIES,
     Chunk,
     PeriodFacts,
+    StoredSeal,
     chunks_from_entries,
     entry_digests,
 )
@@ -98,17 +98,6 @@ def scan_chunks(conn: Connection, first_id: int, lo: int, hi: int, *,
 def scan_ranges(first_id: int, last_id: int) -> list[tuple[int, int]]:
     """The id ranges a scan of ``[first_id, last_id]`` runs as, chunk-aligned from ``first_id``."""
     return list(_ranges(first_id, last_id))
-
-
-@dataclass(frozen=True)
-class StoredSeal:
-    period: int
-    first_id: int
-    last_id: int
-    entries: int
-    postings: int
-    previous: str | None
-    digest: str
 
 
 def seals(conn: Connection, since: int = 0) -> list[StoredSeal]:
@@ -193,6 +182,55 @@ def entries_outside(conn: Connection, below: int) -> tuple[int, int | None]:
     n += int(conn.execute(select(func.count()).where(p.c.entry_id < below)).scalar_one())
     first = conn.execute(select(func.min(e.c.id)).where(e.c.id < below)).scalar()
     return n, None if first is None else int(first)
+
+
+class SqlSealStore:
+    """:class:`~gongsheng.services.ports.seals.SealStore` on a connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def scan_ranges(self, first_id: int, last_id: int) -> list[tuple[int, int]]:
+        return scan_ranges(first_id, last_id)
+
+    def scan_chunks(self, first_id: int, lo: int, hi: int, *, python: bool = False) -> list[Chunk]:
+        return scan_chunks(self.conn, first_id, lo, hi, python=python)
+
+    def entry_digest_rows(self, lo: int, hi: int) -> list[tuple[int, int, bytes]]:
+        return entry_digest_rows(self.conn, lo, hi)
+
+    def seals(self, since: int = 0) -> list[StoredSeal]:
+        return seals(self.conn, since)
+
+    def seal_of(self, period: int) -> StoredSeal | None:
+        return seal_of(self.conn, period)
+
+    def last_seal(self) -> StoredSeal | None:
+        return last_seal(self.conn)
+
+    def stored_chunks(self, period: int) -> list[Chunk]:
+        return stored_chunks(self.conn, period)
+
+    def store_seal(self, seal: StoredSeal, chunks: Sequence[Chunk]) -> None:
+        store_seal(self.conn, seal, chunks)
+
+    def period_facts(self, period: int) -> PeriodFacts | None:
+        return period_facts(self.conn, period)
+
+    def closed_periods(self) -> list[int]:
+        return closed_periods(self.conn)
+
+    def max_entry_id(self) -> int:
+        return max_entry_id(self.conn)
+
+    def last_entry_of(self, period: int, after: int) -> int:
+        return last_entry_of(self.conn, period, after)
+
+    def misplaced_entries(self, after: int, sealed_through: int) -> tuple[int, int | None]:
+        return misplaced_entries(self.conn, after, sealed_through)
+
+    def entries_outside(self, below: int) -> tuple[int, int | None]:
+        return entries_outside(self.conn, below)
 
 
 SEAL_GUARDS_POSTGRES, SEAL_GUARDS_SQLITE = append_only_guards(

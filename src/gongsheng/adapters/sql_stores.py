@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from gongsheng.adapters.case_store import SqlCaseStore
+from gongsheng.adapters.external_id_store import SqlExternalIdStore
+from gongsheng.adapters.forecast_store import SqlForecastStore
+from gongsheng.adapters.freeze_store import SqlFreezeStore
 from gongsheng.adapters.holding_store import SqlHoldingStore
 from gongsheng.adapters.ledger import SqlLedgerStore
 from gongsheng.adapters.orders import SqlOrderStore
@@ -12,6 +16,10 @@ from gongsheng.adapters.period_store import SqlPeriodStore
 from gongsheng.adapters.policy_store import SqlPolicyStore
 from gongsheng.adapters.programme_store import SqlProgrammeStore
 from gongsheng.adapters.request_store import SqlRequestStore
+from gongsheng.adapters.risk_store import SqlRiskStore
+from gongsheng.adapters.seal_store import SqlSealStore
+from gongsheng.adapters.wallet_store import SqlWalletStore
+from gongsheng.adapters.webhook_store import SqlWebhookStore
 
 
 class SqlStores:
@@ -26,3 +34,11 @@ class SqlStores:
         self.policies = SqlPolicyStore(conn)
         self.programmes = SqlProgrammeStore(conn)
         self.orders = SqlOrderStore(conn)
+        self.freezes = SqlFreezeStore(conn)
+        self.wallets = SqlWalletStore(conn)
+        self.forecasts = SqlForecastStore(conn)
+        self.seals = SqlSealStore(conn)
+        self.external_ids = SqlExternalIdStore(conn)
+        self.webhooks = SqlWebhookStore(conn)
+        self.cases = SqlCaseStore(conn)
+        self.risk = SqlRiskStore(conn)

@@ -19,10 +19,13 @@ database error. The SQLite / PostgreSQL difference of reading a violation is kep
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Engine, Table, UniqueConstraint, event
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
 
 from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import (
@@ -32,6 +35,7 @@ from gongsheng.domain.errors import (
     GongshengError,
     InsufficientBalance,
     RetryTransaction,
+    WriteRefused,
 )
 
 RETRY_SQLSTATES = frozenset({"40P01", "40001"})
@@ -116,3 +120,13 @@ def translate_storage_errors(engine: Engine) -> None:
     @event.listens_for(engine, "handle_error", retval=True)
     def _translate(context: ExceptionContext) -> BaseException | None:
         return domain_error(context.original_exception)
+
+
+@contextmanager
+def refused_as_domain_error() -> Iterator[None]:
+    """In the block, any storage error left untranslated (no domain error names it) is raised
+    as :class:`WriteRefused`, for a use case that falls back on a refusal (``services.batch``)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise WriteRefused(f"the database refused the write: {exc.orig}") from exc

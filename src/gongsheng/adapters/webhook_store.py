@@ -12,12 +12,14 @@ writer at a time (``BEGIN IMMEDIATE``), which serialises claims the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.event_store import StoredEvent, events_at, feed_head, feed_page
+from gongsheng.adapters.locks import relax_commit
 
 S, D, A = t.webhook_subscriptions, t.webhook_deliveries, t.webhook_attempts
 
@@ -129,3 +131,70 @@ def record_delivered(conn: Connection, sub_id: int, attempts: Sequence[dict[str,
                  [{"did": a["delivery_id"], "att": a["attempt"], "code": a["status_code"]}
                   for a in attempts])
     conn.execute(update(S).where(S.c.id == sub_id, S.c.failures != 0).values(failures=0))
+
+
+class SqlWebhookStore:
+    """:class:`~gongsheng.services.ports.webhooks.WebhookStore` on a connection, with the feed
+    the subscriptions follow (``adapters.event_store``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert_subscription(self, url: str, types: Sequence[str], secret: str,
+                            cursor: tuple[int, int], snapshot: str | None) -> int:
+        return insert_subscription(self.conn, url, types, secret, cursor, snapshot)
+
+    def subscription_row(self, sub_id: int, *, lock: bool = False) -> Any:
+        return subscription_row(self.conn, sub_id, lock=lock)
+
+    def subscription_rows(self) -> list[Any]:
+        return subscription_rows(self.conn)
+
+    def update_subscription(self, sub_id: int, **values: Any) -> None:
+        update_subscription(self.conn, sub_id, **values)
+
+    def claim_subscription(self, worker: str, now_ms: int, lease_ms: int) -> Any:
+        return claim_subscription(self.conn, worker, now_ms, lease_ms)
+
+    def release_subscription(self, sub_id: int, worker: str, until_ms: int) -> None:
+        release_subscription(self.conn, sub_id, worker, until_ms)
+
+    def add_deliveries(self, sub_id: int, event_rows: Sequence[int], now_ms: int) -> None:
+        add_deliveries(self.conn, sub_id, event_rows, now_ms)
+
+    def pending_deliveries(self, sub_id: int, limit: int) -> list[Any]:
+        return pending_deliveries(self.conn, sub_id, limit)
+
+    def delivery_row(self, sub_id: int, delivery_id: int) -> Any:
+        return delivery_row(self.conn, sub_id, delivery_id)
+
+    def update_delivery(self, delivery_id: int, **values: Any) -> None:
+        update_delivery(self.conn, delivery_id, **values)
+
+    def add_attempt(self, values: dict[str, Any]) -> None:
+        add_attempt(self.conn, values)
+
+    def delivery_page(self, sub_id: int, limit: int, offset: int) -> list[Any]:
+        return delivery_page(self.conn, sub_id, limit, offset)
+
+    def attempt_log(self, delivery_ids: Sequence[int]) -> dict[int, list[Any]]:
+        return attempt_log(self.conn, delivery_ids)
+
+    def delivery_counts(self) -> dict[str, int]:
+        return delivery_counts(self.conn)
+
+    def record_delivered(self, sub_id: int, attempts: Sequence[dict[str, Any]],
+                         now_ms: int) -> None:
+        record_delivered(self.conn, sub_id, attempts, now_ms)
+
+    def feed_head(self) -> tuple[tuple[int, int], str | None]:
+        return feed_head(self.conn)
+
+    def feed_page(self, after: tuple[int, int], limit: int) -> list[StoredEvent]:
+        return feed_page(self.conn, after, limit)
+
+    def events_at(self, rows: Collection[int]) -> dict[int, StoredEvent]:
+        return events_at(self.conn, rows)
+
+    def relax_commit(self) -> None:
+        relax_commit(self.conn)

@@ -119,6 +119,14 @@ class DuplicateRequest(Conflict):
     title = "Concurrent request with the same key"
 
 
+class WriteRefused(Conflict):
+    """The database refused a write for a reason no other error names (a concurrent writer
+    took a row the write needed meanwhile): nothing of that write stays, and the use case may
+    write its parts one at a time instead (``services.batch``)."""
+
+    title = "Write refused"
+
+
 class VelocityCapExceeded(Conflict):
     """The order would take its consumer over a velocity cap of the policy's ``[risk]`` (orders
     per period, or per period at one merchant); nothing was written."""

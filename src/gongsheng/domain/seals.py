@@ -82,6 +82,20 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class StoredSeal:
+    """A period's seal as stored: its range of entry ids, their counts, the previous seal's
+    digest (None for the first) and its own digest (hex)."""
+
+    period: int
+    first_id: int
+    last_id: int
+    entries: int
+    postings: int
+    previous: str | None
+    digest: str
+
+
+@dataclass(frozen=True)
 class PeriodFacts:
     """What a seal covers besides the entries: the period and its stored release figures."""
 

@@ -24,7 +24,7 @@ from gongsheng.domain.policy import Policy
 from gongsheng.domain.snapshot import BooksSnapshot
 from gongsheng.services import forecast_store
 from gongsheng.services.platform import Platform
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 from gongsheng.sim.forecast import Forecast, headline, holdings_bands, outlook_band, run_forecast, summary
 from gongsheng.views.forecast import snapshot
 
@@ -50,7 +50,7 @@ def store(plat: Platform, snap: BooksSnapshot, fc: Forecast, doc: Mapping[str, A
     """Store a computed forecast as the books' newest one."""
     def write(uow: UnitOfWork) -> int:
         return forecast_store.store(
-            uow.conn, period=snap.period, policy_digest=snap.policy_digest, runs=len(fc.runs),
+            uow, period=snap.period, policy_digest=snap.policy_digest, runs=len(fc.runs),
             horizon=fc.periods, seed=fc.seed, summary=doc, holdings=holdings,
             outlook={"inflow_low_fen": outlook_band(snap)})
     return plat.run(write)
@@ -59,7 +59,7 @@ def store(plat: Platform, snap: BooksSnapshot, fc: Forecast, doc: Mapping[str, A
 def refresh(plat: Platform, *, force: bool = False, seed: int = 0) -> dict[str, Any] | None:
     """Compute and store the forecast if one is due (or ``force``); the summary stored, or None."""
     runs, periods = refresh_size()
-    if runs <= 0 or not (force or plat.read(forecast_store.due)):
+    if runs <= 0 or not (force or plat.read(lambda conn: forecast_store.due(stores_on(conn)))):
         return None
     snap = plat.read(snapshot)
     if not snap.history:

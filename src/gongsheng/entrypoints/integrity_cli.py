@@ -17,11 +17,12 @@ def run_verify(db: str | None, incremental: bool) -> list[verification.Check]:
     """All checks of ``db``, the journal scan shown as a progress bar of entries."""
     from gongsheng.entrypoints.cli import guarded, opened, out
     from gongsheng.services.seals import entries_to_scan
+    from gongsheng.services.unit_of_work import stores_on
 
     with opened(db) as plat, Progress(TextColumn("{task.description}"), BarColumn(),
                                       MofNCompleteColumn(), TimeElapsedColumn(),
                                       console=out, transient=True) as bar:
-        total = plat.read(entries_to_scan, incremental)
+        total = plat.read(lambda conn: entries_to_scan(stores_on(conn), incremental))
         task = bar.add_task("journal entries", total=total or 1)
         return guarded(lambda: verification.verify(plat, incremental=incremental,
                                                    progress=lambda n: bar.advance(task, n)))

@@ -31,8 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy.exc import DBAPIError
-
+from gongsheng.adapters.storage_errors import refused_as_domain_error
 from gongsheng.domain.errors import DuplicateRequest, GongshengError, RetryTransaction
 from gongsheng.domain.orders import OrderContext
 from gongsheng.domain.periods import OpenPeriod
@@ -151,12 +150,12 @@ def _write_run(uow: UnitOfWork, run: list[_Pending], period: OpenPeriod, policy:
         return
     before = set(claimed)
     try:
-        with uow.savepoint():
+        with refused_as_domain_error(), uow.savepoint():
             firsts = _claim_first_orders(uow, run, claimed)
             rows = [compute_order(p.req, p.body_hash, period, policy, p.ctx, p.index in firsts)
                     for p in run]
             results = write_orders(uow, rows)
-    except (DBAPIError, GongshengError):
+    except GongshengError:
         claimed.clear()
         claimed.update(before)
         for p in run:

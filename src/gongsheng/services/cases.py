@@ -24,16 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
-
-from gongsheng.adapters import case_store as store
-from gongsheng.adapters import tables as t
 from gongsheng.adapters.paging import KeyedPage
 from gongsheng.domain.cases import CaseStatus, check_transition
 from gongsheng.domain.errors import GongshengError, InvalidInput, NotFound
 from gongsheng.domain.events import CaseNoted, CaseStatusChanged
-from gongsheng.services.books import open_period
 from gongsheng.services.flags import open_case
+from gongsheng.services.ports.work import Stores
 from gongsheng.services.refunding import refund_order
 from gongsheng.services.unit_of_work import UnitOfWork
 
@@ -74,39 +70,38 @@ def _case(row: Any) -> Case:
                 _iso(row.created_at) or "", _iso(row.updated_at) or "")
 
 
-def get_case(conn: Connection, case_id: int) -> Case:
+def get_case(stores: Stores, case_id: int) -> Case:
     """One case with its parties, orders, notes and flags."""
-    row = store.case_row(conn, case_id)
+    row = stores.cases.case_row(case_id)
     if row is None:
         raise NotFound(f"case {case_id} does not exist")
     base = _case(row)
     return Case(**{**base.__dict__,
                    "parties": tuple({"party_id": p, "role": r}
-                                    for p, r in store.parties_of(conn, case_id)),
-                   "order_ids": tuple(store.orders_of(conn, case_id)),
+                                    for p, r in stores.cases.parties_of(case_id)),
+                   "order_ids": tuple(stores.cases.orders_of(case_id)),
                    "notes": tuple({"id": int(n.id), "actor": n.actor, "body": n.body,
                                    "created_at": _iso(n.created_at)}
-                                  for n in store.notes_of(conn, case_id)),
+                                  for n in stores.cases.notes_of(case_id)),
                    "flags": tuple({"flag": f.detector, "period": int(f.period),
                                    "party_id": f.party_id, "detail": f.detail}
-                                  for f in store.flags_of(conn, case_id, 200))})
+                                  for f in stores.cases.flags_of(case_id, 200))})
 
 
-def list_cases(conn: Connection, status: str | None = None, *, limit: int = 50,
+def list_cases(stores: Stores, status: str | None = None, *, limit: int = 50,
                before: int | None = None, after: int | None = None,
                newer: bool = False) -> KeyedPage[Case]:
     """Cases, newest first (only ``status`` ones if given), without their parts: one page by key."""
     if status is not None:
         CaseStatus(status)
-    return store.list_cases(conn, status, limit, before, after, newer).map(_case)
+    return stores.cases.list_cases(status, limit, before, after, newer).map(_case)
 
 
-def _check_parts(conn: Connection, party_ids: Sequence[int], order_ids: Sequence[int]) -> None:
+def _check_parts(stores: Stores, party_ids: Sequence[int], order_ids: Sequence[int]) -> None:
     if len(party_ids) > MAX_PARTS or len(order_ids) > MAX_PARTS:
         raise InvalidInput(f"a case names at most {MAX_PARTS} parties and {MAX_PARTS} orders")
-    for ids, table, what in ((party_ids, t.parties, "party"), (order_ids, t.orders, "order")):
-        known = {int(i) for i in conn.execute(
-            select(table.c.id).where(table.c.id.in_(sorted(set(ids))))).scalars()}
+    for ids, what in ((party_ids, "party"), (order_ids, "order")):
+        known = stores.cases.known(what, ids)
         missing = sorted(set(ids) - known)
         if missing:
             raise NotFound(f"{what} {missing[0]} does not exist")
@@ -117,30 +112,28 @@ def create_case(uow: UnitOfWork, summary: str, party_ids: Sequence[int],
     """Open a case by hand (detector ``manual``) naming parties and orders."""
     if not summary.strip():
         raise InvalidInput("a case needs a summary")
-    conn = uow.conn
-    _check_parts(conn, party_ids, order_ids)
+    _check_parts(uow, party_ids, order_ids)
     case_id, _ = open_case(uow, detector="manual", summary=summary.strip(),
-                           period=open_period(conn).seq, actor=actor,
+                           period=uow.periods.open_period().seq, actor=actor,
                            parties=[(p, "party") for p in party_ids], order_ids=order_ids,
                            open_key=None)
     uow.audit("case.opened", f"case:{case_id}", {"summary": summary.strip(),
                                                  "party_ids": sorted(set(party_ids)),
                                                  "order_ids": sorted(set(order_ids))})
-    return get_case(conn, case_id)
+    return get_case(uow, case_id)
 
 
 def add_note(uow: UnitOfWork, case_id: int, body: str, actor: str) -> Case:
     """Add a note to a case (decided or not)."""
     if not body.strip() or len(body) > MAX_NOTE:
         raise InvalidInput(f"a note is 1 to {MAX_NOTE} characters")
-    conn = uow.conn
-    if store.case_row(conn, case_id, for_update=True) is None:
+    if uow.cases.case_row(case_id, for_update=True) is None:
         raise NotFound(f"case {case_id} does not exist")
-    note_id = store.add_note(conn, case_id, actor, body.strip())
+    note_id = uow.cases.add_note(case_id, actor, body.strip())
     uow.audit("case.noted", f"case:{case_id}", {"note_id": note_id})
-    uow.record(CaseNoted(period=open_period(conn).seq, case_id=case_id, note_id=note_id,
+    uow.record(CaseNoted(period=uow.periods.open_period().seq, case_id=case_id, note_id=note_id,
                          actor=actor))
-    return get_case(conn, case_id)
+    return get_case(uow, case_id)
 
 
 def _freeze(uow: UnitOfWork, party_ids: Sequence[int], case_id: int, actor: str) -> None:
@@ -171,25 +164,20 @@ def _refund_all(uow: UnitOfWork, case_id: int) -> tuple[list[int], list[dict[str
     call then finds them held, and the pool's sharing rule holds for the whole transaction.
     Each refund runs in a savepoint: a refused one leaves nothing, not even its events.
     """
-    o = t.orders
-    ids = store.orders_of(uow.conn, case_id)
-    rows = list(uow.conn.execute(
-        select(o.c.id, o.c.amount_fen - o.c.refunded_fen, o.c.consumer_id, o.c.merchant_id,
-               o.c.referrer_id, o.c.voucher_fen + o.c.pool_fen)
-        .where(o.c.id.in_(ids), o.c.refunded_fen < o.c.amount_fen).order_by(o.c.id)))
+    rows = uow.cases.refundable_orders(uow.cases.orders_of(case_id))
     if not rows:
         return [], []
     uow.lock_adjustments([p for r in rows for p in (r[2], r[3], r[4])],
-                         pool_take=sum(int(r[5]) for r in rows))
+                         pool_take=sum(r[5] for r in rows))
     refunded: list[int] = []
     refused: list[dict[str, Any]] = []
     for order_id, left, *_ in rows:
         try:
             with uow.savepoint():  # a refusal drops the refund's events and audit records too
-                refunded.append(refund_order(uow, int(order_id), int(left),
-                                             refund_key(case_id, int(order_id))).refund_id)
+                refunded.append(refund_order(uow, order_id, left,
+                                             refund_key(case_id, order_id)).refund_id)
         except GongshengError as refusal:
-            refused.append({"order_id": int(order_id), "reason": str(refusal)})
+            refused.append({"order_id": order_id, "reason": str(refusal)})
     return refunded, refused
 
 
@@ -207,14 +195,13 @@ def transition(uow: UnitOfWork, case_id: int, status: str, actor: str, *,
         raise InvalidInput("only confirming a case may freeze parties or refund orders")
     if note is not None and len(note) > MAX_NOTE:
         raise InvalidInput(f"a note is at most {MAX_NOTE} characters")
-    conn = uow.conn
-    row = store.case_row(conn, case_id, for_update=True)
+    row = uow.cases.case_row(case_id, for_update=True)
     if row is None:
         raise NotFound(f"case {case_id} does not exist")
     current = CaseStatus(row.status)
     if not check_transition(current, target):
-        return get_case(conn, case_id)
-    involved = {p for p, _ in store.parties_of(conn, case_id)}
+        return get_case(uow, case_id)
+    involved = {p for p, _ in uow.cases.parties_of(case_id)}
     strangers = sorted(set(freeze_party_ids) - involved)
     if strangers:
         raise InvalidInput(f"party {strangers[0]} is not a party of case {case_id}")
@@ -224,15 +211,15 @@ def transition(uow: UnitOfWork, case_id: int, status: str, actor: str, *,
     decision = (json.dumps({"frozen_party_ids": frozen, "refund_ids": refunds,
                             "not_refunded": not_refunded, "note": note})
                 if target.decided else None)
-    store.set_status(conn, case_id, target.value, actor=actor, decision=decision,
+    uow.cases.set_status(case_id, target.value, actor=actor, decision=decision,
                      decided=target.decided)
     if note:
-        store.add_note(conn, case_id, actor, note)
+        uow.cases.add_note(case_id, actor, note)
     uow.record(CaseStatusChanged(
-        period=open_period(conn).seq, case_id=case_id, previous=current.value,
+        period=uow.periods.open_period().seq, case_id=case_id, previous=current.value,
         status=target.value, actor=actor, note=note, frozen_party_ids=tuple(frozen),
         refund_ids=tuple(refunds)))
     uow.audit("case.decided" if target.decided else "case.status_changed", f"case:{case_id}",
               {"from": current.value, "to": target.value, "frozen_party_ids": frozen,
                "refund_ids": refunds, "not_refunded": not_refunded, "note": note})
-    return get_case(conn, case_id)
+    return get_case(uow, case_id)

@@ -19,10 +19,10 @@ class SqlClosing:
         self.uow = uow
 
     def outlook(self, period: int, controller: Controller) -> Outlook | None:
-        return stored_outlook(self.uow.conn, period, controller)
+        return stored_outlook(self.uow, period, controller)
 
     def detect_risk(self, period: int, rule: RiskRule) -> int:
         return risk.detect_at_close(self.uow, period, rule)
 
     def seal(self, period: int) -> None:
-        seal_at_close(self.uow.conn, period)
+        seal_at_close(self.uow, period)

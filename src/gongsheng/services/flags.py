@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gongsheng.adapters import case_store as store
 from gongsheng.domain.cases import CaseStatus
 from gongsheng.domain.events import CaseOpened
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.ports.work import Work
 
 DETECTOR_ACTOR = "detector"
 """The actor recorded for a case a detector opened."""
@@ -35,32 +34,31 @@ class Flag:
     order_ids: Sequence[int] = ()
 
 
-def open_case(uow: UnitOfWork, *, detector: str, summary: str, period: int, actor: str,
+def open_case(uow: Work, *, detector: str, summary: str, period: int, actor: str,
               parties: Sequence[tuple[int, str]], order_ids: Sequence[int],
               open_key: str | None) -> tuple[int, bool]:
     """The undecided case under ``open_key`` (adding the parties and orders to it), or a new
     one; ``(case id, whether it is new)``. Without an ``open_key`` the case is always new."""
-    conn = uow.conn
-    case_id = store.undecided_case(conn, open_key) if open_key is not None else None
+    case_id = uow.cases.undecided_case(open_key) if open_key is not None else None
     created = False
     if case_id is None:
-        case_id = store.insert_case(conn, {
+        case_id = uow.cases.insert_case({
             "detector": detector, "status": CaseStatus.OPEN.value, "summary": summary,
             "period": period, "open_key": open_key, "opened_by": actor})
         if case_id is None:  # a concurrent writer opened it first: join that one
             assert open_key is not None
-            case_id = store.undecided_case(conn, open_key)
+            case_id = uow.cases.undecided_case(open_key)
             assert case_id is not None
         else:
             created = True
-    store.add_parties(conn, case_id, parties)
-    store.add_orders(conn, case_id, order_ids)
+    uow.cases.add_parties(case_id, parties)
+    uow.cases.add_orders(case_id, order_ids)
     if created:
         _record_opened(uow, case_id, detector, summary, period, actor, parties, order_ids)
     return case_id, created
 
 
-def _record_opened(uow: UnitOfWork, case_id: int, detector: str, summary: str, period: int,
+def _record_opened(uow: Work, case_id: int, detector: str, summary: str, period: int,
                    actor: str, parties: Sequence[tuple[int, str]], order_ids: Sequence[int]) -> None:
     """Record ``case.opened`` for a case opened with ``parties`` and ``order_ids``."""
     uow.record(CaseOpened(period=period, case_id=case_id, detector=detector, summary=summary,
@@ -68,35 +66,34 @@ def _record_opened(uow: UnitOfWork, case_id: int, detector: str, summary: str, p
                           order_ids=tuple(sorted(set(order_ids))), actor=actor))
 
 
-def raise_flags(uow: UnitOfWork, flags: Sequence[Flag]) -> int:
+def raise_flags(uow: Work, flags: Sequence[Flag]) -> int:
     """Store ``flags`` and file each new one in its case, as storing and filing them one after
     another would; how many were new. A flag stored already (or given twice) files nothing: only
     its orders join its subject's undecided case, if there is one then (a dismissed flag does not
     come back). The first new flag on a subject without an undecided case opens one
     (``case.opened``, with that flag's parties and orders), the later ones join it.
 
-    Six statements for up to ``case_store.ROWS_PER_STATEMENT`` flags (a close raises many: one
+    Six statements for up to ``adapters.case_store.ROWS_PER_STATEMENT`` flags (a close raises many: one
     per ring consumer and merchant), not a few per flag: the flags, the undecided cases of their
     subjects, the new cases, their parties, their orders, the filing.
     """
-    conn = uow.conn
     firsts: dict[str, Flag] = {}  # each key's first flag, in order
     for f in flags:
         firsts.setdefault(f.flag_key, f)
-    new = store.add_flags(conn, [{
+    new = uow.cases.add_flags([{
         "flag_key": f.flag_key, "detector": f.detector, "period": f.period,
         "party_id": f.party_id, "detail": f.detail, "case_id": None} for f in firsts.values()])
-    before = store.undecided_cases(conn, {f.subject for f in flags})
+    before = uow.cases.undecided_cases({f.subject for f in flags})
     openers: dict[str, Flag] = {}  # subject -> the new flag that opens its case
     for f in firsts.values():
         if f.flag_key in new and f.subject not in before:
             openers.setdefault(f.subject, f)
-    opened = store.insert_cases(conn, [{
+    opened = uow.cases.insert_cases([{
         "detector": f.detector, "status": CaseStatus.OPEN.value, "summary": f.detail,
         "period": f.period, "open_key": subject, "opened_by": DETECTOR_ACTOR}
         for subject, f in openers.items()])
     # a case a concurrent writer opened meanwhile is joined
-    live = {**before, **opened, **store.undecided_cases(conn, [s for s in openers if s not in opened])}
+    live = {**before, **opened, **uow.cases.undecided_cases([s for s in openers if s not in opened])}
     reached: set[str] = set(before)  # the subjects whose case the walk has reached
     filed: dict[str, int] = {}
     parties: list[tuple[int, int, str]] = []
@@ -111,9 +108,9 @@ def raise_flags(uow: UnitOfWork, flags: Sequence[Flag]) -> int:
         else:
             continue
         orders += [(case_id, o) for o in f.order_ids]
-    store.add_case_parties(conn, parties)
-    store.add_case_orders(conn, orders)
-    store.file_flags(conn, filed)
+    uow.cases.add_case_parties(parties)
+    uow.cases.add_case_orders(orders)
+    uow.cases.file_flags(filed)
     for subject, f in openers.items():
         if subject in opened:
             _record_opened(uow, opened[subject], f.detector, f.detail, f.period, DETECTOR_ACTOR,

@@ -23,22 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
-from gongsheng.adapters.freeze_store import (
-    FreezeRecord,
-    add_freeze,
-    end_freeze,
-    freezes_of,
-    frozen_among,
-    is_frozen,
-    open_freeze,
-)
 from gongsheng.domain.errors import InvalidInput
 from gongsheng.domain.events import PartyFrozen, PartyUnfrozen
+from gongsheng.domain.freezes import FreezeRecord
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID
-from gongsheng.services.books import open_period
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.ports.work import Stores, Work
 from gongsheng.services.wallets import party_kind
 
 MAX_REASON = 500
@@ -48,8 +37,18 @@ __all__ = ["FreezeStatus", "freeze_party", "freeze_status", "frozen_among", "is_
            "unfreeze_party"]
 
 
-def _freezable(conn: Connection, party_id: int) -> str:
-    kind = party_kind(conn, party_id)
+def is_frozen(stores: Stores, party_id: int) -> bool:
+    """Whether the party has an open freeze."""
+    return stores.freezes.is_frozen(party_id)
+
+
+def frozen_among(stores: Stores, party_ids: list[int]) -> set[int]:
+    """Which of ``party_ids`` are frozen now (one indexed query; for a page of a list)."""
+    return stores.freezes.frozen_among(party_ids)
+
+
+def _freezable(stores: Stores, party_id: int) -> str:
+    kind = party_kind(stores, party_id)
     if party_id == PLATFORM_PARTY_ID or kind == "platform":
         raise InvalidInput("the platform cannot be frozen")
     return kind
@@ -62,34 +61,32 @@ def _actor(actor: str) -> str:
     return actor
 
 
-def freeze_party(uow: UnitOfWork, party_id: int, *, reason: str, actor: str) -> None:
+def freeze_party(uow: Work, party_id: int, *, reason: str, actor: str) -> None:
     """Freeze a party for review, with a reason (the caller commits)."""
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
         raise InvalidInput(f"a freeze needs a reason (1 to {MAX_REASON} characters)")
     actor = _actor(actor)
-    conn = uow.conn
     uow.lock_adjustments([party_id])
-    kind = _freezable(conn, party_id)
-    if is_frozen(conn, party_id):
+    kind = _freezable(uow, party_id)
+    if uow.freezes.is_frozen(party_id):
         return
-    add_freeze(conn, party_id, reason, actor)
-    uow.record(PartyFrozen(period=open_period(conn).seq, party_id=party_id, kind=kind,
+    uow.freezes.add(party_id, reason, actor)
+    uow.record(PartyFrozen(period=uow.periods.open_period().seq, party_id=party_id, kind=kind,
                            reason=reason, actor=actor))
     uow.audit("party.frozen", f"party:{party_id}", {"reason": reason, "kind": kind})
 
 
-def unfreeze_party(uow: UnitOfWork, party_id: int, *, actor: str) -> None:
+def unfreeze_party(uow: Work, party_id: int, *, actor: str) -> None:
     """End a party's freeze (the caller commits); it resumes with everything it accrued."""
     actor = _actor(actor)
-    conn = uow.conn
     uow.lock_adjustments([party_id])
-    kind = _freezable(conn, party_id)
-    current = open_freeze(conn, party_id)
+    kind = _freezable(uow, party_id)
+    current = uow.freezes.open_freeze(party_id)
     if current is None:
         return
-    end_freeze(conn, current.id, actor)
-    uow.record(PartyUnfrozen(period=open_period(conn).seq, party_id=party_id, kind=kind,
+    uow.freezes.end(current.id, actor)
+    uow.record(PartyUnfrozen(period=uow.periods.open_period().seq, party_id=party_id, kind=kind,
                              actor=actor))
     uow.audit("party.unfrozen", f"party:{party_id}", {"kind": kind})
 
@@ -105,8 +102,9 @@ class FreezeStatus:
     history: tuple[FreezeRecord, ...]
 
 
-def freeze_status(conn: Connection, party_id: int) -> FreezeStatus:
-    kind = party_kind(conn, party_id)
-    history = tuple(freezes_of(conn, party_id))
+def freeze_status(stores: Stores, party_id: int) -> FreezeStatus:
+    """The party's freeze status (:class:`NotFound` for no such party)."""
+    kind = party_kind(stores, party_id)
+    history = tuple(stores.freezes.history(party_id))
     current = next((f for f in history if f.unfrozen_at is None), None)
     return FreezeStatus(party_id, kind, current is not None, current, history)

@@ -27,14 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-
-from gongsheng.adapters import tables as t
 from gongsheng.adapters.order_file import Row, columns, read_rows
 from gongsheng.domain.errors import GongshengError, InvalidInput
 from gongsheng.services.batch import place_orders
-from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest, OrderResult, check_identifier
+from gongsheng.services.ports.work import Stores, Work
 from gongsheng.services.unit_of_work import UnitOfWork
 
 KEY_PREFIX = "import:"
@@ -107,9 +104,8 @@ def import_orders(run: Callable[..., Any], path: Path, *, chunk_rows: int = CHUN
 
 def import_chunk(uow: UnitOfWork, chunk: Sequence[Row]) -> list[BadRow | OrderResult]:
     """Place a chunk's good rows through the batch path; one outcome per row, in file order."""
-    conn = uow.conn
-    period = open_period(conn).seq
-    parties = _parties(conn, chunk)
+    period = uow.periods.open_period().seq
+    parties = _parties(uow, chunk)
     out: list[BadRow | OrderResult | None] = [None] * len(chunk)
     requests: list[OrderRequest] = []
     placed_at: list[int] = []
@@ -183,36 +179,28 @@ def _party(fields: Mapping[str, Any], name: str, kind: str,
     return found[0]
 
 
-def _parties(conn: Connection, chunk: Iterable[Row]) -> dict[str, tuple[int, str]]:
+def _parties(stores: Stores, chunk: Iterable[Row]) -> dict[str, tuple[int, str]]:
     """The parties the chunk names: external id -> (party id, kind); one query."""
     wanted = {str(fields[name]) for _, fields in chunk
               for name in ("merchant_external_id", "consumer_external_id")
               if isinstance(fields.get(name), str) and fields[name]}
-    if not wanted:
-        return {}
-    p = t.parties
-    return {str(r.external_id): (int(r.id), str(r.kind)) for r in conn.execute(
-        select(p.c.id, p.c.kind, p.c.external_id).where(p.c.external_id.in_(sorted(wanted))))}
+    return stores.external_ids.parties_named(wanted)
 
 
-def link_parties(uow: UnitOfWork, pairs: Sequence[tuple[str, int]]) -> int:
+def link_parties(uow: Work, pairs: Sequence[tuple[str, int]]) -> int:
     """Give parties their external ids; the number newly linked. Idempotent: a pair already
     linked is left as it is; an external id linked to another party, or a party linked to
     another external id, is a conflict (:class:`InvalidInput`) and nothing is linked."""
-    p = t.parties
     for external, _ in pairs:
         check_identifier("external_id", external)
     wanted = dict(pairs)
     if len(wanted) != len(pairs) or len(set(wanted.values())) != len(pairs):
         raise InvalidInput("each external id and each party may appear only once")
-    rows = uow.conn.execute(select(p.c.id, p.c.external_id).where(
-        p.c.id.in_(sorted(wanted.values())) | p.c.external_id.in_(sorted(wanted)))).all()
-    known = {int(r.id) for r in rows}
-    missing = sorted(set(wanted.values()) - known)
+    current = uow.external_ids.links(wanted.values(), wanted)
+    missing = sorted(set(wanted.values()) - set(current))
     if missing:
         raise InvalidInput(f"no party {missing[0]}")
     linked = 0
-    current = {int(r.id): r.external_id for r in rows}
     holders = {ext: pid for pid, ext in current.items() if ext is not None}
     for external, party in pairs:
         if current[party] == external:
@@ -220,6 +208,6 @@ def link_parties(uow: UnitOfWork, pairs: Sequence[tuple[str, int]]) -> int:
         if current[party] is not None or external in holders:
             raise InvalidInput(f"external id {external!r} or party {party} is already linked "
                                "otherwise")
-        uow.conn.execute(update(p).where(p.c.id == party).values(external_id=external))
+        uow.external_ids.link(party, external)
         linked += 1
     return linked

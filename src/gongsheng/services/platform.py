@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
-
 from gongsheng.adapters.ledger_store import trial_balance
 from gongsheng.domain.audit import SYSTEM, Actor
 from gongsheng.domain.errors import DuplicateRequest, RetryTransaction
@@ -32,7 +30,7 @@ from gongsheng.services import (
     wallets,
 )
 from gongsheng.services.books import open_books
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import Engine, UnitOfWork
 
 ATTEMPTS = 3
 
@@ -121,18 +119,18 @@ class Platform:
     def freeze(self, party_id: int, *, reason: str, actor: str) -> freezes.FreezeStatus:
         def apply(uow: UnitOfWork) -> freezes.FreezeStatus:
             freezes.freeze_party(uow, party_id, reason=reason, actor=actor)
-            return freezes.freeze_status(uow.conn, party_id)
+            return freezes.freeze_status(uow, party_id)
         return self.run(apply)
 
     def unfreeze(self, party_id: int, *, actor: str) -> freezes.FreezeStatus:
         def apply(uow: UnitOfWork) -> freezes.FreezeStatus:
             freezes.unfreeze_party(uow, party_id, actor=actor)
-            return freezes.freeze_status(uow.conn, party_id)
+            return freezes.freeze_status(uow, party_id)
         return self.run(apply)
 
     # reads
     def wallet(self, party_id: int) -> wallets.Wallet:
-        return self.run(lambda uow: wallets.wallet(uow.conn, party_id, alone=True))
+        return self.run(lambda uow: wallets.wallet(uow, party_id, alone=True))
 
     def trial_balance(self) -> dict[Any, int]:
         return self.read(trial_balance)

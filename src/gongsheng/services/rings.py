@@ -34,21 +34,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import groupby
 
-from sqlalchemy import Connection, select
-
-from gongsheng.adapters import risk_store as graph
-from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.domain.policy import RiskRule
 from gongsheng.services.flags import Flag
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.ports.risk import ConnectedOrder, Identifier
+from gongsheng.services.ports.work import Stores, Work
 
 KINDS = {"payment_ref": "payment", "device_id": "device"}
 
 
-def identifiers(payment_ref: str | None, device_id: str | None) -> list[graph.Identifier]:
+def identifiers(payment_ref: str | None, device_id: str | None) -> list[Identifier]:
     """An order's identifiers as graph edges (absent ones left out)."""
-    out: list[graph.Identifier] = []
+    out: list[Identifier] = []
     if payment_ref is not None:
         out.append(("payment", payment_ref))
     if device_id is not None:
@@ -56,59 +53,58 @@ def identifiers(payment_ref: str | None, device_id: str | None) -> list[graph.Id
     return out
 
 
-def link(conn: Connection, party_id: int, ids: Sequence[graph.Identifier]) -> int:
+def link(stores: Stores, party_id: int, ids: Sequence[Identifier]) -> int:
     """Add ``party_id``'s edges and join the components they connect; how many were new."""
-    new = graph.add_identifiers(conn, party_id, ids)
-    _join(conn, party_id, new)
+    new = stores.risk.add_identifiers(party_id, ids)
+    _join(stores, party_id, new)
     return len(new)
 
 
-def _join(conn: Connection, party_id: int, new: Sequence[graph.Identifier]) -> None:
+def _join(stores: Stores, party_id: int, new: Sequence[Identifier]) -> None:
     """Join ``party_id``'s component with those of the other holders of its ``new`` pairs."""
     if not new:
         return
-    graph.lock_identifiers(conn, new)
-    graph.ensure_node(conn, party_id)
-    others = [graph.other_holder(conn, identifier, party_id) for identifier in new]
+    stores.risk.lock_identifiers(new)
+    stores.risk.ensure_node(party_id)
+    others = [stores.risk.other_holder(identifier, party_id) for identifier in new]
     if any(p is not None for p in others):
-        graph.union(conn, [party_id, *(p for p in others if p is not None)])
+        stores.risk.union([party_id, *(p for p in others if p is not None)])
 
 
-def register_identifiers(uow: UnitOfWork, party_id: int, payment_refs: Sequence[str],
+def register_identifiers(uow: Work, party_id: int, payment_refs: Sequence[str],
                          device_ids: Sequence[str]) -> int:
     """Record a party's own instruments and devices (a merchant's accounts, say); how many of
     the pairs were new. Idempotent: a known pair adds nothing. Takes the books lock shared, so
     that it never runs during a close's :func:`feed`."""
-    conn = uow.conn
-    if conn.execute(select(t.parties.c.id).where(t.parties.c.id == party_id)).first() is None:
+    if uow.parties.kind(party_id) is None:
         raise NotFound(f"party {party_id} does not exist")
     ids = [("payment", v) for v in payment_refs] + [("device", v) for v in device_ids]
     if not ids:
         raise InvalidInput("give at least one payment_ref or device_id")
     uow.lock_books()
-    added = link(conn, party_id, ids)
+    added = link(uow, party_id, ids)
     if added:
         uow.audit("party.identifiers_registered", f"party:{party_id}", {"added": added})
     return added
 
 
-def feed(conn: Connection, period: int, rule: RiskRule) -> None:
+def feed(stores: Stores, period: int, rule: RiskRule) -> None:
     """Inside ``period``'s close (the books held alone): add its orders' identifiers to the
     graph and join the components they connect. Idempotent: a second feed adds nothing."""
     if not rule.detect_on_order:
         return
-    graph.feed_period(conn, period)
-    for roots in graph.split_identifiers(conn, period):
-        graph.union(conn, roots)
+    stores.risk.feed_period(period)
+    for roots in stores.risk.split_identifiers(period):
+        stores.risk.union(roots)
 
 
-def _per_pair(rows: Sequence[graph.ConnectedOrder]) -> list[tuple[int, int, tuple[int, ...]]]:
+def _per_pair(rows: Sequence[ConnectedOrder]) -> list[tuple[int, int, tuple[int, ...]]]:
     """``(party, consumer, orders)`` from rows sorted by party and consumer."""
     return [(party, consumer, tuple(o for _, _, o in found))
             for (party, consumer), found in groupby(rows, key=lambda r: (r[0], r[1]))]
 
 
-def _pair_flags(kind: str, role: str, period: int, rows: Sequence[graph.ConnectedOrder],
+def _pair_flags(kind: str, role: str, period: int, rows: Sequence[ConnectedOrder],
                 why: str) -> list[Flag]:
     """One ``kind`` flag per (party, consumer) pair of ``rows``, the party in ``role``; ``why``
     is formatted with ``party`` and ``consumer``."""
@@ -118,23 +114,23 @@ def _pair_flags(kind: str, role: str, period: int, rows: Sequence[graph.Connecte
             for party, consumer, orders in _per_pair(rows)]
 
 
-def wash_trading(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
+def wash_trading(stores: Stores, period: int, rule: RiskRule) -> list[Flag]:
     """Consumers of ``period`` connected to the merchant they bought at (after :func:`feed`)."""
     if not rule.detect_on_order:
         return []
     return _pair_flags("wash_trading", "merchant", period,
-                       graph.orders_connected_to_merchant(conn, period),
+                       stores.risk.orders_connected_to_merchant(period),
                        "consumer {consumer} shares a payment instrument or device with merchant "
                        "{party}, its own accounts, and buys there")
 
 
-def wash_ring(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
+def wash_ring(stores: Stores, period: int, rule: RiskRule) -> list[Flag]:
     """Components of at least ``ring_size`` consumers who bought at one merchant in ``period``."""
     if not rule.detect_on_order:
         return []
     flags = []
-    for merchant, root in graph.ring_candidates(conn, period, rule.ring_size):
-        buyers, orders = graph.ring_buyers(conn, root, merchant, period, rule.max_flags)
+    for merchant, root in stores.risk.ring_candidates(period, rule.ring_size):
+        buyers, orders = stores.risk.ring_buyers(root, merchant, period, rule.max_flags)
         if len(buyers) >= rule.ring_size:
             flags.append(Flag(
                 "wash_ring", f"wash_ring:{period}:{merchant}:{root}",
@@ -145,11 +141,11 @@ def wash_ring(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
     return flags
 
 
-def self_referral_ring(conn: Connection, period: int, rule: RiskRule) -> list[Flag]:
+def self_referral_ring(stores: Stores, period: int, rule: RiskRule) -> list[Flag]:
     """Consumers of ``period`` connected to their referrer (after :func:`feed`)."""
     if not rule.detect_on_order:
         return []
     return _pair_flags("self_referral_ring", "referrer", period,
-                       graph.orders_connected_to_referrer(conn, period),
+                       stores.risk.orders_connected_to_referrer(period),
                        "consumer {consumer} shares a payment instrument or device with its "
                        "referrer {party}")

@@ -17,17 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
-from gongsheng.adapters import seal_store as store
 from gongsheng.domain.errors import InvariantViolation, NotFound
 from gongsheng.domain.seals import (
     CHUNK_ENTRIES,
     Chunk,
+    StoredSeal,
     chunks_from_entries,
     first_mismatch,
     period_digest,
 )
+from gongsheng.services.ports.work import Stores
 
 Progress = Callable[[int], None]
 """Called with the number of entries just scanned."""
@@ -37,63 +36,63 @@ def _noop(_: int) -> None:
     return None
 
 
-def compute_chunks(conn: Connection, first_id: int, last_id: int, *, python: bool = False,
+def compute_chunks(stores: Stores, first_id: int, last_id: int, *, python: bool = False,
                    progress: Progress = _noop) -> list[Chunk]:
     """The chunks of entry ids ``[first_id, last_id]``."""
     out: list[Chunk] = []
-    for lo, hi in store.scan_ranges(first_id, last_id):
-        found = store.scan_chunks(conn, first_id, lo, hi, python=python)
+    for lo, hi in stores.seals.scan_ranges(first_id, last_id):
+        found = stores.seals.scan_chunks(first_id, lo, hi, python=python)
         out.extend(found)
         progress(sum(c.entries for c in found))
     return out
 
 
-def seal_period(conn: Connection, period: int, last_id: int | None = None) -> store.StoredSeal:
+def seal_period(stores: Stores, period: int, last_id: int | None = None) -> StoredSeal:
     """Seal closed ``period`` (idempotent: an existing seal is returned unchanged).
 
     ``last_id`` is the highest entry id of the period (the current highest id when omitted,
     which is right inside a close)."""
-    existing = store.seal_of(conn, period)
+    existing = stores.seals.seal_of(period)
     if existing is not None:
         return existing
-    previous = store.last_seal(conn)
+    previous = stores.seals.last_seal()
     if previous is not None and previous.period >= period:
         raise InvariantViolation(f"period {period} is before the last sealed period {previous.period}")
     first_id = 1 if previous is None else previous.last_id + 1
-    top = store.max_entry_id(conn) if last_id is None else last_id
+    top = stores.seals.max_entry_id() if last_id is None else last_id
     top = max(top, first_id - 1)
-    chunks = compute_chunks(conn, first_id, top)
-    facts = store.period_facts(conn, period)
+    chunks = compute_chunks(stores, first_id, top)
+    facts = stores.seals.period_facts(period)
     if facts is None:
         raise NotFound(f"period {period} does not exist")
     prev_digest = None if previous is None else bytes.fromhex(previous.digest)
     digest = period_digest(facts, prev_digest, first_id, top, chunks)
-    seal = store.StoredSeal(period, first_id, top, sum(c.entries for c in chunks),
+    seal = StoredSeal(period, first_id, top, sum(c.entries for c in chunks),
                             sum(c.postings for c in chunks),
                             None if previous is None else previous.digest, digest.hex())
-    store.store_seal(conn, seal, chunks)
+    stores.seals.store_seal(seal, chunks)
     return seal
 
 
-def seal_unsealed(conn: Connection, before: int | None = None) -> list[store.StoredSeal]:
+def seal_unsealed(stores: Stores, before: int | None = None) -> list[StoredSeal]:
     """Seal every closed period (below ``before``, if given) not sealed yet, in order."""
-    done: list[store.StoredSeal] = []
-    last = store.last_seal(conn)
+    done: list[StoredSeal] = []
+    last = stores.seals.last_seal()
     after = 0 if last is None else last.last_id
-    for period in store.closed_periods(conn):
+    for period in stores.seals.closed_periods():
         if (before is not None and period >= before) or (last is not None and period <= last.period):
             continue
-        top = store.last_entry_of(conn, period, after)
-        done.append(seal_period(conn, period, top))
+        top = stores.seals.last_entry_of(period, after)
+        done.append(seal_period(stores, period, top))
         after = top
     return done
 
 
-def seal_at_close(conn: Connection, period: int) -> store.StoredSeal:
+def seal_at_close(stores: Stores, period: int) -> StoredSeal:
     """Inside a close, after the period's figures are written: seal earlier unsealed periods,
     then this one."""
-    seal_unsealed(conn, before=period)
-    return seal_period(conn, period)
+    seal_unsealed(stores, before=period)
+    return seal_period(stores, period)
 
 
 @dataclass(frozen=True)
@@ -107,50 +106,50 @@ class SealReport:
     scanned: int = 0
 
 
-def entries_to_scan(conn: Connection, incremental: bool) -> int:
+def entries_to_scan(stores: Stores, incremental: bool) -> int:
     """How many entries a check will read (for a progress bar)."""
-    sealed = store.seals(conn)
-    tail = store.max_entry_id(conn) - (sealed[-1].last_id if sealed else 0)
+    sealed = stores.seals.seals()
+    tail = stores.seals.max_entry_id() - (sealed[-1].last_id if sealed else 0)
     return max(tail, 0) + (0 if incremental else sum(s.entries for s in sealed))
 
 
-def _name_entry(conn: Connection, seal: store.StoredSeal, stored: list[Chunk],
+def _name_entry(stores: Stores, seal: StoredSeal, stored: list[Chunk],
                 found: list[Chunk]) -> tuple[int | None, str]:
     first = first_mismatch(stored, found)
     if first is None:
         return None, "its chunks match but the seal does not: the period's release figures changed"
     lo = seal.first_id + first.chunk * CHUNK_ENTRIES
     hi = min(seal.last_id, lo + CHUNK_ENTRIES - 1)
-    rows = store.entry_digest_rows(conn, lo, hi)
+    rows = stores.seals.entry_digest_rows(lo, hi)
     ids = {first.chunk: [r[0] for r in rows]}
     named = first_mismatch(stored, list(chunks_from_entries(rows, seal.first_id)), ids) or first
     return named.entry_id, named.detail
 
 
-def verify_seals(conn: Connection, *, incremental: bool = False,
+def verify_seals(stores: Stores, *, incremental: bool = False,
                  progress: Progress = _noop) -> SealReport:
     """Check the chain of seals; unless ``incremental``, recompute every sealed period."""
-    sealed = store.seals(conn)
-    closed = store.closed_periods(conn)
+    sealed = stores.seals.seals()
+    closed = stores.seals.closed_periods()
     scanned = 0
-    previous: store.StoredSeal | None = None
+    previous: StoredSeal | None = None
     for seal in sealed:
         expect_prev = None if previous is None else previous.digest
         expect_first = 1 if previous is None else previous.last_id + 1
         if seal.previous != expect_prev or seal.first_id != expect_first:
             return SealReport(False, f"period {seal.period}: the seal does not chain to the one before",
                               seal.period, None, scanned)
-        stored = store.stored_chunks(conn, seal.period)
+        stored = stores.seals.stored_chunks(seal.period)
         chunks = stored
         if not incremental:
-            chunks = compute_chunks(conn, seal.first_id, seal.last_id, progress=progress)
+            chunks = compute_chunks(stores, seal.first_id, seal.last_id, progress=progress)
             scanned += sum(c.entries for c in chunks)
-        facts = store.period_facts(conn, seal.period)
+        facts = stores.seals.period_facts(seal.period)
         digest = None if facts is None else period_digest(
             facts, None if expect_prev is None else bytes.fromhex(expect_prev), seal.first_id,
             seal.last_id, chunks)
         if digest is None or digest.hex() != seal.digest:
-            entry, why = _name_entry(conn, seal, stored, chunks)
+            entry, why = _name_entry(stores, seal, stored, chunks)
             where = f", first entry {entry}" if entry is not None else ""
             return SealReport(False, f"period {seal.period} no longer matches its seal{where}: {why}",
                               seal.period, entry, scanned)
@@ -161,12 +160,12 @@ def verify_seals(conn: Connection, *, incremental: bool = False,
     through = sealed[-1].period if sealed else 0
     after = sealed[-1].last_id if sealed else 0
     if sealed:
-        below, first_below = store.entries_outside(conn, 1)
+        below, first_below = stores.seals.entries_outside(1)
         if below:
             return SealReport(False, f"{below} journal rows lie below the sealed ranges",
                               None, first_below, scanned)
-    misplaced, first = store.misplaced_entries(conn, after, through)
-    tail = store.max_entry_id(conn) - after
+    misplaced, first = stores.seals.misplaced_entries(after, through)
+    tail = stores.seals.max_entry_id() - after
     progress(max(tail, 0))
     scanned += max(tail, 0)
     if misplaced:

@@ -17,8 +17,10 @@ of work's :attr:`UnitOfWork.actor` (``views/audit.py`` tells how an action is au
 
 The unit of work exposes the stores of its transaction (``uow.ledger``, ``uow.holdings``,
 ``uow.periods``, ``uow.parties``, ``uow.requests``, ``uow.policies``, ``uow.programmes``,
-``uow.orders``, ``uow.closing``: the ports of ``services/ports/``); this module is where the real ones are
-built (:func:`stores_on`), the one place of the converted use cases that knows they are SQL.
+``uow.orders``, ``uow.freezes``, ``uow.wallets``, ``uow.forecasts``, ``uow.seals``,
+``uow.external_ids``, ``uow.webhooks``, ``uow.cases``, ``uow.risk``, ``uow.closing``: the ports
+of ``services/ports/``); this module is where the real ones are built (:func:`stores_on`), the
+one place of the converted use cases that knows they are SQL.
 Services not converted yet still use :attr:`UnitOfWork.conn`.
 """
 
@@ -44,7 +46,7 @@ from gongsheng.domain.events import Event, Recorded
 if TYPE_CHECKING:
     from gongsheng.services.closing import SqlClosing
 
-__all__ = ["BOOKS_LOCK", "Connection", "RetryTransaction", "UnitOfWork", "stores_on"]
+__all__ = ["BOOKS_LOCK", "Connection", "Engine", "RetryTransaction", "UnitOfWork", "stores_on"]
 
 
 def stores_on(conn: Connection) -> SqlStores:

@@ -11,17 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
-
-from gongsheng.adapters import tables as t
-from gongsheng.adapters.freeze_store import is_frozen
-from gongsheng.adapters.locks import lock_books
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.domain.release import SCALE, periods_to_complete, rate_as_decimal
 from gongsheng.services.forecast_store import holding_bands
-from gongsheng.services.holdings import holdings_of, settle
-from gongsheng.services.holds import cash_position
+from gongsheng.services.holdings import settle_holder
+from gongsheng.services.holds import position
+from gongsheng.services.ports.work import Stores
 
 
 @dataclass(frozen=True)
@@ -48,42 +44,32 @@ class Wallet:
                             "the rate follows what the pool can pay")
 
 
-def party_kind(conn: Connection, party_id: int) -> str:
-    kind = conn.execute(select(t.parties.c.kind).where(t.parties.c.id == party_id)).scalar_one_or_none()
+def party_kind(stores: Stores, party_id: int) -> str:
+    """The party's kind (:class:`NotFound` for no such party)."""
+    kind = stores.parties.kind(party_id)
     if kind is None:
         raise NotFound(f"party {party_id} does not exist")
-    return str(kind)
-
-
-_p = t.periods
-_PARTY_AND_PERIOD = (  # the party's kind, the open period, the last period's release rate
-    select(t.parties.c.kind,
-           select(_p.c.seq).where(_p.c.status == "open").scalar_subquery(),
-           select(_p.c.release_rate).where(_p.c.status == "closed")
-           .order_by(_p.c.seq.desc()).limit(1).scalar_subquery())
-    .where(t.parties.c.id == bindparam("party"))
-)
+    return kind
 
 
 def _band(band: list[int | None] | None) -> dict[str, int | None] | None:
     return None if band is None else dict(zip(("p10", "p50", "p90"), band, strict=True))
 
 
-def wallet(conn: Connection, party_id: int, *, alone: bool = False) -> Wallet:
+def wallet(stores: Stores, party_id: int, *, alone: bool = False) -> Wallet:
     """Settle the party and return its wallet (the caller commits the settlement).
 
     ``alone``: the caller's transaction writes nothing but this settlement, which can always be
     derived again, so its commit need not wait for the disk (see ``adapters/locks.lock_books``).
     """
-    lock_books(conn, derived_only=alone)  # the settlement is stamped with the open period
-    row = conn.execute(_PARTY_AND_PERIOD, {"party": party_id}).first()
-    if row is None:
+    found = stores.wallets.settling(party_id, alone=alone)
+    if found is None:
         raise NotFound(f"party {party_id} does not exist")
-    kind, period, rate = str(row[0]), int(row[1]), int(row[2] or 0)
-    settled = settle(conn, party_id, period)
-    held = settled.holdings + holdings_of(conn, party_id, later_than=period)
+    kind, period, rate = found
+    settled = settle_holder(stores, party_id, period)
+    held = settled.holdings + stores.holdings.holdings(party_id, later_than=period)
     bal = settled.balances
-    bands = holding_bands(conn) if held else {}
+    bands = holding_bands(stores) if held else {}
     holdings = tuple(
         {"start_period": h.start_period, "cap_multiple": str(h.multiple),
          "points_cpts": h.points_cpts, "cap_fen": h.cap_fen,
@@ -94,12 +80,12 @@ def wallet(conn: Connection, party_id: int, *, alone: bool = False) -> Wallet:
         for h in held
     )
     withheld = sum(max(0, h.owed_fen - h.settled_fen) for h in settled.holdings)
-    position = cash_position(conn, party_id)
+    cash = position(stores, party_id)
     return Wallet(party_id, kind, bal[AccountKind.POINTS], bal[AccountKind.VOUCHERS],
                   bal[AccountKind.VOUCHER_DEBT], bal[AccountKind.CASH], bal[AccountKind.UNITS],
-                  str(rate_as_decimal(rate)), holdings, frozen=is_frozen(conn, party_id),
-                  vouchers_withheld_fen=withheld, cash_held_fen=position.held_fen,
-                  cash_available_fen=position.available_fen)
+                  str(rate_as_decimal(rate)), holdings, frozen=stores.freezes.is_frozen(party_id),
+                  vouchers_withheld_fen=withheld, cash_held_fen=cash.held_fen,
+                  cash_available_fen=cash.available_fen)
 
 
-__all__ = ["SCALE", "Wallet", "wallet"]
+__all__ = ["SCALE", "Wallet", "party_kind", "wallet"]

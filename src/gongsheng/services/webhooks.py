@@ -24,21 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gongsheng.adapters import webhook_store as store
-from gongsheng.adapters.event_store import (
-    StoredEvent,
-    committed_before,
-    events_at,
-    feed_head,
-    feed_page,
-)
-from gongsheng.adapters.locks import relax_commit
+from gongsheng.adapters.event_store import StoredEvent, committed_before
 from gongsheng.adapters.webhook_http import Outcome, check_target, new_secret
 from gongsheng.domain.envelope import envelope, event_types
 from gongsheng.domain.errors import InvalidInput, NotFound
 from gongsheng.domain.events import WebhookDisabled
 from gongsheng.domain.webhooks import RetrySchedule
-from gongsheng.services.books import open_period
 from gongsheng.services.unit_of_work import UnitOfWork
 
 MAX_URL = 2000
@@ -82,28 +73,28 @@ def create_subscription(uow: UnitOfWork, url: str, types: Sequence[str], *, now_
     assert chosen is not None
     check_target(url, allow_private=allow_private)
     secret = new_secret()
-    position, snapshot = feed_head(uow.conn)
-    sub_id = store.insert_subscription(uow.conn, url, sorted(chosen), secret, position, snapshot)
-    row = store.subscription_row(uow.conn, sub_id)
+    position, snapshot = uow.webhooks.feed_head()
+    sub_id = uow.webhooks.insert_subscription(url, sorted(chosen), secret, position, snapshot)
+    row = uow.webhooks.subscription_row(sub_id)
     uow.audit("webhook.created", f"webhook:{sub_id}", {"url": url, "events": sorted(chosen)})
     return {**_view(row, now_ms), "secret": secret}
 
 
 def _subscription(uow: UnitOfWork, sub_id: int, *, lock: bool = False) -> Any:
-    row = store.subscription_row(uow.conn, sub_id, lock=lock)
+    row = uow.webhooks.subscription_row(sub_id, lock=lock)
     if row is None:
         raise NotFound(f"webhook subscription {sub_id} does not exist")
     return row
 
 
 def list_subscriptions(uow: UnitOfWork, *, now_ms: int) -> list[dict[str, Any]]:
-    return [_view(r, now_ms) for r in store.subscription_rows(uow.conn)]
+    return [_view(r, now_ms) for r in uow.webhooks.subscription_rows()]
 
 
 def delete_subscription(uow: UnitOfWork, sub_id: int) -> None:
     """Stop a subscription for good (its deliveries stay readable); deleting twice is a 404."""
     _subscription(uow, sub_id, lock=True)
-    store.update_subscription(uow.conn, sub_id, status="deleted", lease_owner=None)
+    uow.webhooks.update_subscription(sub_id, status="deleted", lease_owner=None)
     uow.audit("webhook.deleted", f"webhook:{sub_id}", {"status": "deleted"})
 
 
@@ -112,7 +103,7 @@ def rotate_secret(uow: UnitOfWork, sub_id: int, *, now_ms: int, grace_ms: int) -
     row = _subscription(uow, sub_id, lock=True)
     secret = new_secret()
     until = now_ms + grace_ms
-    store.update_subscription(uow.conn, sub_id, secret=secret, previous_secret=row.secret,
+    uow.webhooks.update_subscription(sub_id, secret=secret, previous_secret=row.secret,
                               previous_until_ms=until)
     uow.audit("webhook.secret_rotated", f"webhook:{sub_id}",
               {"previous_secret_valid_until": millis(until)})
@@ -135,23 +126,23 @@ def list_deliveries(uow: UnitOfWork, sub_id: int, limit: int = 50,
                     offset: int = 0) -> list[dict[str, Any]]:
     """A subscription's deliveries, newest first, each with its attempt log."""
     _subscription(uow, sub_id)
-    rows = store.delivery_page(uow.conn, sub_id, limit, offset)
-    logs = store.attempt_log(uow.conn, [int(r.id) for r in rows])
+    rows = uow.webhooks.delivery_page(sub_id, limit, offset)
+    logs = uow.webhooks.attempt_log([int(r.id) for r in rows])
     return [_delivery_view(r, logs[int(r.id)]) for r in rows]
 
 
 def retry_delivery(uow: UnitOfWork, sub_id: int, delivery_id: int, *, now_ms: int) -> dict[str, Any]:
     """Try a delivery again now with a fresh retry window (re-enabling a disabled subscription)."""
     sub = _subscription(uow, sub_id, lock=True)
-    row = store.delivery_row(uow.conn, sub_id, delivery_id)
+    row = uow.webhooks.delivery_row(sub_id, delivery_id)
     if row is None:
         raise NotFound(f"delivery {delivery_id} of webhook subscription {sub_id} does not exist")
-    store.update_delivery(uow.conn, delivery_id, status="pending", next_attempt_ms=now_ms,
+    uow.webhooks.update_delivery(delivery_id, status="pending", next_attempt_ms=now_ms,
                           first_attempt_ms=None)  # a delivered one goes out once more
     values: dict[str, Any] = {"lease_until_ms": min(int(sub.lease_until_ms), now_ms)}
     if sub.status == "disabled":
         values.update(status="active", failures=0, disabled_reason=None, lease_owner=None)
-    store.update_subscription(uow.conn, sub_id, **values)
+    uow.webhooks.update_subscription(sub_id, **values)
     uow.audit("webhook.delivery_retried", f"webhook:{sub_id}", {
         "delivery_id": delivery_id, "reenabled": sub.status == "disabled"})
     [found] = [d for d in list_deliveries(uow, sub_id, 1_000_000) if d["id"] == delivery_id]
@@ -187,14 +178,14 @@ class Claim:
 def _fan_out(uow: UnitOfWork, sub: Any, now_ms: int, limit: int) -> None:
     """Add a delivery for each new final event of the subscription's types; move its position."""
     wanted = set(json.loads(sub.event_types))
-    found = feed_page(uow.conn, (int(sub.cursor_txid), int(sub.cursor_id)), limit)
+    found = uow.webhooks.feed_page((int(sub.cursor_txid), int(sub.cursor_id)), limit)
     if not found:
         return
-    store.add_deliveries(uow.conn, int(sub.id), [
+    uow.webhooks.add_deliveries(int(sub.id), [
         e.row for e in found
         if e.type in wanted and not committed_before(sub.start_snapshot, e.txid)], now_ms)
     last = found[-1].position
-    store.update_subscription(uow.conn, int(sub.id), cursor_txid=last[0], cursor_id=last[1])
+    uow.webhooks.update_subscription(int(sub.id), cursor_txid=last[0], cursor_id=last[1])
 
 
 def body_of(event: StoredEvent) -> str:
@@ -205,12 +196,12 @@ def body_of(event: StoredEvent) -> str:
 def claim(uow: UnitOfWork, worker: str, config: DeliveryConfig, now_ms: int) -> Claim | None:
     """Lease one subscription whose turn it is, fan its new events out, and return its due
     deliveries (none: the lease is handed back until there may be something to do)."""
-    sub = store.claim_subscription(uow.conn, worker, now_ms, config.lease_ms)
+    sub = uow.webhooks.claim_subscription(worker, now_ms, config.lease_ms)
     if sub is None:
         return None
     sub_id = int(sub.id)
     _fan_out(uow, sub, now_ms, config.fan_out)
-    pending = store.pending_deliveries(uow.conn, sub_id, config.batch)
+    pending = uow.webhooks.pending_deliveries(sub_id, config.batch)
     due = []
     for d in pending:
         if int(d.next_attempt_ms) > now_ms:
@@ -218,9 +209,9 @@ def claim(uow: UnitOfWork, worker: str, config: DeliveryConfig, now_ms: int) -> 
         due.append(d)
     if not due:  # back when the first pending one is due, or to look for new events
         wake = int(pending[0].next_attempt_ms) if pending else now_ms + config.idle_ms
-        store.release_subscription(uow.conn, sub_id, worker, wake)
+        uow.webhooks.release_subscription(sub_id, worker, wake)
         return Claim(sub_id, worker, now_ms, ())
-    events = events_at(uow.conn, [int(d.event_row) for d in due])
+    events = uow.webhooks.events_at([int(d.event_row) for d in due])
     keys = (sub.secret,) + ((sub.previous_secret,) if sub.previous_secret
                             and (sub.previous_until_ms or 0) > now_ms else ())
     attempts = tuple(
@@ -235,23 +226,23 @@ def record(uow: UnitOfWork, claimed: Claim, attempt: Attempt, outcome: Outcome, 
            now_ms: int, config: DeliveryConfig, rng: random.Random, last: bool) -> bool:
     """Log an attempt and its outcome; schedule a retry, give up or mark it delivered. Hands the
     lease back when this was the batch's last attempt or it failed. Whether it was delivered."""
-    conn, sub_id = uow.conn, claimed.subscription_id
-    store.add_attempt(conn, {"delivery_id": attempt.delivery_id, "attempt": attempt.attempt,
+    sub_id = claimed.subscription_id
+    uow.webhooks.add_attempt({"delivery_id": attempt.delivery_id, "attempt": attempt.attempt,
                              "worker": claimed.worker, "started_ms": started_ms,
                              "latency_ms": outcome.latency_ms, "status_code": outcome.status,
                              "error": outcome.error})
-    sub = store.subscription_row(conn, sub_id, lock=True)
+    sub = uow.webhooks.subscription_row(sub_id, lock=True)
     if outcome.delivered:
-        store.update_delivery(conn, attempt.delivery_id, status="delivered",
+        uow.webhooks.update_delivery(attempt.delivery_id, status="delivered",
                               attempts=attempt.attempt, delivered_ms=now_ms,
                               last_status=outcome.status, last_error=None)
-        store.update_subscription(conn, sub_id, failures=0)
+        uow.webhooks.update_subscription(sub_id, failures=0)
         if last:
-            store.release_subscription(conn, sub_id, claimed.worker, now_ms)
+            uow.webhooks.release_subscription(sub_id, claimed.worker, now_ms)
         return True
     first = attempt.first_attempt_ms if attempt.first_attempt_ms is not None else started_ms
     if sub is None:  # deleted meanwhile: log the failure, schedule nothing
-        store.update_delivery(conn, attempt.delivery_id, attempts=attempt.attempt,
+        uow.webhooks.update_delivery(attempt.delivery_id, attempts=attempt.attempt,
                               last_status=outcome.status, last_error=outcome.error)
         return False
     failures = int(sub.failures) + 1
@@ -259,17 +250,17 @@ def record(uow: UnitOfWork, claimed: Claim, attempt: Attempt, outcome: Outcome, 
     common = {"attempts": attempt.attempt, "first_attempt_ms": first,
               "last_status": outcome.status, "last_error": outcome.error}
     if again is not None:
-        store.update_delivery(conn, attempt.delivery_id, next_attempt_ms=again, **common)
-        store.update_subscription(conn, sub_id, failures=failures)
-        store.release_subscription(conn, sub_id, claimed.worker, again)
+        uow.webhooks.update_delivery(attempt.delivery_id, next_attempt_ms=again, **common)
+        uow.webhooks.update_subscription(sub_id, failures=failures)
+        uow.webhooks.release_subscription(sub_id, claimed.worker, again)
         return False
-    store.update_delivery(conn, attempt.delivery_id, status="failed", **common)
+    uow.webhooks.update_delivery(attempt.delivery_id, status="failed", **common)
     reason = (f"delivery {attempt.delivery_id} failed {attempt.attempt} times over "
               f"{(now_ms - first) // 1000} s (last: {outcome.error})")[:500]
-    store.update_subscription(conn, sub_id, failures=failures, status="disabled",
+    uow.webhooks.update_subscription(sub_id, failures=failures, status="disabled",
                               disabled_reason=reason, lease_owner=None)
     if sub.status == "active":
-        uow.record(WebhookDisabled(period=open_period(conn).seq, subscription_id=sub_id,
+        uow.record(WebhookDisabled(period=uow.periods.open_period().seq, subscription_id=sub_id,
                                    url=sub.url, failures=failures, reason=reason))
     return False
 
@@ -285,9 +276,9 @@ def record_sent(uow: UnitOfWork, claimed: Claim, sent: Sequence[Sent], *, now_ms
     A lost record only means a delivery is made again (at least once), never that one is lost,
     so on PostgreSQL this transaction does not wait for its WAL flush.
     """
-    relax_commit(uow.conn)
+    uow.webhooks.relax_commit()
     ok = [(a, o, st) for a, o, st in sent if o.delivered]
-    store.record_delivered(uow.conn, claimed.subscription_id, [
+    uow.webhooks.record_delivered(claimed.subscription_id, [
         {"delivery_id": a.delivery_id, "attempt": a.attempt, "worker": claimed.worker,
          "started_ms": st, "latency_ms": o.latency_ms, "status_code": o.status, "error": None}
         for a, o, st in ok], now_ms)
@@ -296,7 +287,7 @@ def record_sent(uow: UnitOfWork, claimed: Claim, sent: Sequence[Sent], *, now_ms
         record(uow, claimed, attempt, outcome, started_ms=started, now_ms=now_ms, config=config,
                rng=rng, last=last)
     if last and not failed and ok:
-        store.release_subscription(uow.conn, claimed.subscription_id, claimed.worker, now_ms)
+        uow.webhooks.release_subscription(claimed.subscription_id, claimed.worker, now_ms)
 
 
 def deliver_claim(run: Callable[..., Any], claimed: Claim,
@@ -328,7 +319,7 @@ def deliver_claim(run: Callable[..., Any], claimed: Claim,
 
         def finish(uow: UnitOfWork) -> None:
             record_sent(uow, claimed, unrecorded, now_ms=at, config=config, rng=rng, last=False)
-            store.release_subscription(uow.conn, claimed.subscription_id, claimed.worker, at)
+            uow.webhooks.release_subscription(claimed.subscription_id, claimed.worker, at)
 
         run(finish)
     return delivered

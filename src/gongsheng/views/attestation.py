@@ -20,8 +20,9 @@ from gongsheng.domain.attestation import FORMAT, Statement, sign
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.figures import PeriodFigures
 from gongsheng.domain.policy import Recipient
-from gongsheng.domain.seals import period_digest
+from gongsheng.domain.seals import StoredSeal, period_digest
 from gongsheng.services.seals import compute_chunks
+from gongsheng.services.unit_of_work import stores_on
 
 
 def _closed(conn: Connection, period: int | None) -> int:
@@ -74,7 +75,7 @@ def _roles(conn: Connection, period: int) -> tuple[Statement, dict[str, int]]:
                        "partner_orders_other_region": wrong[Recipient.REGION_PARTNER.value]}
 
 
-def _no_fees(conn: Connection, seal: seal_store.StoredSeal) -> Statement:
+def _no_fees(conn: Connection, seal: StoredSeal) -> Statement:
     kinds = q.entry_kinds(conn, seal.first_id, seal.last_id)
     n, net = q.consumer_cash_postings(conn, seal.first_id, seal.last_id)
     revenue = q.revenue_outside_orders(conn, seal.first_id, seal.last_id)
@@ -83,7 +84,7 @@ def _no_fees(conn: Connection, seal: seal_store.StoredSeal) -> Statement:
         "platform_revenue_outside_orders": revenue})
 
 
-def _not_cashed(conn: Connection, seal: seal_store.StoredSeal, period: int) -> Statement:
+def _not_cashed(conn: Connection, seal: StoredSeal, period: int) -> Statement:
     ev: dict[str, Any] = dict(q.points_to_cash_or_transfer(conn, seal.first_id, seal.last_id))
     ev["payouts"], ev["payouts_to_consumers"] = q.consumer_payouts(conn, period)
     ok = ev["entries_cashing_out"] == 0 and ev["entries_transferring"] == 0 \
@@ -91,7 +92,7 @@ def _not_cashed(conn: Connection, seal: seal_store.StoredSeal, period: int) -> S
     return Statement("points_and_vouchers_never_cashed_or_transferred", "MODEL.md 2, 10", ok, ev)
 
 
-def _partner_dividends(conn: Connection, seal: seal_store.StoredSeal,
+def _partner_dividends(conn: Connection, seal: StoredSeal,
                        partner: dict[str, int]) -> Statement:
     n, fen = q.partner_credits_outside_orders(conn, seal.first_id, seal.last_id)
     ev = {**partner, "partner_credits_outside_orders": n, "partner_credits_outside_orders_fen": fen}
@@ -123,7 +124,7 @@ def _seal(conn: Connection, period: int) -> Statement:
     seal = seal_store.seal_of(conn, period)
     if seal is None:
         return Statement("period_sealed", "docs/integrity.md", False, {"sealed": False})
-    chunks = compute_chunks(conn, seal.first_id, seal.last_id)
+    chunks = compute_chunks(stores_on(conn), seal.first_id, seal.last_id)
     facts = seal_store.period_facts(conn, period)
     digest = None if facts is None else period_digest(
         facts, None if seal.previous is None else bytes.fromhex(seal.previous),

@@ -33,6 +33,7 @@ from gongsheng.domain.party_totals import split_posted
 from gongsheng.services.books import LIFETIME, counters, open_period
 from gongsheng.services.holds import cash_position, holds_view
 from gongsheng.services.ordering import OrderResult, order_result
+from gongsheng.services.unit_of_work import stores_on
 from gongsheng.services.wallets import party_kind
 
 
@@ -102,7 +103,7 @@ def statement(conn: Connection, party_id: int) -> dict[str, Any]:
     held (earned within the policy's hold window, per earning period in ``holds``) and
     available apart.
     """
-    kind = party_kind(conn, party_id)
+    kind = party_kind(stores_on(conn), party_id)
     names = {AccountKind.CASH: "cash_fen", AccountKind.POINTS: "points_cpts",
              AccountKind.VOUCHERS: "vouchers_fen", AccountKind.VOUCHER_DEBT: "voucher_debt_fen",
              AccountKind.UNITS: "units_cpts"}

@@ -25,6 +25,7 @@ from gongsheng.domain.money import ratio
 from gongsheng.domain.release import released_to_date
 from gongsheng.services import seals
 from gongsheng.services.books import current_policy
+from gongsheng.services.unit_of_work import stores_on
 
 if TYPE_CHECKING:
     from gongsheng.services.platform import Platform
@@ -193,7 +194,7 @@ def _earnings_match(conn: Connection) -> Check:
 def _seals_match(conn: Connection, incremental: bool = False,
                  progress: seals.Progress = _no_progress) -> Check:
     """Every closed period's seal recomputed from its journal (``services/seals.py``)."""
-    report = seals.verify_seals(conn, incremental=incremental, progress=progress)
+    report = seals.verify_seals(stores_on(conn), incremental=incremental, progress=progress)
     return Check("every closed period matches its seal", report.ok, report.detail)
 
 

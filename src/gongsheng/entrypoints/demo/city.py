@@ -41,6 +41,7 @@ from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.periods import CloseSummary
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
+from gongsheng.services.unit_of_work import stores_on
 from gongsheng.views import directory, reports
 
 CATEGORIES: dict[str, tuple[float, float]] = {  # median order in yuan, lognormal sigma
@@ -254,7 +255,7 @@ def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = N
         report(f"period {seq} closed", index + 1)
     created += write_logins(platform, password, logins_file)
     kpis = platform.read(reports.kpis)
-    flags = platform.read(risk.risk)
+    flags = platform.read(lambda conn: risk.risk(stores_on(conn)))
     return DemoResult(first, closed, kpis, flags, logins_file, created, orders)
 
 

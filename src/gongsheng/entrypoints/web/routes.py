@@ -31,7 +31,7 @@ from gongsheng.entrypoints.web import forms, session, views
 from gongsheng.entrypoints.web.i18n import translator
 from gongsheng.services import accounts, forecast_store, risk
 from gongsheng.services.platform import Platform
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 from gongsheng.services.wallets import party_kind, wallet
 from gongsheng.views import dashboards, reports
 
@@ -195,8 +195,9 @@ def _require_admin(viewer: session.Viewer) -> None:
 
 
 def _admin_figures(conn: Connection) -> dict[str, Any]:
-    return {"kpis": reports.kpis(conn, 1, 1000), "risk": risk.risk(conn),
-            "regions": dashboards.regions_overview(conn), "forecast": forecast_store.latest(conn)}
+    stores = stores_on(conn)
+    return {"kpis": reports.kpis(conn, 1, 1000), "risk": risk.risk(stores),
+            "regions": dashboards.regions_overview(conn), "forecast": forecast_store.latest(stores)}
 
 
 @router.get("/admin")
@@ -236,7 +237,7 @@ def find_party(viewer: ViewerDep, platform: PlatformDep,
                id: Annotated[int, Query(ge=1, le=MAX_ID)]) -> RedirectResponse:
     """Open any party's page by its id (admin)."""
     _require_admin(viewer)
-    kind = platform.read(party_kind, id)
+    kind = platform.read(lambda conn: party_kind(stores_on(conn), id))
     if kind not in HOMES:
         raise NotFound(f"party {id} has no page")
     return RedirectResponse(HOMES[kind].format(id), status_code=303)
@@ -250,7 +251,7 @@ def _party_figures(platform: Platform, viewer: session.Viewer, kind: str, party_
     viewer.principal.require_own(party_id, "this page")
 
     def read(uow: UnitOfWork) -> dict[str, Any]:
-        if party_kind(uow.conn, party_id) != kind:
+        if party_kind(uow, party_id) != kind:
             raise NotFound(f"party {party_id} is not a {kind}")
         return load(uow.conn, party_id)
 
@@ -258,7 +259,7 @@ def _party_figures(platform: Platform, viewer: session.Viewer, kind: str, party_
 
 
 def _wallet(conn: Connection, party_id: int) -> dict[str, Any]:
-    w = wallet(conn, party_id)
+    w = wallet(stores_on(conn), party_id)
     holdings = views.holdings_view(w.holdings)
     return {"wallet": w, "holdings": holdings, "projection": views.projection(holdings),
             "released_fen": sum(h["released_fen"] for h in holdings),

@@ -13,6 +13,7 @@ from gongsheng.entrypoints.api.deps import MAX_ID, PlatformDep
 from gongsheng.entrypoints.web import forms, session
 from gongsheng.entrypoints.web.routes import ActingPlatform, ViewerDep, WebRoute, render
 from gongsheng.services import cases
+from gongsheng.services.unit_of_work import stores_on
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -34,7 +35,7 @@ def cases_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
                after: forms.After = None) -> HTMLResponse:
     """Abuse cases, newest first, by status, a page at a time by key."""
     _admin(request, viewer)
-    page = platform.read(lambda c: cases.list_cases(c, status, limit=forms.PAGE, before=before,
+    page = platform.read(lambda c: cases.list_cases(stores_on(c), status, limit=forms.PAGE, before=before,
                                                     after=after, newer=True))
     return render(request, "admin_cases.html", {
         "cases": page.items, "status": status,
@@ -48,7 +49,7 @@ def case_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
               case_id: CaseId) -> HTMLResponse:
     """One case: parties, orders, flags, notes; investigate, confirm (refund, freeze), dismiss."""
     _admin(request, viewer)
-    case = platform.read(cases.get_case, case_id)
+    case = platform.read(lambda c: cases.get_case(stores_on(c), case_id))
     return render(request, "admin_case.html", {"case": case}, default_lang="en", viewer=viewer)
 
 

@@ -29,7 +29,7 @@ from gongsheng.entrypoints.web.routes import (
 )
 from gongsheng.services import freezes, invitations, registry, signing, terms
 from gongsheng.services.platform import Platform
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 from gongsheng.views import directory, reports
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
@@ -222,7 +222,7 @@ def parties_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
     def read(conn: Any) -> tuple[KeyedPage[dict[str, Any]], set[int]]:
         found = directory.parties(conn, kind=kind, q=q, limit=forms.PAGE, before=before,
                                   after=after, newer=True)
-        return found, freezes.frozen_among(conn, [int(p["party_id"]) for p in found.items])
+        return found, freezes.frozen_among(stores_on(conn), [int(p["party_id"]) for p in found.items])
 
     page, frozen = platform.read(read)
     return render(request, "admin_parties.html", {

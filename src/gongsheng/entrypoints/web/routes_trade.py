@@ -24,7 +24,7 @@ from gongsheng.entrypoints.web.routes import ActingPlatform, PartyId, ViewerDep,
 from gongsheng.services import cashier, pay_codes, store
 from gongsheng.services.ordering import get_order
 from gongsheng.services.platform import Platform
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 from gongsheng.services.wallets import party_kind, wallet
 from gongsheng.views import dashboards, reports
 
@@ -38,7 +38,7 @@ Amount = Annotated[str, Form(max_length=20)]
 def _look(viewer: session.Viewer, platform: Platform, kind: str, party_id: int) -> None:
     """The viewer may look at this party's page (itself or an admin), which is a ``kind``."""
     viewer.principal.require_own(party_id, "this page")
-    if platform.read(party_kind, party_id) != kind:
+    if platform.read(lambda conn: party_kind(stores_on(conn), party_id)) != kind:
         raise NotFound(f"party {party_id} is not a {kind}")
 
 
@@ -57,7 +57,7 @@ def _pay_page(request: Request, viewer: session.Viewer, platform: Platform, part
               issued: pay_codes.IssuedPayCode | None = None, error: str | None = None,
               status: int = 200) -> HTMLResponse:
     def read(uow: UnitOfWork) -> tuple[int, str | None]:
-        return (wallet(uow.conn, party_id).vouchers_fen,
+        return (wallet(uow, party_id).vouchers_fen,
                 reports.party_profile(uow.conn, party_id).get("referral_code"))
 
     vouchers, referral = platform.run(read)
@@ -84,7 +84,7 @@ def issue_pay_code(request: Request, viewer: ViewerDep, platform: PlatformDep, p
     _act(request, viewer, platform, "consumer", party_id, csrf)
     try:
         fen = forms.fen_of(allow, "voucher amount")
-        if fen > platform.run(lambda uow: wallet(uow.conn, party_id).vouchers_fen):
+        if fen > platform.run(lambda uow: wallet(uow, party_id).vouchers_fen):
             raise InsufficientBalance(translator(session.language(request, "zh"))("pay:over_balance"))
         minutes = request.app.state.settings.pay_code_minutes
         issued = platform.pay_code(party_id, fen, None, minutes * 60)
@@ -106,7 +106,7 @@ def consumer_store(request: Request, viewer: ViewerDep, platform: PlatformDep, p
 
     def read(uow: UnitOfWork) -> dict[str, Any]:
         conn = uow.conn
-        out: dict[str, Any] = {"wallet": wallet(conn, party_id),
+        out: dict[str, Any] = {"wallet": wallet(uow, party_id),
                                "programmes": store.open_programmes(conn).items,
                                "held": store.units_of(conn, party_id), "quote": None, "error": None}
         if programme is not None and units is not None:
@@ -137,7 +137,7 @@ def _cashier_page(request: Request, viewer: session.Viewer, platform: Platform, 
                   error: str | None = None, amount: str = "", status: int = 200,
                   withdrawn: int | None = None) -> HTMLResponse:
     def read(uow: UnitOfWork) -> dict[str, Any]:
-        return {"wallet": wallet(uow.conn, party_id), "profile": reports.party_profile(uow.conn, party_id)}
+        return {"wallet": wallet(uow, party_id), "profile": reports.party_profile(uow.conn, party_id)}
 
     data = platform.run(read)
     link = forms.absolute(request, "/join", m=party_id)

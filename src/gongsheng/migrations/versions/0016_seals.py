@@ -13,6 +13,7 @@ from alembic import op
 from gongsheng.adapters.seal_store import install_seal_guards
 from gongsheng.adapters.tables import period_seal_chunks, period_seals
 from gongsheng.services.seals import seal_unsealed
+from gongsheng.services.unit_of_work import stores_on
 
 revision = "0016"
 down_revision = "0014"
@@ -29,7 +30,7 @@ def upgrade() -> None:
         if not inspector.has_table(table.name):
             table.create(bind)
     install_seal_guards(bind)
-    seal_unsealed(bind)
+    seal_unsealed(stores_on(bind))
 
 
 def downgrade() -> None:

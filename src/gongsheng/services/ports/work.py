@@ -7,7 +7,11 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gongsheng.domain.events import Event
+from gongsheng.services.ports.cases import CaseStore
 from gongsheng.services.ports.closing import ClosingStore
+from gongsheng.services.ports.external_ids import ExternalIdStore
+from gongsheng.services.ports.forecasts import ForecastStore
+from gongsheng.services.ports.freezes import FreezeStore
 from gongsheng.services.ports.holdings import HoldingStore
 from gongsheng.services.ports.ledger import LedgerStore
 from gongsheng.services.ports.orders import OrderStore
@@ -16,6 +20,10 @@ from gongsheng.services.ports.periods import PeriodStore
 from gongsheng.services.ports.policies import PolicyStore
 from gongsheng.services.ports.programmes import ProgrammeStore
 from gongsheng.services.ports.requests import RequestStore
+from gongsheng.services.ports.risk import RiskStore
+from gongsheng.services.ports.seals import SealStore
+from gongsheng.services.ports.wallets import WalletStore
+from gongsheng.services.ports.webhooks import WebhookStore
 
 if TYPE_CHECKING:
     from gongsheng.domain.events import Recorded
@@ -40,6 +48,22 @@ class Stores(Protocol):
     def programmes(self) -> ProgrammeStore: ...
     @property
     def orders(self) -> OrderStore: ...
+    @property
+    def freezes(self) -> FreezeStore: ...
+    @property
+    def wallets(self) -> WalletStore: ...
+    @property
+    def forecasts(self) -> ForecastStore: ...
+    @property
+    def seals(self) -> SealStore: ...
+    @property
+    def external_ids(self) -> ExternalIdStore: ...
+    @property
+    def webhooks(self) -> WebhookStore: ...
+    @property
+    def cases(self) -> CaseStore: ...
+    @property
+    def risk(self) -> RiskStore: ...
 
 
 class Work(Stores, Protocol):

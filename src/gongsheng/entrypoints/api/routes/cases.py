@@ -34,7 +34,7 @@ from gongsheng.entrypoints.api.schemas_cases import (
 from gongsheng.services import cases, rings
 from gongsheng.services.actions import run_keyed
 from gongsheng.services.cases import Case
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 
 router = APIRouter(tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="a case's id"), Digits]
@@ -50,8 +50,9 @@ def list_cases(_: AdminUser, platform: PlatformDep, limit: Limit = 50, offset: O
                before: Before = None) -> CasePage:
     """Cases, newest first (only those of ``status`` if given); paged by key (``next_before``)."""
     def read(conn: Connection) -> tuple[KeyedPage[Case], list[Case]]:
-        page = cases.list_cases(conn, status, limit=limit, before=before)
-        return page, [cases.get_case(conn, k.id) for k in page.items]
+        stores = stores_on(conn)
+        page = cases.list_cases(stores, status, limit=limit, before=before)
+        return page, [cases.get_case(stores, k.id) for k in page.items]
 
     found, whole = platform.read(read)
     return CasePage(items=[_out(k) for k in whole], **CasePage.fields_of(found, limit))
@@ -66,7 +67,7 @@ def create_case(body: CaseIn, key: IdempotencyKey, user: AdminUser,
         answer, _ = run_keyed(uow, "case.create", 0, key, body.model_dump(), lambda: {
             "case_id": cases.create_case(uow, body.summary, body.party_ids, body.order_ids,
                                          user.username).id})
-        return cases.get_case(uow.conn, int(answer["case_id"]))
+        return cases.get_case(uow, int(answer["case_id"]))
 
     return _out(platform.run(use_case))
 
@@ -74,7 +75,7 @@ def create_case(body: CaseIn, key: IdempotencyKey, user: AdminUser,
 @router.get("/cases/{case_id}", response_model=CaseOut)
 def read_case(case_id: CaseId, _: AdminUser, platform: PlatformDep) -> CaseOut:
     """One case: its parties, orders, flags, notes and decision."""
-    return _out(platform.read(cases.get_case, case_id))
+    return _out(platform.read(lambda conn: cases.get_case(stores_on(conn), case_id)))
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut)
@@ -95,7 +96,7 @@ def add_note(case_id: CaseId, body: NoteIn, key: IdempotencyKey, user: AdminUser
     def use_case(uow: UnitOfWork) -> Case:
         run_keyed(uow, "case.note", case_id, key, body.model_dump(), lambda: {
             "case_id": cases.add_note(uow, case_id, body.body, user.username).id})
-        return cases.get_case(uow.conn, case_id)
+        return cases.get_case(uow, case_id)
 
     return _out(platform.run(use_case))
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from gongsheng.entrypoints.api.deps import ActingPlatform, AdminUser, PartyId, PlatformDep
 from gongsheng.entrypoints.api.schemas_parties import FreezeIn, FreezeOut, FreezeRecordOut
 from gongsheng.services.freezes import FreezeStatus, freeze_status
+from gongsheng.services.unit_of_work import stores_on
 
 router = APIRouter(tags=["freezes"])
 
@@ -35,4 +36,4 @@ def unfreeze(party_id: PartyId, user: AdminUser, platform: ActingPlatform) -> Fr
 @router.get("/parties/{party_id}/freeze", response_model=FreezeOut)
 def read_freeze(party_id: PartyId, user: AdminUser, platform: PlatformDep) -> FreezeOut:
     """Whether a party is frozen, and its freezes (admin)."""
-    return freeze_out(platform.read(freeze_status, party_id))
+    return freeze_out(platform.read(lambda conn: freeze_status(stores_on(conn), party_id)))

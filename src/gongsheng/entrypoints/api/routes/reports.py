@@ -12,6 +12,7 @@ from gongsheng.entrypoints.api.deps import Digits, PlatformDep
 from gongsheng.entrypoints.api.integration_access import PlatformReportsReader
 from gongsheng.entrypoints.api.schemas import KpisOut
 from gongsheng.services import forecast_store
+from gongsheng.services.unit_of_work import stores_on
 from gongsheng.settings import Settings
 from gongsheng.views import reports
 from gongsheng.views.attestation import signed_attestation
@@ -30,7 +31,7 @@ def kpis(_: PlatformReportsReader, platform: PlatformDep,
 @router.get("/reports/forecast")
 def forecast(_: PlatformReportsReader, platform: PlatformDep) -> dict[str, Any]:
     """The forecast stored after the last close: p10-p50-p90 bands; a projection, not a promise (admin)."""
-    stored = platform.read(forecast_store.latest)
+    stored = platform.read(lambda conn: forecast_store.latest(stores_on(conn)))
     if stored is None:
         raise NotFound("no forecast is stored yet: one is computed after the first close")
     return stored
