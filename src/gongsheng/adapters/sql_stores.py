@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 
 from gongsheng.adapters.holding_store import SqlHoldingStore
 from gongsheng.adapters.ledger import SqlLedgerStore
+from gongsheng.adapters.network_store import SqlNetworkStore
 from gongsheng.adapters.orders import SqlOrderStore
 from gongsheng.adapters.party_store import SqlPartyStore
 from gongsheng.adapters.period_store import SqlPeriodStore
@@ -26,3 +27,4 @@ class SqlStores:
         self.policies = SqlPolicyStore(conn)
         self.programmes = SqlProgrammeStore(conn)
         self.orders = SqlOrderStore(conn)
+        self.network = SqlNetworkStore(conn)

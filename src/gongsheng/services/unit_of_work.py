@@ -44,7 +44,7 @@ from gongsheng.domain.events import Event
 if TYPE_CHECKING:
     from gongsheng.services.closing import SqlClosing
 
-__all__ = ["BOOKS_LOCK", "Connection", "RetryTransaction", "UnitOfWork", "stores_on"]
+__all__ = ["BOOKS_LOCK", "Connection", "Engine", "RetryTransaction", "UnitOfWork", "stores_on"]
 
 
 def stores_on(conn: Connection) -> SqlStores:

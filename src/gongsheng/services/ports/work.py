@@ -10,6 +10,7 @@ from gongsheng.domain.events import Event
 from gongsheng.services.ports.closing import ClosingStore
 from gongsheng.services.ports.holdings import HoldingStore
 from gongsheng.services.ports.ledger import LedgerStore
+from gongsheng.services.ports.network import NetworkStore
 from gongsheng.services.ports.orders import OrderStore
 from gongsheng.services.ports.parties import PartyStore
 from gongsheng.services.ports.periods import PeriodStore
@@ -40,6 +41,8 @@ class Stores(Protocol):
     def programmes(self) -> ProgrammeStore: ...
     @property
     def orders(self) -> OrderStore: ...
+    @property
+    def network(self) -> NetworkStore: ...
 
 
 class Work(Stores, Protocol):
