@@ -138,7 +138,7 @@ def test_the_forecast_controller_closes_on_the_stored_outlook(
     assert policy.release.controller is Controller.FORECAST
     from gongsheng.services.books import schedule_policy
 
-    plat.run(lambda uow: schedule_policy(uow.conn, policy))
+    plat.run(lambda uow: schedule_policy(uow, policy))
     plat.close_period()  # period 4 under the old policy; 5 opens under ``forecast``
     forecasting.refresh(plat)
     outlook = plat.read(lambda c: forecast_store.stored_outlook(stores_on(c), 5, Controller.FORECAST))

@@ -145,6 +145,13 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def migrated_engine(url: str | None = None) -> Engine:
+    """An engine (:func:`make_engine`) on a database migrated to the head revision."""
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
 @cache
 def head_revisions() -> tuple[str, ...]:
     """The head revision(s) of the migration scripts shipped with this version."""

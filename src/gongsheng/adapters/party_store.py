@@ -44,5 +44,8 @@ class SqlPartyStore:
     def region_universes(self) -> list[tuple[int, str, int]]:
         return region_universes(self.conn)
 
+    def add_with_id(self, party_id: int, kind: str, name: str) -> None:
+        add_party_with_id(self.conn, party_id, kind, name)
+
 
 __all__ = ["SqlPartyStore", "add_party_with_id", "region_universes"]

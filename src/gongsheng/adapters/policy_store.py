@@ -5,12 +5,15 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.policy_file import policy_from_json
+from gongsheng.adapters.period_store import open_period
+from gongsheng.adapters.policy_file import policy_from_json, policy_to_json
 from gongsheng.domain.errors import NotFound
+from gongsheng.domain.periods import OpenPeriod
 from gongsheng.domain.policy import Policy
+from gongsheng.domain.policy_versions import StoredVersion
 
 _v = t.policy_versions
 
@@ -41,6 +44,12 @@ def read_policies(conn: Connection) -> Mapping[int, Policy]:
     return dict(_policies.get(conn.engine, {}))
 
 
+def current_policy(conn: Connection) -> tuple[OpenPeriod, Policy]:
+    """The open period and the policy it runs on."""
+    period = open_period(conn)
+    return period, policy_version(conn, period.policy_version_id)
+
+
 class SqlPolicyStore:
     """:class:`~gongsheng.services.ports.policies.PolicyStore` on a connection."""
 
@@ -54,3 +63,21 @@ class SqlPolicyStore:
         found = self.conn.execute(select(func.max(_v.c.id)).where(
             _v.c.active_from_period.is_not(None), _v.c.active_from_period <= period)).scalar()
         return None if found is None else int(found)
+
+    def by_digest(self, digest: str) -> int | None:
+        found = self.conn.execute(select(_v.c.id).where(_v.c.digest == digest)).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    def add(self, policy: Policy) -> int:
+        return int(self.conn.execute(insert(_v).returning(_v.c.id), {
+            "digest": policy.digest, "name": policy.name, "body": policy_to_json(policy)}).scalar_one())
+
+    def schedule(self, version_id: int, period: int) -> None:
+        self.conn.execute(update(_v).where(_v.c.id == version_id).values(active_from_period=period))
+
+    def listed(self) -> list[StoredVersion]:
+        rows = self.conn.execute(select(_v.c.id, _v.c.name, _v.c.digest, _v.c.active_from_period,
+                                        _v.c.created_at).order_by(_v.c.id)).all()
+        return [StoredVersion(int(r.id), r.name, r.digest, r.active_from_period,
+                              str(r.created_at) if r.created_at is not None else None)
+                for r in rows]

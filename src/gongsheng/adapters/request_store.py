@@ -38,3 +38,14 @@ class SqlRequestStore:
     def add_close_request(self, key: str, period: int, request_hash: str) -> None:
         self.conn.execute(insert(t.close_requests), {"idem_key": key, "period": period,
                                                      "request_hash": request_hash})
+
+    def action(self, key: str) -> tuple[str, str] | None:
+        a = t.action_requests
+        row = self.conn.execute(select(a.c.request_hash, a.c.result)
+                                .where(a.c.idem_key == key)).first()
+        return None if row is None else (str(row.request_hash), str(row.result))
+
+    def add_action(self, key: str, action: str, request_hash: str, answer: str) -> None:
+        self.conn.execute(insert(t.action_requests), {"idem_key": key, "action": action,
+                                                      "request_hash": request_hash,
+                                                      "result": answer})

@@ -10,6 +10,7 @@ from gongsheng.adapters.forecast_store import SqlForecastStore
 from gongsheng.adapters.freeze_store import SqlFreezeStore
 from gongsheng.adapters.holding_store import SqlHoldingStore
 from gongsheng.adapters.ledger import SqlLedgerStore
+from gongsheng.adapters.network_store import SqlNetworkStore
 from gongsheng.adapters.orders import SqlOrderStore
 from gongsheng.adapters.party_store import SqlPartyStore
 from gongsheng.adapters.period_store import SqlPeriodStore
@@ -42,3 +43,4 @@ class SqlStores:
         self.webhooks = SqlWebhookStore(conn)
         self.cases = SqlCaseStore(conn)
         self.risk = SqlRiskStore(conn)
+        self.network = SqlNetworkStore(conn)

@@ -13,14 +13,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
-
-from gongsheng.adapters import tables as t
 from gongsheng.services.idempotency import check_key, request_hash, same_request
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.ports.work import Work
 
 
-def run_keyed(uow: UnitOfWork, action: str, party_id: int, key: str, body: Mapping[str, Any],
+def run_keyed(uow: Work, action: str, party_id: int, key: str, body: Mapping[str, Any],
               apply: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
     """``(answer, replayed)``: the stored answer of ``key``, or ``apply()``'s, stored with it.
 
@@ -30,13 +27,10 @@ def run_keyed(uow: UnitOfWork, action: str, party_id: int, key: str, body: Mappi
     check_key(key)
     scoped = f"{action}:{party_id}:{key}"
     body_hash = request_hash(body)
-    prior = uow.conn.execute(select(t.action_requests.c.request_hash, t.action_requests.c.result)
-                             .where(t.action_requests.c.idem_key == scoped)).first()
+    prior = uow.requests.action(scoped)
     if prior is not None:
-        same_request(prior.request_hash, body_hash, key)
-        return dict(json.loads(prior.result)), True
+        same_request(prior[0], body_hash, key)
+        return dict(json.loads(prior[1])), True
     answer = apply()
-    uow.conn.execute(insert(t.action_requests), {"idem_key": scoped, "action": action,
-                                                 "request_hash": body_hash,
-                                                 "result": json.dumps(answer, sort_keys=True)})
+    uow.requests.add_action(scoped, action, body_hash, json.dumps(answer, sort_keys=True))
     return answer, False

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
-
-from gongsheng.adapters import tables as t
 from gongsheng.adapters.policy_file import parse_policy_text
 from gongsheng.domain.events import PolicyVersionScheduled
 from gongsheng.domain.policy import Policy
-from gongsheng.services.books import open_period, schedule_policy
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.books import schedule_policy
+from gongsheng.services.ports.work import Stores, Work
 
 
 def parse_policy(text: str) -> Policy:
@@ -25,23 +22,19 @@ def parse_policy(text: str) -> Policy:
     return parse_policy_text(text, "the policy")
 
 
-def versions(conn: Connection) -> dict[str, Any]:
+def versions(stores: Stores) -> dict[str, Any]:
     """Every stored version and the one the open period uses."""
-    pv = t.policy_versions
-    rows = conn.execute(select(pv.c.id, pv.c.name, pv.c.digest, pv.c.active_from_period,
-                               pv.c.created_at).order_by(pv.c.id)).all()
-    current = open_period(conn)
+    current = stores.periods.open_period()
     return {"open_period": current.seq, "current_version_id": current.policy_version_id,
-            "versions": [{"version_id": int(r.id), "name": r.name, "digest": r.digest,
-                          "active_from_period": r.active_from_period,
-                          "created_at": str(r.created_at) if r.created_at is not None else None}
-                         for r in rows]}
+            "versions": [{"version_id": v.version_id, "name": v.name, "digest": v.digest,
+                          "active_from_period": v.active_from_period, "created_at": v.created_at}
+                         for v in stores.policies.listed()]}
 
 
-def schedule_toml(uow: UnitOfWork, text: str) -> dict[str, Any]:
+def schedule_toml(uow: Work, text: str) -> dict[str, Any]:
     """Validate a TOML policy and schedule it from the next period (the caller commits)."""
     policy = parse_policy(text)
-    version, period = schedule_policy(uow.conn, policy)
+    version, period = schedule_policy(uow, policy)
     uow.record(PolicyVersionScheduled(period=period - 1, version_id=version, name=policy.name,
                                       digest=policy.digest, active_from_period=period))
     uow.audit("policy.uploaded", f"policy:{version}", {

@@ -12,16 +12,13 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, Table, bindparam, insert, select
-
-from gongsheng.adapters import tables as t
-from gongsheng.adapters.totals_store import add_idle_referee
 from gongsheng.domain.errors import AlreadyHeld, CodeTaken, InvalidInput, NotFound
 from gongsheng.domain.events import PartyRegistered
 from gongsheng.domain.money import parse_rate
 from gongsheng.domain.policy import Policy
-from gongsheng.services.books import LIFETIME, add_counters, current_policy, open_period
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.books import LIFETIME, policy_in_force
+from gongsheng.services.ports.network import Role
+from gongsheng.services.ports.work import Stores, Work
 
 CHANNELS = ("mall", "brand", "alliance")
 LEVELS = ("province", "city", "district")
@@ -59,71 +56,65 @@ def _name(name: str, what: str) -> str:
     return name
 
 
-def _party(uow: UnitOfWork, kind: str, name: str) -> int:
+def _party(uow: Work, kind: str, name: str) -> int:
     """A new party of ``kind``; records that it registered."""
     name = _name(name, kind)
-    party = int(uow.conn.execute(insert(t.parties).returning(t.parties.c.id),
-                                 {"kind": kind, "name": name}).scalar_one())
-    uow.record(PartyRegistered(period=open_period(uow.conn).seq, party_id=party, kind=kind,
+    party = uow.network.add_party(kind, name)
+    uow.record(PartyRegistered(period=uow.periods.open_period().seq, party_id=party, kind=kind,
                                name=name))
     uow.audit("party.registered", f"party:{party}", {"kind": kind, "name": name})
     return party
 
 
-def _exists(conn: Connection, table: Table, key: int | None, what: str) -> None:
+def _exists(stores: Stores, role: Role, key: int | None, what: str) -> None:
     if key is None:
         return
-    pk = next(iter(table.primary_key.columns))
-    if conn.execute(select(pk).where(pk == key)).first() is None:
+    if not stores.network.exists(role, key):
         raise NotFound(f"{what} {key} does not exist")
 
 
-def create_region(uow: UnitOfWork, name: str, level: str = "city", parent_id: int | None = None,
+def create_region(uow: Work, name: str, level: str = "city", parent_id: int | None = None,
                   merchant_universe: int = 0) -> int:
     """A region of the tree province > city > district, with its estimated merchant universe."""
     if level not in LEVELS:
         raise InvalidInput(f"region level must be one of {', '.join(LEVELS)}")
     if merchant_universe < 0:
         raise InvalidInput("merchant_universe must not be negative")
-    _exists(uow.conn, t.regions, parent_id, "parent region")
+    _exists(uow, "region", parent_id, "parent region")
     name = _name(name, "region")
-    region = int(uow.conn.execute(insert(t.regions).returning(t.regions.c.id), {
-        "name": name, "level": level, "parent_id": parent_id,
-        "merchant_universe": merchant_universe}).scalar_one())
+    region = uow.network.add_region(name, level, parent_id, merchant_universe)
     uow.audit("region.created", f"region:{region}", {
         "name": name, "level": level, "parent_id": parent_id,
         "merchant_universe": merchant_universe})
     return region
 
 
-def create_partner(uow: UnitOfWork, name: str, region_id: int, investment_fen: int) -> int:
+def create_partner(uow: Work, name: str, region_id: int, investment_fen: int) -> int:
     """A city partner holding a region from the current period; refused if the region is held."""
     if investment_fen < 0:
         raise InvalidInput("investment_fen must not be negative")
-    _exists(uow.conn, t.regions, region_id, "region")
-    held = uow.conn.execute(select(t.partners.c.party_id).where(
-        t.partners.c.region_id == region_id, t.partners.c.active)).first()
+    _exists(uow, "region", region_id, "region")
+    held = uow.network.region_holder(region_id)
     if held is not None:
-        raise AlreadyHeld(f"region {region_id} is already held by partner {held[0]}")
+        raise AlreadyHeld(f"region {region_id} is already held by partner {held}")
     party = _party(uow, "partner", name)
-    uow.conn.execute(insert(t.partners), {  # a concurrent holder: AlreadyHeld from the adapter
-        "party_id": party, "region_id": region_id, "investment_fen": investment_fen,
-        "term_start": open_period(uow.conn).seq, "active": True})
+    # a concurrent holder: AlreadyHeld from the adapter
+    uow.network.add_partner(party, region_id, investment_fen, uow.periods.open_period().seq)
     return party
 
 
-def create_promoter(uow: UnitOfWork, name: str, partner_id: int) -> int:
+def create_promoter(uow: Work, name: str, partner_id: int) -> int:
     """A ground promoter (地推) in a partner's team."""
-    _exists(uow.conn, t.partners, partner_id, "partner")
+    _exists(uow, "partner", partner_id, "partner")
     party = _party(uow, "promoter", name)
-    uow.conn.execute(insert(t.promoters), {"party_id": party, "partner_id": partner_id})
+    uow.network.add_promoter(party, partner_id)
     return party
 
 
-def create_business_manager(uow: UnitOfWork, name: str) -> int:
+def create_business_manager(uow: Work, name: str) -> int:
     """A business manager (商务经理) who signs merchants."""
     party = _party(uow, "bm", name)
-    uow.conn.execute(insert(t.business_managers), {"party_id": party})
+    uow.network.add_business_manager(party)
     return party
 
 
@@ -166,87 +157,77 @@ def merchant_rates(policy: Policy, terms: MerchantTerms) -> tuple[str, Decimal, 
     return category, rate, bm_rate
 
 
-def create_merchant(uow: UnitOfWork, terms: MerchantTerms, *, pending: bool = False) -> int:
+def create_merchant(uow: Work, terms: MerchantTerms, *, pending: bool = False) -> int:
     """Sign a merchant; refused when its concession or BM contract breaks the policy.
 
     A ``pending`` merchant is stored inactive (it takes no order) and counted only when it is
     approved (:func:`count_merchant`, from :mod:`gongsheng.services.signing`).
     """
-    conn = uow.conn
-    period, policy = current_policy(conn)
+    period, policy = policy_in_force(uow)
     if terms.channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}")
     category, rate, bm_rate = merchant_rates(policy, terms)
-    _exists(conn, t.regions, terms.region_id, "region")
-    _exists(conn, t.business_managers, terms.bm_id, "business manager")
-    _exists(conn, t.promoters, terms.promoter_id, "promoter")
+    _exists(uow, "region", terms.region_id, "region")
+    _exists(uow, "business manager", terms.bm_id, "business manager")
+    _exists(uow, "promoter", terms.promoter_id, "promoter")
     party = _party(uow, "merchant", terms.name)
-    conn.execute(insert(t.merchants), {
-        "party_id": party, "category": category, "channel": terms.channel,
-        "region_id": terms.region_id, "concession_rate": str(rate),
-        "accepts_vouchers": bool(terms.accepts_vouchers), "bm_id": terms.bm_id,
-        "bm_rate": str(bm_rate) if bm_rate is not None else None,
-        "promoter_id": terms.promoter_id, "active": not pending})
+    uow.network.add_merchant(party, category=category, channel=terms.channel,
+                             region_id=terms.region_id, concession_rate=rate,
+                             accepts_vouchers=bool(terms.accepts_vouchers), bm_id=terms.bm_id,
+                             bm_rate=bm_rate, promoter_id=terms.promoter_id, active=not pending)
     if not pending:
-        count_merchant(conn, terms.channel, terms.region_id, period.seq)
+        count_merchant(uow, terms.channel, terms.region_id, period.seq)
     return party
 
 
-def count_merchant(conn: Connection, channel: str, region_id: int, period: int) -> None:
+def count_merchant(stores: Stores, channel: str, region_id: int, period: int) -> None:
     """Count a merchant that starts trading in ``period`` (lifetime, channel, region, period)."""
-    add_counters(conn, LIFETIME, {"merchants": 1, f"merchants:channel:{channel}": 1,
-                                  f"merchants:region:{region_id}": 1})
-    add_counters(conn, period, {"new_merchants": 1})
+    stores.periods.add_counters(LIFETIME, {"merchants": 1, f"merchants:channel:{channel}": 1,
+                                           f"merchants:region:{region_id}": 1})
+    stores.periods.add_counters(period, {"new_merchants": 1})
 
 
-def create_consumer(uow: UnitOfWork, name: str, referrer_id: int | None = None,
+def create_consumer(uow: Work, name: str, referrer_id: int | None = None,
                     home_merchant_id: int | None = None) -> int:
     """A consumer, optionally referred by another consumer and brought in by a merchant."""
-    conn = uow.conn
-    _exists(conn, t.consumers, referrer_id, "referrer")
-    _exists(conn, t.merchants, home_merchant_id, "home merchant")
+    _exists(uow, "consumer", referrer_id, "referrer")
+    _exists(uow, "merchant", home_merchant_id, "home merchant")
     party = _party(uow, "consumer", name)
     for attempt in range(REFERRAL_CODE_ATTEMPTS):
         try:
-            with conn.begin_nested():
-                conn.execute(insert(t.consumers), {
-                    "party_id": party, "referrer_id": referrer_id,
-                    "home_merchant_id": home_merchant_id, "referral_code": new_referral_code()})
+            uow.network.add_consumer(party, referrer_id, home_merchant_id, new_referral_code())
             break
         except CodeTaken:  # the code was drawn before: draw another
             if attempt == REFERRAL_CODE_ATTEMPTS - 1:
                 raise
-    add_counters(conn, LIFETIME, {"consumers": 1})
-    add_counters(conn, open_period(conn).seq, {"new_consumers": 1})
+    uow.periods.add_counters(LIFETIME, {"consumers": 1})
+    uow.periods.add_counters(uow.periods.open_period().seq, {"new_consumers": 1})
     if referrer_id is not None:
-        add_idle_referee(conn, referrer_id)
+        uow.network.add_idle_referee(referrer_id)
     return party
 
 
-def consumer_by_referral_code(uow: UnitOfWork, code: str) -> int:
+def consumer_by_referral_code(uow: Work, code: str) -> int:
     """The consumer a referral code names, read as typed (any case, spaces or dashes, and the
     letters Crockford's alphabet leaves out read as the digits they look like). Codes given
     before codes were base 32 (eight hexadecimal digits) are found as they were stored."""
-    by_code = select(t.consumers.c.party_id).where(t.consumers.c.referral_code == bindparam("c"))
-    found = uow.conn.execute(by_code, {"c": normalise_referral_code(code)}).scalar_one_or_none()
+    found = uow.network.consumer_by_referral_code(normalise_referral_code(code))
     if found is None:
-        found = uow.conn.execute(by_code, {"c": code.strip().lower()}).scalar_one_or_none()
+        found = uow.network.consumer_by_referral_code(code.strip().lower())
     if found is None:
         raise NotFound(f"no consumer has referral code {code!r}")
-    return int(found)
+    return found
 
 
-def set_merchant_rate(uow: UnitOfWork, merchant_id: int, rate: Decimal) -> None:
+def set_merchant_rate(uow: Work, merchant_id: int, rate: Decimal) -> None:
     """Change a merchant's concession rate (checked against its BM contract)."""
-    row = uow.conn.execute(select(t.merchants.c.bm_rate)
-                           .where(t.merchants.c.party_id == merchant_id)).first()
-    if row is None:
+    contract = uow.network.merchant_contract(merchant_id)
+    if contract is None:
         raise NotFound(f"merchant {merchant_id} does not exist")
-    _, policy = current_policy(uow.conn)
-    if row[0] is not None:
-        policy.check_contract(rate, Decimal(row[0]))
+    _, policy = policy_in_force(uow)
+    if contract[0] is not None:
+        policy.check_contract(rate, contract[0])
     else:
         policy.check_concession_rate(rate)
-    uow.conn.execute(t.merchants.update().where(t.merchants.c.party_id == merchant_id)
-                     .values(concession_rate=str(rate)))
+    uow.network.set_concession_rate(merchant_id, rate)
     uow.audit("merchant.rate_changed", f"party:{merchant_id}", {"concession_rate": str(rate)})

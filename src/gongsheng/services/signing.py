@@ -155,7 +155,7 @@ def approve(uow: UnitOfWork, merchant_id: int, by: str,
     _decide(conn, merchant_id, "approved", by, None)
     uow.audit("approval.decided", f"party:{merchant_id}", {"decision": "approved"})
     conn.execute(update(t.merchants).where(t.merchants.c.party_id == merchant_id).values(active=True))
-    registry.count_merchant(conn, row.channel, int(row.region_id), open_period(conn).seq)
+    registry.count_merchant(uow, row.channel, int(row.region_id), open_period(conn).seq)
     if invitations.has_login(conn, merchant_id):
         return None
     return invitations.invite(uow, merchant_id, by, hours)

@@ -9,40 +9,33 @@ ended term is never reopened (a new term is a new partner), and its promoters si
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-
-from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import Conflict, InvalidInput, NotFound
 from gongsheng.services import registry
-from gongsheng.services.books import open_period
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.ports.work import Work
 
 MAX_TERM = 1200
 
 
-def assign(uow: UnitOfWork, name: str, region_id: int, investment_fen: int,
+def assign(uow: Work, name: str, region_id: int, investment_fen: int,
            term_periods: int | None = None) -> int:
     """A new partner holding ``region_id`` from the open period, for ``term_periods`` if agreed."""
     if term_periods is not None and not 1 <= term_periods <= MAX_TERM:
         raise InvalidInput(f"term_periods must lie in 1..{MAX_TERM}")
     partner = registry.create_partner(uow, name, region_id, investment_fen)
     if term_periods is not None:
-        uow.conn.execute(update(t.partners).where(t.partners.c.party_id == partner)
-                         .values(term_periods=term_periods))
+        uow.network.set_term_periods(partner, term_periods)
     return partner
 
 
-def end_term(uow: UnitOfWork, partner_id: int) -> int:
+def end_term(uow: Work, partner_id: int) -> int:
     """End a partner's term in the open period; returns that period (the term's last)."""
-    row = uow.conn.execute(select(t.partners.c.active).where(t.partners.c.party_id == partner_id)).first()
-    if row is None:
+    active = uow.network.partner_active(partner_id)
+    if active is None:
         raise NotFound(f"partner {partner_id} does not exist")
-    if not row.active:
+    if not active:
         raise Conflict(f"partner {partner_id}'s term has already ended")
     uow.lock_books()  # an order in flight keeps the partner it read; the next one sees the end
-    period = open_period(uow.conn).seq
-    uow.conn.execute(update(t.partners).where(t.partners.c.party_id == partner_id,
-                                              t.partners.c.active)
-                     .values(active=False, term_end=period))
+    period = uow.periods.open_period().seq
+    uow.network.end_term(partner_id, period)
     uow.audit("term.ended", f"party:{partner_id}", {"term_end": period})
     return period

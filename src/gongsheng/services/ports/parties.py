@@ -18,3 +18,8 @@ class PartyStore(Protocol):
     def region_universes(self) -> list[tuple[int, str, int]]:
         """Every region ``(id, name, merchant universe)``, by id."""
         ...
+
+    def add_with_id(self, party_id: int, kind: str, name: str) -> None:
+        """Store a party under an explicit id (the platform's, party 1); the next party stored
+        without one gets a higher id."""
+        ...

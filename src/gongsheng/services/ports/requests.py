@@ -27,3 +27,11 @@ class RequestStore(Protocol):
 
     def add_close_request(self, key: str, period: int, request_hash: str) -> None:
         ...
+
+    def action(self, key: str) -> tuple[str, str] | None:
+        """``(request hash, answer as JSON)`` of an action stored under ``key``."""
+        ...
+
+    def add_action(self, key: str, action: str, request_hash: str, answer: str) -> None:
+        """Store an action's answer (JSON) under ``key``."""
+        ...

@@ -14,6 +14,7 @@ from gongsheng.services.ports.forecasts import ForecastStore
 from gongsheng.services.ports.freezes import FreezeStore
 from gongsheng.services.ports.holdings import HoldingStore
 from gongsheng.services.ports.ledger import LedgerStore
+from gongsheng.services.ports.network import NetworkStore
 from gongsheng.services.ports.orders import OrderStore
 from gongsheng.services.ports.parties import PartyStore
 from gongsheng.services.ports.periods import PeriodStore
@@ -64,6 +65,8 @@ class Stores(Protocol):
     def cases(self) -> CaseStore: ...
     @property
     def risk(self) -> RiskStore: ...
+    @property
+    def network(self) -> NetworkStore: ...
 
 
 class Work(Stores, Protocol):

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from gongsheng.entrypoints.api.deps import ActingPlatform, AdminUser, CurrentUser, PlatformDep
 from gongsheng.entrypoints.api.schemas import PolicyIn, PolicyScheduled, PolicyVersions
 from gongsheng.services import policies
+from gongsheng.services.unit_of_work import stores_on
 
 router = APIRouter(tags=["policy"])
 
@@ -17,7 +18,7 @@ router = APIRouter(tags=["policy"])
 @router.get("/policy/versions", response_model=PolicyVersions)
 def list_versions(_: CurrentUser, platform: PlatformDep) -> PolicyVersions:
     """Every stored policy version and the one the open period uses."""
-    return PolicyVersions(**platform.read(policies.versions))
+    return PolicyVersions(**platform.read(lambda conn: policies.versions(stores_on(conn))))
 
 
 @router.post("/policy/versions", status_code=201, response_model=PolicyScheduled,
