@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -33,6 +34,11 @@ from gongsheng.domain.policy import Policy
 from gongsheng.services.ordering import OrderRequest, OrderResult
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms
+
+# Property tests check results, not speed: Hypothesis's default 200 ms deadline per example fails
+# them on a busy shared machine (a test then "fails" for taking 300 ms). Benchmarks measure speed.
+settings.register_profile("gongsheng", deadline=None)
+settings.load_profile("gongsheng")
 
 # a stored forecast is refreshed after each close: tiny in tests (entrypoints/forecasting.py)
 os.environ.setdefault("GONGSHENG_FORECAST_RUNS", "3")
