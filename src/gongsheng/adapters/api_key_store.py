@@ -1,4 +1,5 @@
-"""The ``api_keys`` table: insert, list, revoke, find by lookup id, and note a use.
+"""The ``api_keys`` table: insert, list, revoke, find by lookup id, and note a use
+(:class:`SqlApiKeyStore`, the port's implementation on a connection).
 
 :func:`key_by_lookup` is the one read that verifying a key costs (the unique index on
 ``lookup``); :func:`note_use` is a conditional update that writes only when the stored
@@ -74,7 +75,27 @@ def note_use_unless_busy(engine: Engine, key_id: int, now_ms: int, resolution_ms
         pass
 
 
-def party_kind(conn: Connection, party_id: int) -> str | None:
-    """The kind of party ``party_id`` (None when there is none)."""
-    kind = conn.execute(select(t.parties.c.kind).where(t.parties.c.id == party_id)).scalar()
-    return None if kind is None else str(kind)
+class SqlApiKeyStore:
+    """:class:`~gongsheng.services.ports.api_keys.ApiKeyStore` on a connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, *, lookup: str, secret_digest: str, label: str, party_id: int | None,
+            scopes: Iterable[str], rate_limit: str | None, expires_ms: int | None,
+            created_by: int | None) -> int:
+        return insert_key(self.conn, lookup=lookup, secret_digest=secret_digest, label=label,
+                          party_id=party_id, scopes=scopes, rate_limit=rate_limit,
+                          expires_ms=expires_ms, created_by=created_by)
+
+    def key(self, key_id: int) -> Any:
+        return key_row(self.conn, key_id)
+
+    def keys(self, *, include_revoked: bool = True) -> list[Any]:
+        return key_rows(self.conn, include_revoked=include_revoked)
+
+    def by_lookup(self, lookup: str) -> Any:
+        return key_by_lookup(self.conn, lookup)
+
+    def revoke(self, key_id: int, now_ms: int) -> None:
+        revoke(self.conn, key_id, now_ms)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from gongsheng.adapters.account_store import SqlAccountStore
+from gongsheng.adapters.api_key_store import SqlApiKeyStore
 from gongsheng.adapters.case_store import SqlCaseStore
+from gongsheng.adapters.cashier_store import SqlCashierStore
 from gongsheng.adapters.external_id_store import SqlExternalIdStore
 from gongsheng.adapters.forecast_store import SqlForecastStore
 from gongsheng.adapters.freeze_store import SqlFreezeStore
@@ -44,3 +47,6 @@ class SqlStores:
         self.cases = SqlCaseStore(conn)
         self.risk = SqlRiskStore(conn)
         self.network = SqlNetworkStore(conn)
+        self.accounts = SqlAccountStore(conn)
+        self.api_keys = SqlApiKeyStore(conn)
+        self.cashier = SqlCashierStore(conn)

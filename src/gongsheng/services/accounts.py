@@ -17,14 +17,13 @@ import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
 
-from gongsheng.adapters import account_store
-from gongsheng.adapters import tables as t
 from gongsheng.adapters.database import read_once
+from gongsheng.domain.accounts import NewAccount, StoredAccount
 from gongsheng.domain.errors import AlreadyHeld, Conflict, InvalidInput, NotFound, Unauthorized
 from gongsheng.services.passwords import check_password, hash_password, verify_password
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.ports.work import Stores, Work
+from gongsheng.services.unit_of_work import Connection, Engine, stores_on
 from gongsheng.services.usernames import normalise, username_key
 
 ROLES = ("admin", "consumer", "merchant", "bm", "partner", "promoter")
@@ -48,20 +47,17 @@ class Account:
     generation: int = 0
 
 
-def _account(row: Row[tuple[object, ...]] | Row[object]) -> Account:
-    m = row._mapping
-    party = m["party_id"]
-    return Account(int(m["id"]), str(m["username"]), str(m["role"]),
-                   None if party is None else int(party), int(m["session_generation"]))
+def _account(row: StoredAccount) -> Account:
+    return Account(row.id, row.username, row.role, row.party_id, row.generation)
 
 
-def _check_role(conn: Connection, role: str, party_id: int | None) -> int | None:
+def _check_role(stores: Stores, role: str, party_id: int | None) -> int | None:
     """The party an account of ``role`` is bound to (None for an admin), checked."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if role == "admin":
         return None
-    kind = conn.execute(select(t.parties.c.kind).where(t.parties.c.id == party_id)).scalar()
+    kind = None if party_id is None else stores.parties.kind(party_id)
     if kind is None:
         raise NotFound(f"party {party_id} does not exist")
     if kind != role:
@@ -69,38 +65,31 @@ def _check_role(conn: Connection, role: str, party_id: int | None) -> int | None
     return party_id
 
 
-def _claim_name(conn: Connection, username: str) -> tuple[str, str]:
+def _claim_name(stores: Stores, username: str) -> tuple[str, str]:
     """``(stored name, key)`` of a new account; :class:`AlreadyHeld` if the name or a look-alike is taken."""
     name = normalise(username)
     key = username_key(name)
-    if conn.execute(select(t.users.c.id).where(or_(t.users.c.username_key == key,
-                                                   t.users.c.username == name))).first():
+    if stores.accounts.name_taken(name, key):
         raise AlreadyHeld(f"username {name!r} is taken (or one that reads the same)")
     return name, key
 
 
-def create_account(uow: UnitOfWork, username: str, password: str, role: str,
+def create_account(uow: Work, username: str, password: str, role: str,
                    party_id: int | None = None, *, demo: bool = False) -> Account:
     """Create a login; refused for a taken (or look-alike) username, a weak password or a
     role/party mismatch."""
-    conn = uow.conn
-    name, key = _claim_name(conn, username)
+    name, key = _claim_name(uow, username)
     check_password(password, name)
-    party_id = _check_role(conn, role, party_id)
-    new_id = conn.execute(insert(t.users).returning(t.users.c.id), {
-        "username": name, "username_key": key, "password_hash": hash_password(password),
-        "role": role, "party_id": party_id, "demo": demo}).scalar_one()
+    party_id = _check_role(uow, role, party_id)
+    new_id = uow.accounts.add(NewAccount(name, key, hash_password(password), role, party_id, demo))
     uow.audit("account.created", f"account:{name}", {"role": role, "party_id": party_id})
-    return Account(int(new_id), name, role, party_id)
+    return Account(new_id, name, role, party_id)
 
 
-def _find(conn: Connection, username: str) -> Row[tuple[object, ...]] | None:
+def _find(stores: Stores, username: str) -> StoredAccount | None:
     """The account a typed name signs in to: the exact stored name, else its look-alike key."""
     name = (username or "").strip()[:400]
-    key = username_key(name)
-    u = t.users
-    return conn.execute(select(u).where(or_(u.c.username == name, u.c.username_key == key))
-                        .order_by((u.c.username == name).desc()).limit(1)).first()
+    return stores.accounts.find(name, username_key(name))
 
 
 def authenticate(conn: Connection, username: str, password: str) -> Account:
@@ -109,7 +98,7 @@ def authenticate(conn: Connection, username: str, password: str) -> Account:
     The same argon2 work is done whether or not the name exists. A disabled account is refused
     (saying so only to a caller who knew its password).
     """
-    row = _find(conn, username)
+    row = _find(stores_on(conn), username)
     if not verify_password(None if row is None else row.password_hash, password or ""):
         raise Unauthorized(FAILED)
     assert row is not None
@@ -120,9 +109,8 @@ def authenticate(conn: Connection, username: str, password: str) -> Account:
 
 def check_session(conn: Connection, account_id: int, generation: int) -> None:
     """:class:`Unauthorized` unless the account exists, is enabled and still in ``generation``."""
-    row = conn.execute(select(t.users.c.session_generation, t.users.c.disabled)
-                       .where(t.users.c.id == account_id)).first()
-    if row is None or row.disabled or int(row.session_generation) != generation:
+    found = stores_on(conn).accounts.session(account_id)
+    if found is None or found[1] or found[0] != generation:
         raise Unauthorized(ENDED)
 
 
@@ -132,57 +120,52 @@ def check_session_now(engine: Engine, account_id: int, generation: int) -> None:
     read_once(engine, lambda conn: check_session(conn, account_id, generation))
 
 
-def end_sessions(uow: UnitOfWork, account_id: int) -> None:
+def end_sessions(uow: Work, account_id: int) -> None:
     """Sign out: every token of the account issued so far stops working."""
-    uow.conn.execute(update(t.users).where(t.users.c.id == account_id)
-                     .values(session_generation=t.users.c.session_generation + 1))
+    uow.accounts.end_sessions(account_id)
 
 
-def change_password(uow: UnitOfWork, account_id: int, current: str, new: str) -> None:
+def change_password(uow: Work, account_id: int, current: str, new: str) -> None:
     """Replace the caller's password (the current one must be given); ends every session."""
-    row = uow.conn.execute(select(t.users).where(t.users.c.id == account_id)).first()
+    row = uow.accounts.by_id(account_id)
     if row is None or row.disabled:
         raise Unauthorized(ENDED)
     if not verify_password(row.password_hash, current or ""):
         raise Unauthorized("the current password is wrong")
     if new == current:
         raise InvalidInput("the new password must differ from the current one")
-    _store_password(uow.conn, account_id, row.username, new)
+    _store_password(uow, account_id, row.username, new)
     uow.audit("account.password_changed", f"account:{row.username}")
 
 
-def reset_password(uow: UnitOfWork, username: str, new: str) -> Account:
+def reset_password(uow: Work, username: str, new: str) -> Account:
     """Set an account's password (the operator's console); ends every session."""
-    row = _by_name(uow.conn, username)
-    _store_password(uow.conn, int(row.id), row.username, new)
+    row = _by_name(uow, username)
+    _store_password(uow, row.id, row.username, new)
     uow.audit("account.password_reset", f"account:{row.username}")
     return _account(row)
 
 
-def _store_password(conn: Connection, account_id: int, username: str, new: str) -> None:
+def _store_password(stores: Stores, account_id: int, username: str, new: str) -> None:
     check_password(new, username)
-    conn.execute(update(t.users).where(t.users.c.id == account_id).values(
-        password_hash=hash_password(new), session_generation=t.users.c.session_generation + 1))
+    stores.accounts.set_password(account_id, hash_password(new))
 
 
-def _by_name(conn: Connection, username: str) -> Row[tuple[object, ...]]:
-    row = _find(conn, username)
+def _by_name(stores: Stores, username: str) -> StoredAccount:
+    row = _find(stores, username)
     if row is None:
         raise NotFound(f"there is no account {username!r}")
     return row
 
 
-def set_disabled(uow: UnitOfWork, username: str, disabled: bool, *, by: int | None = None) -> Account:
+def set_disabled(uow: Work, username: str, disabled: bool, *, by: int | None = None) -> Account:
     """Disable (or enable again) an account; disabling ends every session. ``by`` is the acting
     admin's account id: an admin cannot disable themself."""
-    row = _by_name(uow.conn, username)
-    if disabled and by is not None and int(row.id) == by:
+    row = _by_name(uow, username)
+    if disabled and by is not None and row.id == by:
         raise Conflict("you cannot disable your own account")
-    changes: dict[str, object] = {"disabled": disabled}
-    if disabled:
-        changes["session_generation"] = t.users.c.session_generation + 1
-    uow.conn.execute(update(t.users).where(t.users.c.id == row.id).values(changes))
-    if bool(row.disabled) != disabled:
+    uow.accounts.set_disabled(row.id, disabled)
+    if row.disabled != disabled:
         uow.audit("account.disabled" if disabled else "account.enabled",
                   f"account:{row.username}", {"disabled": disabled})
     return _account(row)
@@ -193,7 +176,7 @@ def new_demo_password() -> str:
     return secrets.token_urlsafe(DEMO_PASSWORD_BYTES)
 
 
-def create_demo_accounts(uow: UnitOfWork, logins: list[tuple[str, str, int | None, str]]) -> int:
+def create_demo_accounts(uow: Work, logins: list[tuple[str, str, int | None, str]]) -> int:
     """Logins ``(username, role, party_id, password)`` marked ``demo``, each with its own password.
 
     Only ``gongsheng demo`` (and tests) call this, on databases it made; taken usernames are
@@ -202,71 +185,57 @@ def create_demo_accounts(uow: UnitOfWork, logins: list[tuple[str, str, int | Non
     """
     names = [normalise(u) for u, _, _, _ in logins]
     keys = [username_key(n) for n in names]
-    u = t.users
-    taken = set(uow.conn.execute(select(u.c.username_key).where(u.c.username_key.in_(keys))).scalars())
+    taken = uow.accounts.keys_taken(keys)
     rows = []
     for name, key, (_, role, party, password) in zip(names, keys, logins, strict=True):
         if key in taken or role not in ROLES:
             continue
         taken.add(key)
-        rows.append({"username": name, "username_key": key, "password_hash": _demo_hash(name, role, password),
-                     "role": role, "party_id": party, "demo": True})
+        rows.append(NewAccount(name, key, _demo_hash(name, role, password), role, party, True))
     if rows:
-        uow.conn.execute(insert(u), rows)
+        uow.accounts.add_many(rows)
         uow.audit("account.demo_logins_created", "accounts:demo", {"count": len(rows)})
     return len(rows)
 
 
-
-def database_id(uow: UnitOfWork) -> str:
+def database_id(uow: Work) -> str:
     """The database's random identity (made at first use; concurrent first uses agree)."""
-    return account_store.database_id(uow.conn)
+    return uow.accounts.database_id()
 
 
 def demo_logins_sharing_a_password(conn: Connection) -> list[str]:
     """Usernames of demo logins whose password hash another login has too (an earlier demo
     gave every login one password)."""
-    u = t.users
-    shared = select(u.c.password_hash).group_by(u.c.password_hash).having(func.count() > 1)
-    return list(conn.execute(select(u.c.username).where(u.c.demo, u.c.password_hash.in_(shared))
-                             .order_by(u.c.id)).scalars())
+    return stores_on(conn).accounts.demo_logins_sharing_a_password()
 
 
 def demo_logins(conn: Connection) -> list[tuple[str, str, int | None]]:
     """``(username, role, party_id)`` of every demo login, in the order they were made."""
-    u = t.users
-    return [(str(n), str(r), None if p is None else int(p)) for n, r, p in conn.execute(
-        select(u.c.username, u.c.role, u.c.party_id).where(u.c.demo).order_by(u.c.id)).all()]
+    return stores_on(conn).accounts.demo_logins()
 
 
 def demo_login_count(conn: Connection) -> int:
     """How many demo logins the database holds (none: not made by ``gongsheng demo``)."""
-    return int(conn.execute(select(func.count()).select_from(t.users).where(t.users.c.demo)).scalar_one())
+    return stores_on(conn).accounts.demo_login_count()
 
 
 def parties_without_login(conn: Connection) -> list[tuple[int, str]]:
     """``(party_id, kind)`` of every party (never the platform) no login is bound to, by id."""
-    u, p = t.users, t.parties
-    return [(int(pid), str(kind)) for pid, kind in conn.execute(
-        select(p.c.id, p.c.kind).select_from(p.outerjoin(u, u.c.party_id == p.c.id))
-        .where(p.c.kind != "platform", u.c.id.is_(None)).order_by(p.c.id)).all()]
+    return stores_on(conn).accounts.parties_without_login()
 
 
 def has_login(conn: Connection, username: str) -> bool:
     """Whether a login of exactly this stored name exists."""
-    return conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first() is not None
+    return stores_on(conn).accounts.has_login(username)
 
 
-def reset_demo_passwords(uow: UnitOfWork, passwords: dict[str, str]) -> None:
+def reset_demo_passwords(uow: Work, passwords: dict[str, str]) -> None:
     """Give demo logins new passwords (``username -> password``); ends their sessions."""
-    u = t.users
     for name, password in passwords.items():
-        row = uow.conn.execute(select(u.c.role).where(u.c.username == name, u.c.demo)).first()
-        if row is None:
+        role = uow.accounts.demo_role(name)
+        if role is None:
             continue
-        uow.conn.execute(update(u).where(u.c.username == name).values(
-            password_hash=_demo_hash(name, row.role, password),
-            session_generation=u.c.session_generation + 1))
+        uow.accounts.set_demo_password(name, _demo_hash(name, role, password))
 
 
 def _demo_hash(username: str, role: str, password: str) -> str:

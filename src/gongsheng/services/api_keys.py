@@ -23,14 +23,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from limits import parse as parse_rate
-from sqlalchemy import Connection, Engine
 
-from gongsheng.adapters import api_key_store as store
+from gongsheng.adapters.api_key_store import note_use_unless_busy
 from gongsheng.adapters.database import read_once
 from gongsheng.domain import api_keys as keys
 from gongsheng.domain.api_keys import Scope
 from gongsheng.domain.errors import InvalidInput, NotFound, Unauthorized
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.ports.work import Work
+from gongsheng.services.unit_of_work import Connection, Engine, stores_on
 
 REFUSED = "the API key is not valid"
 
@@ -101,7 +101,7 @@ def check_rate(text: str | None) -> str | None:
     return text
 
 
-def issue_key(uow: UnitOfWork, label: str, scopes: Iterable[str], *, now_ms: int,
+def issue_key(uow: Work, label: str, scopes: Iterable[str], *, now_ms: int,
               party_id: int | None = None, expires_ms: int | None = None,
               rate_limit: str | None = None, created_by: int | None = None) -> IssuedKey:
     """A new key with ``scopes``, bound to ``party_id`` (None: the platform); shown this once."""
@@ -111,7 +111,7 @@ def issue_key(uow: UnitOfWork, label: str, scopes: Iterable[str], *, now_ms: int
     chosen = keys.parse_scopes(scopes)
     kind = None
     if party_id is not None:
-        kind = store.party_kind(uow.conn, party_id)
+        kind = uow.parties.kind(party_id)
         if kind is None:
             raise NotFound(f"party {party_id} does not exist")
         if kind == "platform":
@@ -121,30 +121,29 @@ def issue_key(uow: UnitOfWork, label: str, scopes: Iterable[str], *, now_ms: int
         raise InvalidInput("a key's expiry must lie in the future")
     lookup = secrets.token_hex(keys.LOOKUP_CHARS // 2)
     text = keys.format_key(lookup, secrets.token_urlsafe(keys.SECRET_BYTES))
-    key_id = store.insert_key(uow.conn, lookup=lookup, secret_digest=keys.digest(text),
-                              label=label, party_id=party_id, scopes=chosen,
-                              rate_limit=check_rate(rate_limit), expires_ms=expires_ms,
-                              created_by=created_by)
+    key_id = uow.api_keys.add(lookup=lookup, secret_digest=keys.digest(text), label=label,
+                              party_id=party_id, scopes=chosen, rate_limit=check_rate(rate_limit),
+                              expires_ms=expires_ms, created_by=created_by)
     uow.audit("apikey.created", f"apikey:{key_id}", {
         "label": label, "party_id": party_id, "scopes": sorted(s.value for s in chosen),
         "expires_ms": expires_ms})
-    return IssuedKey(_view(store.key_row(uow.conn, key_id), now_ms), text)
+    return IssuedKey(_view(uow.api_keys.key(key_id), now_ms), text)
 
 
 def list_keys(conn: Connection, *, now_ms: int, include_revoked: bool = True) -> list[KeyView]:
     """Every key (never its secret), oldest first."""
-    return [_view(r, now_ms) for r in store.key_rows(conn, include_revoked=include_revoked)]
+    return [_view(r, now_ms) for r in stores_on(conn).api_keys.keys(include_revoked=include_revoked)]
 
 
-def revoke_key(uow: UnitOfWork, key_id: int, *, now_ms: int) -> KeyView:
+def revoke_key(uow: Work, key_id: int, *, now_ms: int) -> KeyView:
     """Revoke a key: refused from its next request on. Revoking it again changes nothing."""
-    row = store.key_row(uow.conn, key_id)
+    row = uow.api_keys.key(key_id)
     if row is None:
         raise NotFound(f"API key {key_id} does not exist")
-    store.revoke(uow.conn, key_id, now_ms)
+    uow.api_keys.revoke(key_id, now_ms)
     if row.revoked_ms is None:  # revoking again changes nothing and records nothing
         uow.audit("apikey.revoked", f"apikey:{key_id}", {"revoked_ms": now_ms})
-    return _view(store.key_row(uow.conn, key_id), now_ms)
+    return _view(uow.api_keys.key(key_id), now_ms)
 
 
 def verify_key(engine: Engine, text: str, *, now_ms: int) -> ActiveKey:
@@ -160,11 +159,11 @@ def verify_key(engine: Engine, text: str, *, now_ms: int) -> ActiveKey:
     if status != "active":
         raise Unauthorized(f"the API key is {status}; ask an administrator for a new one")
     if keys.last_used_due(row.last_used_ms, now_ms):
-        store.note_use_unless_busy(engine, int(row.id), now_ms, keys.LAST_USED_RESOLUTION_MS)
+        note_use_unless_busy(engine, int(row.id), now_ms, keys.LAST_USED_RESOLUTION_MS)
     return ActiveKey(int(row.id), keys.PREFIX + row.lookup, row.label,
                      None if row.party_id is None else int(row.party_id), row.party_kind,
                      frozenset(Scope(s) for s in row.scopes.split()), row.rate_limit)
 
 
 def _read(engine: Engine, lookup: str) -> Any:
-    return read_once(engine, lambda conn: store.key_by_lookup(conn, lookup))
+    return read_once(engine, lambda conn: stores_on(conn).api_keys.by_lookup(lookup))

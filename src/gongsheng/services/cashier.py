@@ -16,15 +16,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
-
-from gongsheng.adapters import tables as t
 from gongsheng.domain import pay_codes as codes
 from gongsheng.domain.errors import InvalidInput, NotFound, PayCodeRefused
 from gongsheng.domain.orders import voucher_limit
 from gongsheng.services import ordering
-from gongsheng.services.books import current_policy
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.books import policy_in_force
+from gongsheng.services.ports.work import Stores, Work
 
 QR_PREFIX = "gongsheng:pay:"
 _CODE = re.compile(r"^\s*(?:gongsheng:pay:)?(\d{1,15})(?:\s*[:\-\s]\s*([0-9A-Za-z\-\s]{12,40}))?\s*$")
@@ -58,16 +55,13 @@ def shown_code(consumer_id: int, code: str | None) -> str:
     return str(consumer_id) + (f"-{codes.display(code)}" if code else "")
 
 
-def code_limit(conn: Connection, consumer_id: int, code: str, merchant_id: int) -> int:
+def code_limit(stores: Stores, consumer_id: int, code: str, merchant_id: int) -> int:
     """The vouchers a live pay code allows at this merchant; :class:`PayCodeRefused` otherwise."""
-    p = t.pay_codes
-    limit = conn.execute(select(p.c.max_voucher_fen).where(
-        p.c.code_hash == codes.code_hash(code), p.c.consumer_id == consumer_id,
-        p.c.used_key.is_(None), p.c.expires_at > dt.datetime.now(dt.UTC),
-        p.c.merchant_id.is_(None) | (p.c.merchant_id == merchant_id))).scalar()
+    limit = stores.cashier.code_limit(codes.code_hash(code), consumer_id, merchant_id,
+                                      dt.datetime.now(dt.UTC))
     if limit is None:
         raise PayCodeRefused()
-    return int(limit)
+    return limit
 
 
 def order_key(merchant_id: int, form_key: str) -> str:
@@ -78,35 +72,34 @@ def order_key(merchant_id: int, form_key: str) -> str:
     return f"cashier:{merchant_id}:{form_key}"
 
 
-def sell(uow: UnitOfWork, merchant_id: int, amount_fen: int, consumer_code: str,
+def sell(uow: Work, merchant_id: int, amount_fen: int, consumer_code: str,
          form_key: str) -> ordering.OrderResult:
     """Place the sale the cashier rang up (see the module's docstring)."""
     key = order_key(merchant_id, form_key)
     entered = parse_code(consumer_code)
-    conn = uow.conn
-    row = conn.execute(select(t.merchants.c.channel, t.merchants.c.accepts_vouchers)
-                       .where(t.merchants.c.party_id == merchant_id)).first()
-    if row is None:
+    till = uow.cashier.till(merchant_id)
+    if till is None:
         raise NotFound(f"merchant {merchant_id} does not exist")
-    voucher = _replayed_voucher(conn, key)
+    channel, accepts_vouchers = till
+    voucher = _replayed_voucher(uow, key)
     if voucher is not None:  # the same form again: the first answer (its code is spent)
         return ordering.place_order(uow, ordering.OrderRequest(
             entered.consumer_id, merchant_id, amount_fen, voucher, key))
     voucher = 0
-    if entered.pay_code is not None and row.accepts_vouchers:
-        _, policy = current_policy(conn)
-        allowed = code_limit(conn, entered.consumer_id, entered.pay_code, merchant_id)
-        voucher = min(allowed, int(voucher_limit(policy, amount_fen, at_mall=row.channel == "mall")))
+    if entered.pay_code is not None and accepts_vouchers:
+        _, policy = policy_in_force(uow)
+        allowed = code_limit(uow, entered.consumer_id, entered.pay_code, merchant_id)
+        voucher = min(allowed, int(voucher_limit(policy, amount_fen, at_mall=channel == "mall")))
     return ordering.place_order(uow, ordering.OrderRequest(
         entered.consumer_id, merchant_id, amount_fen, voucher, key,
         entered.pay_code if voucher else None))
 
 
-def _replayed_voucher(conn: Connection, key: str) -> int | None:
+def _replayed_voucher(stores: Stores, key: str) -> int | None:
     """The voucher part of the order first placed under ``key``, if any.
 
     A replay is checked by the order's body hash (consumer, merchant, amount, voucher part), so
     a resubmitted form with another amount or consumer is still a conflict (409).
     """
-    found = conn.execute(select(t.orders.c.voucher_fen).where(t.orders.c.idem_key == key)).scalar()
-    return None if found is None else int(found)
+    found = stores.orders.by_key(key)
+    return None if found is None else int(found["voucher_fen"])

@@ -7,7 +7,10 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gongsheng.domain.events import Event
+from gongsheng.services.ports.accounts import AccountStore
+from gongsheng.services.ports.api_keys import ApiKeyStore
 from gongsheng.services.ports.cases import CaseStore
+from gongsheng.services.ports.cashier import CashierStore
 from gongsheng.services.ports.closing import ClosingStore
 from gongsheng.services.ports.external_ids import ExternalIdStore
 from gongsheng.services.ports.forecasts import ForecastStore
@@ -67,6 +70,12 @@ class Stores(Protocol):
     def risk(self) -> RiskStore: ...
     @property
     def network(self) -> NetworkStore: ...
+    @property
+    def accounts(self) -> AccountStore: ...
+    @property
+    def api_keys(self) -> ApiKeyStore: ...
+    @property
+    def cashier(self) -> CashierStore: ...
 
 
 class Work(Stores, Protocol):
