@@ -34,8 +34,8 @@ from sqlalchemy import Connection, Engine, text
 
 from gongsheng.adapters.case_store import list_cases
 from gongsheng.adapters.database import make_engine, migrate
-from gongsheng.services import signing, store
-from gongsheng.views import directory
+from gongsheng.services import store
+from gongsheng.views import directory, signings
 
 LOAD = [
     # parties: ids from 2 (1 is the platform); every 50th a merchant; odd consumers named in Chinese
@@ -109,8 +109,8 @@ def reads(conn: Connection, n: int) -> dict[str, tuple[str, Callable[[Connection
             c, q=rare[:2], limit=50)),
         "search, common trigrams ('consumer <id>')": ("key", lambda c: directory.parties(
             c, q=f"consumer {old + old % 2}", limit=50)),
-        "signings pending, newest": ("key", lambda c: signing.signings(c, status="pending", limit=50)),
-        "a signer's signings": ("key", lambda c: signing.signings(c, signer_id=3, limit=50)),
+        "signings pending, newest": ("key", lambda c: signings.signings(c, status="pending", limit=50)),
+        "a signer's signings": ("key", lambda c: signings.signings(c, signer_id=3, limit=50)),
         "  every signing counted": ("offset", sql("SELECT count(*) FROM merchant_signings")),
         "cases open, newest": ("key", lambda c: list_cases(c, "open", 50)),
         "programmes with units left": ("key", lambda c: store.open_programmes(c, limit=50)),

@@ -42,7 +42,7 @@ def _findings(tree: ast.AST) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted([*SERVICES.glob("*.py"), *VIEWS.glob("*.py")]),
+@pytest.mark.parametrize("path", sorted([*SERVICES.rglob("*.py"), *VIEWS.glob("*.py")]),
                          ids=lambda p: f"{p.parent.name}.{p.stem}")
 def test_services_hold_no_sql_text_and_no_dialect_checks(path: Path) -> None:
     found = _findings(ast.parse(path.read_text("utf-8")))

@@ -12,16 +12,19 @@ from gongsheng.adapters.external_id_store import SqlExternalIdStore
 from gongsheng.adapters.forecast_store import SqlForecastStore
 from gongsheng.adapters.freeze_store import SqlFreezeStore
 from gongsheng.adapters.holding_store import SqlHoldingStore
+from gongsheng.adapters.invitation_store import SqlInvitationStore
 from gongsheng.adapters.ledger import SqlLedgerStore
 from gongsheng.adapters.network_store import SqlNetworkStore
 from gongsheng.adapters.orders import SqlOrderStore
 from gongsheng.adapters.party_store import SqlPartyStore
+from gongsheng.adapters.pay_code_store import SqlPayCodeStore
 from gongsheng.adapters.period_store import SqlPeriodStore
 from gongsheng.adapters.policy_store import SqlPolicyStore
 from gongsheng.adapters.programme_store import SqlProgrammeStore
 from gongsheng.adapters.request_store import SqlRequestStore
 from gongsheng.adapters.risk_store import SqlRiskStore
 from gongsheng.adapters.seal_store import SqlSealStore
+from gongsheng.adapters.signing_store import SqlSigningStore
 from gongsheng.adapters.wallet_store import SqlWalletStore
 from gongsheng.adapters.webhook_store import SqlWebhookStore
 
@@ -50,3 +53,6 @@ class SqlStores:
         self.accounts = SqlAccountStore(conn)
         self.api_keys = SqlApiKeyStore(conn)
         self.cashier = SqlCashierStore(conn)
+        self.signings = SqlSigningStore(conn)
+        self.invitations = SqlInvitationStore(conn)
+        self.pay_codes = SqlPayCodeStore(conn)

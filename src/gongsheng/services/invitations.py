@@ -14,11 +14,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
-
-from gongsheng.adapters import tables as t
 from gongsheng.domain.errors import AlreadyHeld, InvalidInput, NotFound
 from gongsheng.services import accounts
+from gongsheng.services.ports.work import Stores, Work
 from gongsheng.services.unit_of_work import UnitOfWork
 
 DEFAULT_HOURS = 72
@@ -60,57 +58,38 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes: they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
-def has_login(conn: Connection, party_id: int) -> bool:
-    return conn.execute(select(t.users.c.id).where(t.users.c.party_id == party_id)).first() is not None
-
-
-def invite(uow: UnitOfWork, party_id: int, created_by: str, hours: int = DEFAULT_HOURS) -> IssuedInvitation:
+def invite(uow: Work, party_id: int, created_by: str, hours: int = DEFAULT_HOURS) -> IssuedInvitation:
     """An invitation for ``party_id``'s login (its role is the party's kind)."""
     if not 1 <= hours <= MAX_HOURS:
         raise InvalidInput(f"an invitation lasts 1 to {MAX_HOURS} hours")
-    conn = uow.conn
-    kind = conn.execute(select(t.parties.c.kind).where(t.parties.c.id == party_id)).scalar()
+    kind = uow.parties.kind(party_id)
     if kind is None or kind not in accounts.ROLES:
         raise NotFound(f"party {party_id} does not exist")
-    if has_login(conn, party_id):
+    if uow.invitations.has_login(party_id):
         raise AlreadyHeld(f"party {party_id} already has a login")
     token = secrets.token_urlsafe(24)
     expires = _now() + dt.timedelta(hours=hours)
-    new_id = conn.execute(insert(t.invitations).returning(t.invitations.c.id), {
-        "token_hash": _hash(token), "role": kind, "party_id": party_id,
-        "created_by": created_by, "expires_at": expires}).scalar_one()
+    new_id = uow.invitations.add(_hash(token), kind, party_id, created_by, expires)
     uow.audit("invitation.issued", f"party:{party_id}", {
-        "invitation_id": int(new_id), "role": str(kind), "expires_at": expires.isoformat()})
-    return IssuedInvitation(int(new_id), token, str(kind), party_id, expires)
+        "invitation_id": new_id, "role": kind, "expires_at": expires.isoformat()})
+    return IssuedInvitation(new_id, token, kind, party_id, expires)
 
 
-def open_invitation(conn: Connection, token: str) -> Invitation:
+def open_invitation(stores: Stores, token: str) -> Invitation:
     """The invitation a token names, if unused and unexpired; :class:`NotFound` otherwise."""
-    row = conn.execute(select(t.invitations, t.parties.c.name)
-                       .select_from(t.invitations.outerjoin(
-                           t.parties, t.parties.c.id == t.invitations.c.party_id))
-                       .where(t.invitations.c.token_hash == _hash(token or ""))).first()
-    if row is None or row.used_at is not None or _aware(row.expires_at) <= _now():
+    row = stores.invitations.by_token_hash(_hash(token or ""))
+    if row is None or row.used or row.expires_at <= _now():
         raise NotFound(INVALID)
-    return Invitation(int(row.id), row.role, row.party_id, row.name, _aware(row.expires_at))
+    return Invitation(row.invitation_id, row.role, row.party_id, row.party_name, row.expires_at)
 
 
 def accept(uow: UnitOfWork, token: str, username: str, password: str) -> accounts.Account:
     """Create the invited login with the password its owner chose; the link is then spent."""
-    found = open_invitation(uow.conn, token)
-    spent = uow.conn.execute(update(t.invitations).where(
-        t.invitations.c.id == found.invitation_id, t.invitations.c.used_at.is_(None))
-        .values(used_at=_now())).rowcount
-    if spent != 1:  # a concurrent acceptance won
+    found = open_invitation(uow, token)
+    if not uow.invitations.spend(found.invitation_id, _now()):  # a concurrent acceptance won
         raise NotFound(INVALID)
-    if found.party_id is not None and has_login(uow.conn, found.party_id):
+    if found.party_id is not None and uow.invitations.has_login(found.party_id):
         raise AlreadyHeld(f"party {found.party_id} already has a login")
     account = accounts.create_account(uow, username, password, found.role, found.party_id)
-    uow.conn.execute(update(t.invitations).where(t.invitations.c.id == found.invitation_id)
-                     .values(user_id=account.id))
+    uow.invitations.bind_login(found.invitation_id, account.id)
     return account

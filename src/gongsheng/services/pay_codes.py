@@ -19,14 +19,11 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
-
-from gongsheng.adapters import tables as t
-from gongsheng.adapters.freeze_store import is_frozen
 from gongsheng.domain import pay_codes as codes
 from gongsheng.domain.errors import InvalidInput, NotFound, PartyFrozen, PayCodeRefused
 from gongsheng.services.ports.orders import OrderStore
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.ports.pay_codes import PayCodeStore
+from gongsheng.services.ports.work import Work
 
 DEFAULT_SECONDS = 5 * 60
 """How long a code lives unless the caller says otherwise (``Settings.pay_code_minutes``)."""
@@ -52,7 +49,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def issue(uow: UnitOfWork, consumer_id: int, max_voucher_fen: int,
+def issue(uow: Work, consumer_id: int, max_voucher_fen: int,
           merchant_id: int | None = None, *, seconds: int = DEFAULT_SECONDS,
           at: dt.datetime | None = None) -> IssuedPayCode:
     """A new pay code of ``consumer_id`` for one sale of at most ``max_voucher_fen`` of vouchers.
@@ -60,41 +57,32 @@ def issue(uow: UnitOfWork, consumer_id: int, max_voucher_fen: int,
     The caller must have established that the consumer itself is asking. With ``merchant_id``
     the code is good at that merchant only, which must be active and accept vouchers.
     """
-    conn = uow.conn
     limit = codes.check_limit(max_voucher_fen, MAX_VOUCHER_FEN)
     if not 0 < seconds <= MAX_SECONDS:
         raise InvalidInput(f"a pay code lives between 1 and {MAX_SECONDS} seconds")
     issued = at or now()
-    c = t.consumers
-    if conn.execute(select(c.c.party_id).where(c.c.party_id == consumer_id)
-                    .with_for_update()).first() is None:  # also serialises a consumer's issues
+    if not uow.pay_codes.lock_consumer(consumer_id):  # also serialises a consumer's issues
         raise NotFound(f"consumer {consumer_id} does not exist")
-    if is_frozen(conn, consumer_id):
+    if uow.freezes.is_frozen(consumer_id):
         raise PartyFrozen(f"consumer {consumer_id}'s vouchers are frozen for review: no pay code "
                           "can be issued until an administrator unfreezes them")
     if merchant_id is not None:
-        _check_merchant(conn, merchant_id)
-    p = t.pay_codes
-    retire = select(p.c.id).where(p.c.consumer_id == consumer_id, p.c.used_key.is_(None),
-                                  p.c.expires_at > issued).order_by(p.c.id.desc()).offset(MAX_LIVE - 1)
-    conn.execute(update(p).where(p.c.id.in_(retire.scalar_subquery())).values(expires_at=issued))
+        _check_merchant(uow.pay_codes, merchant_id)
+    uow.pay_codes.retire_beyond(consumer_id, MAX_LIVE - 1, issued)
     code = codes.encode(secrets.randbits(codes.BITS))
     expires = issued + dt.timedelta(seconds=seconds)
-    conn.execute(insert(p), {"code_hash": codes.code_hash(code), "consumer_id": consumer_id,
-                             "merchant_id": merchant_id, "max_voucher_fen": limit,
-                             "expires_at": expires})
+    uow.pay_codes.add(codes.code_hash(code), consumer_id, merchant_id, limit, expires)
     return IssuedPayCode(codes.display(code), consumer_id, merchant_id, limit, expires, seconds)
 
 
-def _check_merchant(conn: Connection, merchant_id: int) -> None:
-    m = t.merchants
-    row = conn.execute(select(m.c.active, m.c.accepts_vouchers)
-                       .where(m.c.party_id == merchant_id)).first()
-    if row is None:
+def _check_merchant(pay_codes: PayCodeStore, merchant_id: int) -> None:
+    found = pay_codes.merchant_acceptance(merchant_id)
+    if found is None:
         raise NotFound(f"merchant {merchant_id} does not exist")
-    if not row.active:
+    active, accepts_vouchers = found
+    if not active:
         raise InvalidInput(f"merchant {merchant_id} is not active")
-    if not row.accepts_vouchers:
+    if not accepts_vouchers:
         raise InvalidInput(f"merchant {merchant_id} does not accept vouchers")
 
 
@@ -110,11 +98,6 @@ def use(orders: OrderStore, code: str, *, consumer_id: int, merchant_id: int, vo
         raise PayCodeRefused()
 
 
-def revoke(uow: UnitOfWork, consumer_id: int) -> int:
+def revoke(uow: Work, consumer_id: int) -> int:
     """Make every live code of ``consumer_id`` unusable (a lost phone); how many there were."""
-    p = t.pay_codes
-    at = now()
-    return int(uow.conn.execute(
-        update(p).where(p.c.consumer_id == consumer_id, p.c.used_key.is_(None),
-                        p.c.expires_at > at)
-        .values(expires_at=at)).rowcount)
+    return uow.pay_codes.revoke(consumer_id, now())

@@ -15,13 +15,13 @@ only if its change committed; a rolled-back unit of work leaves none, and so doe
 actions recorded with :meth:`UnitOfWork.audit` are written to the audit log at commit, by the unit
 of work's :attr:`UnitOfWork.actor` (``views/audit.py`` tells how an action is audited).
 
-The unit of work exposes the stores of its transaction (``uow.ledger``, ``uow.holdings``,
-``uow.periods``, ``uow.parties``, ``uow.requests``, ``uow.policies``, ``uow.programmes``,
-``uow.orders``, ``uow.freezes``, ``uow.wallets``, ``uow.forecasts``, ``uow.seals``,
-``uow.external_ids``, ``uow.webhooks``, ``uow.cases``, ``uow.risk``, ``uow.closing``: the ports
-of ``services/ports/``); this module is where the real ones are built (:func:`stores_on`), the
-one place of the converted use cases that knows they are SQL.
-Services not converted yet still use :attr:`UnitOfWork.conn`.
+The unit of work exposes the stores of its transaction (``uow.ledger``, ``uow.orders``,
+``uow.holdings``, ...: every attribute of :class:`SqlStores`, and ``uow.closing``; the ports of
+``services/ports/``, declared together in ``services.ports.work.Stores``). This module is where
+the real ones are built (:func:`stores_on`): the one module of ``services/`` that knows they are
+SQL, and so the one exception to the import contract that keeps SQLAlchemy and the tables out
+of the services. :attr:`UnitOfWork.conn` is for the read models of ``views/`` (run by
+``Platform.read``) and the adapters; no service uses it.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from gongsheng.entrypoints.web.routes import (
 from gongsheng.services import freezes, invitations, registry, signing, terms
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork, stores_on
-from gongsheng.views import directory, reports
+from gongsheng.views import directory, reports, signings
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 Csrf = Annotated[str, Form(max_length=100)]
@@ -78,12 +78,12 @@ def _sign_page(request: Request, viewer: session.Viewer, platform: Platform, *, 
     def read(uow: UnitOfWork) -> dict[str, Any]:
         conn = uow.conn
         mine = None if signer.role == "admin" else signer.party_id
-        page = signing.signings(conn, signer_id=mine, limit=forms.PAGE, before=before, after=after,
+        page = signings.signings(conn, signer_id=mine, limit=forms.PAGE, before=before, after=after,
                                 newer=True)
         preview = None
         if values.get("name") is not None and error is None:
             try:
-                preview = signing.preview(conn, signer, _terms(signer, values))
+                preview = signing.preview(uow, signer, _terms(signer, values))
             except GongshengError:
                 preview = None
         return {"regions": directory.regions(conn), "page": page, "preview": preview}
@@ -109,7 +109,8 @@ def sign_preview(request: Request, viewer: ViewerDep, platform: PlatformDep) -> 
     signer = _signer(viewer)
     values = {k: v[:200] for k, v in request.query_params.items()}
     try:
-        body: dict[str, Any] = {"ok": True, **platform.read(signing.preview, signer, _terms(signer, values))}
+        body: dict[str, Any] = {"ok": True, **platform.read(
+            lambda c: signing.preview(stores_on(c), signer, _terms(signer, values)))}
     except GongshengError as exc:
         body = {"ok": False, "error": exc.detail}
     return JSONResponse(body, headers=SECURITY_HEADERS)
@@ -181,7 +182,7 @@ def signings_page(request: Request, viewer: ViewerDep, platform: PlatformDep,
                   after: forms.After = None) -> HTMLResponse:
     """Signed merchants to approve or reject (pending first), searchable, paged by key."""
     _admin(viewer)
-    page = platform.read(lambda c: signing.signings(c, status=status, q=q, limit=forms.PAGE,
+    page = platform.read(lambda c: signings.signings(c, status=status, q=q, limit=forms.PAGE,
                                                     before=before, after=after, newer=True))
     return render(request, "admin_signings.html", {
         "page": page, "status": status, "q": q or "",

@@ -23,7 +23,7 @@ from gongsheng.entrypoints.web.i18n import translator
 from gongsheng.entrypoints.web.routes import ActingPlatform, ViewerDep, WebRoute, home_of, render
 from gongsheng.services import accounts, invitations, registry
 from gongsheng.services.accounts import Account
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 Token = Annotated[str, Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -102,7 +102,7 @@ def join(request: Request, platform: PlatformDep, name: Text,
 @router.get("/invite/{token}")
 def invitation_form(request: Request, platform: PlatformDep, token: Token) -> Response:
     """The page of a one-time invitation: choose a username and a password."""
-    found = platform.read(invitations.open_invitation, token)
+    found = platform.read(lambda c: invitations.open_invitation(stores_on(c), token))
     return _public_form(request, "invite.html", {"invitation": found, "token": token, "username": "",
                                                  "error": None})
 
@@ -119,7 +119,7 @@ def accept_invitation(request: Request, platform: PlatformDep, token: Token,
     except NotFound:
         raise
     except GongshengError as exc:
-        found = platform.read(invitations.open_invitation, token)
+        found = platform.read(lambda c: invitations.open_invitation(stores_on(c), token))
         return _public_form(request, "invite.html", {"invitation": found, "token": token,
                                                      "username": username, "error": exc.detail},
                             status=exc.status)

@@ -16,16 +16,19 @@ from gongsheng.services.ports.external_ids import ExternalIdStore
 from gongsheng.services.ports.forecasts import ForecastStore
 from gongsheng.services.ports.freezes import FreezeStore
 from gongsheng.services.ports.holdings import HoldingStore
+from gongsheng.services.ports.invitations import InvitationStore
 from gongsheng.services.ports.ledger import LedgerStore
 from gongsheng.services.ports.network import NetworkStore
 from gongsheng.services.ports.orders import OrderStore
 from gongsheng.services.ports.parties import PartyStore
+from gongsheng.services.ports.pay_codes import PayCodeStore
 from gongsheng.services.ports.periods import PeriodStore
 from gongsheng.services.ports.policies import PolicyStore
 from gongsheng.services.ports.programmes import ProgrammeStore
 from gongsheng.services.ports.requests import RequestStore
 from gongsheng.services.ports.risk import RiskStore
 from gongsheng.services.ports.seals import SealStore
+from gongsheng.services.ports.signing import SigningStore
 from gongsheng.services.ports.wallets import WalletStore
 from gongsheng.services.ports.webhooks import WebhookStore
 
@@ -76,6 +79,12 @@ class Stores(Protocol):
     def api_keys(self) -> ApiKeyStore: ...
     @property
     def cashier(self) -> CashierStore: ...
+    @property
+    def signings(self) -> SigningStore: ...
+    @property
+    def invitations(self) -> InvitationStore: ...
+    @property
+    def pay_codes(self) -> PayCodeStore: ...
 
 
 class Work(Stores, Protocol):

@@ -18,7 +18,7 @@ from gongsheng.entrypoints.api.schemas_parties import (
     invitation_out,
 )
 from gongsheng.services import invitations
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
 
 router = APIRouter(tags=["invitations"])
 TokenPath = Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
@@ -57,7 +57,7 @@ def create_invitation(body: InvitationIn, user: CurrentUser, platform: ActingPla
 @router.get("/invitations/{token}", response_model=InvitationInfo)
 def read_invitation(platform: PlatformDep, token: str = TokenPath) -> InvitationInfo:
     """What an open invitation is for (no sign-in needed: the token is the credential)."""
-    found = platform.read(invitations.open_invitation, token)
+    found = platform.read(lambda c: invitations.open_invitation(stores_on(c), token))
     return InvitationInfo(role=found.role, party_id=found.party_id, party_name=found.party_name,
                           expires_at=found.expires_at)
 

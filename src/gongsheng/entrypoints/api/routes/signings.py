@@ -32,7 +32,8 @@ from gongsheng.entrypoints.api.schemas_parties import (
 )
 from gongsheng.services import signing
 from gongsheng.services.registry import MerchantTerms
-from gongsheng.services.unit_of_work import UnitOfWork
+from gongsheng.services.unit_of_work import UnitOfWork, stores_on
+from gongsheng.views import signings
 
 router = APIRouter(tags=["signings"])
 
@@ -51,14 +52,15 @@ def terms_of(body: SigningIn) -> MerchantTerms:
 
 
 def _one(uow: UnitOfWork, merchant_id: int) -> SigningOut:
-    return SigningOut(**signing.signings(uow.conn, merchant_id=merchant_id, limit=1).items[0])
+    return SigningOut(**signings.signings(uow.conn, merchant_id=merchant_id, limit=1).items[0])
 
 
 @router.post("/merchant-signings/preview", response_model=PreviewOut)
 def preview(body: PreviewIn, user: CurrentUser, platform: PlatformDep) -> PreviewOut:
     """The waterfall of an order under proposed terms; 422 with the reason if infeasible."""
     signer = signer_of(user)
-    return PreviewOut(**platform.read(signing.preview, signer, terms_of(body), body.amount_fen))
+    return PreviewOut(**platform.read(
+        lambda c: signing.preview(stores_on(c), signer, terms_of(body), body.amount_fen)))
 
 
 @router.post("/merchant-signings", status_code=201, response_model=SigningOut)
@@ -77,7 +79,7 @@ def list_signings(user: CurrentUser, platform: PlatformDep,
     key (``next_before``)."""
     signer = signer_of(user)
     mine = None if signer.role == "admin" else signer.party_id
-    found = platform.read(lambda c: signing.signings(
+    found = platform.read(lambda c: signings.signings(
         c, status=status, signer_id=mine, q=q, limit=limit, before=before))
     return SigningPage(items=[SigningOut(**i) for i in found.items],
                        **SigningPage.fields_of(found, limit))
