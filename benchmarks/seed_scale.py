@@ -48,11 +48,13 @@ from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.period_store import add_counters
+from gongsheng.domain.periods import LIFETIME
 from gongsheng.entrypoints.api.app import create_app
 from gongsheng.entrypoints.api.auth import app_token_key, issue_token
 from gongsheng.services import accounts
 from gongsheng.services.batch import place_orders
-from gongsheng.services.books import LIFETIME, add_counters, open_books
+from gongsheng.services.books import open_books
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.registry import MerchantTerms

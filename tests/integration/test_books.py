@@ -25,9 +25,9 @@ from sqlalchemy.exc import DBAPIError
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.policy_file import default_policy_text, parse_policy_text
+from gongsheng.adapters.policy_store import policy_version
 from gongsheng.domain.errors import IdempotencyConflict, NotFound
 from gongsheng.services import registry
-from gongsheng.services.books import policy_version
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork
 

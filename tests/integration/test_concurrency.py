@@ -14,10 +14,10 @@ from conftest import policy_with_hold
 from gongsheng.adapters import holding_store, ledger_store, period_store
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.locks import BOOKS_LOCK, FAST_POOL_TAKE_FEN, POOL_SLOTS
+from gongsheng.adapters.period_store import open_period
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import AccountKind
 from gongsheng.services import ordering, periods, refunding
-from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import build_city, policy_with_hold
+from gongsheng.adapters.period_store import open_period
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.holds import CashPosition
 from gongsheng.domain.ledger import AccountKind
-from gongsheng.services.books import open_period
 from gongsheng.services.platform import Platform
 from gongsheng.views import reports
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.policy_file import default_policy_text, parse_policy_text
+from gongsheng.adapters.policy_store import current_policy
 from gongsheng.services import cases, rings
-from gongsheng.services.books import current_policy
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
 from gongsheng.services.unit_of_work import UnitOfWork, stores_on

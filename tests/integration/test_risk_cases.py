@@ -285,7 +285,7 @@ def test_orders_racing_for_the_last_places_under_a_cap_place_exactly_the_cap(
     from concurrent.futures import ThreadPoolExecutor
 
     from gongsheng.adapters.database import make_engine
-    from gongsheng.services.books import read_policies
+    from gongsheng.adapters.policy_store import read_policies
 
     plat = open_platform(pg_url, risk_policy(**{cap: 3}))
     city = make_city(plat)

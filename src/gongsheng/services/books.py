@@ -10,20 +10,16 @@ from __future__ import annotations
 import datetime as dt
 
 from gongsheng.adapters.database import migrated_engine
-from gongsheng.adapters.period_store import add_counters, counters, open_period
 from gongsheng.adapters.policy_file import load_policy
-from gongsheng.adapters.policy_store import current_policy, policy_version, read_policies
 from gongsheng.domain.errors import PolicyError
 from gongsheng.domain.ledger import PLATFORM_PARTY_ID
-from gongsheng.domain.periods import LIFETIME, OpenPeriod, period_end
+from gongsheng.domain.periods import OpenPeriod, period_end
 from gongsheng.domain.policy import Policy
 from gongsheng.services.ports.policies import PolicyStore
 from gongsheng.services.ports.work import Stores
 from gongsheng.services.unit_of_work import Engine, UnitOfWork
 
-__all__ = ["LIFETIME", "OpenPeriod", "add_counters", "check_live_policy", "counters",
-           "current_policy", "open_books", "open_period", "period_end", "policy_in_force",
-           "policy_version", "read_policies", "schedule_policy", "store_policy"]
+__all__ = ["check_live_policy", "open_books", "policy_in_force", "schedule_policy", "store_policy"]
 
 
 def open_books(url: str | None = None, policy: Policy | None = None) -> Engine:

@@ -136,12 +136,15 @@ class OrderResult:
     replayed: bool = False
 
 
+def allocation_dicts(parts: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], ...]:
+    """The waterfall's parts ``(part, recipient, party_id, amount_fen)`` as an order's result
+    and a quote show them (a part with no party is vacant)."""
+    return tuple({"part": a[0], "recipient": a[1], "party_id": a[2], "amount_fen": a[3],
+                  "vacant": a[2] is None} for a in parts)
+
+
 def _result(row: Any, replayed: bool, parts: Sequence[Sequence[Any]] | None = None) -> OrderResult:
-    allocations = tuple(
-        {"part": a[0], "recipient": a[1], "party_id": a[2], "amount_fen": a[3],
-         "vacant": a[2] is None}
-        for a in (json.loads(row.allocations) if parts is None else parts)
-    )
+    allocations = allocation_dicts(json.loads(row.allocations) if parts is None else parts)
     return OrderResult(
         order_id=int(row.id), period=int(row.period), consumer_id=int(row.consumer_id),
         merchant_id=int(row.merchant_id), channel=row.channel, amount_fen=int(row.amount_fen),

@@ -15,8 +15,9 @@ from decimal import Decimal
 from gongsheng.domain.errors import AlreadyHeld, CodeTaken, InvalidInput, NotFound
 from gongsheng.domain.events import PartyRegistered
 from gongsheng.domain.money import parse_rate
+from gongsheng.domain.periods import LIFETIME
 from gongsheng.domain.policy import Policy
-from gongsheng.services.books import LIFETIME, policy_in_force
+from gongsheng.services.books import policy_in_force
 from gongsheng.services.ports.network import Role
 from gongsheng.services.ports.work import Stores, Work
 

@@ -130,6 +130,8 @@ def end_level(values: Sequence[float]) -> tuple[float, float]:
     """
     y = np.asarray(values, float)
     n = len(y)
+    if n < 3:  # a line through two points leaves no residual to estimate its error from
+        raise ValueError(f"end_level needs at least three values, not {n}")
     x = np.arange(n, dtype=float)
     dx = x - x.mean()
     sxx = float(dx @ dx)

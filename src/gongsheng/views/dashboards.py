@@ -14,11 +14,12 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import aliased
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.period_store import counters
 from gongsheng.adapters.totals_store import party_totals
 from gongsheng.domain.errors import NotFound
 from gongsheng.domain.ledger import AccountKind, EntryKind
 from gongsheng.domain.party_totals import posted
-from gongsheng.services.books import LIFETIME, counters
+from gongsheng.domain.periods import LIFETIME
 from gongsheng.views.figures import coverage_by_region
 from gongsheng.views.reports import party_merchant_count, party_merchants
 

@@ -27,9 +27,10 @@ from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import system_balance
+from gongsheng.adapters.period_store import open_period
+from gongsheng.adapters.policy_store import policy_version
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset
 from gongsheng.domain.snapshot import BooksSnapshot, MerchantMix, PeriodRecord
-from gongsheng.services.books import open_period, policy_version
 from gongsheng.services.periods import groups_due
 
 

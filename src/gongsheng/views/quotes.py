@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from gongsheng.adapters.policy_store import current_policy
 from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.orders import check_voucher_terms
-from gongsheng.services.books import current_policy
-from gongsheng.services.ordering import OrderRequest, compute_order
+from gongsheng.services.ordering import OrderRequest, allocation_dicts, compute_order
 from gongsheng.services.unit_of_work import stores_on
 
 QUOTE_KEY = "quote"
@@ -67,8 +67,7 @@ def quote_order(conn: Connection, consumer_id: int, merchant_id: int, amount_fen
         channel=o["channel"], amount_fen=amount_fen, voucher_fen=voucher_fen,
         voucher_cost_fen=o["voucher_cost_fen"], concession_rate=o["concession_rate"],
         concession_fen=o["concession_fen"],
-        allocations=tuple({"part": p[0], "recipient": p[1], "party_id": p[2], "amount_fen": p[3],
-                           "vacant": p[2] is None} for p in rows.parts),
+        allocations=allocation_dicts(rows.parts),
         pool_fen=o["pool_fen"], consumer_cpts=o["consumer_cpts"],
         merchant_cpts=o["merchant_cpts"], referrer_id=o["referrer_id"],
         referrer_cpts=o["referrer_cpts"], first_order=first)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ledger_store import balances_page
 from gongsheng.adapters.paging import KeyedPage, keyed_page
+from gongsheng.adapters.period_store import counters, open_period
 from gongsheng.adapters.totals_store import party_totals
 from gongsheng.domain.errors import InvariantViolation, NotFound
 from gongsheng.domain.figures import PeriodFigures, share
@@ -30,7 +31,7 @@ from gongsheng.domain.ledger import (
     describe_account,
 )
 from gongsheng.domain.party_totals import split_posted
-from gongsheng.services.books import LIFETIME, counters, open_period
+from gongsheng.domain.periods import LIFETIME
 from gongsheng.services.holds import cash_position, holds_view
 from gongsheng.services.ordering import OrderResult, order_result
 from gongsheng.services.unit_of_work import stores_on

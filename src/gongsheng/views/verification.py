@@ -19,12 +19,12 @@ from gongsheng.adapters import seal_store
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.earnings_store import earnings_disagreeing
 from gongsheng.adapters.ledger_store import journal_balances, system_balance, trial_balance
+from gongsheng.adapters.policy_store import current_policy
 from gongsheng.adapters.totals_store import totals_disagreeing
 from gongsheng.domain.ledger import AccountKind, account_name, describe_account, unbalanced_assets
 from gongsheng.domain.money import ratio
 from gongsheng.domain.release import released_to_date
 from gongsheng.services import seals
-from gongsheng.services.books import current_policy
 from gongsheng.services.unit_of_work import stores_on
 
 if TYPE_CHECKING:

@@ -251,3 +251,9 @@ def test_runs_spread_over_processes_give_the_same_forecast() -> None:
         assert a.values == b.values
         for key in a.figures:
             np.testing.assert_array_equal(a.figures[key], b.figures[key], err_msg=key)
+
+
+@pytest.mark.parametrize("values", [[], [1.0], [1.0, 2.0]])
+def test_the_end_level_needs_three_values(values: list[float]) -> None:
+    with pytest.raises(ValueError, match="at least three values"):
+        end_level(values)

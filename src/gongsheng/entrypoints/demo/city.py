@@ -36,7 +36,6 @@ from typing import Any
 from gongsheng.domain.errors import Conflict, GongshengError, InsufficientBalance, InvalidInput
 from gongsheng.entrypoints.demo.logins import demo_files, write_logins
 from gongsheng.services import accounts, risk, store
-from gongsheng.services.books import open_period
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.periods import CloseSummary
 from gongsheng.services.platform import Platform
@@ -240,7 +239,7 @@ def run_demo(platform: Platform, config: DemoConfig, *, password: str | None = N
         build_city(platform, config, random.Random(f"{config.seed}:city"))
     created = write_logins(platform, password, logins_file)
     city = load_city(platform)
-    start = platform.read(open_period).seq
+    start = platform.read(lambda conn: stores_on(conn).periods.open_period()).seq
     report = progress or (lambda _d, _c: None)
     closed: list[CloseSummary] = []
     orders = 0
