@@ -74,6 +74,27 @@ def test_snapshot_reads_the_books(demo_books: Platform) -> None:
     assert snap.merchant_vouchers_fen > 0 and snap.consumer_vouchers_fen > 0
 
 
+def test_snapshot_reads_each_region_and_whether_a_partner_holds_it(demo_books: Platform) -> None:
+    snap = demo_books.read(snapshot)
+    r, p, m = t.regions, t.partners, t.merchants
+
+    def regions(c: Any) -> list[tuple[int, bool]]:
+        held = set(c.execute(select(p.c.region_id).where(p.c.active.is_(True))).scalars())
+        rows = c.execute(select(r.c.id, r.c.merchant_universe).where(r.c.merchant_universe > 0))
+        return sorted(((int(u), i in held) for i, u in rows), key=lambda x: -x[0])
+
+    expect = demo_books.read(regions)
+    assert [u for u, _ in snap.region_universes] == [u for u, _ in expect]
+    assert sorted(snap.region_universes) == sorted(expect)
+    assert snap.regions == len(expect) and snap.universe_total == sum(u for u, _ in expect)
+    assert snap.held_regions == sum(h for _, h in expect) > 0
+    in_held = demo_books.read(lambda c: c.execute(
+        select(func.count()).select_from(m.join(p, (p.c.region_id == m.c.region_id)
+                                                & p.c.active.is_(True)))
+        .where(m.c.channel != "mall", m.c.active.is_(True))).scalar_one())
+    assert snap.merchants.in_held_regions == in_held
+
+
 def test_refresh_stores_a_forecast_the_wallet_and_the_api_show(demo_books: Platform) -> None:
     plat = demo_books
     assert plat.read(lambda c: forecast_store.due(stores_on(c)))

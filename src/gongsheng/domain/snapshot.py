@@ -52,6 +52,7 @@ class MerchantMix:
     bm_rates: tuple[tuple[str, int], ...]           # (contract rate, merchants)
     total: int                                      # merchants other than the mall
     mall_rate: str | None = None                    # the self-operated mall's concession rate
+    in_held_regions: int | None = None              # of ``total``, in regions a partner holds
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class BooksSnapshot:
     universe_total: int
     held_regions: int                 # of those, held by an active partner
     partner_investment_fen: int = 0   # what active partners paid for their regions
+    region_universes: tuple[tuple[int, bool], ...] = ()  # (universe, held) per region, largest first
 
 
 __all__ = ["BooksSnapshot", "MerchantMix", "PeriodRecord"]

@@ -23,7 +23,10 @@ import csv
 import math
 import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
+from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -98,40 +101,56 @@ def replay(s: Scenario, seed: int, url: str, after_close: Callable[[Platform, in
     return engine
 
 
-def backtest(scenario: str, histories: int, periods: int, first: int, runs: int, horizon: int,
-             seed: int, folder: Path) -> list[dict[str, Any]]:
-    """Every (history, origin, figure, horizon) comparison."""
-    s = load_scenario(scenario).with_values({**TOWN, "simulation.periods": periods})
+def history_rows(s: Scenario, hist: int, first: int, runs: int, horizon: int, seed: int,
+                 folder: Path) -> list[dict[str, Any]]:
+    """Every (origin, figure, horizon) comparison of one history (made from ``seed + 1000 x
+    hist``, replayed into its own SQLite file in ``folder``)."""
+    periods = s.periods
+    pending: list[tuple[int, Any]] = []
+
+    def after(live: Platform, k: int) -> None:
+        if first <= k < periods:
+            fc = run_forecast(live.read(snapshot), horizon, runs, seed + k)
+            pending.append((k, {f: fc.band(f) for f in FIGURES}))
+        print(f"history {hist}: period {k} closed", file=sys.stderr)
+
+    path = folder / f"history-{hist}.db"
+    path.unlink(missing_ok=True)
+    truth = replay(s, seed + 1000 * hist, f"sqlite:///{path}", after).f
     rows: list[dict[str, Any]] = []
-    for hist in range(histories):
-        pending: list[tuple[int, Any]] = []
-
-        def after(live: Platform, k: int, pending: list[tuple[int, Any]] = pending,
-                  hist: int = hist) -> None:
-            if first <= k < periods:
-                fc = run_forecast(live.read(snapshot), horizon, runs, seed + k)
-                pending.append((k, {f: fc.band(f) for f in FIGURES}))
-            print(f"history {hist}: period {k} closed", file=sys.stderr)
-
-        url = f"sqlite:///{folder / f'history-{hist}.db'}"
-        (folder / f"history-{hist}.db").unlink(missing_ok=True)
-        truth = replay(s, seed + 1000 * hist, url, after).f
-        for k, bands in pending:
-            for fig in FIGURES:
-                for h in HORIZONS:
-                    t = k + h - 1  # books period k + h is sim period k + h - 1
-                    if t >= periods or h > horizon:
-                        continue
-                    lo, _, hi = bands[fig][:, h - 1]
-                    actual = float(truth[fig][t])
-                    if not np.isfinite(actual) or not np.isfinite(lo):
-                        continue
-                    rows.append({"history": hist, "origin": k, "figure": fig, "horizon": h,
-                                 "p10": lo, "p90": hi, "actual": actual,
-                                 "inside": inside(lo, hi, actual),
-                                 "degenerate": inside(1.0, 1.0, lo) and inside(1.0, 1.0, hi)
-                                 and inside(1.0, 1.0, actual)})
+    for k, bands in pending:
+        for fig in FIGURES:
+            for h in HORIZONS:
+                t = k + h - 1  # books period k + h is sim period k + h - 1
+                if t >= periods or h > horizon:
+                    continue
+                lo, _, hi = bands[fig][:, h - 1]
+                actual = float(truth[fig][t])
+                if not np.isfinite(actual) or not np.isfinite(lo):
+                    continue
+                rows.append({"history": hist, "origin": k, "figure": fig, "horizon": h,
+                             "p10": lo, "p90": hi, "actual": actual,
+                             "inside": inside(lo, hi, actual),
+                             "degenerate": inside(1.0, 1.0, lo) and inside(1.0, 1.0, hi)
+                             and inside(1.0, 1.0, actual)})
     return rows
+
+
+def backtest(scenario: str, histories: int, periods: int, first: int, runs: int, horizon: int,
+             seed: int, folder: Path, jobs: int = 1) -> list[dict[str, Any]]:
+    """Every (history, origin, figure, horizon) comparison, in history order.
+
+    ``jobs > 1`` replays that many histories at once in local processes; each history depends
+    only on its own seed, so the rows are the same whatever ``jobs`` is.
+    """
+    s = load_scenario(scenario).with_values({**TOWN, "simulation.periods": periods})
+    folder.mkdir(parents=True, exist_ok=True)
+    one = partial(history_rows, s, first=first, runs=runs, horizon=horizon, seed=seed,
+                  folder=folder)
+    if jobs <= 1 or histories <= 1:
+        return [row for hist in range(histories) for row in one(hist)]
+    with ProcessPoolExecutor(min(jobs, histories), mp_context=get_context("fork")) as pool:
+        return [row for rows in pool.map(one, range(histories)) for row in rows]
 
 
 TOLERANCE = 1e-6
@@ -198,10 +217,12 @@ def forecast_backtest(
     horizon: Annotated[int, typer.Option("--horizon", min=1)] = 12,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     out: Annotated[Path, typer.Option("--out")] = Path("forecast-backtest"),
+    jobs: Annotated[int, typer.Option("--jobs", min=1,
+                                      help="histories replayed at once (processes)")] = 1,
 ) -> None:
     """Replay simulated histories through the live engine; report the coverage of the p10-p90 bands."""
     out.mkdir(parents=True, exist_ok=True)
-    rows = backtest(scenario, histories, periods, first, runs, horizon, seed, out)
+    rows = backtest(scenario, histories, periods, first, runs, horizon, seed, out, jobs)
     with (out / "backtest.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["history"])
         w.writeheader()

@@ -35,10 +35,14 @@ uncertainty of the calibration widens the bands. The estimators (t runs over the
   always a consumer, so merchants spend no vouchers in the forecast (assuming they spent like
   consumers, as before, put margin from merchants' mall spending into the forecast's pool that
   the books never see: the forecast's release rate came out too high six periods ahead);
+- **regions** as they are: each region's merchant universe and whether an active partner holds
+  it (drawing which regions are held from the held share, by count, put the partner's part on
+  the largest region in two runs of three where the books' largest region had no partner, and
+  what a vacant partner's part pays into the pool went missing from the forecast's inflow);
 - **channel mix** (shares of GMV at the mall and at brand flagships), **merchant mix** (category
-  shares and rates, flagships, voucher opt-in, promoters, BMs and contract rates), **regions**
-  (count, merchant universe, share held by partners) and **referral / home merchant** shares:
-  read as they are (no uncertainty drawn).
+  shares and rates, flagships, voucher opt-in, promoters as a share of the merchants in held
+  regions, BMs and contract rates) and **referral / home merchant** shares: read as they are
+  (no uncertainty drawn).
 
 Parameters the books cannot tell (the intensity spread, the order value spread, the share of
 alliance orders at the home merchant) keep the simulator's defaults. The policy is the books'
@@ -56,7 +60,7 @@ from typing import Any
 import numpy as np
 
 from gongsheng.domain.errors import InvalidInput
-from gongsheng.domain.snapshot import BooksSnapshot
+from gongsheng.domain.snapshot import BooksSnapshot, MerchantMix
 from gongsheng.sim.inflow import net_inflows
 from gongsheng.sim.scenario import Scenario, scenario_from_mapping
 from gongsheng.sim.start import StartState
@@ -216,6 +220,27 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else float("nan")
 
 
+def _regions(snap: BooksSnapshot, merchants: int, held_share: float) -> dict[str, Any]:
+    """The books' regions as they are (each one's universe and whether a partner holds it), so
+    that a forecast's partners hold the same share of the trade as the books' do; a snapshot
+    without them gives the count, the total and the held share (the simulator then draws which
+    regions are held, by count, whatever their size)."""
+    if snap.region_universes:
+        sizes = [u for u, _ in snap.region_universes]
+        return {"count": len(sizes), "universe_total": sum(sizes), "partner_share": held_share,
+                "universes": sizes, "held": [h for _, h in snap.region_universes]}
+    return {"count": max(snap.regions, 1), "universe_total": max(snap.universe_total, merchants, 1),
+            "partner_share": held_share}
+
+
+def _promoter_share(mix: MerchantMix, held_share: float) -> float:
+    """Promoters sign only in held regions: the share of the merchants there that one signed
+    (from the count of merchants in held regions when the books give it)."""
+    if mix.in_held_regions is not None:
+        return min(1.0, _ratio(mix.promoted, mix.in_held_regions)) if mix.in_held_regions else 0.0
+    return min(1.0, mix.promoted / max(mix.total, 1) / held_share) if held_share > 0 else 0.0
+
+
 def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> Calibration:
     """Estimate the scenario of ``snap`` (see the module docstring); ``policy`` replaces the books'."""
     if not snap.history:
@@ -275,12 +300,10 @@ def calibrate(snap: BooksSnapshot, policy: Mapping[str, Any] | None = None) -> C
                       "referral_rate": _ratio(snap.referred_consumers, snap.registered_consumers)
                       if snap.registered_consumers else 0.0},
         "growth": {"consumers_per_merchant": max(n_alive / (mix.total + regions / 2), 0.01)},
-        "regions": {"count": regions, "universe_total": max(snap.universe_total, mix.total, 1),
-                    "partner_share": held_share},
+        "regions": _regions(snap, mix.total, held_share),
         "merchants": {"categories": categories, "flagship_share": mix.flagships / total,
                       "voucher_opt_in": mix.accepting / total,
-                      "promoter_share": min(1.0, mix.promoted / total / held_share)
-                      if held_share > 0 else 0.0,
+                      "promoter_share": _promoter_share(mix, held_share),
                       "bm_share": mix.bound / total,
                       "bm_contract_rates": {r: n / max(mix.bound, 1) for r, n in mix.bm_rates}},
         "orders": {"value_sigma": VALUE_SIGMA, "value_growth": 0.0,

@@ -98,8 +98,11 @@ def _fade(coverage: float, fade_from: float) -> float:
 
 
 def _universes(s: Scenario) -> Arr:
-    """Merchant universe per region: lognormal sizes at fixed quantiles (no randomness), largest first."""
+    """Merchant universe per region: the scenario's own if it names them, else lognormal sizes at
+    fixed quantiles (no randomness), largest first."""
     r = s.regions
+    if r.universes:
+        return np.array(r.universes, np.int64)
     normal = NormalDist()
     z = np.array([normal.inv_cdf((i + 0.5) / r.count) for i in range(r.count)])
     sizes = np.exp(r.universe_sigma * z)[::-1]
@@ -140,7 +143,8 @@ class Population:
         self.m_bm_den = np.ones(nm, np.int64)
         self.m_promoted = np.zeros(nm, bool)
         self.m_accepts = np.zeros(nm, bool)
-        self.r_partner = rng.random(len(schedule.universe)) < s.regions.partner_share
+        self.r_partner = (np.array(s.regions.held, bool) if s.regions.held
+                          else rng.random(len(schedule.universe)) < s.regions.partner_share)
         self.region_share = schedule.universe / schedule.universe.sum()
         self.bound_bm = 0
         self._contracts = _contract_table(s)

@@ -68,12 +68,19 @@ class Growth:
 
 @dataclass(frozen=True)
 class Regions:
-    """区域: count, merchant universes (lognormal sizes) and partner holding."""
+    """区域: count, merchant universes (lognormal sizes) and partner holding.
+
+    ``universes`` and ``held``, when given (the forecast gives the books' regions), fix each
+    region's merchant universe and whether a partner holds it instead of drawing them: one entry
+    per region, ``count`` of them, ``universe_total`` their sum.
+    """
 
     count: int
     universe_total: int
     universe_sigma: float
     partner_share: float
+    universes: tuple[int, ...] = ()
+    held: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "consumers": ("initial", "scale", "sampling", "agents_per_cohort", "churn", "intensity_shape",
                   "home_merchant_rate", "referral_rate"),
     "growth": ("monthly", "stop_at", "fade_from", "consumers_per_merchant"),
-    "regions": ("count", "universe_total", "universe_sigma", "partner_share"),
+    "regions": ("count", "universe_total", "universe_sigma", "partner_share", "universes", "held"),
     "merchants": ("flagship_share", "voucher_opt_in", "promoter_share", "bm_share",
                   "merchants_per_bm", "bm_contract_rates", "categories"),
     "orders": ("purchases_start", "purchases_end", "ramp_periods", "value_sigma", "value_growth",
@@ -286,6 +293,32 @@ def _int(t: Mapping[str, Any], key: str, where: str, default: int | None = None,
     if not isinstance(value, int) or isinstance(value, bool) or value < lo:
         raise ScenarioError(f"scenario: {where}.{key} must be an integer >= {lo}, not {value!r}")
     return value
+
+
+def _regions(r: Mapping[str, Any]) -> Regions:
+    """The [regions] table; explicit ``universes`` (positive integers) and ``held`` (booleans)
+    come together, one per region, and then set ``count`` and ``universe_total``."""
+    sizes, held = r.get("universes", ()), r.get("held", ())
+    if not isinstance(sizes, list | tuple) or not isinstance(held, list | tuple):
+        raise ScenarioError("scenario: regions.universes and regions.held must be lists")
+    if len(sizes) != len(held):
+        raise ScenarioError(f"scenario: regions.universes ({len(sizes)}) and regions.held "
+                            f"({len(held)}) must name the same regions")
+    if any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in sizes):
+        raise ScenarioError("scenario: regions.universes must be integers >= 1")
+    if any(not isinstance(h, bool) for h in held):
+        raise ScenarioError("scenario: regions.held must be true or false for each region")
+    regions = Regions(
+        count=_int(r, "count", "regions", 100, 1),
+        universe_total=_int(r, "universe_total", "regions", 100_000, 1),
+        universe_sigma=_num(r, "universe_sigma", "regions", 0.8),
+        partner_share=_share(r, "partner_share", "regions", 0.8),
+        universes=tuple(int(u) for u in sizes), held=tuple(bool(h) for h in held))
+    if sizes and (regions.count != len(sizes) or regions.universe_total != sum(sizes)):
+        raise ScenarioError(f"scenario: regions.count ({regions.count}) and universe_total "
+                            f"({regions.universe_total}) must match the {len(sizes)} universes "
+                            f"given (sum {sum(sizes)})")
+    return regions
 
 
 def _rate(value: Any, where: str) -> Decimal:
@@ -451,12 +484,7 @@ def scenario_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) 
         fade_from=_num(g, "fade_from", "growth", 0.8, 0.0, 1.0),
         consumers_per_merchant=_num(g, "consumers_per_merchant", "growth", 50.0, 0.01),
     )
-    regions = Regions(
-        count=_int(r, "count", "regions", 100, 1),
-        universe_total=_int(r, "universe_total", "regions", 100_000, 1),
-        universe_sigma=_num(r, "universe_sigma", "regions", 0.8),
-        partner_share=_share(r, "partner_share", "regions", 0.8),
-    )
+    regions = _regions(r)
     merchants = Merchants(
         categories=_categories(m, policy),
         flagship_share=_share(m, "flagship_share", "merchants", 0.02),

@@ -14,7 +14,8 @@ holdings. What it reads:
 - the figures stored with every closed period (GMV by channel, orders, active and new consumers,
   refunds, vouchers spent and outstanding, pool, release and rate);
 - the population: registered consumers and the shares referred and with a home merchant,
-  merchants by category, rate, channel, voucher opt-in and roles, regions and partners.
+  merchants by category, rate, channel, voucher opt-in and roles (and how many are in regions
+  a partner holds), each region's merchant universe and whether an active partner holds it.
 """
 
 from __future__ import annotations
@@ -76,8 +77,25 @@ def _merchants(conn: Connection) -> MerchantMix:
         promoted=count(m.c.promoter_id.is_not(None)), bound=count(m.c.bm_id.is_not(None)),
         bm_rates=tuple((str(r), int(n)) for r, n in bm if r is not None),
         total=count(m.c.channel != "mall"),
+        in_held_regions=count(m.c.channel != "mall", m.c.region_id.in_(_held_region_ids())),
         mall_rate=conn.execute(select(m.c.concession_rate).where(active, m.c.channel == "mall")
                                .order_by(m.c.party_id).limit(1)).scalar())
+
+
+def _held_region_ids() -> Any:
+    """The ids of the regions an active partner holds (a subquery)."""
+    p = t.partners
+    return select(p.c.region_id).where(p.c.active.is_(True)).scalar_subquery()
+
+
+def _regions(conn: Connection) -> tuple[tuple[int, bool], ...]:
+    """Each region with a merchant universe: (universe, held by an active partner), largest
+    first (then by id)."""
+    r = t.regions
+    held = r.c.id.in_(_held_region_ids())
+    rows = conn.execute(select(r.c.merchant_universe, held).where(r.c.merchant_universe > 0)
+                        .order_by(r.c.merchant_universe.desc(), r.c.id)).all()
+    return tuple((int(u), bool(h)) for u, h in rows)
 
 
 def _voucher_debt(conn: Connection) -> int:
@@ -107,19 +125,16 @@ def snapshot(conn: Connection) -> BooksSnapshot:
                                 .where(c.c.referrer_id.is_not(None))).scalar_one())
     homed = int(conn.execute(select(func.count()).select_from(c)
                              .where(c.c.home_merchant_id.is_not(None))).scalar_one())
-    r, p = t.regions, t.partners
-    regions = conn.execute(select(func.count(), func.coalesce(func.sum(r.c.merchant_universe), 0))
-                           .where(r.c.merchant_universe > 0)).one()
-    held = conn.execute(select(func.count(func.distinct(p.c.region_id)))
-                        .select_from(p.join(r, r.c.id == p.c.region_id))
-                        .where(p.c.active.is_(True), r.c.merchant_universe > 0)).scalar_one()
+    p = t.partners
+    regions = _regions(conn)
     return BooksSnapshot(
         period=current.seq, policy=dict(policy.source), policy_digest=policy.digest, groups=groups,
         pool_available_fen=available, pool_reserved_fen=reserved, voucher_debt_fen=debt,
         consumer_vouchers_fen=consumer_vch - debt, merchant_vouchers_fen=reserved - consumer_vch,
         history=_history(conn), registered_consumers=registered, referred_consumers=referred,
-        homed_consumers=homed, merchants=_merchants(conn), regions=int(regions[0]),
-        universe_total=int(regions[1]), held_regions=int(held),
+        homed_consumers=homed, merchants=_merchants(conn), regions=len(regions),
+        universe_total=sum(u for u, _ in regions), held_regions=sum(h for _, h in regions),
+        region_universes=regions,
         partner_investment_fen=int(conn.execute(
             select(func.coalesce(func.sum(p.c.investment_fen), 0)).where(p.c.active.is_(True))
         ).scalar_one()))

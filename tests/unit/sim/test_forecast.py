@@ -257,3 +257,29 @@ def test_runs_spread_over_processes_give_the_same_forecast() -> None:
 def test_the_end_level_needs_three_values(values: list[float]) -> None:
     with pytest.raises(ValueError, match="at least three values"):
         end_level(values)
+
+
+def test_the_forecast_holds_the_books_regions_as_they_are() -> None:
+    """Which regions a partner holds decides who is paid the partner's part and the promoters'
+    and what the pool gets instead: the forecast keeps each region's universe and holder from
+    the books (drawn by count, a town whose largest region nobody held was forecast with it held
+    in two runs of three), and the promoters' share over the merchants of held regions."""
+    regions = ((50, False), (30, True), (20, True))
+    snap = replace(books(), region_universes=regions, regions=3, universe_total=100,
+                   merchants=replace(books().merchants, in_held_regions=8))
+    cal = calibrate(snap)
+    promoter = cal.scenario(3).merchants.promoter_share
+    assert promoter == 1.0  # 10 promoted of 8 in held regions: a share, capped at 1
+    for seed in range(5):
+        engine = Engine(cal.scenario(3), np.random.default_rng(seed), "fast", start=cal.start)
+        assert list(engine.schedule.universe) == [50, 30, 20]
+        assert list(engine.pop.r_partner) == [False, True, True]
+    fewer = calibrate(replace(snap, merchants=replace(snap.merchants, in_held_regions=20)))
+    assert fewer.scenario(3).merchants.promoter_share == 10 / 20
+
+
+def test_books_without_their_regions_draw_which_are_held_by_count() -> None:
+    cal = calibrate(books())  # region_universes not given: count, total and held share
+    held = {tuple(Engine(cal.scenario(3), np.random.default_rng(seed), "fast",
+                         start=cal.start).pop.r_partner) for seed in range(20)}
+    assert len(held) > 1

@@ -33,6 +33,12 @@ def test_with_values_coerces_to_the_existing_type() -> None:
     {"policy.release.controller": "hope"},
     {"orders.mall_rate": "0.5"},
     {"simulation.mode": "quick"},
+    {"regions.universes": [5, 3], "regions.held": [True]},
+    {"regions.universes": [5, 0], "regions.held": [True, False], "regions.count": 2,
+     "regions.universe_total": 5},
+    {"regions.universes": [5, 3], "regions.held": [True, 1], "regions.count": 2,
+     "regions.universe_total": 8},
+    {"regions.universes": [5, 3], "regions.held": [True, False]},  # count and total disagree
 ])
 def test_bad_values_are_refused(values: dict[str, object]) -> None:
     with pytest.raises(ScenarioError if "policy" not in str(values) else Exception):
@@ -58,3 +64,10 @@ def test_sweep_grid() -> None:
     ]
     with pytest.raises(ScenarioError):
         parse_sweep(["growth.monthly"])
+
+
+def test_regions_given_as_they_are_fix_universes_and_holders() -> None:
+    s = load_scenario("seed-claims").with_values({
+        "regions.universes": [40, 25, 5], "regions.held": [False, True, True],
+        "regions.count": 3, "regions.universe_total": 70})
+    assert s.regions.universes == (40, 25, 5) and s.regions.held == (False, True, True)
