@@ -90,8 +90,9 @@ class Shop:
 
 
 def register_city(base: str, admin_token: str, *, regions: int, merchants: int, consumers: int,
-                  seed: int) -> tuple[list[Shop], list[int]]:
-    """Regions with partners, BMs, merchants with logins, consumers: all through the API."""
+                  seed: int, consumer_logins: bool = False) -> tuple[list[Shop], list[int]]:
+    """Regions with partners, BMs, merchants with logins, consumers (with logins
+    ``consumer<k>`` if ``consumer_logins``): all through the API."""
     rng = random.Random(seed)
     with httpx.Client(base_url=base + API, timeout=60,
                       headers={"Authorization": f"Bearer {admin_token}"}) as client:
@@ -126,8 +127,9 @@ def register_city(base: str, admin_token: str, *, regions: int, merchants: int, 
         for k in range(consumers):
             referrer = rng.choice(consumer_ids) if consumer_ids and rng.random() < 0.5 else None
             home = rng.choice(shops) if rng.random() < 0.8 else None
+            login = {"login": {"username": f"consumer{k}", "password": PASSWORD}} if consumer_logins else {}
             cid = post("/consumers", {"name": f"consumer {k}", "referrer_id": referrer,
-                                      "home_merchant_id": home})["party_id"]
+                                      "home_merchant_id": home, **login})["party_id"]
             assert isinstance(cid, int)
             consumer_ids.append(cid)
         tokens = []

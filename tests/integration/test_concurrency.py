@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from conftest import policy_with_hold
 from gongsheng.adapters import holding_store, ledger_store, period_store
@@ -16,7 +16,14 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.locks import BOOKS_LOCK, FAST_POOL_TAKE_FEN, POOL_SLOTS
 from gongsheng.adapters.period_store import open_period
 from gongsheng.domain.errors import InsufficientBalance
-from gongsheng.domain.ledger import AccountKind
+from gongsheng.domain.ledger import (
+    AccountKind,
+    Asset,
+    EntryKind,
+    JournalEntry,
+    account_id,
+    system_account,
+)
 from gongsheng.services import ordering, periods, refunding
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
@@ -274,3 +281,88 @@ def test_concurrent_refunds_and_payouts_keep_the_books_exact(
     assert refunded == sum(100_000 + i for i in range(THREADS * 2) if i % 4 != 3)
     assert set(asset_sums(plat.trial_balance()).values()) == {0}
     assert_verified(plat)
+
+
+def _adjust(legs: list[tuple[int, Asset, int]]) -> JournalEntry:
+    entry = JournalEntry.build(EntryKind.ADJUSTMENT, legs)
+    assert entry is not None
+    return entry
+
+
+def _in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(work())
+        except Exception as err:  # checked by the test
+            out.append(err)
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th, out
+
+
+def test_a_take_waits_for_a_concurrent_write_and_takes_from_what_it_committed(pg_city: City) -> None:
+    """The entry's one statement locks the row it takes from and takes from the amount it
+    locked, not from the amount its snapshot saw: 100 held, 100 more committed while the take
+    of 150 waits, 50 left (the snapshot's 100 would have refused it)."""
+    engine = pg_city.platform.engine
+    vouchers = account_id(pg_city.merchant, AccountKind.VOUCHERS)
+    issued = system_account(AccountKind.VOUCHERS_ISSUED)
+    with engine.begin() as conn:
+        before = ledger_store.balance(conn, vouchers, Asset.VCH)
+        ledger_store.post(conn, _adjust([(vouchers, Asset.VCH, 100 - before),
+                                         (issued, Asset.VCH, before - 100)]), 1)
+    other = engine.connect()
+    other.begin()
+    ledger_store.post(other, _adjust([(vouchers, Asset.VCH, 100), (issued, Asset.VCH, -100)]), 1)
+
+    def take() -> int:
+        with engine.begin() as conn:
+            return ledger_store.post(conn, _adjust([(vouchers, Asset.VCH, -150),
+                                                    (issued, Asset.VCH, 150)]), 1)
+
+    th, out = _in_thread(take)
+    time.sleep(0.5)  # the take waits for the row the other transaction holds
+    assert th.is_alive()
+    other.commit()
+    other.close()
+    th.join(30)
+    assert not isinstance(out[0], Exception), out[0]
+    with engine.connect() as conn:
+        assert ledger_store.balance(conn, vouchers, Asset.VCH) == 50
+
+
+def test_a_take_back_and_an_order_lock_balance_rows_in_one_order(
+        pg_city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An order adds to a system row, then to the merchant's points (key order); a take-back of
+    the merchant's points adds to the same system row. The take-back's statement locks the
+    system row before the points, as the order does, so it waits and both commit (locking the
+    points first deadlocked them)."""
+    monkeypatch.setattr(ledger_store, "_rng", type("Fixed", (), {"randrange": lambda _, n: 5})())
+    engine = pg_city.platform.engine
+    points = account_id(pg_city.merchant, AccountKind.POINTS)
+    source = system_account(AccountKind.POINTS_ISSUED)
+    assert source < points
+    with engine.begin() as conn:  # the system row on stripe 5 exists; the merchant holds points
+        ledger_store.post(conn, _adjust([(points, Asset.PTS, 100), (source, Asset.PTS, -100)]), 1)
+    order = engine.connect()
+    order.begin()
+    order.execute(update(t.balances).where(t.balances.c.account_id == source,
+                                           t.balances.c.stripe == 5)
+                  .values(amount=t.balances.c.amount - 5))
+
+    def take_back() -> int:
+        with engine.begin() as conn:
+            return ledger_store.post(conn, _adjust([(points, Asset.PTS, -10),
+                                                    (source, Asset.PTS, 10)]), 1)
+
+    th, out = _in_thread(take_back)
+    time.sleep(0.5)
+    order.execute(update(t.balances).where(t.balances.c.account_id == points)
+                  .values(amount=t.balances.c.amount + 5))
+    order.commit()
+    order.close()
+    th.join(30)
+    assert not isinstance(out[0], Exception), out[0]

@@ -158,9 +158,11 @@ def _apply(city: City, op: tuple[str, int, Any], step: int, placed: list[int]) -
     plat, (kind, n, arg) = city.platform, op
     if kind == "order":
         placed.append(city.order(n, consumer=getattr(city, arg), key=f"o-{step}").order_id)
-    elif kind == "spend":
-        vouchers = plat.wallet(city.consumer).vouchers_fen
-        part = vouchers * n // 100
+    elif kind == "spend":  # a share of what a never-frozen consumer would hold: a frozen
+        # one's withheld vouchers count, so that both runs ask for the same sale (refused while
+        # frozen) and not a sale in one run and none in the other
+        wallet = plat.wallet(city.consumer)
+        part = (wallet.vouchers_fen + wallet.vouchers_withheld_fen) * n // 100
         if part:
             placed.append(city.order(max(part, 10_000), part, key=f"s-{step}").order_id)
     elif kind == "refund" and placed:

@@ -137,6 +137,30 @@ def test_velocity_cap_refuses_the_order_over_it_and_posts_nothing(
     assert_verified(plat)
 
 
+def test_voucher_orders_count_against_the_cap_and_one_over_it_spends_nothing(
+        db_url: str, open_platform: Callable[..., Platform],
+        make_city: Callable[[Platform], City]) -> None:
+    """A voucher order is written with its take in one statement on PostgreSQL and counted
+    after it: over the cap it is refused, its vouchers stay the consumer's and nothing posts."""
+    plat = open_platform(db_url, risk_policy(max_orders_per_period=3))
+    city = make_city(plat)
+    city.order(100_000)
+    for _ in range(3):  # vouchers released and settled
+        plat.close_period()
+    held = plat.wallet(city.consumer).vouchers_fen
+    assert held >= 3_000
+    city.order(10_000, 1_000)
+    city.order(10_000)
+    city.order(10_000, 1_000)  # the third of the period: the cap's last place
+    before, orders = snapshot(plat), count_rows(plat, t.orders)
+    with pytest.raises(VelocityCapExceeded, match="max_orders"):
+        city.order(10_000, 1_000)
+    assert snapshot(plat) == before
+    assert count_rows(plat, t.orders) == orders
+    assert plat.wallet(city.consumer).vouchers_fen == held - 2_000
+    assert_verified(plat)
+
+
 def test_velocity_refusal_answers_problem_json() -> None:
     assert VelocityCapExceeded.status == 409
     assert VelocityCapExceeded.title == "Velocity cap exceeded"

@@ -4,6 +4,14 @@ Posting an entry writes the entry row, its numbered legs, and adds each leg onto
 balance row (striped for every account that may go negative, see ``tables.STRIPES``), all in the caller's
 transaction. A must-stay-positive balance that would go negative makes the database refuse the
 write (``CHECK``), which :func:`post` reports as :class:`InsufficientBalance`.
+
+A *taking* is a net decrease of a must-stay-positive balance row (a voucher spend, a take-back).
+A database checks a row proposed for insertion before it sees the conflict, so a taking is a plain
+``UPDATE`` (the ``CHECK`` then sees the new balance), and one that finds no row took from nothing.
+On PostgreSQL an entry is still one statement: two more CTEs (:data:`TAKE_CTE`) first lock
+every balance row it moves in key order, as every writer does, then update the takings from the
+amounts they locked; the statement returns the takings done (:func:`check_taken`). Several
+entries at once go statement by statement: additions, then takings, in key order.
 """
 
 from __future__ import annotations
@@ -68,6 +76,7 @@ WITH e AS (
     INSERT INTO balances (account_id, asset, stripe, amount, nonneg)
     SELECT * FROM unnest(%(b0)s::bigint[], %(b1)s::text[], %(b2)s::integer[], %(b3)s::bigint[],
                          %(b4)s::boolean[]) AS u(account_id, asset, stripe, amount, nonneg)
+    /*after locks*/
     ORDER BY account_id, asset, stripe
     ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + excluded.amount
 )
@@ -75,26 +84,103 @@ SELECT id FROM e
 """
 _FUSED_POST = " ".join(_FUSED_POST_SQL.split())  # short SQL text: psycopg caches its parse
 
+_TAKE_CTE_SQL = """
+lk AS (
+    SELECT balances.account_id, balances.asset, balances.stripe, balances.amount AS held,
+           x.amount, x.take
+    FROM balances JOIN unnest(%(k0)s::bigint[], %(k1)s::text[], %(k2)s::integer[],
+                              %(k3)s::bigint[], %(k4)s::boolean[])
+        AS x(account_id, asset, stripe, amount, take)
+        USING (account_id, asset, stripe)
+    ORDER BY 1, 2, 3
+    FOR UPDATE OF balances
+), tk AS (
+    UPDATE balances SET amount = lk.held + lk.amount FROM lk
+    WHERE lk.take AND lk.held + lk.amount >= 0
+      AND balances.account_id = lk.account_id AND balances.asset = lk.asset
+      AND balances.stripe = lk.stripe
+    RETURNING balances.account_id
+)"""
+TAKE_CTE = " ".join(_TAKE_CTE_SQL.split())
+"""The first CTEs of a statement with takings (parameters ``k0``-``k4``, :func:`lock_params`).
+
+``lk`` locks every existing balance row the statement moves, additions and takings, in key
+order (as the sorted rows leave the sort), the order every writer locks balance rows in, and
+reads each locked row's current amount (a row a concurrent writer changed meanwhile is read as
+it committed, not as the statement's snapshot saw it). ``tk`` updates the takings that the
+current amount covers, from that amount; the additions' upsert waits for ``lk``
+(:data:`AFTER_LOCKS`). The statement selects ``(SELECT array_agg(account_id) FROM tk)``: a
+taking missing from it found no row or too little (:func:`check_taken`), and the balance's
+``CHECK`` never has to refuse one."""
+AFTER_LOCKS = "WHERE (SELECT count(*) FROM lk) >= 0"
+"""The condition that makes an upsert of balance rows run after ``lk`` holds its locks (an
+uncorrelated subquery is evaluated once, before the first row)."""
+_FUSED_TAKE = (_FUSED_POST.replace("WITH ", f"WITH {TAKE_CTE}, ", 1)
+               .replace("/*after locks*/", AFTER_LOCKS)
+               .replace("SELECT id FROM e", "SELECT id, (SELECT array_agg(account_id) FROM tk) FROM e"))
+_FUSED_POST = _FUSED_POST.replace(" /*after locks*/", "")
+
+BalanceRow = tuple[int, str, int, int, bool]
+"""``(account, asset, stripe, delta, nonneg)``: what an entry adds to one balance row."""
+
+
+def is_taking(row: BalanceRow) -> bool:
+    """Whether ``row`` lowers a must-stay-positive balance."""
+    return row[4] and row[3] < 0
+
+
+def split_takings(rows: Sequence[BalanceRow]) -> tuple[list[BalanceRow], list[BalanceRow]]:
+    """``rows`` as the additions (upserted) and the takings (updated), each in key order."""
+    return sorted(r for r in rows if not is_taking(r)), sorted(r for r in rows if is_taking(r))
+
+
+def lock_params(rows: Sequence[BalanceRow]) -> dict[str, str]:
+    """The :data:`TAKE_CTE` parameters: every balance row of the statement, takings marked."""
+    return column_arrays("k", [(*r[:4], is_taking(r)) for r in sorted(rows)], 5)
+
+
+def refused(takings: Sequence[BalanceRow]) -> InsufficientBalance:
+    """The error of takings a balance does not cover: each account and the amount to take named,
+    never a balance (a voucher order's caller is the merchant, who may not read the consumer's)."""
+    return InsufficientBalance("; ".join(
+        f"{account_name(acc)} holds less than the {-amount} {asset} to take from it"
+        for acc, asset, _, amount, _ in takings) + "; nothing was posted")
+
+
+def check_taken(taken: Sequence[int] | None, takings: Sequence[BalanceRow]) -> None:
+    """Refuse the statement's write unless each taking is among the accounts ``tk`` updated (the
+    caller rolls back); the error names those that fell short."""
+    done = set(taken or ())
+    short = [r for r in takings if r[0] not in done]
+    if short:
+        raise refused(short)
+
 
 def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None,
-                rows: list[tuple[int, str, int, int, bool]], along: Sequence[AddRows]) -> int:
-    """PostgreSQL: entry, legs, balances and ``along`` in one statement (one round trip)."""
-    sql, params = _FUSED_POST, dict[str, object]()
+                rows: list[BalanceRow], along: Sequence[AddRows]) -> int:
+    """PostgreSQL: entry, legs, balances (takings too) and ``along`` in one statement (one
+    round trip)."""
+    adds, takings = split_takings(rows)
+    sql, params = (_FUSED_TAKE if takings else _FUSED_POST), dict[str, object]()
     if along:
         ctes = []
         for i, extra in enumerate(along):
             text, values = extra.pg_statement(prefix=f"a{i}_")
             ctes.append(f"a{i} AS ({text})")
             params.update(values)
-        sql = _FUSED_POST.replace("WITH ", f"WITH {', '.join(ctes)}, ", 1)
+        sql = sql.replace("WITH ", f"WITH {', '.join(ctes)}, ", 1)
     legs = list(enumerate(entry.postings))
     params |= {
         "kind": entry.kind.value, "period": period, "ref": ref_id, "n": len(legs),
         "memo": entry.memo[:200],
         **column_arrays("l", [(i, p.account, p.asset.value, p.amount) for i, p in legs], 4),
-        **column_arrays("b", rows, 5),
+        **column_arrays("b", adds, 5),
+        **(lock_params(rows) if takings else {}),
     }
-    return int(conn.exec_driver_sql(sql, params).scalar_one())
+    row = conn.exec_driver_sql(sql, params).one()
+    if takings:
+        check_taken(row[1], takings)
+    return int(row[0])
 
 
 def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int | None]], *,
@@ -102,17 +188,15 @@ def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int |
     """Write several entries (and the ``along`` upserts) in the caller's transaction; returns the
     entries' ids in order.
 
-    On PostgreSQL a single entry that takes from no must-stay-positive balance is written in one
-    statement; otherwise the ``along`` rows, the entry rows, the legs and the balance rows are
-    written in turn. Every entry's legs are also added to the per-(party, period) totals
-    (``party_period_totals``), merged with any ``along`` rows of that table.
+    On PostgreSQL a single entry is written in one statement; otherwise the ``along`` rows, the
+    entry rows, the legs and the balance rows are written in turn. Every entry's legs are also
+    added to the per-(party, period) totals (``party_period_totals``), merged with any ``along``
+    rows of that table.
     """
     along = with_totals(along, total_rows(entries, _rng.randrange(t.STRIPES)))
     if conn.dialect.name == "postgresql" and len(entries) == 1:
         entry, period, ref_id = entries[0]
-        rows = _balance_rows(entry.postings)
-        if not any(r[4] and r[3] < 0 for r in rows):
-            return [_post_fused(conn, entry, period, ref_id, rows, along)]
+        return [_post_fused(conn, entry, period, ref_id, _balance_rows(entry.postings), along)]
     for extra in along:
         extra.write(conn)
     ids: list[int] = []
@@ -128,13 +212,12 @@ def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int |
             legs.append({"entry_id": entry_id, "leg": leg, "account_id": p.account,
                          "asset": p.asset.value, "amount": p.amount})
     conn.execute(insert(t.postings), legs)
-    rows = _balance_rows([p for entry, _, _ in entries for p in entry.postings])
-    # A database checks a row proposed for insertion before it sees the conflict, so takings
-    # from must-stay-positive balances are plain updates: the CHECK then sees the new balance.
-    takings = [r for r in rows if r[4] and r[3] < 0]
-    upsert_add(conn, t.balances, ("account_id", "asset", "stripe"), ("amount",),
-               [r for r in rows if not (r[4] and r[3] < 0)], extras=("nonneg",))
-    for acc, asset, stripe, amount, _ in sorted(takings):
+    adds, takings = split_takings(
+        _balance_rows([p for entry, _, _ in entries for p in entry.postings]))
+    upsert_add(conn, t.balances, ("account_id", "asset", "stripe"), ("amount",), adds,
+               extras=("nonneg",))
+    for taking in takings:  # in key order (split_takings)
+        acc, asset, stripe, amount, _ = taking
         try:
             found = conn.execute(
                 update(t.balances).where(t.balances.c.account_id == acc, t.balances.c.asset == asset,
@@ -143,9 +226,7 @@ def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int |
         except InsufficientBalance:  # the balance's check refused it (adapters/storage_errors.py)
             found = 0
         if found != 1:
-            raise InsufficientBalance(
-                f"{account_name(acc)} holds less than the {-amount} {asset} to take from it; "
-                "nothing was posted")
+            raise refused([taking])
     return ids
 
 
@@ -173,7 +254,7 @@ def with_totals(along: Sequence[AddRows],
     return (*rest, AddRows(table, TOTAL_KEYS, ("value",), tuple(rows))) if rows else rest
 
 
-def _balance_rows(postings: Sequence[Posting]) -> list[tuple[int, str, int, int, bool]]:
+def _balance_rows(postings: Sequence[Posting]) -> list[BalanceRow]:
     """``(account, asset, stripe, delta, nonneg)`` per balance row the postings move."""
     deltas: dict[tuple[int, str, int], int] = defaultdict(int)
     for p in postings:

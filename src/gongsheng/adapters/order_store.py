@@ -9,11 +9,12 @@ trip: the rows travel as arrays
 (``unnest``, each array one text parameter holding its literal, see ``pg_arrays``), so the
 statement text and parameter types never change and psycopg prepares it once per connection
 (PostgreSQL then reuses a generic plan). It writes exactly what the statement-by-statement path
-(:func:`write_orders`, below) writes; it is used only when no leg takes from a must-stay-positive
-balance (those go through ``ledger_store.post``, whose plain ``UPDATE`` lets the ``CHECK`` see
-the new balance). Rows are sorted by key before they are written, as in ``bulk.upsert_add``, so
-concurrent writers lock shared rows in the same order. The same statement counts, for the velocity
-cap (``services.velocity``), each order's consumer's orders of its period committed before it.
+(:func:`write_orders`, below, SQLite's) writes. Rows are sorted by key before they are written,
+as in ``bulk.upsert_add``, so concurrent writers lock shared rows in the same order. A voucher
+spend takes from a must-stay-positive balance: the statement then first locks every balance row
+it moves, in key order, and takes from the amount it locked (``ledger_store.TAKE_CTE``). The
+same statement counts, for the velocity cap (``services.velocity``), each order's consumer's
+orders of its period committed before it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
@@ -30,7 +32,17 @@ from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows, upsert_add
 from gongsheng.adapters.earnings_store import earnings_rows
 from gongsheng.adapters.event_store import add_events, outbox_insert, outbox_params
-from gongsheng.adapters.ledger_store import TOTAL_KEYS, post, stripe_for, total_rows
+from gongsheng.adapters.ledger_store import (
+    AFTER_LOCKS,
+    TAKE_CTE,
+    TOTAL_KEYS,
+    check_taken,
+    lock_params,
+    post,
+    split_takings,
+    stripe_for,
+    total_rows,
+)
 from gongsheng.adapters.period_store import add_counters
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
 from gongsheng.adapters.risk_store import velocity_counts
@@ -146,7 +158,7 @@ WITH o AS (
     FROM {_unnest("l", _LEG)} JOIN o USING (idem_key) JOIN e ON e.ref_id = o.id
 ), b AS (
     INSERT INTO balances (account_id, asset, stripe, amount, nonneg)
-    SELECT * FROM {_bare("b", _BALANCE)} ORDER BY 1, 2, 3
+    SELECT * FROM {_bare("b", _BALANCE)} /*after locks*/ ORDER BY 1, 2, 3
     ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + excluded.amount
 ), h AS (
     INSERT INTO holdings (holder_id, start_period, multiple, points_cpts)
@@ -186,7 +198,7 @@ WITH o AS (
 ), ev AS (
     {outbox_insert("v", ("o", "idem_key"))}
 )
-SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open'),
+SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open'),{{taken}}
     (SELECT count(*) FROM (SELECT FROM orders AS x
         WHERE x.consumer_id = o.consumer_id AND x.period = o.period
         LIMIT %(at_most)s::bigint) AS n),
@@ -196,7 +208,10 @@ SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open'),
         LIMIT %(at_most_pair)s::bigint) AS n)
 FROM o
 """
-_SQL = " ".join(_SQL.split())
+_SQL_TAKING = " ".join(_SQL.replace("{taken}", " (SELECT array_agg(account_id) FROM tk),")
+                       .replace("WITH ", f"WITH {TAKE_CTE}, ", 1)
+                       .replace("/*after locks*/", AFTER_LOCKS).split())
+_SQL = " ".join(_SQL.replace("{taken}", "").replace("/*after locks*/", "").split())
 # psycopg caches its conversion of a query text only up to 4096 characters
 # (MAX_CACHED_STATEMENT_LENGTH); with the payment identifiers and the earnings this text is past
 # that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
@@ -205,15 +220,17 @@ _SQL = " ".join(_SQL.split())
 def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
                      events: Sequence[Recorded] = (),
                      caps: tuple[int | None, int | None] = (None, None)) -> Written:
-    """Write every order of ``batch`` (none may take from a must-stay-positive balance), and
-    ``events`` in their order: a slotted one gets the id of the order whose idempotency key
-    its slot names.
+    """Write every order of ``batch`` and ``events`` in their order: a slotted one gets the id
+    of the order whose idempotency key its slot names.
 
     Returns the new order ids in the batch's order, the period open when the statement
     started (the caller checks it is the orders' period) and, per order, the velocity counts
     ``caps`` asks for (``services.velocity``): the orders of its consumer in its period that
     the statement's snapshot holds (those committed before it started, without the batch's),
     in all and at its merchant, each counted up to its cap (0, reading nothing, where None).
+
+    A taking from a must-stay-positive balance that finds no row or too little raises
+    :class:`InsufficientBalance` (the caller rolls back what the statement wrote).
 
     Every striped row the batch adds to (balances, group points, counters) is in ``stripe``.
     Balance, holding, group and counter rows of the whole batch are merged per key, as the
@@ -255,13 +272,14 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
             earned[(party, period, stripe)] += fen
         if rows.activate:
             active.append((rows.order["consumer_id"], period, stripe))
-    balance_rows = [(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
-                    for (a, s, st), v in deltas.items() if v]
+    adds, takings = split_takings([(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
+                                   for (a, s, st), v in deltas.items() if v])
     params: dict[str, str | int] = {
         **orders,
         "l0": array_literal(keys), "l1": int_array(numbers), "l2": int_array(accounts),
         "l3": array_literal(assets), "l4": int_array(amounts),
-        **column_arrays("b", balance_rows, len(_BALANCE)),
+        **column_arrays("b", adds, len(_BALANCE)),
+        **(lock_params([*adds, *takings]) if takings else {}),
         **column_arrays("h", [(*k, v) for k, v in holdings.items() if v], len(_HOLDING)),
         **column_arrays("g", [(*k, v) for k, v in groups.items() if v], len(_GROUP)),
         **column_arrays("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
@@ -271,7 +289,12 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
         **outbox_params("v", events),
     }
     params["at_most"], params["at_most_pair"] = (0 if cap is None else int(cap) for cap in caps)
-    written = {str(row[0]): row for row in conn.exec_driver_sql(_SQL, params).all()}
+    result: list[Sequence[Any]] = list(
+        conn.exec_driver_sql(_SQL_TAKING if takings else _SQL, params).all())
+    if takings:  # each row carries the takings done: the column after the open period
+        check_taken(result[0][3], takings)
+        result = [(*row[:3], *row[4:]) for row in result]
+    written = {str(row[0]): row for row in result}
     found = [written[rows.order["idem_key"]] for rows in batch]
     return Written([int(row[1]) for row in found], int(found[0][2]),
                    [(int(row[3]), int(row[4])) for row in found])
@@ -281,11 +304,11 @@ def write_orders(conn: Connection, batch: Sequence[OrderRows], events: Sequence[
                  caps: tuple[int | None, int | None] | None,
                  refuse: Callable[[OrderRows, Counts], None]) -> Written:
     """See ``OrderStore.write``: the one statement of :func:`insert_orders_pg` on PostgreSQL
-    when no leg takes from a must-stay-positive balance (``refuse`` asked after it, with the
-    counts it read), otherwise statement by statement (``refuse`` asked before each order is
-    written, with counts read then), the events written after the orders, their slots filled.
+    (``refuse`` asked after it, with the counts it read), statement by statement on SQLite
+    (``refuse`` asked before each order is written, with counts read then), the events written
+    after the orders, their slots filled.
     """
-    if locks.postgres(conn) and not any(r.takes_from_nonnegative for r in batch):
+    if locks.postgres(conn):
         written = insert_orders_pg(conn, batch, _stripes.randrange(t.STRIPES), events,
                                    caps if caps is not None else (None, None))
         if caps is not None and all(r.order["period"] == written.open_seq for r in batch):
