@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,19 +41,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import City, cpu_times, drop_pg_database, order_amounts, print_table, recreate_pg_database
+from _common import City, cpu_times, order_amounts, print_table
 from http_api import (
     API,
     PASSWORD,
-    VENV_BIN,
     Shop,
     _read_response,
-    free_port,
     order_request,
     percentile,
     register_city,
-    stop,
-    wait_ready,
+    serving,
 )
 from orders import check_books, requests_for
 
@@ -205,26 +200,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--history", type=int, default=4_000,
                         help="cash orders placed (batch path) before the two closes")
     args = parser.parse_args(argv)
-    url = recreate_pg_database(DB)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_ADMIN_PASSWORD": PASSWORD,
-           "GONGSHENG_SECRET_KEY": "bench-" + "k" * 40, "GONGSHENG_MODE": "dev",
-           "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "100000/minute"}
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        subprocess.run([str(VENV_BIN / "gongsheng"), "admin", "create", "admin", "--db", url],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
-        server = subprocess.Popen(
-            [str(VENV_BIN / "gongsheng"), "serve", "--db", url, "--port", str(port),
-             "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        wait_ready(base, server)
-        token = httpx.post(base + API + "/auth/token", timeout=30,
-                           data={"username": "admin", "password": PASSWORD}).json()["access_token"]
+    with serving(DB, args.workers) as served:
+        url, port, base, server = served.url, served.port, served.base, served.server
         t0 = time.perf_counter()
-        shops, consumers = register_city(base, token, regions=3, merchants=args.merchants,
-                                         consumers=args.consumers, seed=7, consumer_logins=True)
+        shops, consumers = register_city(base, served.admin_token, regions=3,
+                                         merchants=args.merchants, consumers=args.consumers,
+                                         seed=7, consumer_logins=True)
         tokens = sign_in(base, consumers)
         fund(url, City(tuple(s.merchant_id for s in shops), tuple(consumers)), args.history)
         plat = Platform(make_engine(url))
@@ -263,10 +244,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"extrapolated (not measured): the seed's {DAY:,} orders at this rate take "
               f"{day / 60:.1f} minutes (goal {GOAL_SECONDS / 60:.0f})")
         print(f"verify after the day: {check_books(url)}")
-    finally:
-        if server is not None:
-            stop(server)
-        drop_pg_database(DB)
 
 
 async def _gather(port: int, per: list[list[tuple[str, object]]], tally: Tally, reuse: int) -> None:

@@ -49,6 +49,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,14 +305,29 @@ class Measured:
     cpu: CpuTimes
 
 
-def run(args: argparse.Namespace, *, events: bool) -> Measured:
-    """One benchmark on a fresh database."""
-    url = recreate_pg_database(DB)
+@dataclass(frozen=True)
+class Served:
+    """A running ``gongsheng serve`` on a fresh database: its URL, port, base address, the
+    admin's token and the server process."""
+
+    url: str
+    port: int
+    base: str
+    admin_token: str
+    server: subprocess.Popen[bytes]
+
+
+@contextmanager
+def serving(db: str, workers: int, *, events: bool = True) -> Iterator[Served]:
+    """A fresh database ``db`` with its first admin, served by ``gongsheng serve`` with
+    ``workers`` uvicorn processes on a free loopback port (events recorded or not); stopped and
+    dropped at the end."""
+    url = recreate_pg_database(db)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_ADMIN_PASSWORD": PASSWORD,
            "GONGSHENG_SECRET_KEY": "bench-" + "k" * 40, "GONGSHENG_MODE": "dev",
-           "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "100000/minute"}  # every merchant signs in from here
+           "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "100000/minute"}  # every party signs in from here
     env = server_env(env, events)
     server: subprocess.Popen[bytes] | None = None
     try:
@@ -318,14 +335,25 @@ def run(args: argparse.Namespace, *, events: bool) -> Measured:
                        env=env, check=True, stdout=subprocess.DEVNULL)
         server = subprocess.Popen(
             [str(VENV_BIN / "gongsheng"), "serve", "--db", url, "--port", str(port),
-             "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL,
+             "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         wait_ready(base, server)
         token = httpx.post(base + API + "/auth/token", timeout=30,
                            data={"username": "admin", "password": PASSWORD}).json()["access_token"]
+        yield Served(url, port, base, token, server)
+    finally:
+        if server is not None:
+            stop(server)
+        drop_pg_database(db)
+
+
+def run(args: argparse.Namespace, *, events: bool) -> Measured:
+    """One benchmark on a fresh database."""
+    with serving(DB, args.workers, events=events) as served:
+        url, port, server = served.url, served.port, served.server
         t0 = time.perf_counter()
-        shops, consumers = register_city(base, token, regions=3, merchants=args.merchants,
-                                         consumers=args.consumers, seed=7)
+        shops, consumers = register_city(served.base, served.admin_token, regions=3,
+                                         merchants=args.merchants, consumers=args.consumers, seed=7)
         print(f"city of {len(shops)} merchants, {len(consumers)} consumers registered through "
               f"the API in {time.perf_counter() - t0:.1f} s; load: {args.connections} "
               f"connections, {args.workers} uvicorn workers, events {'on' if events else 'off'}",
@@ -341,10 +369,6 @@ def run(args: argparse.Namespace, *, events: bool) -> Measured:
         cpu = cpu_times([server.pid], DB) - before
         check_events(url, expected=events)
         return Measured(placed, seconds, latencies, cpu)
-    finally:
-        if server is not None:
-            stop(server)
-        drop_pg_database(DB)
 
 
 if __name__ == "__main__":
