@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from conftest import policy_with_hold
 from gongsheng.adapters import holding_store, ledger_store, period_store
@@ -334,12 +334,14 @@ def test_a_take_waits_for_a_concurrent_write_and_takes_from_what_it_committed(pg
         assert ledger_store.balance(conn, vouchers, Asset.VCH) == 50
 
 
+@pytest.mark.parametrize("row", ["existing", "new"])
 def test_a_take_back_and_an_order_lock_balance_rows_in_one_order(
-        pg_city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+        pg_city: City, monkeypatch: pytest.MonkeyPatch, row: str) -> None:
     """An order adds to a system row, then to the merchant's points (key order); a take-back of
-    the merchant's points adds to the same system row. The take-back's statement locks the
-    system row before the points, as the order does, so it waits and both commit (locking the
-    points first deadlocked them)."""
+    the merchant's points adds to the same system row (one that exists, or one the order is
+    creating). The take-back's statement locks the system row before the points, as the order
+    does, so it waits and both commit (locking the points first deadlocked them)."""
+    stripe = 5 if row == "existing" else 7
     monkeypatch.setattr(ledger_store, "_rng", type("Fixed", (), {"randrange": lambda _, n: 5})())
     engine = pg_city.platform.engine
     points = account_id(pg_city.merchant, AccountKind.POINTS)
@@ -349,9 +351,14 @@ def test_a_take_back_and_an_order_lock_balance_rows_in_one_order(
         ledger_store.post(conn, _adjust([(points, Asset.PTS, 100), (source, Asset.PTS, -100)]), 1)
     order = engine.connect()
     order.begin()
-    order.execute(update(t.balances).where(t.balances.c.account_id == source,
-                                           t.balances.c.stripe == 5)
-                  .values(amount=t.balances.c.amount - 5))
+    if row == "existing":
+        order.execute(update(t.balances).where(t.balances.c.account_id == source,
+                                               t.balances.c.stripe == 5)
+                      .values(amount=t.balances.c.amount - 5))
+    else:  # the order creates the system row on a stripe nobody wrote before
+        order.execute(insert(t.balances).values(account_id=source, asset=Asset.PTS.value,
+                                                stripe=7, amount=-5, nonneg=False))
+    monkeypatch.setattr(ledger_store, "_rng", type("Fixed", (), {"randrange": lambda _, n: stripe})())
 
     def take_back() -> int:
         with engine.begin() as conn:

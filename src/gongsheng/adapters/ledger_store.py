@@ -8,10 +8,10 @@ write (``CHECK``), which :func:`post` reports as :class:`InsufficientBalance`.
 A *taking* is a net decrease of a must-stay-positive balance row (a voucher spend, a take-back).
 A database checks a row proposed for insertion before it sees the conflict, so a taking is a plain
 ``UPDATE`` (the ``CHECK`` then sees the new balance), and one that finds no row took from nothing.
-On PostgreSQL an entry is still one statement: two more CTEs (:data:`TAKE_CTE`) first lock
-every balance row it moves in key order, as every writer does, then update the takings from the
-amounts they locked; the statement returns the takings done (:func:`check_taken`). Several
-entries at once go statement by statement: additions, then takings, in key order.
+On PostgreSQL an entry is still one statement: one upsert adds its balance rows, takings
+included, in key order (:data:`BALANCE_CTES`), and the statement returns the takings done
+(:func:`check_taken`). Several entries at once go statement by statement: additions, then
+takings, in key order.
 """
 
 from __future__ import annotations
@@ -63,7 +63,37 @@ def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None 
     return post_many(conn, [(entry, period, ref_id)], along=along)[0]
 
 
-_FUSED_POST_SQL = """
+_BALANCE_DELTA = ("(SELECT bd.amount FROM bd WHERE bd.account_id = excluded.account_id"
+                  " AND bd.asset = excluded.asset AND bd.stripe = excluded.stripe)")
+_BALANCE_CTES_SQL = f"""
+bd AS (
+    SELECT * FROM unnest(%(b0)s::bigint[], %(b1)s::text[], %(b2)s::integer[], %(b3)s::bigint[],
+                         %(b4)s::boolean[]) AS x(account_id, asset, stripe, amount, nonneg)
+), b AS (
+    INSERT INTO balances (account_id, asset, stripe, amount, nonneg)
+    SELECT account_id, asset, stripe, CASE WHEN nonneg AND amount < 0 THEN 0 ELSE amount END, nonneg
+    FROM bd ORDER BY 1, 2, 3
+    ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + {_BALANCE_DELTA}
+    WHERE NOT balances.nonneg OR balances.amount + {_BALANCE_DELTA} >= 0
+    RETURNING balances.account_id, balances.xmax = 0 AS inserted
+)"""
+BALANCE_CTES = " ".join(_BALANCE_CTES_SQL.split())
+"""The CTEs that add a statement's balance rows (parameters ``b0``-``b4``: account, asset,
+stripe, delta, must stay positive), additions and takings in one upsert, in key order, so that
+every writer locks balance rows in one order, new rows included.
+
+A taking (:func:`is_taking`) proposes a row of 0 (a row proposed for insertion is checked
+before the conflict is seen, and a negative one would fail the ``CHECK``) and updates the row
+that exists, from its latest committed amount (as ``ON CONFLICT`` reads it, under the row's lock),
+only if that amount covers it. A taking is done if its row comes back updated, not inserted:
+:data:`TAKEN` lists those, :func:`check_taken` refuses the rest. The statement's main query must
+read :data:`TAKEN`, which makes the balances the first rows the statement locks after its own new
+rows, as in every statement that writes them."""
+TAKEN = "(SELECT array_agg(account_id) FROM b WHERE NOT inserted)"
+"""The accounts whose existing balance rows the statement updated (a taking not among them took
+nothing: its row did not exist or held too little)."""
+
+_FUSED_POST_SQL = f"""
 WITH e AS (
     INSERT INTO journal_entries (kind, period, ref_id, leg_count, memo)
     VALUES (%(kind)s, %(period)s::integer, %(ref)s::bigint, %(n)s::integer, %(memo)s) RETURNING id
@@ -72,53 +102,10 @@ WITH e AS (
     SELECT e.id, l.leg, l.account_id, l.asset, l.amount FROM e,
         unnest(%(l0)s::integer[], %(l1)s::bigint[], %(l2)s::text[], %(l3)s::bigint[])
         AS l(leg, account_id, asset, amount)
-), b AS (
-    INSERT INTO balances (account_id, asset, stripe, amount, nonneg)
-    SELECT * FROM unnest(%(b0)s::bigint[], %(b1)s::text[], %(b2)s::integer[], %(b3)s::bigint[],
-                         %(b4)s::boolean[]) AS u(account_id, asset, stripe, amount, nonneg)
-    /*after locks*/
-    ORDER BY account_id, asset, stripe
-    ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + excluded.amount
-)
-SELECT id FROM e
+), {BALANCE_CTES}
+SELECT id, {TAKEN} FROM e
 """
 _FUSED_POST = " ".join(_FUSED_POST_SQL.split())  # short SQL text: psycopg caches its parse
-
-_TAKE_CTE_SQL = """
-lk AS (
-    SELECT balances.account_id, balances.asset, balances.stripe, balances.amount AS held,
-           x.amount, x.take
-    FROM balances JOIN unnest(%(k0)s::bigint[], %(k1)s::text[], %(k2)s::integer[],
-                              %(k3)s::bigint[], %(k4)s::boolean[])
-        AS x(account_id, asset, stripe, amount, take)
-        USING (account_id, asset, stripe)
-    ORDER BY 1, 2, 3
-    FOR UPDATE OF balances
-), tk AS (
-    UPDATE balances SET amount = lk.held + lk.amount FROM lk
-    WHERE lk.take AND lk.held + lk.amount >= 0
-      AND balances.account_id = lk.account_id AND balances.asset = lk.asset
-      AND balances.stripe = lk.stripe
-    RETURNING balances.account_id
-)"""
-TAKE_CTE = " ".join(_TAKE_CTE_SQL.split())
-"""The first CTEs of a statement with takings (parameters ``k0``-``k4``, :func:`lock_params`).
-
-``lk`` locks every existing balance row the statement moves, additions and takings, in key
-order (as the sorted rows leave the sort), the order every writer locks balance rows in, and
-reads each locked row's current amount (a row a concurrent writer changed meanwhile is read as
-it committed, not as the statement's snapshot saw it). ``tk`` updates the takings that the
-current amount covers, from that amount; the additions' upsert waits for ``lk``
-(:data:`AFTER_LOCKS`). The statement selects ``(SELECT array_agg(account_id) FROM tk)``: a
-taking missing from it found no row or too little (:func:`check_taken`), and the balance's
-``CHECK`` never has to refuse one."""
-AFTER_LOCKS = "WHERE (SELECT count(*) FROM lk) >= 0"
-"""The condition that makes an upsert of balance rows run after ``lk`` holds its locks (an
-uncorrelated subquery is evaluated once, before the first row)."""
-_FUSED_TAKE = (_FUSED_POST.replace("WITH ", f"WITH {TAKE_CTE}, ", 1)
-               .replace("/*after locks*/", AFTER_LOCKS)
-               .replace("SELECT id FROM e", "SELECT id, (SELECT array_agg(account_id) FROM tk) FROM e"))
-_FUSED_POST = _FUSED_POST.replace(" /*after locks*/", "")
 
 BalanceRow = tuple[int, str, int, int, bool]
 """``(account, asset, stripe, delta, nonneg)``: what an entry adds to one balance row."""
@@ -132,11 +119,6 @@ def is_taking(row: BalanceRow) -> bool:
 def split_takings(rows: Sequence[BalanceRow]) -> tuple[list[BalanceRow], list[BalanceRow]]:
     """``rows`` as the additions (upserted) and the takings (updated), each in key order."""
     return sorted(r for r in rows if not is_taking(r)), sorted(r for r in rows if is_taking(r))
-
-
-def lock_params(rows: Sequence[BalanceRow]) -> dict[str, str]:
-    """The :data:`TAKE_CTE` parameters: every balance row of the statement, takings marked."""
-    return column_arrays("k", [(*r[:4], is_taking(r)) for r in sorted(rows)], 5)
 
 
 def refused(takings: Sequence[BalanceRow]) -> InsufficientBalance:
@@ -160,8 +142,8 @@ def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int 
                 rows: list[BalanceRow], along: Sequence[AddRows]) -> int:
     """PostgreSQL: entry, legs, balances (takings too) and ``along`` in one statement (one
     round trip)."""
-    adds, takings = split_takings(rows)
-    sql, params = (_FUSED_TAKE if takings else _FUSED_POST), dict[str, object]()
+    takings = split_takings(rows)[1]
+    sql, params = _FUSED_POST, dict[str, object]()
     if along:
         ctes = []
         for i, extra in enumerate(along):
@@ -174,8 +156,7 @@ def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int 
         "kind": entry.kind.value, "period": period, "ref": ref_id, "n": len(legs),
         "memo": entry.memo[:200],
         **column_arrays("l", [(i, p.account, p.asset.value, p.amount) for i, p in legs], 4),
-        **column_arrays("b", adds, 5),
-        **(lock_params(rows) if takings else {}),
+        **column_arrays("b", sorted(rows), 5),
     }
     row = conn.exec_driver_sql(sql, params).one()
     if takings:

@@ -10,9 +10,9 @@ trip: the rows travel as arrays
 statement text and parameter types never change and psycopg prepares it once per connection
 (PostgreSQL then reuses a generic plan). It writes exactly what the statement-by-statement path
 (:func:`write_orders`, below, SQLite's) writes. Rows are sorted by key before they are written,
-as in ``bulk.upsert_add``, so concurrent writers lock shared rows in the same order. A voucher
-spend takes from a must-stay-positive balance: the statement then first locks every balance row
-it moves, in key order, and takes from the amount it locked (``ledger_store.TAKE_CTE``). The
+as in ``bulk.upsert_add``, so concurrent writers lock shared rows in the same order, and the
+balances first (the statement reads what their upsert did: ``ledger_store.BALANCE_CTES``,
+whose upsert also makes a voucher spend's take from the amount the row holds when locked). The
 same statement counts, for the velocity cap (``services.velocity``), each order's consumer's
 orders of its period committed before it.
 """
@@ -33,11 +33,10 @@ from gongsheng.adapters.bulk import AddRows, upsert_add
 from gongsheng.adapters.earnings_store import earnings_rows
 from gongsheng.adapters.event_store import add_events, outbox_insert, outbox_params
 from gongsheng.adapters.ledger_store import (
-    AFTER_LOCKS,
-    TAKE_CTE,
+    BALANCE_CTES,
+    TAKEN,
     TOTAL_KEYS,
     check_taken,
-    lock_params,
     post,
     split_takings,
     stripe_for,
@@ -156,11 +155,7 @@ WITH o AS (
     INSERT INTO postings (entry_id, leg, account_id, asset, amount)
     SELECT e.id, l.leg, l.account_id, l.asset, l.amount
     FROM {_unnest("l", _LEG)} JOIN o USING (idem_key) JOIN e ON e.ref_id = o.id
-), b AS (
-    INSERT INTO balances (account_id, asset, stripe, amount, nonneg)
-    SELECT * FROM {_bare("b", _BALANCE)} /*after locks*/ ORDER BY 1, 2, 3
-    ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + excluded.amount
-), h AS (
+), {BALANCE_CTES}, h AS (
     INSERT INTO holdings (holder_id, start_period, multiple, points_cpts)
     SELECT * FROM {_bare("h", _HOLDING)} ORDER BY 1, 2, 3
     ON CONFLICT (holder_id, start_period, multiple)
@@ -198,7 +193,7 @@ WITH o AS (
 ), ev AS (
     {outbox_insert("v", ("o", "idem_key"))}
 )
-SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open'),{{taken}}
+SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open'), {TAKEN},
     (SELECT count(*) FROM (SELECT FROM orders AS x
         WHERE x.consumer_id = o.consumer_id AND x.period = o.period
         LIMIT %(at_most)s::bigint) AS n),
@@ -208,10 +203,7 @@ SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open'),{{taken
         LIMIT %(at_most_pair)s::bigint) AS n)
 FROM o
 """
-_SQL_TAKING = " ".join(_SQL.replace("{taken}", " (SELECT array_agg(account_id) FROM tk),")
-                       .replace("WITH ", f"WITH {TAKE_CTE}, ", 1)
-                       .replace("/*after locks*/", AFTER_LOCKS).split())
-_SQL = " ".join(_SQL.replace("{taken}", "").replace("/*after locks*/", "").split())
+_SQL = " ".join(_SQL.split())
 # psycopg caches its conversion of a query text only up to 4096 characters
 # (MAX_CACHED_STATEMENT_LENGTH); with the payment identifiers and the earnings this text is past
 # that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
@@ -272,14 +264,13 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
             earned[(party, period, stripe)] += fen
         if rows.activate:
             active.append((rows.order["consumer_id"], period, stripe))
-    adds, takings = split_takings([(a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
-                                   for (a, s, st), v in deltas.items() if v])
+    balance_rows = sorted((a, s, st, v, _KINDS[a % ACCOUNTS_PER_PARTY].nonnegative)
+                          for (a, s, st), v in deltas.items() if v)
     params: dict[str, str | int] = {
         **orders,
         "l0": array_literal(keys), "l1": int_array(numbers), "l2": int_array(accounts),
         "l3": array_literal(assets), "l4": int_array(amounts),
-        **column_arrays("b", adds, len(_BALANCE)),
-        **(lock_params([*adds, *takings]) if takings else {}),
+        **column_arrays("b", balance_rows, len(_BALANCE)),
         **column_arrays("h", [(*k, v) for k, v in holdings.items() if v], len(_HOLDING)),
         **column_arrays("g", [(*k, v) for k, v in groups.items() if v], len(_GROUP)),
         **column_arrays("c", [(*k, v) for k, v in counters.items() if v], len(_COUNTER)),
@@ -289,11 +280,11 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
         **outbox_params("v", events),
     }
     params["at_most"], params["at_most_pair"] = (0 if cap is None else int(cap) for cap in caps)
-    result: list[Sequence[Any]] = list(
-        conn.exec_driver_sql(_SQL_TAKING if takings else _SQL, params).all())
+    result: list[Sequence[Any]] = list(conn.exec_driver_sql(_SQL, params).all())
+    takings = split_takings(balance_rows)[1]
     if takings:  # each row carries the takings done: the column after the open period
         check_taken(result[0][3], takings)
-        result = [(*row[:3], *row[4:]) for row in result]
+    result = [(*row[:3], *row[4:]) for row in result]
     written = {str(row[0]): row for row in result}
     found = [written[rows.order["idem_key"]] for rows in batch]
     return Written([int(row[1]) for row in found], int(found[0][2]),

@@ -68,7 +68,10 @@ def refund_order(uow: Work, order_id: int, amount_fen: int, key: str) -> RefundR
     replays): the order's holders (consumer, merchant, referrer), whose points and vouchers it
     takes back, and the pool, from which it takes at most what the order put in (its voucher
     part and the pool's share; ``OrderStore.lock_refund``). What is left to refund is read
-    under the order's lock.
+    under the order's lock. The release groups its points are taken out of are locked next, in
+    order, before the refund writes anything: refunds of one period's orders take from the same
+    groups, and one that locked a group only at its first take-back, after writing rows another
+    refund then needed, deadlocked with that refund waiting for the group.
     """
     check_key(key)
     positive_fen(amount_fen, "refund")
@@ -88,6 +91,12 @@ def refund_order(uow: Work, order_id: int, amount_fen: int, key: str) -> RefundR
     policy = uow.policies.version(order.policy_version_id)
     period = uow.periods.open_period().seq
     delta = order.reversal(order.refunded_fen, amount_fen)
+    start = order.period + 1
+    awards = [(holder, multiple, pts) for holder, multiple, pts in holder_awards(
+        policy, order.consumer_id, order.merchant_id, order.referrer_id, delta.points)
+        if holder is not None and pts]
+    for multiple in sorted({m for _, m, _ in awards}):  # before any write: see the docstring
+        uow.holdings.group(start, multiple, lock=True)
     legs = order_legs(delta, order.parties, sign=-1)
     pool_change = sum(v for acc, _, v in legs if acc == system_account(AccountKind.POOL_AVAILABLE))
     cover = refund_cover(uow.ledger.system_balance(AccountKind.POOL_AVAILABLE), pool_change)
@@ -98,13 +107,9 @@ def refund_order(uow: Work, order_id: int, amount_fen: int, key: str) -> RefundR
     entry = JournalEntry.build(EntryKind.REFUND, legs, f"refund {refund_id} of order {order_id}")
     assert entry is not None
     uow.orders.post_refund(entry, period, refund_id, order, amount_fen)
-    start = order.period + 1
     clawback = 0
-    for holder, multiple, pts in holder_awards(policy, order.consumer_id, order.merchant_id,
-                                               order.referrer_id, delta.points):
-        if holder is not None and pts:
-            clawback += take_back(uow, holder, start, multiple, pts, period,
-                                  EntryKind.CLAWBACK, [])
+    for holder, multiple, pts in awards:
+        clawback += take_back(uow, holder, start, multiple, pts, period, EntryKind.CLAWBACK, [])
     uow.orders.set_clawback(refund_id, clawback)
     counters = order_counters(delta, order.allocations, order.channel, sign=-1)
     uow.periods.add_counters(period, {
