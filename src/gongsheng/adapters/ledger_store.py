@@ -6,12 +6,13 @@ transaction. A must-stay-positive balance that would go negative makes the datab
 write (``CHECK``), which :func:`post` reports as :class:`InsufficientBalance`.
 
 A *taking* is a net decrease of a must-stay-positive balance row (a voucher spend, a take-back).
-A database checks a row proposed for insertion before it sees the conflict, so a taking is a plain
-``UPDATE`` (the ``CHECK`` then sees the new balance), and one that finds no row took from nothing.
-On PostgreSQL an entry is still one statement: one upsert adds its balance rows, takings
-included, in key order (:data:`BALANCE_CTES`), and the statement returns the takings done
-(:func:`check_taken`). Several entries at once go statement by statement: additions, then
-takings, in key order.
+A database checks a row proposed for insertion before it sees the conflict, so a taking never
+proposes its negative amount. On PostgreSQL an entry is one statement: one upsert adds its
+balance rows, takings included, in key order (:data:`BALANCE_CTES`: a taking proposes 0 and
+updates the row only if it covers the taking), and the statement returns the takings done
+(:func:`check_taken`). Statement by statement (SQLite, several entries at once) the additions
+are upserted, then each taking is a plain ``UPDATE`` in key order (the ``CHECK`` sees the new
+balance); a taking that finds no row took from nothing.
 """
 
 from __future__ import annotations
