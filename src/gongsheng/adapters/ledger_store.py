@@ -143,7 +143,7 @@ def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int 
                 rows: list[BalanceRow], along: Sequence[AddRows]) -> int:
     """PostgreSQL: entry, legs, balances (takings too) and ``along`` in one statement (one
     round trip)."""
-    takings = split_takings(rows)[1]
+    takings = [r for r in rows if is_taking(r)]
     sql, params = _FUSED_POST, dict[str, object]()
     if along:
         ctes = []

@@ -23,7 +23,6 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
@@ -37,8 +36,8 @@ from gongsheng.adapters.ledger_store import (
     TAKEN,
     TOTAL_KEYS,
     check_taken,
+    is_taking,
     post,
-    split_takings,
     stripe_for,
     total_rows,
 )
@@ -280,15 +279,13 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
         **outbox_params("v", events),
     }
     params["at_most"], params["at_most_pair"] = (0 if cap is None else int(cap) for cap in caps)
-    result: list[Sequence[Any]] = list(conn.exec_driver_sql(_SQL, params).all())
-    takings = split_takings(balance_rows)[1]
-    if takings:  # each row carries the takings done: the column after the open period
-        check_taken(result[0][3], takings)
-    result = [(*row[:3], *row[4:]) for row in result]
-    written = {str(row[0]): row for row in result}
+    written = {str(row[0]): row for row in conn.exec_driver_sql(_SQL, params).all()}
     found = [written[rows.order["idem_key"]] for rows in batch]
+    takings = [r for r in balance_rows if is_taking(r)]
+    if takings:  # every row carries the takings done, after the open period
+        check_taken(found[0][3], takings)
     return Written([int(row[1]) for row in found], int(found[0][2]),
-                   [(int(row[3]), int(row[4])) for row in found])
+                   [(int(row[4]), int(row[5])) for row in found])
 
 
 def write_orders(conn: Connection, batch: Sequence[OrderRows], events: Sequence[Recorded],
