@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gongsheng.domain.money import apply_rate
+from gongsheng.domain.money import apply_rate, split_pro_rata
 from gongsheng.domain.policy import Controller, Recipient
 from gongsheng.domain.release import (
     FORECAST_HORIZON,
@@ -116,37 +116,26 @@ class Engine:
         self._after_close: int | float = 0
         self._pending: tuple[GroupState, ...] = ()
         self._ring_cost: int | float = 0
+        self._start: StartState | None = None
         if start is not None:
             self._start_from(start)
 
     def _start_from(self, start: StartState) -> None:
-        """Begin from the books (:class:`~gongsheng.sim.start.StartState`) instead of from zero."""
-        n0 = max(int(self.schedule.new_agents[0]), 1)
-        w0 = float(self.schedule.agent_weight[0])
-        m0 = 1 + int(self.schedule.merchants[0].sum())
-        exact = self.mode == "exact"
-        dtype = np.int64 if exact else np.float64
+        """Begin from the books (:class:`~gongsheng.sim.start.StartState`) instead of from zero.
 
-        def share(total: int, count: int, weight: float) -> int | float:
-            return total // int(count * weight) if exact else total / (count * weight)
-
-        def spread(total: int, count: int, weight: float) -> Arr:
-            return np.full(count, share(total, count, weight), dtype)
-
+        The groups, the pool and the history are set here; the holders' points and vouchers once
+        period 0's agents exist (:meth:`_spread_start`), since consumers' are spread by their
+        purchase intensity.
+        """
         for g in start.started():
-            for groups, book, count, weight in ((self.cgroups, self.cbook, n0, w0),
-                                                (self.mgroups, self.mbook, m0, 1.0)):
+            for groups in (self.cgroups, self.mgroups):
                 if g.multiple != groups.multiple:
                     continue
                 groups.add(g.start_period - start.period, g.points_cpts)
                 groups.fraction[-1] = np.int64(g.fraction)
-                book.add_cohort(len(groups.start) - 1, share(g.points_cpts, count, weight), count)
                 if groups is self.cgroups:
                     self.completed_at.append(-1)
-        self.cbook.mark_settled(self.cgroups.fraction)  # released before: in the balances below
-        self.mbook.mark_settled(self.mgroups.fraction)
-        self.cbook.balance[:n0] = spread(max(start.consumer_vouchers_fen, 0), n0, w0)
-        self.mbook.balance[:m0] = spread(max(start.merchant_vouchers_fen, 0), m0, 1.0)
+        self._start = start
         self.available, self.reserved = start.pool_available_fen, start.pool_reserved_fen
         self._after_close = start.pool_available_fen
         self.prev_gmv = start.last_gmv_fen
@@ -154,6 +143,43 @@ class Engine:
         self.inflows = list(start.inflow_history_fen)
         self._pending = tuple(GroupState(g.start_period - start.period, g.multiple, g.points_cpts, 0)
                               for g in start.pending())
+
+    def _spread_start(self, start: StartState) -> None:
+        """Give the books' holdings and vouchers to the agents present at period 0.
+
+        Merchants' are shared evenly. Consumers' are shared in proportion to each agent's
+        purchase intensity (its expected orders per period): points and vouchers are earned by
+        buying, so those who buy most hold most, and they are the ones whose orders can take
+        vouchers. Totals are kept (exact mode: integer shares, the rounding left in the pool).
+        """
+        n0, w0 = max(self.pop.nc, 1), float(self.schedule.agent_weight[0])
+        m0 = 1 + int(self.schedule.merchants[0].sum())
+        exact = self.mode == "exact"
+        intensity = self.pop.c_intensity[:n0]
+        weights = [int(x) for x in np.rint(intensity * 1e6)] if exact else []
+
+        def consumers(total: int) -> Arr:
+            if exact:
+                return np.array(split_pro_rata(total // int(w0), weights), np.int64)
+            return np.asarray(intensity * (total / (intensity.sum() * w0)), np.float64)
+
+        def merchants(total: int) -> int | float:
+            return total // m0 if exact else total / m0
+
+        for book, groups, count in ((self.cbook, self.cgroups, n0), (self.mbook, self.mgroups, m0)):
+            for index, points in enumerate(groups.points):
+                if book is self.mbook:
+                    book.add_cohort(index, merchants(points), count)
+                elif exact:
+                    book.add_column(index, consumers(points))
+                else:
+                    book.add_cohort(index, points / (n0 * w0), count)
+        if self.cgroups.points and not exact:
+            self.cbook.weigh_cohorts(intensity * (n0 / intensity.sum()))
+        self.cbook.mark_settled(self.cgroups.fraction)  # released before: in the balances below
+        self.mbook.mark_settled(self.mgroups.fraction)
+        self.cbook.balance[:n0] = consumers(max(start.consumer_vouchers_fen, 0))
+        self.mbook.balance[:m0] = merchants(max(start.merchant_vouchers_fen, 0))
 
     def run(self, on_period: Callable[[int], None] | None = None) -> RunResult:
         """Run every period of the scenario; return its :class:`RunResult`."""
@@ -173,6 +199,8 @@ class Engine:
     def period(self, t: int) -> None:
         pop, f, mode = self.pop, self.f, self.mode
         pop.grow(t)
+        if t == 0 and self._start is not None:
+            self._spread_start(self._start)
         orders = draw_orders(pop, t, self.rng)
         nc, nm = pop.nc, pop.nm
         vpart, vcost = voucher_parts(pop, orders, self.cbook.balance[:nc], mode)

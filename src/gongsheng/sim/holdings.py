@@ -86,10 +86,12 @@ class HolderBook:
     Columns are added one per period; ``released`` is a pure function of the group fractions, so
     settling every holder each period equals settling each lazily when next touched.
 
-    A **cohort** (:meth:`add_cohort`) is a column in which the first ``count`` holders all hold
-    the same points (the books' groups spread evenly at the start of a forecast): they evolve
-    identically under one rate, so each cohort's release is computed once, as one scalar, and
-    added to those holders together, O(holders) per period whatever the number of cohorts.
+    A **cohort** (:meth:`add_cohort`) is a column in which the first ``count`` holders hold the
+    same points, or (after :meth:`weigh_cohorts`) those points times a fixed per-holder profile
+    (the books' groups spread over the holders at the start of a forecast): in fast mode a
+    holder's release is linear in its points, so each cohort's release is computed once, as one
+    scalar, and added to those holders together (times the profile), O(holders) per period
+    whatever the number of cohorts.
     """
 
     def __init__(self, size: int, multiple: Decimal, mode: Mode) -> None:
@@ -105,6 +107,7 @@ class HolderBook:
         self._cohorts: list[tuple[int, Arr, int]] = []  # (group, points each as a 1-array, count)
         self._cohorts_done = np.zeros(1, dtype)         # released per holder by complete cohorts
         self._cohort_count = 0
+        self._profile: Arr | None = None  # per-holder multiple of the cohorts' points (fast mode)
 
     def add_column(self, group: int, points: Arr) -> None:
         """Points each holder earned into ``group``; holders past ``len(points)`` earned none.
@@ -131,6 +134,19 @@ class HolderBook:
         self._cohort_count = count
         self._cohorts.append((group, np.full(1, each, self.done.dtype), count))
 
+    def weigh_cohorts(self, profile: Arr) -> None:
+        """Holder ``i`` of the cohorts holds ``profile[i]`` times a cohort's points (fast mode).
+
+        ``profile`` covers the cohorts' holders and has mean 1, so a cohort's total is kept.
+        """
+        if self.mode != "fast" or len(profile) != self._cohort_count:
+            raise ValueError("a profile weighs the cohorts of a fast-mode book, one per holder")
+        self._profile = np.asarray(profile, np.float64)
+
+    def _cohort_share(self, each: Arr) -> Any:
+        """What each of the cohorts' holders gets of a per-holder cohort amount ``each``."""
+        return each[0] * self._profile if self._profile is not None else each[0]
+
     def settle(self, fraction: Arr) -> Arr:
         """Credit every holder with its release since the last settlement; return the increments."""
         total = self.done.copy()
@@ -146,9 +162,9 @@ class HolderBook:
                     open_cohorts.append((group, points, count))
                 each += part
             self._cohorts = open_cohorts
-            total[: self._cohort_count] += each[0]
+            total[: self._cohort_count] += self._cohort_share(each)
         elif self._cohort_count:
-            total[: self._cohort_count] += self._cohorts_done[0]
+            total[: self._cohort_count] += self._cohort_share(self._cohorts_done)
         keep: list[int] = []
         for col, g in enumerate(self._open):
             f = int(fraction[g])

@@ -7,9 +7,11 @@ rate, and the history of the pool's net inflow (for the ``forecast`` controller)
 is the books' open period ``period``; a group's start ``s`` becomes ``s - period``.
 
 How it is spread over the simulated population (documented estimates, not records): each
-group's points and the vouchers held are shared evenly by the agents present at period 0
-(consumers' groups and vouchers over consumers, merchants' over merchants); the groups keep
-their exact totals and fractions, so the release the pool owes is exact. Groups of a multiple
+group's points and the vouchers held go to the agents present at period 0, consumers' over
+consumers in proportion to each one's purchase intensity (points and vouchers are earned by
+buying, so the heaviest buyers hold the most, and their orders are the ones that can take
+vouchers), merchants' evenly over merchants; the groups keep their exact totals and fractions,
+so the release the pool owes is exact. Groups of a multiple
 the scenario's policy no longer uses, and groups already complete, release nothing more and are
 left out. Points earned in the open period so far join period 0's own group.
 """

@@ -14,10 +14,13 @@ from gongsheng.adapters.policy_file import load_policy
 from gongsheng.domain.release import SCALE, GroupState, nominal_rate, release_at
 from gongsheng.domain.snapshot import BooksSnapshot, MerchantMix, PeriodRecord
 from gongsheng.sim.calibrate import (
+    SPEND_PATH,
     calibrate,
     end_level,
+    fitted_spend_share,
     mean_error,
     order_probability,
+    pilot_spent,
     purchases_from_observed,
 )
 from gongsheng.sim.engine import Engine
@@ -283,3 +286,75 @@ def test_books_without_their_regions_draw_which_are_held_by_count() -> None:
     held = {tuple(Engine(cal.scenario(3), np.random.default_rng(seed), "fast",
                          start=cal.start).pop.r_partner) for seed in range(20)}
     assert len(held) > 1
+
+
+@pytest.mark.parametrize("mode", ["fast", "exact"])
+def test_consumers_start_with_the_books_vouchers_in_proportion_to_their_intensity(mode: str) -> None:
+    """Nothing spent (share 0): after period 0 each consumer holds its share of the books'
+    vouchers and of the release, both by intensity; the total is the books' plus the release."""
+    cal = calibrate(books())
+    values = {e.path: e.mean for e in cal.estimates} | {SPEND_PATH: 0.0}
+    engine = Engine(cal.scenario(1, values), np.random.default_rng(5), mode, start=cal.start)  # type: ignore[arg-type]
+    engine.run()
+    pop = engine.pop
+    n0 = int(engine.schedule.new_agents[0])
+    w0 = float(engine.schedule.agent_weight[0])
+    balance, intensity = engine.cbook.balance[:n0].astype(float), pop.c_intensity[:n0]
+    assert intensity.std() > 0.1  # the intensities differ, so an even spread would fail below
+    assert engine.f["vouchers_spent"][0] == 0
+    expected = intensity / intensity.sum() * balance.sum()
+    if mode == "fast":
+        np.testing.assert_allclose(balance, expected, rtol=1e-9)
+    else:
+        floors = 2 + len(cal.start.started())  # a share of the vouchers, one of each group
+        assert np.abs(balance - expected).max() <= floors + 1e-6 * balance.max()
+    held = balance.sum() * w0
+    assert held <= cal.start.consumer_vouchers_fen + engine.f["release"][0]
+    assert held >= cal.start.consumer_vouchers_fen - n0 * w0
+
+
+def test_the_fitted_spend_share_spends_what_the_books_spent_per_voucher_held() -> None:
+    cal = calibrate(books())
+    base = next(e for e in cal.estimates if e.path == SPEND_PATH)
+    for target in (0.05, 0.2):
+        at = replace(cal, estimates=tuple(replace(e, mean=target) if e is base else e
+                                          for e in cal.estimates))
+        fitted = fitted_spend_share(at)
+        share = next(e for e in fitted.estimates if e.path == SPEND_PATH)
+        assert abs(pilot_spent(fitted, share.mean) - target) < 1e-3
+        assert share.mean > target  # only orders and their limits take vouchers: e < share
+        assert share.se == pytest.approx(base.se * share.mean / target)
+    unreachable = replace(cal, estimates=tuple(replace(e, mean=0.999) if e is base else e
+                                               for e in cal.estimates))
+    assert pilot_spent(unreachable, 1.0) < 0.999
+    top = next(e for e in fitted_spend_share(unreachable).estimates if e.path == SPEND_PATH)
+    assert top.mean == pytest.approx(1.0, abs=1e-4)
+    empty = replace(cal, start=replace(cal.start, consumer_vouchers_fen=0))
+    assert fitted_spend_share(empty) is empty
+
+
+def test_calibration_fits_the_share_under_the_books_own_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``calibrate`` returns the fitted share (its pilot spends the books' ratio), and under a
+    proposed policy keeps the share fitted under the books' rules, so the new limits show."""
+    import gongsheng.sim.calibrate as calibration
+
+    snap = books()
+    fitted = calibrate(snap)
+    share = next(e for e in fitted.estimates if e.path == SPEND_PATH).mean
+    with monkeypatch.context() as m:
+        m.setattr(calibration, "fitted_spend_share", lambda c: c)
+        raw = next(e for e in calibrate(snap).estimates if e.path == SPEND_PATH).mean
+    assert share > raw
+    assert abs(pilot_spent(fitted, share) - raw) < 1e-3
+    policy = dict(snap.policy)
+    policy["vouchers"] = {**policy["vouchers"], "max_share_at_mall": "1.00"}
+    proposed = calibrate(snap, policy)
+    assert next(e for e in proposed.estimates if e.path == SPEND_PATH).mean == share
+    assert pilot_spent(proposed, share) > pilot_spent(fitted, share)  # the new limit spends more
+
+
+def test_without_spending_data_the_default_share_stands() -> None:
+    snap = books()
+    empty = replace(snap, history=tuple(replace(r, vouchers_outstanding_fen=0) for r in snap.history))
+    est = next(e for e in calibrate(empty).estimates if e.path == SPEND_PATH)
+    assert est.mean == 0.5 and est.se == 0.0

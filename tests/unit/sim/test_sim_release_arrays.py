@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,3 +114,38 @@ def test_cohorts_and_sparse_columns_equal_the_scalar_release(
                 expected += sum(released_to_date(each, num, den, int(f))
                                 for each, f in zip(cohorts, fraction[:-1].tolist(), strict=True))
             assert int(book.released[h]) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 10**6), min_size=1, max_size=4),
+       st.lists(st.floats(0.05, 5.0), min_size=1, max_size=10),
+       st.lists(RATES, min_size=1, max_size=6), MULTIPLES)
+def test_weighed_cohorts_release_each_holder_its_profile_times_the_even_share(
+        cohorts: list[int], weights: list[float], rates: list[int], multiple: Decimal) -> None:
+    """With a profile, holder i of the cohorts is credited ``profile[i]`` times what an even
+    holder is (fast mode), and the cohorts' holders together get what they would evenly."""
+    count = len(weights)
+    profile = np.array(weights) * (count / sum(weights))
+    even, weighed = HolderBook(count, multiple, "fast"), HolderBook(count, multiple, "fast")
+    for g, each in enumerate(cohorts):
+        even.add_cohort(g, float(each), count)
+        weighed.add_cohort(g, float(each), count)
+    weighed.weigh_cohorts(profile)
+    fraction = np.zeros(len(cohorts), np.int64)
+    for rate in rates:
+        fraction = advance(fraction, rate)
+        even.settle(fraction)
+        weighed.settle(fraction)
+        np.testing.assert_allclose(weighed.released, even.released * profile, rtol=1e-12)
+        assert abs(weighed.released.sum() - even.released.sum()) <= 1e-9 * max(even.released.sum(), 1)
+
+
+def test_only_a_fast_book_with_one_weight_per_holder_takes_a_profile() -> None:
+    exact = HolderBook(3, Decimal(5), "exact")
+    exact.add_cohort(0, 10, 3)
+    with pytest.raises(ValueError):
+        exact.weigh_cohorts(np.ones(3))
+    fast = HolderBook(3, Decimal(5), "fast")
+    fast.add_cohort(0, 10.0, 3)
+    with pytest.raises(ValueError):
+        fast.weigh_cohorts(np.ones(2))
