@@ -80,9 +80,9 @@ WINDOW = 6
 MAX_AGENTS = 4000
 """Simulated consumers at most: above, one agent stands for several real consumers."""
 MIN_TREND = 4
+"""Values needed to read a trending estimate off a line (below: the window's mean)."""
 NO_DATA = " (no data: default)"
 """How an estimate made without data (the simulator's default) ends its ``how``."""
-"""Values needed to read a trending estimate off a line (below: the window's mean)."""
 INTENSITY_SHAPE = 2.0
 VALUE_SIGMA = 0.8
 
