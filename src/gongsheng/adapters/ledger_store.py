@@ -64,8 +64,14 @@ def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None 
     return post_many(conn, [(entry, period, ref_id)], along=along)[0]
 
 
-_BALANCE_DELTA = ("(SELECT bd.amount FROM bd WHERE bd.account_id = excluded.account_id"
-                  " AND bd.asset = excluded.asset AND bd.stripe = excluded.stripe)")
+_BALANCE_DELTA = ("CASE WHEN excluded.amount <> 0 THEN excluded.amount ELSE"
+                  " (SELECT bd.amount FROM bd WHERE bd.account_id = excluded.account_id"
+                  " AND bd.asset = excluded.asset AND bd.stripe = excluded.stripe) END")
+"""A row's delta in ``ON CONFLICT``: the proposed amount, except for a row proposed as 0 (a
+taking, clamped so the insert passes its ``CHECK``), whose delta is looked up among the
+statement's rows. The lookup scans them, so it is kept to the takings (few, and one or two in a
+voucher order): run for every row, a batch of thousands of rows cost time quadratic in its
+size."""
 _BALANCE_CTES_SQL = f"""
 bd AS (
     SELECT * FROM unnest(%(b0)s::bigint[], %(b1)s::text[], %(b2)s::integer[], %(b3)s::bigint[],
@@ -90,9 +96,10 @@ only if that amount covers it. A taking is done if its row comes back updated, n
 :data:`TAKEN` lists those, :func:`check_taken` refuses the rest. The statement's main query must
 read :data:`TAKEN`, which makes the balances the first rows the statement locks after its own new
 rows, as in every statement that writes them."""
-TAKEN = "(SELECT array_agg(account_id) FROM b WHERE NOT inserted)"
-"""The accounts whose existing balance rows the statement updated (a taking not among them took
-nothing: its row did not exist or held too little)."""
+TAKEN = ("(SELECT array_agg(b.account_id) FROM b JOIN bd USING (account_id)"
+         " WHERE NOT b.inserted AND bd.nonneg AND bd.amount < 0)")
+"""The takings whose existing balance rows the statement updated (a taking not among them took
+nothing: its row did not exist or held too little); null when there is none."""
 
 _FUSED_POST_SQL = f"""
 WITH e AS (
