@@ -1,4 +1,5 @@
-"""Array literals built on the client come back from PostgreSQL exactly as they were sent."""
+"""Array literals built on the client come back from PostgreSQL exactly as they were sent;
+``among`` selects what ``IN`` selects; ``fetch_all`` answers and fails as SQLAlchemy would."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from enum import StrEnum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import BigInteger, Column, Engine, MetaData, Table, Text, insert, select
+from sqlalchemy.exc import DBAPIError
 
-from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
+from gongsheng.adapters.pg_arrays import among, array_literal, column_arrays, int_array
+from gongsheng.adapters.pg_raw import fetch_all
+from gongsheng.adapters.storage_errors import _NONNEGATIVE
+from gongsheng.domain.errors import InsufficientBalance
 
 # any text PostgreSQL stores (UTF-8: no NUL, no lone surrogate), including quotes, backslashes,
 # braces, commas, blanks, the word NULL and the empty string
@@ -50,3 +55,43 @@ def test_other_types_are_refused_not_sent_as_their_str() -> None:
     for value in (Decimal("1.5"), 1.5, b"x", Colour.RED):
         with pytest.raises(TypeError, match="no array element"):
             array_literal([value])
+
+
+@pytest.mark.postgres
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(1, 10**12), TEXT), max_size=12, unique_by=lambda r: r[1]),
+       wanted=st.lists(TEXT, max_size=12))
+def test_among_selects_what_in_selects(pg_admin: Engine, rows: list[tuple[int, str]],
+                                       wanted: list[str]) -> None:
+    """``among`` (one array parameter) picks exactly the rows ``IN`` picks, texts with quotes,
+    commas and braces included, and integers as well."""
+    table = Table("among_probe", MetaData(), Column("n", BigInteger), Column("s", Text))
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS among_probe (n bigint, s text)")
+        conn.exec_driver_sql("TRUNCATE among_probe")
+        if rows:
+            conn.execute(insert(table), [{"n": n, "s": s} for n, s in rows])
+        for col, values in ((table.c.s, wanted), (table.c.n, [n for n, _ in rows[::2]] + [0])):
+            got = conn.execute(select(table.c.n).where(among(conn, col, values))).scalars().all()
+            expected = conn.execute(select(table.c.n).where(col.in_(values))).scalars().all()
+            assert sorted(got) == sorted(expected)
+            held = [n for n, s in rows if (s if col is table.c.s else n) in values]
+            assert sorted(got) == sorted(held)
+
+
+@pytest.mark.postgres
+def test_fetch_all_returns_rows_and_fails_as_sqlalchemy_would(pg_admin: Engine) -> None:
+    """The rows of ``exec_driver_sql``; a violation a domain error names raises that error, any
+    other database error SQLAlchemy's ``DBAPIError``, and the transaction can roll back."""
+    with pg_admin.connect() as conn:
+        sql = "SELECT x, %(tag)s FROM unnest(%(xs)s::bigint[]) AS u(x) WHERE x > %(at_least)s"
+        params = {"xs": int_array([3, 1, 2]), "tag": "a%b", "at_least": 1}
+        assert fetch_all(conn, sql, params) == [tuple(r) for r in conn.exec_driver_sql(sql, params)]
+        with pytest.raises(DBAPIError):
+            fetch_all(conn, "SELECT 1 / %(zero)s::integer", {"zero": 0})
+        conn.rollback()
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS raw_probe"
+                             f" (k text CONSTRAINT {_NONNEGATIVE} CHECK (k <> 'x'))")
+        with pytest.raises(InsufficientBalance):
+            fetch_all(conn, "INSERT INTO raw_probe VALUES (%(k)s)", {"k": "x"})
+        conn.rollback()

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import Connection, select, update
 
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.pg_arrays import among
 
 _p = t.parties
 
@@ -22,7 +23,7 @@ class SqlExternalIdStore:
             return {}
         return {str(r.external_id): (int(r.id), str(r.kind)) for r in self.conn.execute(
             select(_p.c.id, _p.c.kind, _p.c.external_id)
-            .where(_p.c.external_id.in_(sorted(external_ids))))}
+            .where(among(self.conn, _p.c.external_id, sorted(external_ids))))}
 
     def links(self, party_ids: Collection[int],
               external_ids: Collection[str]) -> dict[int, str | None]:

@@ -21,7 +21,7 @@ are read by the order's write, a later statement (``services.velocity``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Integer,
+    Select,
     any_,
     bindparam,
     case,
@@ -45,6 +46,7 @@ from sqlalchemy.orm import aliased
 from gongsheng.adapters import locks
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.period_store import open_period
+from gongsheng.adapters.pg_arrays import any_of, array_literal, int_array
 from gongsheng.adapters.policy_store import read_policies
 from gongsheng.adapters.risk_store import VELOCITY_LOCKS, velocity_key
 from gongsheng.domain.errors import GongshengError, InvalidInput, NotFound, PartyFrozen
@@ -86,19 +88,35 @@ def _context_query(consumer_ids: Any, merchant_id: Any) -> Any:
 
 _ONE_CONTEXT = _context_query(lambda col: col == bindparam("consumer_id"),
                               lambda col: col == bindparam("merchant_id"))
-_MERCHANTS = (
-    select(t.merchants.c.channel, t.merchants.c.region_id, t.merchants.c.concession_rate,
-           t.merchants.c.bm_id, t.merchants.c.bm_rate, t.merchants.c.promoter_id,
-           t.merchants.c.accepts_vouchers, t.merchants.c.active, t.partners.c.party_id,
-           _frozen(t.merchants.c.party_id), t.merchants.c.party_id)
-    .select_from(t.merchants.outerjoin(t.partners, (t.partners.c.region_id == t.merchants.c.region_id)
-                                       & t.partners.c.active))
-    .where(t.merchants.c.party_id.in_(bindparam("ids", expanding=True))))
-_CONSUMERS = (
-    select(t.consumers.c.referrer_id, t.consumers.c.home_merchant_id, t.consumers.c.first_order_key,
-           t.consumers.c.last_active_period, _frozen(t.consumers.c.party_id),
-           t.consumers.c.party_id)
-    .where(t.consumers.c.party_id.in_(bindparam("ids", expanding=True))))
+
+
+def _merchants(ids: Callable[[Any], Any]) -> Select[Any]:
+    return (
+        select(t.merchants.c.channel, t.merchants.c.region_id, t.merchants.c.concession_rate,
+               t.merchants.c.bm_id, t.merchants.c.bm_rate, t.merchants.c.promoter_id,
+               t.merchants.c.accepts_vouchers, t.merchants.c.active, t.partners.c.party_id,
+               _frozen(t.merchants.c.party_id), t.merchants.c.party_id)
+        .select_from(t.merchants.outerjoin(
+            t.partners, (t.partners.c.region_id == t.merchants.c.region_id) & t.partners.c.active))
+        .where(ids(t.merchants.c.party_id)))
+
+
+def _consumers(ids: Callable[[Any], Any]) -> Select[Any]:
+    return (
+        select(t.consumers.c.referrer_id, t.consumers.c.home_merchant_id,
+               t.consumers.c.first_order_key, t.consumers.c.last_active_period,
+               _frozen(t.consumers.c.party_id), t.consumers.c.party_id)
+        .where(ids(t.consumers.c.party_id)))
+
+
+def _expanding(col: Any) -> Any:
+    return col.in_(bindparam("ids", expanding=True))
+
+
+_MERCHANTS = {False: _merchants(_expanding), True: _merchants(any_of)}
+_CONSUMERS = {False: _consumers(_expanding), True: _consumers(any_of)}
+"""The merchants' and the consumers' halves of many orders' contexts, by ``ids``: an expanding
+``IN`` (SQLite), one array parameter (PostgreSQL, :func:`pg_arrays.any_of`)."""
 
 
 def _context_of(row: Any, merchant_id: int) -> OrderContext:
@@ -140,10 +158,15 @@ def context(conn: Connection, consumer_id: int, merchant_id: int) -> OrderContex
 def contexts(conn: Connection, pairs: Sequence[tuple[int, int]]
              ) -> dict[tuple[int, int], OrderContext | GongshengError]:
     """The context of each ``(consumer, merchant)`` pair in one query (an error where it has none)."""
+    pg = locks.postgres(conn)
+
+    def ids(values: set[int]) -> dict[str, Any]:
+        return {"ids": int_array(sorted(values)) if pg else sorted(values)}
+
     merchants = {int(r[-1]): tuple(r) for r in conn.execute(
-        _MERCHANTS, {"ids": sorted({m for _, m in pairs})})}
+        _MERCHANTS[pg], ids({m for _, m in pairs}))}
     consumers = {int(r[-1]): tuple(r) for r in conn.execute(
-        _CONSUMERS, {"ids": sorted({c for c, _ in pairs})})}
+        _CONSUMERS[pg], ids({c for c, _ in pairs}))}
     rows = {(c, m): (*merchants[m][:9], *consumers[c][:4], None, m, c, merchants[m][9],
                      consumers[c][4])
             for c, m in set(pairs) if c in consumers and m in merchants}
@@ -231,8 +254,18 @@ def claim_first_orders(conn: Connection, keys: Mapping[int, str]) -> set[int]:
     the consumers whose first order was recorded (one statement)."""
     if not keys:
         return set()
-    c = t.consumers
     ordered = dict(sorted(keys.items()))
+    if locks.postgres(conn):
+        return {int(r[0]) for r in conn.exec_driver_sql(_CLAIM_MANY_PG, {
+            "ids": int_array(ordered), "keys": array_literal(ordered.values())})}
+    c = t.consumers
     return {int(r[0]) for r in conn.execute(
         update(c).where(c.c.party_id.in_(list(ordered)), c.c.first_order_key.is_(None))
         .values(first_order_key=case(ordered, value=c.c.party_id)).returning(c.c.party_id))}
+
+
+_CLAIM_MANY_PG = (
+    "UPDATE consumers SET first_order_key = x.key"
+    " FROM unnest(%(ids)s::bigint[], %(keys)s::text[]) AS x(party_id, key)"
+    " WHERE consumers.party_id = x.party_id AND consumers.first_order_key IS NULL"
+    " RETURNING consumers.party_id")

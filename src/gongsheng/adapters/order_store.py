@@ -43,6 +43,7 @@ from gongsheng.adapters.ledger_store import (
 )
 from gongsheng.adapters.period_store import add_counters
 from gongsheng.adapters.pg_arrays import array_literal, column_arrays, int_array
+from gongsheng.adapters.pg_raw import fetch_all
 from gongsheng.adapters.risk_store import velocity_counts
 from gongsheng.domain.events import Recorded, filled
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, AccountKind, Asset, JournalEntry
@@ -203,9 +204,8 @@ SELECT o.idem_key, o.id, (SELECT seq FROM periods WHERE status = 'open'), {TAKEN
 FROM o
 """
 _SQL = " ".join(_SQL.split())
-# psycopg caches its conversion of a query text only up to 4096 characters
-# (MAX_CACHED_STATEMENT_LENGTH); with the payment identifiers and the earnings this text is past
-# that, so the conversion runs per call (client side; the server's prepared plan is unaffected)
+# longer than psycopg's conversion cache takes (4,096 characters, 50 parameters): sent through
+# pg_raw.fetch_all, which converts its placeholders once
 
 
 def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
@@ -279,7 +279,7 @@ def insert_orders_pg(conn: Connection, batch: Sequence[OrderRows], stripe: int,
         **outbox_params("v", events),
     }
     params["at_most"], params["at_most_pair"] = (0 if cap is None else int(cap) for cap in caps)
-    written = {str(row[0]): row for row in conn.exec_driver_sql(_SQL, params).all()}
+    written = {str(row[0]): row for row in fetch_all(conn, _SQL, params)}
     found = [written[rows.order["idem_key"]] for rows in batch]
     takings = [r for r in balance_rows if is_taking(r)]
     if takings:  # every row carries the takings done, after the open period

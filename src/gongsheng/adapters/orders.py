@@ -22,6 +22,7 @@ from gongsheng.adapters.earnings_store import earnings_rows
 from gongsheng.adapters.ledger_store import post
 from gongsheng.adapters.order_start import StoredOrder
 from gongsheng.adapters.order_store import refund_totals, write_orders
+from gongsheng.adapters.pg_arrays import among
 from gongsheng.adapters.risk_store import lock_velocity
 from gongsheng.domain.errors import GongshengError
 from gongsheng.domain.events import Recorded
@@ -119,7 +120,7 @@ class SqlOrderStore:
         if not keys:
             return {}
         return {str(row.idem_key): dict(row._mapping) for row in self.conn.execute(
-            select(_o).where(_o.c.idem_key.in_(list(keys))))}
+            select(_o).where(among(self.conn, _o.c.idem_key, list(keys))))}
 
     def contexts(self, pairs: Sequence[tuple[int, int]]
                  ) -> dict[tuple[int, int], OrderContext | GongshengError]:

@@ -13,8 +13,12 @@ Any other type is refused (``TypeError``), never sent as its ``str``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
+
+from sqlalchemy import ARRAY, Connection, any_, bindparam, cast, literal
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 
 
 def _element(value: object) -> str:
@@ -45,3 +49,25 @@ def column_arrays(prefix: str, rows: Sequence[Sequence[Any]], width: int) -> dic
     """Parameters ``{prefix}0 .. {prefix}{width-1}``: the array literal of each column of ``rows``."""
     columns = list(zip(*rows, strict=True)) if rows else [()] * width
     return {f"{prefix}{i}": array_literal(c) for i, c in enumerate(columns)}
+
+
+def among(conn: Connection, column: ColumnElement[Any], values: Collection[Any]
+          ) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(<one array literal>)``, so that the
+    statement's text and its parameters stay the same whatever the number of values (an
+    ``IN`` list is rendered and converted anew for each length, a cost that grew with batches
+    of thousands).
+
+    The literal is sent untyped and cast to the array type, so the server reads it as an
+    array parameter, a constant of the plan: a sequential scan then looks each row up in a hash
+    of the values. Sent as text and converted in the query, it is an expression, compared
+    value by value with every row (seconds for a batch on a table not yet analysed)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(cast(literal(array_literal(values), NullType()), ARRAY(column.type)))
+    return column.in_(values)
+
+
+def any_of(column: ColumnElement[Any], name: str = "ids") -> ColumnElement[bool]:
+    """PostgreSQL: ``column = ANY(:name)``, the parameter one array literal (:func:`int_array`,
+    :func:`array_literal`): a prebuilt statement's :func:`among`."""
+    return column == any_(cast(bindparam(name, type_=NullType()), ARRAY(column.type)))
