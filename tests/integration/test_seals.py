@@ -185,6 +185,22 @@ def test_sql_and_python_digests_agree(sealed: City, dialect: str) -> None:
     assert recomputed == plat.read(seal_store.stored_chunks, 1)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("dialect", ["postgres"])
+def test_a_parallel_scan_gives_each_range_its_chunks_in_order(sealed: City, dialect: str) -> None:
+    """The check's scan on several connections yields what one connection computes, range by
+    range, in order (the ranges here are narrower than a chunk, so there are several)."""
+    plat = sealed.platform
+    seal = max(plat.read(seal_store.seals), key=lambda s: s.entries)
+    ranges = [(i, i) for i in range(seal.first_id, seal.last_id + 1)]
+    assert len(ranges) >= 3
+    with plat.engine.connect() as conn:
+        one = [seal_store.scan_chunks_sql(conn, seal.first_id, lo, hi) for lo, hi in ranges]
+        conn.rollback()
+        many = list(seal_store.scan_chunks_parallel(conn, seal.first_id, ranges, 3))
+    assert many == one and sum(c.entries for found in many for c in found) == seal.entries
+
+
 def test_a_database_sealed_after_its_closes_is_sealed_in_order(sealed: City) -> None:
     """Periods closed before seals existed are sealed first, in order (the migration does the same)."""
     plat = sealed.platform

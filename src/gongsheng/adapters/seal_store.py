@@ -10,7 +10,10 @@ The seal tables are append-only, refused updates and deletes by triggers like th
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -27,6 +30,9 @@ from gongsheng.domain.seals import (
 
 SCAN_IDS = 64 * CHUNK_ENTRIES
 """Entry ids one scan query covers (progress is reported after each)."""
+SCAN_WORKERS = max(1, min(4, os.cpu_count() or 1))
+"""Connections a check of sealed periods scans on at once (PostgreSQL): one per core, at most
+four."""
 
 _ENTRY_BYTES = """
 CASE WHEN e.id IS NULL THEN '\\x00'::bytea || int8send(l.entry_id)
@@ -93,6 +99,37 @@ def scan_chunks(conn: Connection, first_id: int, lo: int, hi: int, *,
     if conn.dialect.name == "postgresql" and not python:
         return scan_chunks_sql(conn, first_id, lo, hi)
     return scan_chunks_python(conn, first_id, lo, hi)
+
+
+def scan_chunks_parallel(conn: Connection, first_id: int, ranges: Sequence[tuple[int, int]],
+                         workers: int) -> Iterator[list[Chunk]]:
+    """PostgreSQL: :func:`scan_chunks_sql` of each range, yielded in range order, computed on
+    ``workers`` connections of ``conn``'s engine at once.
+
+    Only for committed, sealed ranges (a check, not a seal being made): the other connections
+    do not see what ``conn``'s transaction has not committed. Sealed entries never change, so
+    every connection reads the same bytes.
+    """
+    engine = conn.engine
+    local = threading.local()
+    opened: list[Connection] = []
+    guard = threading.Lock()
+
+    def scan(bounds: tuple[int, int]) -> list[Chunk]:
+        own: Connection | None = getattr(local, "conn", None)
+        if own is None:
+            own = local.conn = engine.connect()
+            with guard:
+                opened.append(own)
+        with own.begin():
+            return scan_chunks_sql(own, first_id, *bounds)
+
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="seal-scan") as pool:
+            yield from pool.map(scan, ranges)
+    finally:
+        for own in opened:
+            own.close()
 
 
 def scan_ranges(first_id: int, last_id: int) -> list[tuple[int, int]]:
@@ -195,6 +232,12 @@ class SqlSealStore:
 
     def scan_chunks(self, first_id: int, lo: int, hi: int, *, python: bool = False) -> list[Chunk]:
         return scan_chunks(self.conn, first_id, lo, hi, python=python)
+
+    def scan_sealed(self, first_id: int, ranges: Sequence[tuple[int, int]]
+                    ) -> Iterator[list[Chunk]]:
+        if self.conn.dialect.name == "postgresql" and SCAN_WORKERS > 1 and len(ranges) > 1:
+            return scan_chunks_parallel(self.conn, first_id, ranges, SCAN_WORKERS)
+        return (scan_chunks(self.conn, first_id, lo, hi) for lo, hi in ranges)
 
     def entry_digest_rows(self, lo: int, hi: int) -> list[tuple[int, int, bytes]]:
         return entry_digest_rows(self.conn, lo, hi)

@@ -37,11 +37,14 @@ def _noop(_: int) -> None:
 
 
 def compute_chunks(stores: Stores, first_id: int, last_id: int, *, python: bool = False,
-                   progress: Progress = _noop) -> list[Chunk]:
-    """The chunks of entry ids ``[first_id, last_id]``."""
+                   sealed: bool = False, progress: Progress = _noop) -> list[Chunk]:
+    """The chunks of entry ids ``[first_id, last_id]``; ``sealed``: a committed, sealed range,
+    which the store may scan several parts of at once."""
+    ranges = stores.seals.scan_ranges(first_id, last_id)
+    scans = (stores.seals.scan_sealed(first_id, ranges) if sealed and not python else
+             (stores.seals.scan_chunks(first_id, lo, hi, python=python) for lo, hi in ranges))
     out: list[Chunk] = []
-    for lo, hi in stores.seals.scan_ranges(first_id, last_id):
-        found = stores.seals.scan_chunks(first_id, lo, hi, python=python)
+    for found in scans:
         out.extend(found)
         progress(sum(c.entries for c in found))
     return out
@@ -142,7 +145,8 @@ def verify_seals(stores: Stores, *, incremental: bool = False,
         stored = stores.seals.stored_chunks(seal.period)
         chunks = stored
         if not incremental:
-            chunks = compute_chunks(stores, seal.first_id, seal.last_id, progress=progress)
+            chunks = compute_chunks(stores, seal.first_id, seal.last_id, sealed=True,
+                                    progress=progress)
             scanned += sum(c.entries for c in chunks)
         facts = stores.seals.period_facts(seal.period)
         digest = None if facts is None else period_digest(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from gongsheng.domain.seals import Chunk, PeriodFacts, StoredSeal
@@ -19,6 +19,12 @@ class SealStore(Protocol):
     def scan_chunks(self, first_id: int, lo: int, hi: int, *, python: bool = False) -> list[Chunk]:
         """The chunks of entry ids ``[lo, hi]`` (numbered from ``first_id``), computed by the
         database where it can, in Python when ``python``."""
+        ...
+
+    def scan_sealed(self, first_id: int, ranges: Sequence[tuple[int, int]]
+                    ) -> Iterator[list[Chunk]]:
+        """:meth:`scan_chunks` of each of ``ranges`` of a sealed (committed) period, in range
+        order, perhaps several at once (PostgreSQL: on more connections)."""
         ...
 
     def entry_digest_rows(self, lo: int, hi: int) -> list[tuple[int, int, bytes]]:
