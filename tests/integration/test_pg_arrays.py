@@ -9,9 +9,10 @@ from enum import StrEnum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import BigInteger, Column, Engine, MetaData, Table, Text, insert, select
+from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, insert, select
 from sqlalchemy.exc import DBAPIError
 
+from gongsheng.adapters.database import make_engine
 from gongsheng.adapters.pg_arrays import among, array_literal, column_arrays, int_array
 from gongsheng.adapters.pg_raw import fetch_all
 from gongsheng.adapters.storage_errors import _NONNEGATIVE
@@ -60,17 +61,18 @@ def test_other_types_are_refused_not_sent_as_their_str() -> None:
 @pytest.mark.postgres
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.tuples(st.integers(1, 10**12), TEXT), max_size=12, unique_by=lambda r: r[1]),
-       wanted=st.lists(TEXT, max_size=12))
+       wanted=st.lists(st.one_of(TEXT, st.just("abcdef")), max_size=12))
 def test_among_selects_what_in_selects(pg_admin: Engine, rows: list[tuple[int, str]],
                                        wanted: list[str]) -> None:
     """``among`` (one array parameter) picks exactly the rows ``IN`` picks, texts with quotes,
-    commas and braces included, and integers as well."""
-    table = Table("among_probe", MetaData(), Column("n", BigInteger), Column("s", Text))
+    commas and braces included, and integers as well; on a column declared ``varchar(3)`` a
+    longer value matches nothing (a cast to ``varchar(3)[]`` would cut it to its prefix)."""
+    table = Table("among_probe", MetaData(), Column("n", BigInteger), Column("s", String(3)))
     with pg_admin.connect() as conn:
         conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS among_probe (n bigint, s text)")
         conn.exec_driver_sql("TRUNCATE among_probe")
-        if rows:
-            conn.execute(insert(table), [{"n": n, "s": s} for n, s in rows])
+        rows = [*rows, (10**13, "abc")]  # the prefix of "abcdef"
+        conn.execute(insert(table), [{"n": n, "s": s} for n, s in rows])
         for col, values in ((table.c.s, wanted), (table.c.n, [n for n, _ in rows[::2]] + [0])):
             got = conn.execute(select(table.c.n).where(among(conn, col, values))).scalars().all()
             expected = conn.execute(select(table.c.n).where(col.in_(values))).scalars().all()
@@ -80,18 +82,34 @@ def test_among_selects_what_in_selects(pg_admin: Engine, rows: list[tuple[int, s
 
 
 @pytest.mark.postgres
-def test_fetch_all_returns_rows_and_fails_as_sqlalchemy_would(pg_admin: Engine) -> None:
-    """The rows of ``exec_driver_sql``; a violation a domain error names raises that error, any
-    other database error SQLAlchemy's ``DBAPIError``, and the transaction can roll back."""
-    with pg_admin.connect() as conn:
-        sql = "SELECT x, %(tag)s FROM unnest(%(xs)s::bigint[]) AS u(x) WHERE x > %(at_least)s"
-        params = {"xs": int_array([3, 1, 2]), "tag": "a%b", "at_least": 1}
-        assert fetch_all(conn, sql, params) == [tuple(r) for r in conn.exec_driver_sql(sql, params)]
-        with pytest.raises(DBAPIError):
-            fetch_all(conn, "SELECT 1 / %(zero)s::integer", {"zero": 0})
-        conn.rollback()
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS raw_probe"
-                             f" (k text CONSTRAINT {_NONNEGATIVE} CHECK (k <> 'x'))")
-        with pytest.raises(InsufficientBalance):
-            fetch_all(conn, "INSERT INTO raw_probe VALUES (%(k)s)", {"k": "x"})
-        conn.rollback()
+def test_fetch_all_returns_rows_and_fails_as_sqlalchemy_would(pg_url: str) -> None:
+    """The rows of ``exec_driver_sql``, in the connection's transaction (begun if none is, so a
+    commit keeps what it wrote); a violation a domain error names raises that error, any other
+    database error SQLAlchemy's ``DBAPIError`` with the parameters hidden; a savepoint around a
+    failed statement rolls back and the transaction goes on."""
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE TABLE raw_probe (k text CONSTRAINT {_NONNEGATIVE}"
+                                 " CHECK (k <> 'x'))")
+            conn.commit()
+            sql = "SELECT x, %(tag)s FROM unnest(%(xs)s::bigint[]) AS u(x) WHERE x > %(at_least)s"
+            params = {"xs": int_array([3, 1, 2]), "tag": "a%b", "at_least": 1}
+            assert fetch_all(conn, sql, params) == [tuple(r) for r in conn.exec_driver_sql(sql, params)]
+            conn.rollback()
+            assert not conn.in_transaction()
+            fetch_all(conn, "INSERT INTO raw_probe VALUES (%(k)s)", {"k": "kept"})
+            conn.commit()
+            with conn.begin_nested():
+                with pytest.raises(DBAPIError) as failed, conn.begin_nested():
+                    fetch_all(conn, "SELECT 1 / (length(%(v)s::text) - 14)", {"v": "secret-value-1"})
+                assert "secret-value-1" not in str(failed.value) and "hidden" in str(failed.value)
+                with pytest.raises(InsufficientBalance), conn.begin_nested():
+                    fetch_all(conn, "INSERT INTO raw_probe VALUES (%(k)s)", {"k": "x"})
+                fetch_all(conn, "INSERT INTO raw_probe VALUES (%(k)s)", {"k": "after"})
+            conn.commit()
+        with engine.connect() as conn:
+            kept = conn.exec_driver_sql("SELECT k FROM raw_probe ORDER BY k").scalars().all()
+        assert kept == ["after", "kept"]
+    finally:
+        engine.dispose()

@@ -1,4 +1,4 @@
-"""Every PostgreSQL session gongsheng opens runs with its session options, the URL's kept."""
+"""Every PostgreSQL session gongsheng opens makes its own settings, the URL's options kept."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ import pytest
 
 from gongsheng.adapters.database import make_engine
 
+_SETTING = "SELECT setting, source FROM pg_settings WHERE name = %(name)s"
+
 
 @pytest.mark.postgres
-def test_sessions_run_without_jit_and_keep_the_urls_own_options(pg_url: str) -> None:
-    plain = make_engine(pg_url)
+def test_sessions_turn_jit_off_themselves_and_keep_the_urls_own_options(pg_url: str) -> None:
     tuned = make_engine(pg_url + ("&" if "?" in pg_url else "?")
                         + "options=" + quote("-c statement_timeout=7000"))
     try:
-        with plain.connect() as conn:
-            default_timeout = conn.exec_driver_sql("SHOW statement_timeout").scalar()
-            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
         with tuned.connect() as conn:
+            # set by the session itself, whatever the server's default
+            assert tuple(conn.exec_driver_sql(_SETTING, {"name": "jit"}).one()) == ("off", "session")
+            timeout = conn.exec_driver_sql(_SETTING, {"name": "statement_timeout"}).one()
+            assert tuple(timeout) == ("7000", "client")
+        with tuned.connect() as conn:  # a pooled connection again: still set
             assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
-            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "7s" != default_timeout
     finally:
-        plain.dispose()
         tuned.dispose()

@@ -28,7 +28,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from gongsheng.adapters.storage_errors import translate_storage_errors
 
@@ -58,24 +58,18 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
-SESSION_OPTIONS = "-c jit=off"
-"""PostgreSQL settings of every gongsheng session, sent when it connects (no round trip).
+SESSION_SETTINGS = ("SET jit = off",)
+"""PostgreSQL settings of every gongsheng session, made once as it connects (after whatever the
+URL, ``PGOPTIONS`` or the server set; a pooled connection keeps them).
 
 JIT compilation is off: gongsheng's statements are short, and PostgreSQL compiles a plan's JIT
 code again at every execution. On a journal of millions of postings whose statistics were not
 yet gathered (a bulk load, before autovacuum's analyse), the planner costed the deferred check
 of each entry's balance (``gs_entry_balanced``, a few index rows) above ``jit_above_cost``, and
 compiling it took about 8 ms per entry: 6 s to commit a batch of 2,000 orders, against 0.5 ms an
-entry without. ``docs/operations.md`` recommends ``jit = off`` for the server as well."""
-
-
-def _session_options(url: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The connection arguments with :data:`SESSION_OPTIONS` after any ``options`` the URL or
-    the caller give (theirs first, so a setting of theirs is kept unless it is one of ours)."""
-    connect_args = dict(kwargs.pop("connect_args", {}))
-    given = [str(v) for v in (make_url(url).query.get("options"), connect_args.get("options")) if v]
-    connect_args["options"] = " ".join([*given, SESSION_OPTIONS])
-    return connect_args
+entry without. ``docs/operations.md`` recommends ``jit = off`` for the server as well (and for
+the role behind a transaction-pooling PgBouncer, whose server connections a client's ``SET``
+does not follow)."""
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -108,12 +102,17 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
-    engine = create_engine(resolved, connect_args=_session_options(resolved, kwargs), **kwargs)
+    engine = create_engine(resolved, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_pg_connect(dbapi_conn: Any, _record: Any) -> None:
         for dumper in (Int8Dumper, Int8BinaryDumper):
             dbapi_conn.adapters.register_dumper(int, dumper)
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        for statement in SESSION_SETTINGS:
+            dbapi_conn.execute(statement)
+        dbapi_conn.autocommit = autocommit
 
     translate_storage_errors(engine)
     return engine

@@ -82,7 +82,7 @@ bd AS (
     FROM bd ORDER BY 1, 2, 3
     ON CONFLICT (account_id, asset, stripe) DO UPDATE SET amount = balances.amount + {_BALANCE_DELTA}
     WHERE NOT balances.nonneg OR balances.amount + {_BALANCE_DELTA} >= 0
-    RETURNING balances.account_id, balances.xmax = 0 AS inserted
+    RETURNING balances.account_id, balances.asset, balances.stripe, balances.xmax = 0 AS inserted
 )"""
 BALANCE_CTES = " ".join(_BALANCE_CTES_SQL.split())
 """The CTEs that add a statement's balance rows (parameters ``b0``-``b4``: account, asset,
@@ -96,7 +96,7 @@ only if that amount covers it. A taking is done if its row comes back updated, n
 :data:`TAKEN` lists those, :func:`check_taken` refuses the rest. The statement's main query must
 read :data:`TAKEN`, which makes the balances the first rows the statement locks after its own new
 rows, as in every statement that writes them."""
-TAKEN = ("(SELECT array_agg(b.account_id) FROM b JOIN bd USING (account_id)"
+TAKEN = ("(SELECT array_agg(b.account_id) FROM b JOIN bd USING (account_id, asset, stripe)"
          " WHERE NOT b.inserted AND bd.nonneg AND bd.amount < 0)")
 """The takings whose existing balance rows the statement updated (a taking not among them took
 nothing: its row did not exist or held too little); null when there is none."""
@@ -138,8 +138,8 @@ def refused(takings: Sequence[BalanceRow]) -> InsufficientBalance:
 
 
 def check_taken(taken: Sequence[int] | None, takings: Sequence[BalanceRow]) -> None:
-    """Refuse the statement's write unless each taking is among the accounts ``tk`` updated (the
-    caller rolls back); the error names those that fell short."""
+    """Refuse the statement's write unless each taking is among the accounts ``taken`` lists
+    (:data:`TAKEN`: updated; the caller rolls back); the error names those that fell short."""
     done = set(taken or ())
     short = [r for r in takings if r[0] not in done]
     if short:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    String,
     any_,
     bindparam,
     case,
@@ -204,16 +205,21 @@ _BEGIN_PG = (
            select(t.orders.c.id).where(t.orders.c.idem_key == bindparam("key")).scalar_subquery(),
            t.periods.c.seq, t.periods.c.policy_version_id, t.periods.c.starts_on,
            select(func.count()).select_from(_CLAIM).scalar_subquery(), *_CTX.c,
-           func.set_config("plan_cache_mode", "force_generic_plan", true()))
+           func.set_config(literal_column("'plan_cache_mode'"), func.coalesce(
+               bindparam("plan_mode", type_=String), func.current_setting("plan_cache_mode")),
+               true()))
     .select_from(t.periods.outerjoin(_CTX, true()))
     .where(t.periods.c.status == "open"))
 """An order's first statement: the books' shared lock, the velocity lock where a cap is set,
 the replay check, the open period, the first-order claim and the order's context.
 
-It also sets ``plan_cache_mode`` to ``force_generic_plan`` for the rest of the transaction:
-the order's statements are the same on every order and, once psycopg has prepared them (after
-a few uses on a connection), are then planned once instead of on every order (about 1 ms of the
-server's CPU for the long order statement, about a sixth of its share of an order)."""
+It also sets ``plan_cache_mode`` (parameter ``plan_mode``; None leaves it as it is) for the
+rest of the transaction: ``force_generic_plan`` for an order of its own, whose statements are
+the same on every order and, once psycopg has prepared them (after a few uses on a connection),
+are then planned once instead of on every order (about 1 ms of the server's CPU for the long
+order statement, about a sixth of its share of an order). An order placed inside a batch (a
+SAVEPOINT) leaves it: the setting would outlive the savepoint and plan the batch's own
+statements, whose arrays' lengths a custom plan sees, generically."""
 
 
 def _begin_pg(conn: Connection, consumer_id: int, merchant_id: int, key: str
@@ -221,7 +227,8 @@ def _begin_pg(conn: Connection, consumer_id: int, merchant_id: int, key: str
     capped = [v for v, p in read_policies(conn).items() if p.risk.caps_velocity]
     row = conn.execute(_BEGIN_PG, {
         "consumer_id": consumer_id, "merchant_id": merchant_id, "key": key, "capped": capped,
-        "velocity_key": velocity_key(consumer_id)}).first()
+        "velocity_key": velocity_key(consumer_id),
+        "plan_mode": None if conn.in_nested_transaction() else "force_generic_plan"}).first()
     if row is None:
         raise NotFound("the books have no open period (run a migration / open the books first)")
     period = OpenPeriod(int(row[3]), int(row[4]), str(row[5]))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, any_, bindparam, cast, literal
+from sqlalchemy import ARRAY, Connection, String, Text, any_, bindparam, cast, literal
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
@@ -63,11 +63,18 @@ def among(conn: Connection, column: ColumnElement[Any], values: Collection[Any]
     of the values. Sent as text and converted in the query, it is an expression, compared
     value by value with every row (seconds for a batch on a table not yet analysed)."""
     if conn.dialect.name == "postgresql":
-        return column == any_(cast(literal(array_literal(values), NullType()), ARRAY(column.type)))
+        return column == any_(cast(literal(array_literal(values), NullType()), _array_of(column)))
     return column.in_(values)
 
 
 def any_of(column: ColumnElement[Any], name: str = "ids") -> ColumnElement[bool]:
     """PostgreSQL: ``column = ANY(:name)``, the parameter one array literal (:func:`int_array`,
     :func:`array_literal`): a prebuilt statement's :func:`among`."""
-    return column == any_(cast(bindparam(name, type_=NullType()), ARRAY(column.type)))
+    return column == any_(cast(bindparam(name, type_=NullType()), _array_of(column)))
+
+
+def _array_of(column: ColumnElement[Any]) -> ARRAY[Any]:
+    """The array type to cast the values to: a string column's is unbounded text, as a cast to
+    ``varchar(n)[]`` would cut a longer value to its first ``n`` characters (which would then
+    match a row holding that prefix, where ``IN`` matches nothing)."""
+    return ARRAY(Text() if isinstance(column.type, String) else column.type)

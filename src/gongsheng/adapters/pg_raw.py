@@ -31,7 +31,8 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
 @cache
 def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     """``sql`` with each ``%(name)s`` replaced by ``$k`` (one number per name, in order of first
-    appearance) and ``%%`` by ``%``; and the names in number order. A lone ``%`` is refused."""
+    appearance) and ``%%`` by ``%``; and the names in number order. A lone ``%`` is refused.
+    Each text is kept: for fixed statement texts only."""
     names: dict[str, int] = {}
 
     def number(match: re.Match[str]) -> str:
@@ -46,8 +47,15 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
 
 
 def fetch_all(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """Run ``sql`` (``%(name)s`` placeholders) with ``params`` on PostgreSQL; its rows."""
+    """Run ``sql`` (``%(name)s`` placeholders) with ``params`` on PostgreSQL; its rows.
+
+    The statement runs in ``conn``'s transaction (begun first, as SQLAlchemy would, if none is);
+    an error's message hides the parameters when the engine hides them (``make_engine``: always).
+    Unlike ``exec_driver_sql`` it is not echoed, and a lost connection is not marked invalid
+    here (the pool's pre-ping or the next statement finds it)."""
     text, names = numbered(sql)
+    if not conn.in_transaction():
+        conn.begin()
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     values = [params[name] for name in names]
@@ -59,4 +67,6 @@ def fetch_all(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[tup
         translated = domain_error(exc)
         if translated is not None:
             raise translated from exc
-        raise DBAPIError.instance(sql, dict(params), exc, psycopg.Error) from exc
+        raise DBAPIError.instance(sql, dict(params), exc, psycopg.Error,
+                                  hide_parameters=conn.engine.hide_parameters,
+                                  dialect=conn.dialect, ismulti=False) from exc

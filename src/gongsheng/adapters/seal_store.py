@@ -110,6 +110,9 @@ def scan_chunks_parallel(conn: Connection, first_id: int, ranges: Sequence[tuple
     do not see what ``conn``'s transaction has not committed. Sealed entries never change, so
     every connection reads the same bytes.
     """
+    # this transaction waits, idle, while the others scan: a server's idle-in-transaction
+    # timeout (the operations guide suggests one) must not end it meanwhile
+    conn.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
     engine = conn.engine
     local = threading.local()
     opened: list[Connection] = []
