@@ -17,10 +17,13 @@ key sorts or not at all, never twice. A deleted row simply stops being served.
 
 **Search.** :func:`term_matches` is the one way a list matches a search term: an exact id, or a
 name fragment of three characters or more anywhere in a name, a shorter one at a name's start.
-On PostgreSQL a trigram index of party names answers either (:func:`install_name_search`): a fragment of three
-characters or more, or any start of a name, has trigrams to look up, while a shorter fragment
-inside a name has none and would read every row. SQLite (the embedded default, for small
-installations) has no such index and walks the key range newest first until the page is full.
+On PostgreSQL a trigram index of party names answers a fragment of three characters or more
+(:func:`install_name_search`); a shorter fragment inside a name has no trigrams and would read
+every row, so it is not offered. A start of one or two characters is compared with the name's
+first characters (:func:`name_start`), which expression indexes of ``parties`` hold beside the
+key on both databases (``tables.NAME_START_LENGTHS``): the matches are read newest first from
+the index, whatever the number of parties. SQLite has no trigram index and walks the key range
+newest first until the page is full for a longer fragment.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, false, or_
+from sqlalchemy import ColumnElement, Connection, Row, Select, false, func, literal_column, or_
 from sqlalchemy.exc import DBAPIError
 
 from gongsheng.domain.errors import InvalidInput
@@ -97,6 +100,14 @@ def keyed_page(conn: Connection, query: Select[Any], key: ColumnElement[int], li
                      _key(page[0], key) if len(rows) > limit else None)
 
 
+def name_start(name: ColumnElement[str], length: int) -> ColumnElement[str]:
+    """The first ``length`` characters of ``name``, written as the expression indexes of
+    ``parties`` are (``tables.NAME_START_LENGTHS``: the numbers inline, not bound), so that a
+    search by a name's start reads its matches newest first from the index, however many
+    parties there are (a ``LIKE 'me%'`` filter walked the whole list back to the oldest match)."""
+    return func.substr(name, literal_column("1"), literal_column(str(length)))
+
+
 def term_matches(term: str, names: Sequence[ColumnElement[str]],
                  ids: Sequence[ColumnElement[int]] = ()) -> ColumnElement[bool]:
     """Whether a row matches the search ``term`` (stripped, not empty): one of ``ids`` equal to it
@@ -107,7 +118,7 @@ def term_matches(term: str, names: Sequence[ColumnElement[str]],
         raise ValueError("an empty term matches everything: leave the filter out instead")
     found: list[ColumnElement[bool]] = [
         (c.contains(term, autoescape=True) if len(term) >= SHORT_TERM
-         else c.startswith(term, autoescape=True)) for c in names]
+         else name_start(c, len(term)) == term) for c in names]
     if term.isdigit() and len(term) <= 19 and int(term) <= MAX_KEY:
         found += [c == int(term) for c in ids]
     return or_(*found) if found else false()
@@ -145,4 +156,4 @@ def drop_name_search(conn: Connection) -> None:
 
 
 __all__ = ["MAX_KEY", "NAME_SEARCH_INDEX", "SHORT_TERM", "KeyedPage", "drop_name_search",
-           "install_name_search", "keyed_page", "term_matches"]
+           "install_name_search", "keyed_page", "name_start", "term_matches"]

@@ -42,6 +42,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    literal_column,
     text,
 )
 
@@ -135,6 +136,12 @@ parties = Table(
 # the directory's list of one kind, newest first by key (adapters/paging.py); on PostgreSQL a
 # trigram index of ``name`` answers name searches (paging.install_name_search, migration 0021)
 Index("ix_parties_kind_key", parties.c.kind, parties.c.id)
+# a search by a name's first one or two characters, newest first: one index range read in key
+# order per term length (paging.term_matches, paging.name_start; migration 0023)
+NAME_START_LENGTHS = (1, 2)
+for _n in NAME_START_LENGTHS:
+    Index(f"ix_parties_name_start{_n}",
+          func.substr(parties.c.name, literal_column("1"), literal_column(str(_n))), parties.c.id)
 
 regions = Table(
     "regions", metadata,
