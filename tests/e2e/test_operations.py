@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,6 +30,7 @@ from .conftest import SECRET, Api, TestClient
 
 sqlite_only = pytest.mark.parametrize("dialect", ["sqlite"])
 HEX_ID = re.compile(r"[0-9a-f]{32}")
+SERVER_TIMING = re.compile(r"app;dur=(\d+\.\d)")
 
 
 def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -123,6 +125,22 @@ def test_a_sane_client_request_id_is_echoed(api: Api, sent: str) -> None:
 def test_an_insane_client_request_id_is_replaced(api: Api, sent: str) -> None:
     response = api.client.get("/healthz", headers={"X-Request-ID": sent.encode()})
     assert HEX_ID.fullmatch(response.headers["x-request-id"])
+
+
+@sqlite_only
+def test_every_answer_carries_the_servers_time_on_it(api: Api) -> None:
+    """``Server-Timing: app;dur=<ms>``: on a success, a problem and an unrouted path, a time no
+    longer than the client measured around the call."""
+    calls: list[Callable[[], Any]] = [lambda: api.client.get("/healthz"),
+                                      lambda: api.call("GET", "/orders/999999", "admin"),
+                                      lambda: api.client.get("/no/such/page")]
+    for call in calls:
+        started = time.perf_counter()
+        response = call()
+        client_ms = (time.perf_counter() - started) * 1000
+        found = SERVER_TIMING.fullmatch(response.headers["server-timing"])
+        assert found is not None, response.headers["server-timing"]
+        assert 0 <= float(found.group(1)) <= client_ms
 
 
 @sqlite_only
