@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gongsheng.entrypoints import backtest as backtest_module
 from gongsheng.entrypoints.backtest import backtest, coverage_cells, coverage_table, inside, wilson
 
 pytestmark = pytest.mark.slow
@@ -38,3 +39,20 @@ def test_coverage_cells_count_what_is_inside(tmp_path: Path) -> None:
     lo, hi = wilson(inside_count, 12)
     assert (cell["lo"], cell["hi"]) == (lo, hi) and lo < cell["share"] < hi
     assert f"{100 * inside_count / 12:.0f}% (12;" in coverage_table(rows)
+
+
+def test_kept_books_give_the_rows_of_a_replay_without_replaying(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    replayed = backtest("steady", 1, 6, 4, 3, 12, 7, tmp_path / "replay")
+    first = backtest("steady", 1, 6, 4, 3, 12, 7, tmp_path / "keep", books=tmp_path / "books")
+    assert first == replayed
+    assert [p.name for p in (tmp_path / "books").iterdir()] == ["steady-p6-f4-s7.pickle"]
+
+    def no_replay(*_: object, **__: object) -> None:
+        raise AssertionError("replayed although its books were kept")
+
+    monkeypatch.setattr(backtest_module, "replay", no_replay)
+    again = backtest("steady", 1, 6, 4, 3, 12, 7, tmp_path / "again", books=tmp_path / "books")
+    assert again == replayed
+    with pytest.raises(AssertionError, match="replayed although"):  # another seed is not kept
+        backtest("steady", 1, 6, 4, 3, 12, 8, tmp_path / "other", books=tmp_path / "books")

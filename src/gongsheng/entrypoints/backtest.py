@@ -15,15 +15,27 @@ band and actual value are exactly 1 and every such comparison is "inside"; the t
 comparisons. Before the close's release (``pool_coverage_before_close``: the pool, available
 and reserved, over the vouchers outstanding, when the period's trade is in and nothing of it is
 paid yet) it is the figure an operator watches, and it is not degenerate under any controller.
+
+``--books DIR`` keeps what a replay produced, per history: the books' snapshot after every close
+from ``--first`` on and the history's true figures (``DIR/<scenario>-p<periods>-f<first>-s<history
+seed>.pickle``). A later run with the same DIR forecasts from them instead of replaying, with the
+same seeds, so its rows are those a replay gives; it is the way to measure a change of the
+calibration or the forecast, which is all that runs then (the replay is about half a
+backtest's time).
+A file is this machine's own cache, loaded with ``pickle``: never put one there from elsewhere, and
+empty DIR when the simulator or the live engine changes (a file knows its scenario, its periods,
+its first origin and its history's seed, not the code that made it).
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import pickle
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from multiprocessing import get_context
@@ -33,6 +45,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from gongsheng.domain.snapshot import BooksSnapshot
 from gongsheng.services import ordering, registry
 from gongsheng.services.platform import Platform
 from gongsheng.sim.engine import Engine
@@ -101,24 +114,56 @@ def replay(s: Scenario, seed: int, url: str, after_close: Callable[[Platform, in
     return engine
 
 
-def history_rows(s: Scenario, hist: int, first: int, runs: int, horizon: int, seed: int,
-                 folder: Path) -> list[dict[str, Any]]:
-    """Every (origin, figure, horizon) comparison of one history (made from ``seed + 1000 x
-    hist``, replayed into its own SQLite file in ``folder``)."""
-    periods = s.periods
-    pending: list[tuple[int, Any]] = []
+@dataclass(frozen=True)
+class History:
+    """What a replayed history gives a backtest: the books after each close ``k`` from the first
+    origin on, and the history's true figures per simulated period."""
+
+    books: dict[int, BooksSnapshot]
+    truth: dict[str, Any]
+
+
+def history_books(s: Scenario, hist: int, first: int, seed: int, folder: Path,
+                  books: Path | None = None) -> History:
+    """History ``hist`` (made from ``seed + 1000 x hist``), replayed into its own SQLite file in
+    ``folder``, or read from ``books`` where an earlier run kept it (the module docstring)."""
+    history_seed = seed + 1000 * hist
+    kept = books / f"{s.name}-p{s.periods}-f{first}-s{history_seed}.pickle" if books else None
+    if kept is not None and kept.exists():
+        with kept.open("rb") as fh:
+            found: History = pickle.load(fh)  # this machine's own cache (the module docstring)
+        return found
+    snaps: dict[int, BooksSnapshot] = {}
 
     def after(live: Platform, k: int) -> None:
-        if first <= k < periods:
-            fc = run_forecast(live.read(snapshot), horizon, runs, seed + k)
-            pending.append((k, {f: fc.band(f) for f in FIGURES}))
+        if first <= k < s.periods:
+            snaps[k] = live.read(snapshot)
         print(f"history {hist}: period {k} closed", file=sys.stderr)
 
     path = folder / f"history-{hist}.db"
     path.unlink(missing_ok=True)
-    truth = replay(s, seed + 1000 * hist, f"sqlite:///{path}", after).f
+    engine = replay(s, history_seed, f"sqlite:///{path}", after)
+    out = History(snaps, {f: engine.f[f].copy() for f in FIGURES})
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial_file = kept.with_suffix(".partial")
+        with partial_file.open("wb") as sink:
+            pickle.dump(out, sink)
+        partial_file.replace(kept)  # a file is whole or absent
+    return out
+
+
+def history_rows(s: Scenario, hist: int, first: int, runs: int, horizon: int, seed: int,
+                 folder: Path, books: Path | None = None) -> list[dict[str, Any]]:
+    """Every (origin, figure, horizon) comparison of one history (:func:`history_books`); the
+    forecast after close ``k`` is made from ``seed + k``."""
+    periods = s.periods
+    found = history_books(s, hist, first, seed, folder, books)
+    truth = found.truth
     rows: list[dict[str, Any]] = []
-    for k, bands in pending:
+    for k, snap in sorted(found.books.items()):
+        fc = run_forecast(snap, horizon, runs, seed + k)
+        bands = {f: fc.band(f) for f in FIGURES}
         for fig in FIGURES:
             for h in HORIZONS:
                 t = k + h - 1  # books period k + h is sim period k + h - 1
@@ -137,7 +182,8 @@ def history_rows(s: Scenario, hist: int, first: int, runs: int, horizon: int, se
 
 
 def backtest(scenario: str, histories: int, periods: int, first: int, runs: int, horizon: int,
-             seed: int, folder: Path, jobs: int = 1) -> list[dict[str, Any]]:
+             seed: int, folder: Path, jobs: int = 1, books: Path | None = None
+             ) -> list[dict[str, Any]]:
     """Every (history, origin, figure, horizon) comparison, in history order.
 
     ``jobs > 1`` replays that many histories at once in local processes; each history depends
@@ -146,7 +192,7 @@ def backtest(scenario: str, histories: int, periods: int, first: int, runs: int,
     s = load_scenario(scenario).with_values({**TOWN, "simulation.periods": periods})
     folder.mkdir(parents=True, exist_ok=True)
     one = partial(history_rows, s, first=first, runs=runs, horizon=horizon, seed=seed,
-                  folder=folder)
+                  folder=folder, books=books)
     if jobs <= 1 or histories <= 1:
         return [row for hist in range(histories) for row in one(hist)]
     with ProcessPoolExecutor(min(jobs, histories), mp_context=get_context("fork")) as pool:
@@ -219,10 +265,13 @@ def forecast_backtest(
     out: Annotated[Path, typer.Option("--out")] = Path("forecast-backtest"),
     jobs: Annotated[int, typer.Option("--jobs", min=1,
                                       help="histories replayed at once (processes)")] = 1,
+    books: Annotated[Path | None, typer.Option(
+        "--books", help="keep each replayed history's books here, and forecast from them when "
+                        "they are there already (no replay)")] = None,
 ) -> None:
     """Replay simulated histories through the live engine; report the coverage of the p10-p90 bands."""
     out.mkdir(parents=True, exist_ok=True)
-    rows = backtest(scenario, histories, periods, first, runs, horizon, seed, out, jobs)
+    rows = backtest(scenario, histories, periods, first, runs, horizon, seed, out, jobs, books)
     with (out / "backtest.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["history"])
         w.writeheader()
@@ -236,4 +285,4 @@ def register(app: typer.Typer) -> None:
     app.command("forecast-backtest")(forecast_backtest)
 
 
-__all__ = ["backtest", "coverage_table", "register", "replay"]
+__all__ = ["History", "backtest", "coverage_table", "history_books", "register", "replay"]
