@@ -129,15 +129,23 @@ def test_an_insane_client_request_id_is_replaced(api: Api, sent: str) -> None:
 
 @sqlite_only
 def test_every_answer_carries_the_servers_time_on_it(api: Api) -> None:
-    """``Server-Timing: app;dur=<ms>``: on a success, a problem and an unrouted path, a time no
-    longer than the client measured around the call."""
-    calls: list[Callable[[], Any]] = [lambda: api.client.get("/healthz"),
-                                      lambda: api.call("GET", "/orders/999999", "admin"),
-                                      lambda: api.client.get("/no/such/page")]
-    for call in calls:
+    """``Server-Timing: app;dur=<ms>``: on a success, a problem, an unrouted path and an
+    unexpected error, a time no longer than the client measured around the call."""
+    def boom() -> None:
+        raise RuntimeError("a defect")
+
+    app: Any = api.client.app
+    app.add_api_route("/test-boom-timing", boom)
+    calls: list[tuple[int, Callable[[], Any]]] = [
+        (200, lambda: api.client.get("/healthz")),
+        (404, lambda: api.call("GET", "/orders/999999", "admin")),
+        (404, lambda: api.client.get("/no/such/page")),
+        (500, lambda: api.client.get("/test-boom-timing"))]
+    for status, call in calls:
         started = time.perf_counter()
         response = call()
         client_ms = (time.perf_counter() - started) * 1000
+        assert response.status_code == status
         found = SERVER_TIMING.fullmatch(response.headers["server-timing"])
         assert found is not None, response.headers["server-timing"]
         assert 0 <= float(found.group(1)) <= client_ms

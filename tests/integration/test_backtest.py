@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from gongsheng.entrypoints import backtest as backtest_module
-from gongsheng.entrypoints.backtest import backtest, coverage_cells, coverage_table, inside, wilson
+from gongsheng.entrypoints.backtest import (
+    TOWN,
+    backtest,
+    books_key,
+    coverage_cells,
+    coverage_table,
+    inside,
+    wilson,
+)
+from gongsheng.sim.scenario import load_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +55,8 @@ def test_kept_books_give_the_rows_of_a_replay_without_replaying(
     replayed = backtest("steady", 1, 6, 4, 3, 12, 7, tmp_path / "replay")
     first = backtest("steady", 1, 6, 4, 3, 12, 7, tmp_path / "keep", books=tmp_path / "books")
     assert first == replayed
-    assert [p.name for p in (tmp_path / "books").iterdir()] == ["steady-p6-f4-s7.pickle"]
+    kept = list((tmp_path / "books").iterdir())
+    assert len(kept) == 1 and kept[0].suffix == ".pickle"
 
     def no_replay(*_: object, **__: object) -> None:
         raise AssertionError("replayed although its books were kept")
@@ -56,3 +66,24 @@ def test_kept_books_give_the_rows_of_a_replay_without_replaying(
     assert again == replayed
     with pytest.raises(AssertionError, match="replayed although"):  # another seed is not kept
         backtest("steady", 1, 6, 4, 3, 12, 8, tmp_path / "other", books=tmp_path / "books")
+
+
+def test_the_books_key_follows_what_decides_a_history() -> None:
+    s = load_scenario("steady").with_values({**TOWN, "simulation.periods": 6})
+    key = books_key(s, 4, 7)
+    assert key == books_key(load_scenario("steady").with_values(
+        {**TOWN, "simulation.periods": 6}), 4, 7)
+    assert len({key, books_key(s, 5, 7), books_key(s, 4, 8),
+                books_key(s.with_values({"orders.purchases_start": 1.0}), 4, 7),
+                books_key(s.with_values({"policy.release.controller": "smoothed"}), 4, 7),
+                books_key(s.with_values({"simulation.periods": 7}), 4, 7)}) == 6
+
+
+def test_a_cut_kept_file_is_replayed_and_replaced(tmp_path: Path) -> None:
+    replayed = backtest("steady", 1, 6, 4, 3, 12, 7, tmp_path / "replay", books=tmp_path / "books")
+    (kept,) = (tmp_path / "books").iterdir()
+    whole = kept.read_bytes()
+    kept.write_bytes(whole[: len(whole) // 2])
+    assert backtest("steady", 1, 6, 4, 3, 12, 7, tmp_path / "again",
+                    books=tmp_path / "books") == replayed
+    assert kept.read_bytes() == whole

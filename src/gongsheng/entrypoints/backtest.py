@@ -17,25 +17,32 @@ and reserved, over the vouchers outstanding, when the period's trade is in and n
 paid yet) it is the figure an operator watches, and it is not degenerate under any controller.
 
 ``--books DIR`` keeps what a replay produced, per history: the books' snapshot after every close
-from ``--first`` on and the history's true figures (``DIR/<scenario>-p<periods>-f<first>-s<history
-seed>.pickle``). A later run with the same DIR forecasts from them instead of replaying, with the
-same seeds, so its rows are those a replay gives; it is the way to measure a change of the
-calibration or the forecast, which is all that runs then (the replay is about half a
-backtest's time).
-A file is this machine's own cache, loaded with ``pickle``: never put one there from elsewhere, and
-empty DIR when the simulator or the live engine changes (a file knows its scenario, its periods,
-its first origin and its history's seed, not the code that made it).
+from ``--first`` on and the history's true figures (``DIR/<key>.pickle``). A later run with the same
+DIR forecasts from them instead of replaying, with the same seeds, so its rows are those a replay
+gives; it is the way to measure a change of the calibration or the forecast, which is all that
+runs then (the replay is about half a backtest's time). The key (:func:`books_key`) is a hash of
+all that decides a history's books: the scenario's content (with its shrinking to the town) and
+its policy's, the periods, the first origin, the history's seed and the fields of
+:class:`~gongsheng.domain.snapshot.BooksSnapshot`; it is stored in the file and checked on
+reading. It does not know the code: empty DIR when the simulator, the live engine or the
+snapshot's reading (``views.forecast.snapshot``) changes. A file is this machine's own cache,
+read with ``pickle``: never put one there from elsewhere. One that cannot be read, or holds
+another key, is replayed again and replaced (written whole, then renamed).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import math
+import os
 import pickle
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from functools import partial
 from multiprocessing import get_context
@@ -123,16 +130,53 @@ class History:
     truth: dict[str, Any]
 
 
+def books_key(s: Scenario, first: int, history_seed: int) -> str:
+    """The key of a history's kept books: a hash of what decides them (the module docstring)."""
+    decided = {"scenario": s.raw, "policy": s.policy.source, "periods": s.periods,
+               "first": first, "seed": history_seed,
+               "snapshot": [f.name for f in fields(BooksSnapshot)]}
+    text = json.dumps(decided, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _kept(path: Path, key: str) -> History | None:
+    """The history kept at ``path`` under ``key``; ``None`` if absent, unreadable or another's."""
+    try:
+        with path.open("rb") as fh:
+            found = pickle.load(fh)  # this machine's own cache (the module docstring)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a cut or stale file is replayed, not fatal
+        print(f"kept books {path.name} unreadable ({type(exc).__name__}): replaying",
+              file=sys.stderr)
+        return None
+    if not (isinstance(found, tuple) and len(found) == 2 and found[0] == key
+            and isinstance(found[1], History)):
+        return None
+    return found[1]
+
+
+def _keep(path: Path, key: str, history: History) -> None:
+    """Write ``history`` under ``key`` whole (a temporary file, synced, then renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".partial", delete=False) as sink:
+        pickle.dump((key, history), sink)
+        sink.flush()
+        os.fsync(sink.fileno())
+    os.replace(sink.name, path)
+
+
 def history_books(s: Scenario, hist: int, first: int, seed: int, folder: Path,
                   books: Path | None = None) -> History:
     """History ``hist`` (made from ``seed + 1000 x hist``), replayed into its own SQLite file in
     ``folder``, or read from ``books`` where an earlier run kept it (the module docstring)."""
     history_seed = seed + 1000 * hist
-    kept = books / f"{s.name}-p{s.periods}-f{first}-s{history_seed}.pickle" if books else None
-    if kept is not None and kept.exists():
-        with kept.open("rb") as fh:
-            found: History = pickle.load(fh)  # this machine's own cache (the module docstring)
-        return found
+    key = books_key(s, first, history_seed)
+    kept = books / f"{key}.pickle" if books is not None else None
+    if kept is not None:
+        found = _kept(kept, key)
+        if found is not None:
+            return found
     snaps: dict[int, BooksSnapshot] = {}
 
     def after(live: Platform, k: int) -> None:
@@ -145,11 +189,7 @@ def history_books(s: Scenario, hist: int, first: int, seed: int, folder: Path,
     engine = replay(s, history_seed, f"sqlite:///{path}", after)
     out = History(snaps, {f: engine.f[f].copy() for f in FIGURES})
     if kept is not None:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        partial_file = kept.with_suffix(".partial")
-        with partial_file.open("wb") as sink:
-            pickle.dump(out, sink)
-        partial_file.replace(kept)  # a file is whole or absent
+        _keep(kept, key, out)
     return out
 
 
@@ -285,4 +325,5 @@ def register(app: typer.Typer) -> None:
     app.command("forecast-backtest")(forecast_backtest)
 
 
-__all__ = ["History", "backtest", "coverage_table", "history_books", "register", "replay"]
+__all__ = ["History", "backtest", "books_key", "coverage_table", "history_books", "register",
+           "replay"]

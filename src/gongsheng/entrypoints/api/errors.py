@@ -26,7 +26,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
 
 from gongsheng.domain.errors import GongshengError
-from gongsheng.entrypoints.api.observability.context import HEADER, current_request_id
+from gongsheng.entrypoints.api.observability.context import (
+    HEADER,
+    TIMING_HEADER,
+    current_request_id,
+    server_timing,
+)
 
 log = logging.getLogger("gongsheng.api")
 MEDIA_TYPE = "application/problem+json"
@@ -117,11 +122,13 @@ def _overflow(_: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
-    # Starlette answers this one outside every middleware: the id is echoed here
-    request_id = current_request_id()
+    # Starlette answers this one outside every middleware: the id and the timing are given here
+    request_id, timing = current_request_id(), server_timing()
+    headers = {**({HEADER: request_id} if request_id else {}),
+               **({TIMING_HEADER: timing} if timing else {})}
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error",
                    "something went wrong on our side; the operation was not applied",
-                   headers={HEADER: request_id} if request_id else None)
+                   headers=headers or None)
 
 
 def install(app: FastAPI) -> None:

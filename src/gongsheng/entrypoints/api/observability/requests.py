@@ -9,7 +9,8 @@ problem+json body.
 Every answer also carries ``Server-Timing: app;dur=<ms>`` (W3C Server Timing): the server's own
 time on the request, from this middleware's entry to the answer's first byte (the handler, its
 database reads and the body's rendering, which precede the answer's start), in milliseconds with
-one decimal. It is what the latency histogram records, less the body's sending; a browser's
+one decimal (a 500 of an unexpected error, answered outside every middleware, carries it from its
+problem handler). It is what the latency histogram records, less the body's sending; a browser's
 developer tools show it, and ``benchmarks/seed_scale.py`` reports it beside the client's own
 measure, which adds the in-process test client's thread hand-offs.
 
@@ -27,10 +28,15 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gongsheng.entrypoints.api.observability import metrics
-from gongsheng.entrypoints.api.observability.context import HEADER, set_request_id
+from gongsheng.entrypoints.api.observability.context import (
+    HEADER,
+    TIMING_HEADER,
+    server_timing,
+    set_request_id,
+)
 
 _HEADER_KEY = HEADER.lower().encode("latin-1")
-_TIMING_KEY = b"server-timing"
+_TIMING_KEY = TIMING_HEADER.lower().encode("latin-1")
 _SANE = re.compile(rb"[A-Za-z0-9._:=+/-]{1,128}")
 
 
@@ -81,16 +87,16 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         request_id = client_request_id(scope["headers"]) or new_request_id()
-        set_request_id(request_id)
+        started = perf_counter()
+        set_request_id(request_id, started)
         echoed = (_HEADER_KEY, request_id.encode("ascii"))
         status = 500  # an exception before the answer starts becomes a 500 outside this middleware
-        started = perf_counter()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                took = f"app;dur={(perf_counter() - started) * 1000:.1f}".encode("ascii")
+                took = (server_timing(started) or "").encode("ascii")
                 message["headers"] = [*message.get("headers", ()), echoed, (_TIMING_KEY, took)]
             await send(message)
 
