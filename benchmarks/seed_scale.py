@@ -1,7 +1,7 @@
 """A city at a fraction of the seed, and every read the operator and the parties use, at two scales.
 
 Run: ``.venv/bin/python benchmarks/seed_scale.py [--scale F] [--factor K] [--periods P]
-[--repeats R] [--keep] [--reuse]``
+[--repeats R] [--keep] [--reuse] [--served]``
 
 The seed's city (F = 1) is 8 million consumers, 160 thousand merchants and 9 million orders a
 period. For each of two scales, F and K x F, a fresh PostgreSQL database (``gs_seed_small``,
@@ -31,27 +31,34 @@ It prints both scales side by side and their ratio; the goal is each ratio withi
 under 300 ms and API reads under 50 ms (p95). ``--keep`` keeps both databases and leaves their
 open period open (the close is then not timed), so that ``--reuse`` can time the reads again on
 the same books without a load (give it the ``--scale`` and ``--factor`` of the run that kept
-them: they label the table).
+them: they label the table). ``--served`` times the reads through ``gongsheng serve`` (one
+uvicorn worker, a process of its own) over loopback HTTP instead of in process: the server's
+time is then its own, not shared with a test client in the same interpreter.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import httpx
 from _common import drop_pg_database, order_amounts, pg_url, print_table, recreate_pg_database
+from http_api import free_port, stop, wait_ready
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -197,19 +204,45 @@ def busiest(plat: Platform, column: str, candidates: list[int]) -> int:
     return int(row)
 
 
-def clients(plat: Platform) -> tuple[TestClient, dict[str, str]]:
-    """A test client signed in as an admin (cookie for pages) and its bearer header (API)."""
+def clients(plat: Platform, base: str | None = None) -> tuple[Any, dict[str, str]]:
+    """A client signed in as an admin (cookie for pages) and its bearer header (API): FastAPI's
+    test client on the application in this process, or (``base``) an HTTP client of the server
+    answering there."""
     name = f"seedadmin{time.time_ns() % 10**9}"  # a run on kept databases adds its own admin
     account = plat.run(accounts.create_account, name, PASSWORD, "admin")
     app = create_app(plat, Settings(secret_key=SECRET))
-    client = TestClient(app, raise_server_exceptions=True)
+    client: Any = TestClient(app, raise_server_exceptions=True) if base is None \
+        else httpx.Client(base_url=base, timeout=120)
     page = client.get("/login").text
     token = re.search(r'name="form_token" value="([^"]*)"', page)
     assert token is not None
     done = client.post("/login", data={"username": name, "password": PASSWORD,
                                        "form_token": token.group(1)}, follow_redirects=False)
     assert done.status_code == 303, done.text
-    return client, {"Authorization": "Bearer " + issue_token(account, app_token_key(app), 120)}
+    if base is None:
+        bearer = issue_token(account, app_token_key(app), 120)
+    else:
+        bearer = client.post("/api/v1/auth/token",
+                             data={"username": name, "password": PASSWORD}).json()["access_token"]
+    return client, {"Authorization": "Bearer " + bearer}
+
+
+@contextmanager
+def served(url: str) -> Iterator[str]:
+    """``gongsheng serve`` (one uvicorn worker) on ``url`` at a free loopback port; its base
+    address, the server stopped at the end."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_SECRET_KEY": SECRET,
+           "GONGSHENG_MODE": "dev", "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "100000/minute"}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gongsheng"), "serve", "--db", url,
+                               "--port", str(port), "--workers", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(base, server)
+        yield base
+    finally:
+        stop(server)
 
 
 Call = Callable[[TestClient, dict[str, str]], Any]
@@ -293,13 +326,13 @@ def p95(times: list[float]) -> float:
     return sorted(times)[int(0.95 * (len(times) - 1))]
 
 
-def time_reads(plat: Platform, city: SeedCity, repeats: int, close: bool = True
-               ) -> dict[str, Timing]:
-    """``name -> Timing`` of every read (the server's time), then ``verify`` and (``close``) the
-    close of the open period."""
-    client, headers = clients(plat)
+def time_reads(plat: Platform, city: SeedCity, repeats: int, close: bool = True,
+               base: str | None = None) -> dict[str, Timing]:
+    """``name -> Timing`` of every read (the server's time), in this process or (``base``) from
+    the server answering there, then ``verify`` and (``close``) the close of the open period."""
+    client, headers = clients(plat, base)
     out: dict[str, Timing] = {}
-    with client:
+    with client if base is None else closing(client):  # an httpx client in use opens no more
         for name, (kind, call) in reads(plat, city).items():
             call(client, headers)  # warm: caches, prepared statements, a first settlement
             server, outside = [], []
@@ -346,8 +379,8 @@ def city_of(plat: Platform) -> SeedCity:
     return city
 
 
-def run_scale(name: str, scale: float, periods: int, repeats: int, keep: bool, reuse: bool
-              ) -> tuple[dict[str, Timing], dict[str, int]]:
+def run_scale(name: str, scale: float, periods: int, repeats: int, keep: bool, reuse: bool,
+              serve: bool = False) -> tuple[dict[str, Timing], dict[str, int]]:
     url = pg_url(name) if reuse else recreate_pg_database(name)
     try:
         if reuse:
@@ -361,7 +394,8 @@ def run_scale(name: str, scale: float, periods: int, repeats: int, keep: bool, r
                     for tbl in ("orders", "postings", "consumers", "merchants")}
         print(f"F = {scale:g}: {how}: " + ", ".join(
             f"{v:,} {k}" for k, v in size.items()), flush=True)
-        result = time_reads(plat, city, repeats, close=not (keep or reuse))
+        with served(url) if serve else nullcontext(None) as base:
+            result = time_reads(plat, city, repeats, close=not (keep or reuse), base=base)
         plat.engine.dispose()
         return result, size
     finally:
@@ -377,14 +411,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="periods of orders (all but the last closed)")
     parser.add_argument("--repeats", type=int, default=20, help="timings per read")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument("--served", action="store_true",
+                        help="time the reads through gongsheng serve over loopback HTTP")
     parser.add_argument("--reuse", action="store_true",
                         help="time the reads on the databases an earlier --keep run left (no load)")
     args = parser.parse_args(argv)
     large = args.scale * args.factor
     small_r, small_n = run_scale("gs_seed_small", args.scale, args.periods, args.repeats,
-                                 args.keep, args.reuse)
+                                 args.keep, args.reuse, args.served)
     large_r, large_n = run_scale("gs_seed_large", large, args.periods, args.repeats,
-                                 args.keep, args.reuse)
+                                 args.keep, args.reuse, args.served)
     rows = []
     for name, (kind, p50, p95_small, client_small) in small_r.items():
         _, q50, q95, client_large = large_r[name]
