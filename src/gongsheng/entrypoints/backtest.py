@@ -17,17 +17,17 @@ and reserved, over the vouchers outstanding, when the period's trade is in and n
 paid yet) it is the figure an operator watches, and it is not degenerate under any controller.
 
 ``--books DIR`` keeps what a replay produced, per history: the books' snapshot after every close
-from ``--first`` on and the history's true figures (``DIR/<key>.pickle``). A later run with the same
-DIR forecasts from them instead of replaying, with the same seeds, so its rows are those a replay
-gives; it is the way to measure a change of the calibration or the forecast, which is all that
-runs then (the replay is about half a backtest's time). The key (:func:`books_key`) is a hash of
-all that decides a history's books: the scenario's content (with its shrinking to the town) and
-its policy's, the periods, the first origin, the history's seed and the fields of
-:class:`~gongsheng.domain.snapshot.BooksSnapshot`; it is stored in the file and checked on
-reading. It does not know the code: empty DIR when the simulator, the live engine or the
-snapshot's reading (``views.forecast.snapshot``) changes. A file is this machine's own cache,
-read with ``pickle``: never put one there from elsewhere. One that cannot be read, or holds
-another key, is replayed again and replaced (written whole, then renamed).
+from ``--first`` on and the history's true figures (``DIR/<key>.pickle``). A later run with the
+same DIR forecasts from them instead of replaying, with the same seeds, so its rows are those a
+replay gives; it is the way to measure a change of the calibration or the forecast, which is all
+that runs then (the replay is about half a backtest's time). The key (:func:`books_key`) is a hash
+of all that decides a history's books: the scenario's content (with its shrinking to the town) and
+its policy's, the periods, the first origin, the history's seed, the fields of
+:class:`~gongsheng.domain.snapshot.BooksSnapshot` and the figures kept as the truth; it is stored
+in the file and checked on reading. It does not know the code: empty DIR when the simulator, the
+live engine or the snapshot's reading (``views.forecast.snapshot``) changes. A file is this
+machine's own cache, read with ``pickle``: never put one there from elsewhere. One that cannot be
+read, or holds another key, is replayed again and replaced (written whole, then renamed).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def books_key(s: Scenario, first: int, history_seed: int) -> str:
     """The key of a history's kept books: a hash of what decides them (the module docstring)."""
     decided = {"scenario": s.raw, "policy": s.policy.source, "periods": s.periods,
                "first": first, "seed": history_seed,
-               "snapshot": [f.name for f in fields(BooksSnapshot)]}
+               "snapshot": [f.name for f in fields(BooksSnapshot)], "figures": FIGURES}
     text = json.dumps(decided, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -160,10 +160,18 @@ def _keep(path: Path, key: str, history: History) -> None:
     """Write ``history`` under ``key`` whole (a temporary file, synced, then renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".partial", delete=False) as sink:
-        pickle.dump((key, history), sink)
-        sink.flush()
-        os.fsync(sink.fileno())
-    os.replace(sink.name, path)
+        try:
+            pickle.dump((key, history), sink)
+            sink.flush()
+            os.fsync(sink.fileno())
+        except BaseException:
+            os.unlink(sink.name)
+            raise
+    try:
+        os.replace(sink.name, path)
+    except BaseException:
+        os.unlink(sink.name)
+        raise
 
 
 def history_books(s: Scenario, hist: int, first: int, seed: int, folder: Path,
