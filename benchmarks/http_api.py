@@ -318,32 +318,47 @@ class Served:
 
 
 @contextmanager
+def gongsheng_serve(url: str, workers: int, env: dict[str, str]
+                    ) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
+    """``gongsheng serve`` on the database ``url`` with ``workers`` uvicorn processes on a free
+    loopback port, in the environment ``env`` (the URL added to it: the command line, which
+    ``ps`` shows, does not carry it); its base address, port and process, stopped at the end."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(VENV_BIN / "gongsheng"), "serve", "--port", str(port), "--workers", str(workers)],
+        env={**env, "GONGSHENG_DB": url}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(base, server)
+        yield base, port, server
+    finally:
+        stop(server)
+
+
+def server_settings(secret: str) -> dict[str, str]:
+    """This process's environment with a benchmark server's settings: ``secret`` as its key,
+    and sign-in unlimited (every party signs in from this one address)."""
+    return {**os.environ, "GONGSHENG_SECRET_KEY": secret, "GONGSHENG_MODE": "dev",
+            "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "100000/minute"}
+
+
+@contextmanager
 def serving(db: str, workers: int, *, events: bool = True) -> Iterator[Served]:
     """A fresh database ``db`` with its first admin, served by ``gongsheng serve`` with
     ``workers`` uvicorn processes on a free loopback port (events recorded or not); stopped and
     dropped at the end."""
     url = recreate_pg_database(db)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_ADMIN_PASSWORD": PASSWORD,
-           "GONGSHENG_SECRET_KEY": "bench-" + "k" * 40, "GONGSHENG_MODE": "dev",
-           "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "100000/minute"}  # every party signs in from here
-    env = server_env(env, events)
-    server: subprocess.Popen[bytes] | None = None
+    env = server_env({**server_settings("bench-" + "k" * 40), "GONGSHENG_DB": url,
+                      "GONGSHENG_ADMIN_PASSWORD": PASSWORD}, events)
     try:
-        subprocess.run([str(VENV_BIN / "gongsheng"), "admin", "create", "admin", "--db", url],
+        subprocess.run([str(VENV_BIN / "gongsheng"), "admin", "create", "admin"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
-        server = subprocess.Popen(
-            [str(VENV_BIN / "gongsheng"), "serve", "--db", url, "--port", str(port),
-             "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        wait_ready(base, server)
-        token = httpx.post(base + API + "/auth/token", timeout=30,
-                           data={"username": "admin", "password": PASSWORD}).json()["access_token"]
-        yield Served(url, port, base, token, server)
+        with gongsheng_serve(url, workers, env) as (base, port, server):
+            token = httpx.post(base + API + "/auth/token", timeout=30,
+                               data={"username": "admin", "password": PASSWORD}
+                               ).json()["access_token"]
+            yield Served(url, port, base, token, server)
     finally:
-        if server is not None:
-            stop(server)
         drop_pg_database(db)
 
 

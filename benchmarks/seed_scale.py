@@ -40,11 +40,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -58,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 from _common import drop_pg_database, order_amounts, pg_url, print_table, recreate_pg_database
-from http_api import free_port, stop, wait_ready
+from http_api import gongsheng_serve, server_settings
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -237,19 +235,8 @@ def clients(plat: Platform, base: str | None = None) -> tuple[Any, dict[str, str
 def served(url: str) -> Iterator[str]:
     """``gongsheng serve`` (one uvicorn worker) on ``url`` at a free loopback port; its base
     address, the server stopped at the end."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "GONGSHENG_DB": url, "GONGSHENG_SECRET_KEY": SECRET,
-           "GONGSHENG_MODE": "dev", "GONGSHENG_SIGN_IN_LIMIT_PER_ADDRESS": "100000/minute"}
-    # the URL goes by the environment, not the command line, where ps would show a password
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gongsheng"), "serve",
-                               "--port", str(port), "--workers", "1"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(base, server)
+    with gongsheng_serve(url, 1, server_settings(SECRET)) as (base, _, _):
         yield base
-    finally:
-        stop(server)
 
 
 Call = Callable[[TestClient, dict[str, str]], Any]
@@ -432,7 +419,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, (kind, p50, p95_small, client_small) in small_r.items():
         _, q50, q95, client_large = large_r[name]
         if name == "close" and not p95_small:
-            rows.append([name, *["not timed (--keep, --reuse)"], *[""] * 6])
+            rows.append([name, "not timed (--keep, --reuse)", *[""] * 6])
             continue
         goal = {"page": 300.0, "api": 50.0}.get(kind)
         rows.append([name, f"{p50:.1f}", f"{p95_small:.1f}", f"{q50:.1f}", f"{q95:.1f}",

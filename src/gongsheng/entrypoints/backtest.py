@@ -159,18 +159,15 @@ def _kept(path: Path, key: str) -> History | None:
 def _keep(path: Path, key: str, history: History) -> None:
     """Write ``history`` under ``key`` whole (a temporary file, synced, then renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".partial", delete=False) as sink:
-        try:
+    fd, partial_name = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as sink:
             pickle.dump((key, history), sink)
             sink.flush()
             os.fsync(sink.fileno())
-        except BaseException:
-            os.unlink(sink.name)
-            raise
-    try:
-        os.replace(sink.name, path)
+        os.replace(partial_name, path)
     except BaseException:
-        os.unlink(sink.name)
+        Path(partial_name).unlink(missing_ok=True)
         raise
 
 

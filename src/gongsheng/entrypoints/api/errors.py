@@ -30,6 +30,7 @@ from gongsheng.entrypoints.api.observability.context import (
     HEADER,
     TIMING_HEADER,
     current_request_id,
+    request_started,
     server_timing,
 )
 
@@ -123,9 +124,9 @@ def _overflow(_: Request, exc: Exception) -> JSONResponse:
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     # Starlette answers this one outside every middleware: the id and the timing are given here
-    request_id, timing = current_request_id(), server_timing()
+    request_id, started = current_request_id(), request_started()
     headers = {**({HEADER: request_id} if request_id else {}),
-               **({TIMING_HEADER: timing} if timing else {})}
+               **({TIMING_HEADER: server_timing(started)} if started is not None else {})}
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error",
                    "something went wrong on our side; the operation was not applied",
                    headers=headers or None)

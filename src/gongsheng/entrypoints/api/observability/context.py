@@ -31,8 +31,11 @@ def set_request_id(value: str, started: float | None = None) -> None:
     _STARTED.set(started)
 
 
-def server_timing(started: float | None = None) -> str | None:
-    """``app;dur=<ms>``: the time since the request began (``started``, else the one being
-    served), in milliseconds with one decimal; ``None`` outside a request."""
-    begun = started if started is not None else _STARTED.get()
-    return None if begun is None else f"app;dur={(perf_counter() - begun) * 1000:.1f}"
+def request_started() -> float | None:
+    """When the request this code runs for began (``perf_counter``), or ``None`` outside one."""
+    return _STARTED.get()
+
+
+def server_timing(started: float) -> str:
+    """``app;dur=<ms>``: the time since ``started``, in milliseconds with one decimal."""
+    return f"app;dur={(perf_counter() - started) * 1000:.1f}"

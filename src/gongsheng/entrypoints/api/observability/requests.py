@@ -96,7 +96,7 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                took = (server_timing(started) or "").encode("ascii")
+                took = server_timing(started).encode("ascii")
                 message["headers"] = [*message.get("headers", ()), echoed, (_TIMING_KEY, took)]
             await send(message)
 
