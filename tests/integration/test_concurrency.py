@@ -283,6 +283,29 @@ def test_concurrent_refunds_and_payouts_keep_the_books_exact(
     assert_verified(plat)
 
 
+def test_concurrent_refunds_from_a_started_group_keep_its_row_exact(
+        two_merchants: tuple[City, int, int, list[int], list[int]]) -> None:
+    """Refunds of released orders at two merchants by two consumers at once, the pool shared:
+    each waits for the one started group's row, then takes its points out and sets the group's
+    points and issued vouchers from the row as the previous refund left it. A refund that
+    summed the group's points in the statement that waited for its lock read them as they
+    stood before that wait, and left the group's points and issued vouchers wrong."""
+    city, _other, _buyer, at_m, at_n = two_merchants
+    plat = city.platform
+    for _ in range(2):  # the orders' group starts: their refunds take back released vouchers
+        plat.close_period()
+    for _ in range(4):  # the pool holds enough again for refunds to share it
+        city.order(500_000)
+    assert system(plat, AccountKind.POOL_AVAILABLE) >= POOL_SLOTS * FAST_POOL_TAKE_FEN + 50_000
+    orders = [o for pair in zip(at_m, at_n, strict=True) for o in pair]
+    results = at_once(THREADS * 2, lambda i: plat.refund(orders[i % len(orders)], 5_000 + i,
+                                                         f"started-{i}"))
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors
+    assert sum(r.clawback_fen for r in results) > 0  # released vouchers were taken back
+    assert_verified(plat)
+
+
 def _adjust(legs: list[tuple[int, Asset, int]]) -> JournalEntry:
     entry = JournalEntry.build(EntryKind.ADJUSTMENT, legs)
     assert entry is not None

@@ -60,3 +60,23 @@ def test_sound_books_pass_and_a_moved_row_is_named(city: City, seed: int) -> Non
         "per-(party, period) totals agree with the history"]
     incremental = {c.name for c in verify(city.platform, incremental=True)}
     assert "per-(party, period) totals agree with the history" not in incremental
+
+
+def test_a_started_groups_row_must_hold_its_points(city: City) -> None:
+    """A take-back reads a started group's points from its row (the row's lock gives it as the
+    last writer left it): verify names a started group whose row disagrees with its stripes."""
+    city.order(150_000)
+    city.order(90_000)
+    for _ in range(2):
+        city.platform.close_period()
+    assert _failing(city) == {}
+    g = t.release_groups
+    with city.platform.engine.begin() as conn:
+        start, multiple = conn.execute(select(g.c.start_period, g.c.multiple)
+                                       .where(g.c.fraction > 0).limit(1)).one()
+        conn.execute(update(g).where(g.c.start_period == start, g.c.multiple == multiple)
+                     .values(points_cpts=g.c.points_cpts + 1))
+    failing = _failing(city)
+    assert set(failing) == {"release index agrees with holders"}
+    assert f"started group ({start}, '{multiple}') records" in failing[
+        "release index agrees with holders"]

@@ -243,6 +243,10 @@ class FakeHoldings(HoldingStore):
                 if h == holder and (started_by is None or s <= started_by)
                 and (later_than is None or s > later_than)]
 
+    def to_settle(self, holder: int, period: int) -> tuple[list[Holding], bool]:
+        held = self.holdings(holder, started_by=period, lock=True)
+        return held, bool(held) and holder in self.books.frozen
+
     def holding(self, holder: int, start_period: int, multiple: Decimal, *,
                 lock: bool = False) -> HoldingRow | None:
         row = self.books.holdings.get((holder, start_period, multiple))
@@ -250,10 +254,7 @@ class FakeHoldings(HoldingStore):
 
     def group(self, start_period: int, multiple: Decimal, *, lock: bool = False) -> GroupRow | None:
         row = self.books.groups.get((start_period, multiple))
-        return None if row is None else GroupRow(row[0], row[1])
-
-    def group_points(self, start_period: int, multiple: Decimal) -> int:
-        return self.books.group_points.get((start_period, multiple), 0)
+        return None if row is None else GroupRow(row[0], row[1], row[2])
 
     def groups_due(self, period: int) -> list[GroupState]:
         return [GroupState(s, m, pts, self._fraction((s, m)))
@@ -270,16 +271,18 @@ class FakeHoldings(HoldingStore):
             self.books.holdings[(holder, start, m)][1] += fen
 
     def take_points(self, holder: int, start_period: int, multiple: Decimal, taken_cpts: int,
-                    settled_fen: int) -> None:
+                    settled_fen: int, *, period: int, entry: JournalEntry | None,
+                    reissue: tuple[int, int] | None = None) -> None:
+        if entry is not None:  # first: a refused entry leaves the holding as it was
+            FakeLedger(self.books).post(entry, period, holder)
         row = self.books.holdings[(holder, start_period, multiple)]
         row[0] -= taken_cpts
         row[1] = settled_fen
         group = (start_period, multiple)
         self.books.group_points[group] = self.books.group_points.get(group, 0) - taken_cpts
-
-    def reissue(self, start_period: int, multiple: Decimal, issued_fen: int, points_cpts: int) -> None:
-        row = self.books.groups[(start_period, multiple)]
-        row[1], row[2] = issued_fen, points_cpts
+        if reissue is not None:
+            grp = self.books.groups[group]
+            grp[1], grp[2] = reissue
 
     def advance(self, group: GroupState, fraction: int) -> None:
         after = GroupState(group.start_period, group.multiple, group.points_cpts, fraction)

@@ -1,4 +1,5 @@
-"""Additive upserts: ``value = value + delta`` on many keyed rows in one statement.
+"""Additive upserts: ``value = value + delta`` on many keyed rows in one statement; and
+keyed updates (:class:`SetRow`) that can join another statement the same way.
 
 Balances, holdings, group totals and period counters are all kept this way. Rows are sorted by
 key before they are written, so concurrent transactions lock shared rows in the same order and
@@ -91,3 +92,45 @@ class AddRows:
 
     def _ordered(self) -> list[tuple[Any, ...]]:
         return sorted(self.rows, key=lambda r: r[: len(self.keys)])
+
+
+@dataclass(frozen=True)
+class SetRow:
+    """An update of one existing row found by its key: ``adds`` columns raised by their deltas,
+    ``sets`` columns set. Like :class:`AddRows` it is written now or joins a larger PostgreSQL
+    statement (``ledger_store.post``'s ``along``).
+
+    Unlike an upsert it never proposes a row, so a delta may take a column down to its
+    ``CHECK``'s bound (a row proposed for insertion is checked before its conflict is seen).
+    The caller has read the row under its lock: a missing row is updated nowhere.
+    """
+
+    table: Table
+    keys: tuple[tuple[str, Any], ...]
+    adds: tuple[tuple[str, int], ...] = ()
+    sets: tuple[tuple[str, Any], ...] = ()
+
+    def write(self, conn: Connection) -> None:
+        """Write the update now."""
+        c = self.table.c
+        where = [c[name] == value for name, value in self.keys]
+        values = {**{name: c[name] + delta for name, delta in self.adds}, **dict(self.sets)}
+        conn.execute(self.table.update().where(*where).values(values))
+
+    def pg_statement(self, prefix: str = "s") -> tuple[str, dict[str, Any]]:
+        """PostgreSQL text and parameters (named ``{prefix}0``, ``{prefix}1``, ...)."""
+        params: dict[str, Any] = {}
+
+        def mark(name: str, value: Any) -> str:
+            key = f"{prefix}{len(params)}"
+            params[key] = value
+            return f"%({key})s::{_pg_type(self.table, name)}"
+
+        assigns = [f"{n} = {self.table.name}.{n} + {mark(n, d)}" for n, d in self.adds]
+        assigns += [f"{n} = {mark(n, v)}" for n, v in self.sets]
+        where = " AND ".join(f"{n} = {mark(n, v)}" for n, v in self.keys)
+        return f"UPDATE {self.table.name} SET {', '.join(assigns)} WHERE {where}", params
+
+
+Along = AddRows | SetRow
+"""A write that joins a journal entry's statement (``ledger_store.post``'s ``along``)."""

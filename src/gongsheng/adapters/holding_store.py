@@ -13,10 +13,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select, update
+from sqlalchemy import Connection, Select, bindparam, exists, func, select, update
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.bulk import AddRows, upsert_add
+from gongsheng.adapters.bulk import AddRows, Along, SetRow, upsert_add
 from gongsheng.adapters.ledger_store import post
 from gongsheng.domain.holdings import GroupRow, Holding, HoldingRow, unreleased
 from gongsheng.domain.ledger import JournalEntry
@@ -42,6 +42,15 @@ def _holdings_query(started_by: bool, later_than: bool, lock: bool) -> Select[An
     if later_than:
         query = query.where(_h.c.start_period > bindparam("later_than"))
     return query.with_for_update(of=_h) if lock else query
+
+
+@cache
+def _to_settle_query() -> Select[Any]:
+    """:meth:`SqlHoldingStore.to_settle`: the started holdings, locked, each row with whether
+    the holder has an open freeze."""
+    frozen = exists().where(t.party_freezes.c.party_id == bindparam("holder"),
+                            t.party_freezes.c.unfrozen_at.is_(None))
+    return _holdings_query(True, False, True).add_columns(frozen)
 
 
 def _group_totals(period: int | None) -> Any:
@@ -72,6 +81,12 @@ class SqlHoldingStore:
                                          "later_than": later_than}).all()
         return [Holding(int(s), Decimal(m), int(p), int(f), int(d)) for s, m, p, f, d in rows]
 
+    def to_settle(self, holder: int, period: int) -> tuple[list[Holding], bool]:
+        rows = self.conn.execute(_to_settle_query(), {"holder": holder, "started_by": period,
+                                                      "later_than": None}).all()
+        held = [Holding(int(s), Decimal(m), int(p), int(f), int(d)) for s, m, p, f, d, _ in rows]
+        return held, bool(rows and rows[0][5])
+
     def holding(self, holder: int, start_period: int, multiple: Decimal, *,
                 lock: bool = False) -> HoldingRow | None:
         query = select(_h.c.points_cpts, _h.c.settled_fen).where(
@@ -81,16 +96,12 @@ class SqlHoldingStore:
         return None if row is None else HoldingRow(int(row[0]), int(row[1]))
 
     def group(self, start_period: int, multiple: Decimal, *, lock: bool = False) -> GroupRow | None:
-        query = select(_g.c.fraction, _g.c.issued_fen).where(
+        # the row's own points, not its stripes summed: a locked row is read as it is once the
+        # lock is granted, the rest of a statement as it stood when the statement began
+        query = select(_g.c.fraction, _g.c.issued_fen, _g.c.points_cpts).where(
             _g.c.start_period == start_period, _g.c.multiple == str(multiple))
         row = self.conn.execute(query.with_for_update() if lock else query).first()
-        return None if row is None else GroupRow(int(row[0]), int(row[1]))
-
-    def group_points(self, start_period: int, multiple: Decimal) -> int:
-        return int(self.conn.execute(
-            select(func.coalesce(func.sum(_gp.c.points_cpts), 0)).where(
-                _gp.c.start_period == start_period, _gp.c.multiple == str(multiple))
-        ).scalar_one())
+        return None if row is None else GroupRow(int(row[0]), int(row[1]), int(row[2]))
 
     def groups_due(self, period: int) -> list[GroupState]:
         rows = self.conn.execute(_with_fractions(_group_totals(period))).all()
@@ -109,18 +120,23 @@ class SqlHoldingStore:
         post(self.conn, entry, period, holder, along=[checkpoints])
 
     def take_points(self, holder: int, start_period: int, multiple: Decimal, taken_cpts: int,
-                    settled_fen: int) -> None:
+                    settled_fen: int, *, period: int, entry: JournalEntry | None,
+                    reissue: tuple[int, int] | None = None) -> None:
         m = str(multiple)
-        self.conn.execute(update(_h).where(
-            _h.c.holder_id == holder, _h.c.start_period == start_period, _h.c.multiple == m)
-            .values(points_cpts=_h.c.points_cpts - taken_cpts, settled_fen=settled_fen))
-        upsert_add(self.conn, t.group_points, ("start_period", "multiple", "stripe"),
-                   ("points_cpts",), [(start_period, m, _rng.randrange(t.STRIPES), -taken_cpts)])
-
-    def reissue(self, start_period: int, multiple: Decimal, issued_fen: int, points_cpts: int) -> None:
-        self.conn.execute(update(_g).where(
-            _g.c.start_period == start_period, _g.c.multiple == str(multiple))
-            .values(issued_fen=issued_fen, points_cpts=points_cpts))
+        writes: list[Along] = [
+            SetRow(_h, (("holder_id", holder), ("start_period", start_period), ("multiple", m)),
+                   adds=(("points_cpts", -taken_cpts),), sets=(("settled_fen", settled_fen),)),
+            AddRows(t.group_points, ("start_period", "multiple", "stripe"), ("points_cpts",),
+                    ((start_period, m, _rng.randrange(t.STRIPES), -taken_cpts),))]
+        if reissue is not None:
+            issued, points = reissue
+            writes.append(SetRow(_g, (("start_period", start_period), ("multiple", m)),
+                                 sets=(("issued_fen", issued), ("points_cpts", points))))
+        if entry is None:
+            for write in writes:
+                write.write(self.conn)
+        else:  # on PostgreSQL one statement with the entry
+            post(self.conn, entry, period, holder, along=writes)
 
     def advance(self, group: GroupState, fraction: int) -> None:
         m = str(group.multiple)

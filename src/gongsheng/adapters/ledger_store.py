@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from gongsheng.adapters import tables as t
-from gongsheng.adapters.bulk import AddRows, upsert_add
+from gongsheng.adapters.bulk import AddRows, Along, upsert_add
 from gongsheng.adapters.pg_arrays import column_arrays
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import (
@@ -55,11 +55,13 @@ def stripe_for(account: int, stripe: int | None = None) -> int:
 
 
 def post(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None = None, *,
-         along: Sequence[AddRows] = ()) -> int:
+         along: Sequence[Along] = ()) -> int:
     """Write a balanced entry and update balances; returns the entry id.
 
-    ``along`` are additive upserts on other tables that belong with the entry (a holder's
-    settlement checkpoints, say): on PostgreSQL they join the entry's one statement.
+    ``along`` are additive upserts and keyed updates on other tables that belong with the entry
+    (a holder's settlement checkpoints, a take-back's holding and group): on PostgreSQL they
+    join the entry's one statement. Each writes a table the entry does not, and no two of them
+    write the same row (a statement sees one snapshot: two writes of a row would conflict).
     """
     return post_many(conn, [(entry, period, ref_id)], along=along)[0]
 
@@ -147,7 +149,7 @@ def check_taken(taken: Sequence[int] | None, takings: Sequence[BalanceRow]) -> N
 
 
 def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int | None,
-                rows: list[BalanceRow], along: Sequence[AddRows]) -> int:
+                rows: list[BalanceRow], along: Sequence[Along]) -> int:
     """PostgreSQL: entry, legs, balances (takings too) and ``along`` in one statement (one
     round trip)."""
     takings = [r for r in rows if is_taking(r)]
@@ -173,8 +175,8 @@ def _post_fused(conn: Connection, entry: JournalEntry, period: int, ref_id: int 
 
 
 def post_many(conn: Connection, entries: Sequence[tuple[JournalEntry, int, int | None]], *,
-              along: Sequence[AddRows] = ()) -> list[int]:
-    """Write several entries (and the ``along`` upserts) in the caller's transaction; returns the
+              along: Sequence[Along] = ()) -> list[int]:
+    """Write several entries (and the ``along`` writes) in the caller's transaction; returns the
     entries' ids in order.
 
     On PostgreSQL a single entry is written in one statement; otherwise the ``along`` rows, the
@@ -232,13 +234,13 @@ def total_rows(entries: Sequence[tuple[JournalEntry, int, int | None]],
             for (party, own, name, nonneg), v in entry_totals(entry).items()]
 
 
-def with_totals(along: Sequence[AddRows],
-                rows: Sequence[tuple[int, int, str, int, int]]) -> tuple[AddRows, ...]:
+def with_totals(along: Sequence[Along],
+                rows: Sequence[tuple[int, int, str, int, int]]) -> tuple[Along, ...]:
     """``along`` with ``rows`` merged into one upsert of ``party_period_totals`` (one statement
     never adds to the same row twice)."""
     table = t.party_period_totals
-    extra = [r for a in along if a.table is table for r in a.rows]
-    rest = tuple(a for a in along if a.table is not table)
+    extra = [r for a in along if isinstance(a, AddRows) and a.table is table for r in a.rows]
+    rest = tuple(a for a in along if not (isinstance(a, AddRows) and a.table is table))
     rows = merged([*rows, *extra])
     return (*rest, AddRows(table, TOTAL_KEYS, ("value",), tuple(rows))) if rows else rest
 

@@ -45,10 +45,14 @@ class HoldingRow:
 
 @dataclass(frozen=True)
 class GroupRow:
-    """A release group's row: its cumulative fraction (x SCALE) and the vouchers it issued."""
+    """A release group's row: its cumulative fraction (x SCALE), the vouchers it issued and its
+    points as its last close or take-back set them. Those are all the points a started group
+    (fraction > 0) holds: every close sets them, orders add points only to groups not started,
+    and a take-back from a started group sets them with its issued vouchers."""
 
     fraction: int
     issued_fen: int
+    points_cpts: int
 
 
 def unreleased(multiple: Decimal, points_cpts: int, fraction: int) -> int:

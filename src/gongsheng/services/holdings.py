@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from gongsheng.domain.errors import InsufficientBalance
-from gongsheng.domain.holdings import Holding
+from gongsheng.domain.holdings import GroupRow, Holding, HoldingRow
 from gongsheng.domain.ledger import (
     AccountKind,
     Asset,
@@ -69,9 +69,9 @@ def settle_holder(stores: Stores, holder: int, period: int) -> Settlement:
     kept current in memory. Holdings starting after ``period`` (where orders add points) are
     left unlocked: they owe nothing yet, and locking them could deadlock with orders.
     """
-    held = stores.holdings.holdings(holder, started_by=period, lock=True)
+    held, frozen = stores.holdings.to_settle(holder, period)
     balances = stores.ledger.party_balances(holder)
-    if held and stores.parties.is_frozen(holder):  # its releases wait, exactly, in the clearing account
+    if held and frozen:  # its releases wait, exactly, in the clearing account
         return Settlement(0, held, balances)
     due = {(hd.start_period, hd.multiple): hd.owed_fen - hd.settled_fen for hd in held}
     due = {k: d for k, d in due.items() if d > 0}
@@ -92,14 +92,21 @@ def settle_holder(stores: Stores, holder: int, period: int) -> Settlement:
     return Settlement(total, after, balances)
 
 
+Groups = dict[tuple[int, str], GroupRow | None]
+"""Release groups a caller read under their locks, by ``(start period, multiple text)``: a
+take-back uses the row there instead of reading it again, and leaves it current."""
+
+
 def take_back(stores: Stores, holder: int, start_period: int, multiple: Decimal, pts: int,
-              period: int, kind: EntryKind, extra_legs: list[tuple[int, Asset, int]]) -> int:
+              period: int, kind: EntryKind, extra_legs: list[tuple[int, Asset, int]],
+              groups: Groups | None = None) -> int:
     """Take ``pts`` points out of a holding (refund or exchange), taking back what they released.
 
     The holder is settled first; vouchers released on the removed points are taken back from its
     voucher balance, the rest as voucher debt; the group's issued total and the pool's reserve
-    follow. ``extra_legs`` (the points' own movement) are posted in the same entry. Returns the
-    vouchers taken back.
+    follow. ``extra_legs`` (the points' own movement) are posted in the same entry, written with
+    the holding and the group in one write. ``groups`` may hold the group, locked already.
+    Returns the vouchers taken back.
     """
     if pts <= 0:
         entry = JournalEntry.build(kind, extra_legs)
@@ -107,15 +114,16 @@ def take_back(stores: Stores, holder: int, start_period: int, multiple: Decimal,
             stores.ledger.post(entry, period, holder)
         return 0
     settled = settle_holder(stores, holder, period)
-    # locked: an order adding points to this holding concurrently must not be overwritten
-    row = stores.holdings.holding(holder, start_period, multiple, lock=True)
+    row = _locked_holding(stores, settled, holder, start_period, multiple, period)
     if row is None or row.points_cpts < pts:
         raise InsufficientBalance(
             f"party {holder} holds {0 if row is None else row.points_cpts} centi-points in the "
             f"holding of period {start_period}, fewer than the {pts} to take back "
             "(exchanged already?)")
     # locked: two refunds of one started group must not both move its issued total from one read
-    grp = stores.holdings.group(start_period, multiple, lock=True)
+    key = (start_period, str(multiple))
+    grp = (groups[key] if groups is not None and key in groups
+           else stores.holdings.group(start_period, multiple, lock=True))
     fraction = grp.fraction if grp else 0
     num, den = ratio(multiple)
     # a holder frozen since its last settlement has a checkpoint below what it is owed: only
@@ -123,13 +131,13 @@ def take_back(stores: Stores, holder: int, start_period: int, multiple: Decimal,
     new_settled = min(row.settled_fen,
                       int(released_to_date(row.points_cpts - pts, num, den, fraction)))
     clawback = row.settled_fen - new_settled
-    stores.holdings.take_points(holder, start_period, multiple, pts, new_settled)
     legs = list(extra_legs)
+    reissue = None
     if grp is not None and fraction > 0:
-        total = stores.holdings.group_points(start_period, multiple)
+        total = grp.points_cpts - pts
         issued = int(released_to_date(total, num, den, fraction))
         unissue = grp.issued_fen - issued
-        stores.holdings.reissue(start_period, multiple, issued, total)
+        reissue = (issued, total)
         take = min(settled.balances[AccountKind.VOUCHERS], clawback)
         legs += [
             (account_id(holder, AccountKind.VOUCHERS), Asset.VCH, -take),
@@ -139,10 +147,25 @@ def take_back(stores: Stores, holder: int, start_period: int, multiple: Decimal,
             (system_account(AccountKind.POOL_RESERVED), Asset.CNY, -unissue),
             (system_account(AccountKind.POOL_AVAILABLE), Asset.CNY, unissue),
         ]
-    entry = JournalEntry.build(kind, legs, f"{kind.value} {holder}")
-    if entry is not None:
-        stores.ledger.post(entry, period, holder)
+    stores.holdings.take_points(holder, start_period, multiple, pts, new_settled, period=period,
+                                entry=JournalEntry.build(kind, legs, f"{kind.value} {holder}"),
+                                reissue=reissue)
+    if groups is not None and grp is not None:
+        groups[key] = GroupRow(fraction, reissue[0] if reissue else grp.issued_fen,
+                               grp.points_cpts - pts)
     return clawback
+
+
+def _locked_holding(stores: Stores, settled: Settlement, holder: int, start_period: int,
+                    multiple: Decimal, period: int) -> HoldingRow | None:
+    """The holding, locked (an order adding points to it concurrently must not be overwritten):
+    a started one as the settlement that locked it left it, a later one read under its lock."""
+    if start_period > period:
+        return stores.holdings.holding(holder, start_period, multiple, lock=True)
+    for hd in settled.holdings:  # a multiple is its stored text, as the store's key compares it
+        if hd.start_period == start_period and str(hd.multiple) == str(multiple):
+            return HoldingRow(hd.points_cpts, hd.settled_fen)
+    return None  # the settlement read every started holding of the holder
 
 
 # --- on a connection, for the use cases not on the stores yet ---------------------------------

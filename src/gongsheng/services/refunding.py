@@ -23,7 +23,7 @@ from gongsheng.domain.events import OrderRefunded
 from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, JournalEntry, system_account
 from gongsheng.domain.orders import holder_awards, order_legs
 from gongsheng.domain.refunds import RefundRecord
-from gongsheng.services.holdings import take_back
+from gongsheng.services.holdings import Groups, take_back
 from gongsheng.services.idempotency import check_key, positive_fen, request_hash, same_request
 from gongsheng.services.ordering import order_counters
 from gongsheng.services.ports.work import Work
@@ -95,8 +95,9 @@ def refund_order(uow: Work, order_id: int, amount_fen: int, key: str) -> RefundR
     awards = [(holder, multiple, pts) for holder, multiple, pts in holder_awards(
         policy, order.consumer_id, order.merchant_id, order.referrer_id, delta.points)
         if holder is not None and pts]
-    for multiple in sorted({m for _, m, _ in awards}):  # before any write: see the docstring
-        uow.holdings.group(start, multiple, lock=True)
+    groups: Groups = {  # locked before any write: see the docstring
+        (start, str(multiple)): uow.holdings.group(start, multiple, lock=True)
+        for multiple in sorted({m for _, m, _ in awards})}
     legs = order_legs(delta, order.parties, sign=-1)
     pool_change = sum(v for acc, _, v in legs if acc == system_account(AccountKind.POOL_AVAILABLE))
     cover = refund_cover(uow.ledger.system_balance(AccountKind.POOL_AVAILABLE), pool_change)
@@ -109,7 +110,8 @@ def refund_order(uow: Work, order_id: int, amount_fen: int, key: str) -> RefundR
     uow.orders.post_refund(entry, period, refund_id, order, amount_fen)
     clawback = 0
     for holder, multiple, pts in awards:
-        clawback += take_back(uow, holder, start, multiple, pts, period, EntryKind.CLAWBACK, [])
+        clawback += take_back(uow, holder, start, multiple, pts, period, EntryKind.CLAWBACK, [],
+                              groups)
     uow.orders.set_clawback(refund_id, clawback)
     counters = order_counters(delta, order.allocations, order.channel, sign=-1)
     uow.periods.add_counters(period, {

@@ -101,10 +101,13 @@ def _pool_not_negative(conn: Connection) -> Check:
 
 
 def _release_index(conn: Connection) -> Check:
-    """Groups: issued == floor(V_g F_g); holders owed <= issued; remainder < holders; points agree."""
+    """Groups: issued == floor(V_g F_g); holders owed <= issued; remainder < holders; points
+    agree (and a started group's row holds them)."""
     h, g, gp = t.holdings, t.release_groups, t.group_points
-    groups = {(int(s), m): (int(f), int(i)) for s, m, f, i in conn.execute(
-        select(g.c.start_period, g.c.multiple, g.c.fraction, g.c.issued_fen)).all()}
+    rows = conn.execute(select(g.c.start_period, g.c.multiple, g.c.fraction, g.c.issued_fen,
+                               g.c.points_cpts)).all()
+    groups = {(int(s), m): (int(f), int(i)) for s, m, f, i, _ in rows}
+    row_points = {(int(s), m): int(p) for s, m, f, _, p in rows if int(f) > 0}
     points = {(int(s), m): int(p) for s, m, p in conn.execute(
         select(gp.c.start_period, gp.c.multiple, func.sum(gp.c.points_cpts))
         .group_by(gp.c.start_period, gp.c.multiple)).all()}
@@ -129,6 +132,9 @@ def _release_index(conn: Connection) -> Check:
         if held_points.get(key, 0) != pts:
             return Check("release index agrees with holders", False,
                          f"group {key} totals {pts} points, holdings {held_points.get(key, 0)}")
+        if row_points.get(key, pts) != pts:
+            return Check("release index agrees with holders", False,
+                         f"started group {key} records {row_points[key]} points, holds {pts}")
         fraction, issued = groups.get(key, (0, 0))
         num, den = ratio(Decimal(key[1]))
         if issued != int(released_to_date(pts, num, den, fraction)):

@@ -13,9 +13,10 @@ from gongsheng.domain.release import GroupState
 
 class HoldingStore(Protocol):
     """A holding is keyed ``(holder, start period, multiple)``, a group ``(start period,
-    multiple)``. Invariants: a group's points are the sum of its holdings' points; a group's
-    fraction only grows; ``issued_fen`` is ``floor(points x multiple x fraction)`` as of the
-    group's last change. ``lock=True`` holds the rows read until the transaction ends."""
+    multiple)``. Invariants: a group's points are the sum of its holdings' points, and a
+    started group's row holds them; a group's fraction only grows; ``issued_fen`` is
+    ``floor(points x multiple x fraction)`` as of the group's last change. ``lock=True`` holds
+    the rows read until the transaction ends."""
 
     def holdings(self, holder: int, *, started_by: int | None = None,
                  later_than: int | None = None, lock: bool = False) -> list[Holding]:
@@ -24,15 +25,19 @@ class HoldingStore(Protocol):
         ``later_than``."""
         ...
 
+    def to_settle(self, holder: int, period: int) -> tuple[list[Holding], bool]:
+        """What a settlement reads, in one read: the holder's holdings started by ``period``,
+        locked, as :meth:`holdings` gives them, and whether the holder is frozen (False when
+        it holds none started: a settlement then pays nothing either way)."""
+        ...
+
     def holding(self, holder: int, start_period: int, multiple: Decimal, *,
                 lock: bool = False) -> HoldingRow | None:
         ...
 
     def group(self, start_period: int, multiple: Decimal, *, lock: bool = False) -> GroupRow | None:
-        ...
-
-    def group_points(self, start_period: int, multiple: Decimal) -> int:
-        """The points held in a group now (0 for an unknown group)."""
+        """A group's row (:class:`GroupRow`: its points are current once it has started);
+        None for a group no close has advanced (it has released nothing)."""
         ...
 
     def groups_due(self, period: int) -> list[GroupState]:
@@ -50,13 +55,12 @@ class HoldingStore(Protocol):
         ...
 
     def take_points(self, holder: int, start_period: int, multiple: Decimal, taken_cpts: int,
-                    settled_fen: int) -> None:
-        """Take ``taken_cpts`` points out of a holding and its group's points, setting the
-        holding's checkpoint to ``settled_fen``."""
-        ...
-
-    def reissue(self, start_period: int, multiple: Decimal, issued_fen: int, points_cpts: int) -> None:
-        """Set a started group's issued vouchers and points after points left it."""
+                    settled_fen: int, *, period: int, entry: JournalEntry | None,
+                    reissue: tuple[int, int] | None = None) -> None:
+        """Take ``taken_cpts`` points out of a holding (read under its lock) and its group's
+        points, setting the holding's checkpoint to ``settled_fen``; set a started group's
+        issued vouchers and points to ``reissue`` ``(issued_fen, points_cpts)`` when given; and
+        post ``entry`` (the take-back's legs) in ``period``: one write."""
         ...
 
     def advance(self, group: GroupState, fraction: int) -> None:
