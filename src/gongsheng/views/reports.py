@@ -248,7 +248,7 @@ def kpis(conn: Connection, since: int = 1, limit: int = 120) -> dict[str, Any]:
                            **PeriodFigures.from_json(json.loads(row.figures)).to_json()})
     current = open_period(conn)
     live = counters(conn, current.seq)
-    life = counters(conn, LIFETIME)
+    life = counters(conn, LIFETIME, ("consumers", "merchants"))  # not one per region
     orders, gmv = live.get("orders", 0), live.get("gmv_fen", 0)
     return {
         "periods": closed,
