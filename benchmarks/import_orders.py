@@ -1,6 +1,7 @@
 """Orders per second imported from a file (``gongsheng import orders``) on PostgreSQL.
 
-Run: ``.venv/bin/python benchmarks/import_orders.py [--orders N] [--chunk C] [--format F]``
+Run: ``.venv/bin/python benchmarks/import_orders.py [--orders N] [--chunk C] [--format F]
+[--jobs J [J ...]]``
 
 1. Registers the synthetic city of ``benchmarks/orders.py`` (300 merchants, 3,000 consumers)
    in a fresh database ``gs_bench_import`` and links every merchant and consumer to an
@@ -11,6 +12,8 @@ Run: ``.venv/bin/python benchmarks/import_orders.py [--orders N] [--chunk C] [--
 3. Times the import of each file through :func:`services.importing.import_orders` (the whole
    waterfall per order, ``batch.place_orders`` one transaction per chunk), each into its own
    fresh database, then times a re-run of the same file (every row a replay, nothing posted).
+   With ``--jobs``, once per value: ``J`` worker processes, each importing a part of the file by
+   consumer (``entrypoints.import_jobs``, what ``gongsheng import orders --jobs J`` runs).
 
 Prints orders per second and the extrapolation to the seed's 100 million orders. The database is
 the benchmark's own and dropped at the end.
@@ -32,6 +35,7 @@ from _common import drop_pg_database, order_amounts, print_table, recreate_pg_da
 from orders import register_city
 
 from gongsheng.adapters.database import make_engine
+from gongsheng.entrypoints.import_jobs import import_in_parts
 from gongsheng.services.importing import ImportReport, import_orders, link_parties
 from gongsheng.services.platform import Platform
 
@@ -75,9 +79,16 @@ def prepared_platform() -> tuple[Platform, tuple[int, ...], tuple[int, ...]]:
     return plat, city.merchants, city.consumers
 
 
-def timed(plat: Platform, path: Path, chunk: int) -> tuple[ImportReport, float]:
+def timed(plat: Platform, path: Path, chunk: int, jobs: int = 1) -> tuple[ImportReport, float]:
+    """One import of ``path``: in this process, or in ``jobs`` worker processes (each a part of
+    the file by consumer, as ``gongsheng import orders --jobs``)."""
     start = time.perf_counter()
-    report = import_orders(plat.run, path, chunk_rows=chunk)
+    if jobs == 1:
+        report = import_orders(plat.run, path, chunk_rows=chunk)
+    else:
+        url = plat.engine.url.render_as_string(hide_password=False)
+        plat.engine.dispose()
+        report = import_in_parts(url, path, jobs, actor=plat.actor, chunk_rows=chunk)
     return report, time.perf_counter() - start
 
 
@@ -86,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=20_000, help="orders in the file")
     parser.add_argument("--chunk", type=int, default=2_000, help="rows per transaction")
     parser.add_argument("--format", choices=["csv", "parquet", "both"], default="both")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1],
+                        help="worker processes; several values: each timed, in that order")
     parser.add_argument("--payment-refs", type=float, default=0.5,
                         help="share of orders with a payment ref (each feeds the ring detector)")
     args = parser.parse_args(argv)
@@ -95,23 +108,25 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             files: dict[str, Path] = {}
             for fmt in formats:
-                plat, merchants, consumers = prepared_platform()
-                if not files:
-                    rows = synthetic_rows(merchants, consumers, args.orders, args.payment_refs)
-                    files = write_files(Path(tmp), rows)
-                report, seconds = timed(plat, files[fmt], args.chunk)
-                assert report.placed == args.orders and report.bad == 0, report
-                again, replay_seconds = timed(plat, files[fmt], args.chunk)
-                assert again.placed == 0 and again.replayed == args.orders, again
-                plat.engine.dispose()
-                rate = args.orders / seconds
-                table.append([fmt, args.orders, args.chunk, f"{seconds:.2f}", f"{rate:,.0f}",
-                              f"{args.orders / replay_seconds:,.0f}",
-                              f"{SEED_ORDERS / rate / 3600:.1f}"])
+                for jobs in args.jobs:
+                    plat, merchants, consumers = prepared_platform()
+                    if not files:
+                        rows = synthetic_rows(merchants, consumers, args.orders, args.payment_refs)
+                        files = write_files(Path(tmp), rows)
+                    report, seconds = timed(plat, files[fmt], args.chunk, jobs)
+                    assert report.placed == args.orders and report.bad == 0, report
+                    again, replay_seconds = timed(plat, files[fmt], args.chunk, jobs)
+                    assert again.placed == 0 and again.replayed == args.orders, again
+                    plat.engine.dispose()
+                    rate = args.orders / seconds
+                    table.append([fmt, jobs, args.orders, args.chunk, f"{seconds:.2f}",
+                                  f"{rate:,.0f}", f"{args.orders / replay_seconds:,.0f}",
+                                  f"{SEED_ORDERS / rate / 3600:.1f}"])
+                    print(f"  {table[-1]}", flush=True)
     finally:
         drop_pg_database(PG_DB)
-    print_table("gongsheng import orders on PostgreSQL (one process)",
-                ["file", "orders", "chunk", "seconds", "orders/s", "re-run rows/s",
+    print_table("gongsheng import orders on PostgreSQL",
+                ["file", "jobs", "orders", "chunk", "seconds", "orders/s", "re-run rows/s",
                  "100M orders, hours (extrapolated)"], table)
 
 

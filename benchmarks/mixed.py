@@ -19,6 +19,12 @@ On PostgreSQL (``gs_bench_mixed``, dropped at the end):
 4. **Refunds under cash orders.** The same, with ``--workers`` processes refunding 1 yuan of
    distinct history orders (``Platform.refund``, one commit each), spread over all merchants.
 
+5. **Alone** (``--alone N``, first, before the phases above): one process, nothing beside it,
+   places ``N`` voucher orders and ``N`` refunds one after another (not the orders the refund
+   phase takes), and prints the milliseconds each took and the SQL statements each sent
+   (SQLAlchemy's cursor events; an order's own write goes to psycopg directly and is one
+   statement more than the count): the cost of one operation, free of the lock waits above.
+
 Prints per phase the operations, their rate, p50 / p99 latency and the cash orders' rate beside
 them, then ``verify``. It uses only ``Platform``'s methods, the batch path and ``views.verification``, so the
 same file measures another checkout that has them: ``PYTHONPATH=/path/to/checkout/src .venv/bin/python
@@ -43,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import City, drop_pg_database, order_amounts, print_table, recreate_pg_database
 from orders import check_books, register_city, requests_for
+from sqlalchemy import event
 
 from gongsheng.adapters.database import make_engine
 from gongsheng.services.batch import place_orders
@@ -150,6 +157,41 @@ def _refund(url: str, order_ids: list[int], seconds: float, ready: Barrier, out:
     plat.engine.dispose()
 
 
+def alone(url: str, city: City, budget: list[tuple[int, int]], order_ids: list[int],
+          n: int) -> list[list[object]]:
+    """``n`` voucher orders, then ``n`` refunds of ``order_ids``, in this process alone: per
+    operation the median and p99 milliseconds and the statements sent."""
+    plat = Platform(make_engine(url))
+    sent = [0]
+    event.listen(plat.engine, "before_cursor_execute", lambda *_: sent.__setitem__(0, sent[0] + 1))
+    rng = random.Random(11)
+    spenders_left = [c for c, count in budget for _ in range(count)][:n]
+
+    def spend(i: int) -> None:
+        consumer = spenders_left[i]
+        code = plat.pay_code(consumer, VOUCHER_FEN)
+        plat.order(OrderRequest(consumer, rng.choice(city.merchants), 5_000, VOUCHER_FEN,
+                                f"alone-spend-{i}", pay_code=code.code))
+
+    def refund(i: int) -> None:
+        plat.refund(order_ids[i], REFUND_FEN, f"alone-refund-{i}")
+
+    rows: list[list[object]] = []
+    for label, work, count in (("voucher order (pay code + order)", spend, len(spenders_left)),
+                               ("refund of 1 yuan", refund, min(n, len(order_ids)))):
+        ms, before = [], sent[0]
+        for i in range(count):
+            t0 = time.perf_counter()
+            work(i)
+            ms.append((time.perf_counter() - t0) * 1_000)
+        ms.sort()
+        rows.append([label, count, f"{statistics.median(ms):.1f}",
+                     f"{ms[min(count - 1, int(0.99 * count))]:.1f}",
+                     f"{(sent[0] - before) / max(count, 1):.1f}"])
+    plat.engine.dispose()
+    return rows
+
+
 def phase(url: str, city: City, seconds: float,
           work: list[tuple[Callable[..., None], tuple[Any, ...]]]) -> tuple[list[Done], Done]:
     """Run the cash process beside ``work`` (targets with their arguments, each given
@@ -191,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
     parser.add_argument("--history", type=int, default=40_000,
                         help="cash orders placed (batch path) before the close")
+    parser.add_argument("--alone", type=int, default=0, metavar="N",
+                        help="first time N voucher orders and N refunds in one process alone")
     args = parser.parse_args(argv)
     url = recreate_pg_database(DB)
     try:
@@ -202,6 +246,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"books: {len(city.merchants)} merchants, {len(city.consumers)} consumers, "
               f"{len(history):,} orders and two closes, {len(budget):,} consumers with vouchers, "
               f"in {time.perf_counter() - t0:.1f} s", flush=True)
+        if args.alone:
+            kept, history = history[-args.alone:], history[:-args.alone]
+            budget_alone = [(c, 1) for c, _ in budget[-args.alone:]]
+            budget = budget[:-args.alone]
+            print_table("PostgreSQL: one process alone, one operation after another",
+                        ["operation", "done", "p50 ms", "p99 ms", "statements each"],
+                        alone(url, city, budget_alone, kept, args.alone))
         rows = []
         done, cash = phase(url, city, args.seconds, [])
         rows.append(["cash orders only", 0, "", "", "", "", f"{cash.ops / cash.seconds:,.0f}"])

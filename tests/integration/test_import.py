@@ -7,6 +7,7 @@ those of a second database on which the same orders are placed one by one throug
 from __future__ import annotations
 
 import csv
+import multiprocessing as mp
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -16,19 +17,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from typer.testing import CliRunner
 
-from conftest import City, build_city
+from conftest import PG_SERVER, City, build_city
 from gongsheng.adapters import tables as t
+from gongsheng.domain.audit import Actor
 from gongsheng.domain.errors import InvalidInput
 from gongsheng.entrypoints.cli import app
+from gongsheng.entrypoints.import_jobs import import_in_parts
 from gongsheng.services.importing import (
     BadRow,
     ImportReport,
     import_key,
     import_orders,
     link_parties,
+    row_part,
 )
 from gongsheng.services.ordering import OrderRequest
 from gongsheng.services.platform import Platform
@@ -258,3 +262,70 @@ def test_cli_links_parties_and_refuses_unreadable_files(
                           ("latin.csv", "not a readable UTF-8")):
         result = CliRunner().invoke(app, ["import", "orders", str(tmp_path / name), "--db", url])
         assert result.exit_code == 2 and message in result.stderr, (name, result.output)
+
+
+def test_parts_import_each_row_once_with_the_books_of_one_process(
+        two_cities: Callable[[], tuple[City, dict[str, int]]], tmp_path: Path) -> None:
+    rows = history(30, seed=5)
+    rows.insert(4, dict(rows[0], external_order_id="bad", amount_fen="9.99"))
+    path = write_csv(tmp_path / "h.csv", rows)
+    whole, parties = two_cities()
+    expected_report, expected_bad = run_import(whole.platform, path)
+    city, _ = two_cities()
+    reports: list[ImportReport] = []
+    bad: list[BadRow] = []
+    for j in range(3):
+        found_bad: list[BadRow] = []
+        reports.append(import_orders(city.platform.run, path, chunk_rows=4, part=(j, 3),
+                                     on_bad=found_bad.append))
+        bad += found_bad
+    assert sum(r.rows for r in reports) == expected_report.rows == 31
+    assert all(r.rows for r in reports)  # three consumers: each part has some
+    assert sum(r.placed for r in reports) == expected_report.placed == 30
+    assert sorted(bad, key=lambda b: b.line) == expected_bad and [b.line for b in bad] == [6]
+    assert books(city.platform, parties) == books(whole.platform, parties)
+    with pytest.raises(InvalidInput, match="part 3 of 3"):
+        import_orders(city.platform.run, path, part=(3, 3))
+
+
+def test_cli_jobs_import_in_processes_on_postgres_and_are_refused_on_sqlite(
+        dialect: str, two_cities: Callable[[], tuple[City, dict[str, int]]], tmp_path: Path) -> None:
+    city, parties = two_cities()
+    whole, _ = two_cities()
+    for c in (city, whole):  # more consumers, so that both parts of the file hold some
+        extra = {f"c-x{i}": c.platform.consumer(f"Consumer X{i}") for i in range(6)}
+        c.platform.run(link_parties, list(extra.items()))
+    parties.update(extra)
+    rng = random.Random(9)
+    consumers = sorted(k for k in parties if k.startswith("c-"))
+    rows = [dict(r, consumer_external_id=rng.choice(consumers)) for r in history(60, seed=9)]
+    assert {row_part(r, 2) for r in rows} == {0, 1}
+    rows.insert(10, dict(rows[0], external_order_id="bad", merchant_external_id="m-gone"))
+    path = write_csv(tmp_path / "h.csv", rows)
+    url = city.platform.engine.url.render_as_string(hide_password=False)
+    before = books(city.platform, parties)
+    result = CliRunner().invoke(app, ["import", "orders", str(path), "--db", url, "--jobs", "2",
+                                      "--chunk", "7"])
+    if dialect == "sqlite":
+        assert result.exit_code == 2, result.output
+        assert "--jobs above 1 needs PostgreSQL" in result.output + result.stderr
+        assert books(city.platform, parties) == before
+        return
+    assert result.exit_code == 1, result.output  # a bad row: the good ones are in
+    assert result.stderr.count("h.csv:") == 1 and "h.csv:12: unknown merchant 'm-gone'" in result.stderr
+    assert "61 rows: 60 orders imported, 0 already imported, 1 bad" in result.stdout
+    run_import(whole.platform, path)
+    assert books(city.platform, parties) == books(whole.platform, parties)
+    again = CliRunner().invoke(app, ["import", "orders", str(path), "--db", url, "--jobs", "2"])
+    assert again.exit_code == 1 and "0 orders imported, 60 already imported, 1 bad" in again.stdout
+    assert books(city.platform, parties) == books(whole.platform, parties)
+
+
+def test_a_failed_worker_is_raised_once_all_have_ended(tmp_path: Path) -> None:
+    """Workers that cannot reach their database report it; the parent raises it as the
+    database error it is (the command exits 7), and waits for every worker first."""
+    path = write_csv(tmp_path / "h.csv", history(5))
+    with pytest.raises(SQLAlchemyError, match="gs_no_such_database"):
+        import_in_parts(f"{PG_SERVER}/gs_no_such_database", path, 2, actor=Actor("cli:test"),
+                        chunk_rows=10)
+    assert not mp.active_children()

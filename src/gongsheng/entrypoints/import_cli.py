@@ -27,11 +27,14 @@ def import_orders_command(
     db: DbOption = None,
     chunk: Annotated[int, typer.Option(min=1, max=100_000,
                                        help="rows per transaction")] = 2_000,
+    jobs: Annotated[int, typer.Option(min=1, max=64, help=(
+        "processes importing at once, each a part of the file by consumer (PostgreSQL)"))] = 1,
 ) -> None:
     """Import orders, each with its whole waterfall, once (a re-run imports nothing twice)."""
-    from gongsheng.adapters.order_file import count_rows
+    from gongsheng.adapters.order_file import columns, count_rows
     from gongsheng.entrypoints.cli import guarded, opened, out
-    from gongsheng.services.importing import BadRow, import_orders
+    from gongsheng.entrypoints.import_jobs import import_in_parts
+    from gongsheng.services.importing import BadRow, check_columns, import_orders
 
     def bad(row: BadRow) -> None:
         print(f"{file.name}:{row.line}: {row.reason}", file=sys.stderr)
@@ -40,12 +43,27 @@ def import_orders_command(
     with opened(db) as plat, Progress(TextColumn("orders"), BarColumn(), MofNCompleteColumn(),
                                       TimeElapsedColumn(), console=out, transient=True) as bar:
         task = bar.add_task("orders", total=total or 1)
-        report = guarded(lambda: import_orders(plat.run, file, chunk_rows=chunk, on_bad=bad,
-                                               progress=lambda n: bar.advance(task, n)))
+        if jobs == 1:
+            report = guarded(lambda: import_orders(plat.run, file, chunk_rows=chunk, on_bad=bad,
+                                                   progress=lambda n: bar.advance(task, n)))
+        else:
+            if plat.engine.dialect.name != "postgresql":
+                guarded(lambda: _refuse("--jobs above 1 needs PostgreSQL (SQLite has one writer "
+                                        "at a time): import with --jobs 1"))
+            guarded(lambda: check_columns(columns(file)))  # before any worker starts
+            url = plat.engine.url.render_as_string(hide_password=False)
+            plat.engine.dispose()
+            report = guarded(lambda: import_in_parts(
+                url, file, jobs, actor=plat.actor, chunk_rows=chunk, on_bad=bad,
+                progress=lambda n: bar.advance(task, n)))
     out.print(f"{report.rows} rows: {report.placed} orders imported, {report.replayed} already "
               f"imported, {report.bad} bad")
     if report.bad:
         raise typer.Exit(BAD_ROWS_EXIT)
+
+
+def _refuse(reason: str) -> None:
+    raise InvalidInput(reason)
 
 
 @import_app.command("parties")

@@ -14,6 +14,14 @@ counters), one transaction per chunk. Invariants:
   written; the good rows go in. The caller exits non-zero when any row was bad.
 - **Memory does not grow with the file**: rows are read, placed and forgotten a chunk at a time;
   bad rows are handed to a callback, not collected.
+- **A part of the file, or all of it**: ``part=(j, n)`` imports only the rows whose consumer's
+  external id falls in part ``j`` of ``n`` (:func:`row_part`, a stable hash), so that ``n``
+  processes importing parts ``0 .. n-1`` of one file import each row exactly once, and each
+  consumer's orders in file order, in one process: its first order (the referral's) and its
+  velocity counts are those of a one-process import. So is every order's waterfall, which
+  depends on no other consumer's orders (rings of shared payment refs are found at the close,
+  from the period's orders); only the order in which different consumers' orders are placed,
+  and so their ids, may differ.
 
 Parties are named by their id on the old platform, ``parties.external_id`` (unique), linked to
 parties registered here by :func:`link_parties` (``gongsheng import parties``).
@@ -21,8 +29,9 @@ parties registered here by :func:`link_parties` (``gongsheng import parties``).
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,17 +86,46 @@ def check_columns(names: Sequence[str]) -> None:
                            f"(known: {', '.join(REQUIRED + OPTIONAL)})")
 
 
+def row_part(fields: Mapping[str, Any], parts: int) -> int:
+    """The part (``0 .. parts-1``) a row belongs to: a stable hash of its consumer's external id
+    (every row has one part, a row without that id too), the same in every process."""
+    consumer = fields.get("consumer_external_id")
+    digest = hashlib.blake2b(str(consumer if consumer is not None else "").encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") % parts
+
+
+def _part_chunks(path: Path, chunk_rows: int, part: tuple[int, int]) -> Iterator[list[Row]]:
+    """The file's rows of ``part``, in chunks of ``chunk_rows`` (the last one shorter)."""
+    j, n = part
+    if n == 1:
+        yield from read_rows(path, chunk_rows)
+        return
+    pending: list[Row] = []
+    for chunk in read_rows(path, chunk_rows):
+        pending += [row for row in chunk if row_part(row[1], n) == j]
+        while len(pending) >= chunk_rows:
+            yield pending[:chunk_rows]
+            pending = pending[chunk_rows:]
+    if pending:
+        yield pending
+
+
 def import_orders(run: Callable[..., Any], path: Path, *, chunk_rows: int = CHUNK_ROWS,
                   on_bad: Callable[[BadRow], None] = lambda bad: None,
-                  progress: Callable[[int], None] = lambda rows: None) -> ImportReport:
-    """Import the orders of ``path``; ``run`` is :meth:`Platform.run` (one commit per chunk).
+                  progress: Callable[[int], None] = lambda rows: None,
+                  part: tuple[int, int] = (0, 1)) -> ImportReport:
+    """Import the orders of ``path`` (those of ``part``: see the module's docstring); ``run``
+    is :meth:`Platform.run` (one commit per chunk).
 
     ``on_bad`` gets each bad row as it is found, ``progress`` the number of rows of each chunk
     once it is committed.
     """
+    j, n = part
+    if not 0 <= j < n:
+        raise InvalidInput(f"part {j} of {n} does not exist (parts are numbered 0 to n-1)")
     check_columns(columns(path))
     report = ImportReport()
-    for chunk in read_rows(path, chunk_rows):
+    for chunk in _part_chunks(path, chunk_rows, part):
         outcomes: list[BadRow | OrderResult] = run(import_chunk, chunk)
         for outcome in outcomes:
             if isinstance(outcome, BadRow):
