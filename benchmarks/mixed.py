@@ -179,6 +179,9 @@ def alone(url: str, city: City, budget: list[tuple[int, int]], order_ids: list[i
     rows: list[list[object]] = []
     for label, work, count in (("voucher order (pay code + order)", spend, len(spenders_left)),
                                ("refund of 1 yuan", refund, min(n, len(order_ids)))):
+        if not count:
+            rows.append([label, 0, "", "", ""])
+            continue
         ms, before = [], sent[0]
         for i in range(count):
             t0 = time.perf_counter()

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from conftest import PG_SERVER, City, build_city
 from gongsheng.adapters import tables as t
+from gongsheng.adapters.policy_file import default_policy_text, parse_policy_text
 from gongsheng.domain.audit import Actor
 from gongsheng.domain.errors import InvalidInput
 from gongsheng.entrypoints.cli import app
@@ -329,3 +330,20 @@ def test_a_failed_worker_is_raised_once_all_have_ended(tmp_path: Path) -> None:
         import_in_parts(f"{PG_SERVER}/gs_no_such_database", path, 2, actor=Actor("cli:test"),
                         chunk_rows=10)
     assert not mp.active_children()
+
+
+def test_parts_are_refused_while_the_policy_caps_velocity(
+        db_url: str, open_platform: Callable[..., Platform], tmp_path: Path) -> None:
+    """Capped orders are placed one by one, each locking its merchant's rows in its own order:
+    parts would deadlock each other, so an import in parts is refused before anything is
+    placed; one process imports the file."""
+    text = default_policy_text().replace("[risk]\n", "[risk]\nmax_orders_per_period = 1000\n", 1)
+    city = build_city(open_platform(db_url, parse_policy_text(text, "capped")))
+    parties = link_city(city)
+    path = write_csv(tmp_path / "h.csv", history(6))
+    before = books(city.platform, parties)
+    with pytest.raises(InvalidInput, match="caps orders per consumer"):
+        import_orders(city.platform.run, path, part=(0, 2))
+    assert books(city.platform, parties) == before
+    report, bad = run_import(city.platform, path)
+    assert (report.placed, bad) == (6, [])

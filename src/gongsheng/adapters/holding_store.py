@@ -47,7 +47,12 @@ def _holdings_query(started_by: bool, later_than: bool, lock: bool) -> Select[An
 @cache
 def _to_settle_query() -> Select[Any]:
     """:meth:`SqlHoldingStore.to_settle`: the started holdings, locked, each row with whether
-    the holder has an open freeze."""
+    the holder has an open freeze. The freeze is read as the statement's snapshot has it, from
+    before any wait for the holdings' locks (a locked row is read as it is once granted). A
+    freeze and every adjustment of the party (refund, exchange) take the party's advisory lock,
+    so none commits during an adjustment's wait; a voucher order read the consumer's freeze when
+    it began, and settling as of that read puts it before a freeze committed meanwhile, as a
+    wallet read that settles beside a freeze always was."""
     frozen = exists().where(t.party_freezes.c.party_id == bindparam("holder"),
                             t.party_freezes.c.unfrozen_at.is_(None))
     return _holdings_query(True, False, True).add_columns(frozen)

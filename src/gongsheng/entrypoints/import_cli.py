@@ -19,6 +19,9 @@ DbOption = Annotated[
 ]
 BAD_ROWS_EXIT = 1
 """Exit code of an import in which some row was bad (the good rows are in)."""
+WORKER_FAILED_EXIT = 8
+"""Exit code of an import in parts (``--jobs``) whose worker failed other than with an engine
+or database error, or died without a report."""
 
 
 @import_app.command("orders")
@@ -31,14 +34,17 @@ def import_orders_command(
         "processes importing at once, each a part of the file by consumer (PostgreSQL)"))] = 1,
 ) -> None:
     """Import orders, each with its whole waterfall, once (a re-run imports nothing twice)."""
+    from gongsheng.adapters.database import database_url
     from gongsheng.adapters.order_file import columns, count_rows
-    from gongsheng.entrypoints.cli import guarded, opened, out
-    from gongsheng.entrypoints.import_jobs import import_in_parts
-    from gongsheng.services.importing import BadRow, check_columns, import_orders
+    from gongsheng.entrypoints.cli import fail, guarded, opened, out
+    from gongsheng.entrypoints.import_jobs import WorkerFailed, check_parallel_url, import_in_parts
+    from gongsheng.services.importing import BadRow, check_columns, check_parts_allowed, import_orders
 
     def bad(row: BadRow) -> None:
         print(f"{file.name}:{row.line}: {row.reason}", file=sys.stderr)
 
+    if jobs > 1:  # before anything is opened (a SQLite file would be created)
+        guarded(lambda: check_parallel_url(database_url(db)))
     total = guarded(lambda: count_rows(file))
     with opened(db) as plat, Progress(TextColumn("orders"), BarColumn(), MofNCompleteColumn(),
                                       TimeElapsedColumn(), console=out, transient=True) as bar:
@@ -46,24 +52,22 @@ def import_orders_command(
         if jobs == 1:
             report = guarded(lambda: import_orders(plat.run, file, chunk_rows=chunk, on_bad=bad,
                                                    progress=lambda n: bar.advance(task, n)))
-        else:
-            if plat.engine.dialect.name != "postgresql":
-                guarded(lambda: _refuse("--jobs above 1 needs PostgreSQL (SQLite has one writer "
-                                        "at a time): import with --jobs 1"))
-            guarded(lambda: check_columns(columns(file)))  # before any worker starts
+        else:  # refused before any worker starts: a bad header, velocity caps
+            guarded(lambda: check_columns(columns(file)))
+            guarded(lambda: plat.run(check_parts_allowed))
             url = plat.engine.url.render_as_string(hide_password=False)
             plat.engine.dispose()
-            report = guarded(lambda: import_in_parts(
-                url, file, jobs, actor=plat.actor, chunk_rows=chunk, on_bad=bad,
-                progress=lambda n: bar.advance(task, n)))
+            try:
+                report = guarded(lambda: import_in_parts(
+                    url, file, jobs, actor=plat.actor, chunk_rows=chunk, on_bad=bad,
+                    progress=lambda n: bar.advance(task, n)))
+            except WorkerFailed as err:
+                fail(f"{err}; what the workers committed is in: re-run to go on",
+                     WORKER_FAILED_EXIT)
     out.print(f"{report.rows} rows: {report.placed} orders imported, {report.replayed} already "
               f"imported, {report.bad} bad")
     if report.bad:
         raise typer.Exit(BAD_ROWS_EXIT)
-
-
-def _refuse(reason: str) -> None:
-    raise InvalidInput(reason)
 
 
 @import_app.command("parties")

@@ -5,7 +5,9 @@ consumers that hash to it, each consumer's orders in file order) on its own conn
 transaction per chunk, as a one-process import would. This process shows one progress bar and
 each bad row as the workers find them, and adds up their reports. A worker that fails stops
 nothing the others do; what it committed stays in (a re-run replays it and goes on), and its
-error is raised here once every worker has ended. PostgreSQL only: SQLite has one writer.
+error is raised here once every worker has ended: an engine error or a database error as such,
+anything else (a worker that died without a report) as :class:`WorkerFailed`. PostgreSQL only:
+SQLite has one writer. Each worker reads the whole file and keeps its part's rows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from gongsheng.domain.audit import Actor
@@ -25,6 +28,12 @@ from gongsheng.domain.errors import GongshengError, InvalidInput
 from gongsheng.services.importing import BadRow, ImportReport, import_orders
 
 MAX_JOBS = 64
+GRACE_POLLS = 2
+"""Polls of the queue (a second each) a worker may be seen dead before its report arrives."""
+
+
+class WorkerFailed(RuntimeError):
+    """An import worker failed other than with an engine or database error, or died unreported."""
 
 
 @dataclass(frozen=True)
@@ -63,14 +72,20 @@ def _portable(err: Exception) -> Exception:
             return err if isinstance(pickle.loads(pickle.dumps(err)), type(err)) else _text(err)
         except Exception:  # an error that does not pickle goes as its text
             return _text(err)
-    if isinstance(err, SQLAlchemyError):
-        first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        return SQLAlchemyError(f"{type(err).__name__}: {first}")
+    if isinstance(err, SQLAlchemyError):  # as the command prints one: its first line
+        return SQLAlchemyError(str(getattr(err, "orig", None) or err).strip().splitlines()[0])
     return _text(err)
 
 
-def _text(err: Exception) -> RuntimeError:
-    return RuntimeError(f"{type(err).__name__}: {err}")
+def _text(err: Exception) -> WorkerFailed:
+    return WorkerFailed(f"{type(err).__name__}: {err}")
+
+
+def check_parallel_url(url: str) -> None:
+    """Refuse ``jobs > 1`` on a database other than PostgreSQL (before anything is opened)."""
+    if make_url(url).get_backend_name() != "postgresql":
+        raise InvalidInput("--jobs above 1 needs PostgreSQL (SQLite has one writer at a time): "
+                           "import with --jobs 1")
 
 
 def import_in_parts(url: str, path: Path, jobs: int, *, actor: Actor, chunk_rows: int,
@@ -78,9 +93,10 @@ def import_in_parts(url: str, path: Path, jobs: int, *, actor: Actor, chunk_rows
                     progress: Callable[[int], None] = lambda rows: None) -> ImportReport:
     """Import ``path`` into the PostgreSQL books at ``url`` (opened already) in ``jobs``
     processes; the sum of their reports. Raises the first failed worker's error (an engine
-    error, a database error or a :class:`RuntimeError`) once every worker has ended."""
+    error, a database error or :class:`WorkerFailed`) once every worker has ended."""
     if not 1 <= jobs <= MAX_JOBS:
         raise InvalidInput(f"jobs must be 1 to {MAX_JOBS}, not {jobs}")
+    check_parallel_url(url)
     ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited connections or threads
     events = ctx.Queue()
     workers = [ctx.Process(target=_work, args=(_Job(url, str(path), chunk_rows, (j, jobs), actor),
@@ -88,15 +104,19 @@ def import_in_parts(url: str, path: Path, jobs: int, *, actor: Actor, chunk_rows
     for w in workers:
         w.start()
     total, failures, ended = ImportReport(), dict[int, Exception](), set[int]()
+    dead = dict[int, int]()  # worker -> empty polls since it was first seen dead, unreported
     try:
         while len(ended) < jobs:
             try:
                 kind, j, value = events.get(timeout=1.0)
             except queue.Empty:
                 for j, w in enumerate(workers):
-                    if j not in ended and not w.is_alive() and w.exitcode not in (0, None):
-                        failures[j] = RuntimeError(f"import worker {j} ended with exit code "
-                                                   f"{w.exitcode} without a report")
+                    if j in ended or w.is_alive():
+                        continue
+                    dead[j] = dead.get(j, 0) + 1
+                    if dead[j] >= GRACE_POLLS:  # its report would have arrived by now
+                        failures[j] = WorkerFailed(f"import worker {j} ended (exit code "
+                                                   f"{w.exitcode}) without a report")
                         ended.add(j)
                 continue
             if kind == "rows":

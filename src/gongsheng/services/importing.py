@@ -21,7 +21,11 @@ counters), one transaction per chunk. Invariants:
   velocity counts are those of a one-process import. So is every order's waterfall, which
   depends on no other consumer's orders (rings of shared payment refs are found at the close,
   from the period's orders); only the order in which different consumers' orders are placed,
-  and so their ids, may differ.
+  and so their ids, may differ. Two exceptions: an external order id given to rows of two
+  consumers is imported from whichever part commits it first (the other row is the bad one),
+  where one process keeps the file's first; and while the open period's policy caps velocity
+  (whose orders are placed one by one, each locking its merchant's rows in its own order),
+  parts would deadlock each other, so :func:`check_parts_allowed` refuses them.
 
 Parties are named by their id on the old platform, ``parties.external_id`` (unique), linked to
 parties registered here by :func:`link_parties` (``gongsheng import parties``).
@@ -94,6 +98,16 @@ def row_part(fields: Mapping[str, Any], parts: int) -> int:
     return int.from_bytes(digest.digest(), "big") % parts
 
 
+def check_parts_allowed(stores: Stores) -> None:
+    """Refuse an import in more than one part while the open period's policy caps velocity
+    (see the module's docstring); a one-part import is always allowed."""
+    policy = stores.policies.version(stores.periods.open_period().policy_version_id)
+    if policy.risk.caps_velocity:
+        raise InvalidInput("the open period's policy caps orders per consumer ([risk] "
+                           "max_orders_per_period or max_pair_orders_per_period): import in one "
+                           "process (--jobs 1), whose capped orders do not wait for each other")
+
+
 def _part_chunks(path: Path, chunk_rows: int, part: tuple[int, int]) -> Iterator[list[Row]]:
     """The file's rows of ``part``, in chunks of ``chunk_rows`` (the last one shorter)."""
     j, n = part
@@ -124,6 +138,8 @@ def import_orders(run: Callable[..., Any], path: Path, *, chunk_rows: int = CHUN
     if not 0 <= j < n:
         raise InvalidInput(f"part {j} of {n} does not exist (parts are numbered 0 to n-1)")
     check_columns(columns(path))
+    if n > 1:
+        run(check_parts_allowed)
     report = ImportReport()
     for chunk in _part_chunks(path, chunk_rows, part):
         outcomes: list[BadRow | OrderResult] = run(import_chunk, chunk)
