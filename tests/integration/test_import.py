@@ -347,3 +347,13 @@ def test_parts_are_refused_while_the_policy_caps_velocity(
     assert books(city.platform, parties) == before
     report, bad = run_import(city.platform, path)
     assert (report.placed, bad) == (6, [])
+
+
+def test_a_bad_header_is_refused_before_any_worker_starts(tmp_path: Path) -> None:
+    path = tmp_path / "v.csv"
+    path.write_text("external_order_id,merchant_external_id,consumer_external_id,amount_fen,"
+                    "voucher_fen\nx,m-home,c-a,100,50\n")
+    with pytest.raises(InvalidInput, match="unknown column"):
+        import_in_parts(f"{PG_SERVER}/gs_no_such_database", path, 2, actor=Actor("cli:test"),
+                        chunk_rows=10)
+    assert not mp.active_children()

@@ -35,10 +35,10 @@ def import_orders_command(
 ) -> None:
     """Import orders, each with its whole waterfall, once (a re-run imports nothing twice)."""
     from gongsheng.adapters.database import database_url
-    from gongsheng.adapters.order_file import columns, count_rows
+    from gongsheng.adapters.order_file import count_rows
     from gongsheng.entrypoints.cli import fail, guarded, opened, out
     from gongsheng.entrypoints.import_jobs import WorkerFailed, check_parallel_url, import_in_parts
-    from gongsheng.services.importing import BadRow, check_columns, check_parts_allowed, import_orders
+    from gongsheng.services.importing import BadRow, check_parts_allowed, import_orders
 
     def bad(row: BadRow) -> None:
         print(f"{file.name}:{row.line}: {row.reason}", file=sys.stderr)
@@ -52,8 +52,7 @@ def import_orders_command(
         if jobs == 1:
             report = guarded(lambda: import_orders(plat.run, file, chunk_rows=chunk, on_bad=bad,
                                                    progress=lambda n: bar.advance(task, n)))
-        else:  # refused before any worker starts: a bad header, velocity caps
-            guarded(lambda: check_columns(columns(file)))
+        else:  # refused before any worker starts (import_in_parts checks the header)
             guarded(lambda: plat.run(check_parts_allowed))
             url = plat.engine.url.render_as_string(hide_password=False)
             plat.engine.dispose()

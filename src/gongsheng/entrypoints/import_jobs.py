@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from gongsheng.adapters.order_file import columns
 from gongsheng.domain.audit import Actor
 from gongsheng.domain.errors import GongshengError, InvalidInput
-from gongsheng.services.importing import BadRow, ImportReport, import_orders
+from gongsheng.services.importing import BadRow, ImportReport, check_columns, import_orders
 
 MAX_JOBS = 64
 GRACE_POLLS = 2
@@ -66,7 +67,7 @@ def _work(job: _Job, events: Any) -> None:
 def _portable(err: Exception) -> Exception:
     """``err`` as it can travel to the parent: an engine error as it is, a database error as a
     plain :class:`SQLAlchemyError` with its first line (as the command prints it), anything
-    else as a :class:`RuntimeError` with its text."""
+    else (or an engine error that does not pickle) as :class:`WorkerFailed` with its text."""
     if isinstance(err, GongshengError):
         try:
             return err if isinstance(pickle.loads(pickle.dumps(err)), type(err)) else _text(err)
@@ -97,6 +98,7 @@ def import_in_parts(url: str, path: Path, jobs: int, *, actor: Actor, chunk_rows
     if not 1 <= jobs <= MAX_JOBS:
         raise InvalidInput(f"jobs must be 1 to {MAX_JOBS}, not {jobs}")
     check_parallel_url(url)
+    check_columns(columns(path))  # a bad header is refused here, not once per worker
     ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited connections or threads
     events = ctx.Queue()
     workers = [ctx.Process(target=_work, args=(_Job(url, str(path), chunk_rows, (j, jobs), actor),
@@ -124,7 +126,7 @@ def import_in_parts(url: str, path: Path, jobs: int, *, actor: Actor, chunk_rows
             elif kind == "bad":
                 on_bad(value)
             elif kind == "done":
-                _add(total, value)
+                total.add(value)
                 ended.add(j)
             else:
                 failures[j] = value
@@ -137,10 +139,3 @@ def import_in_parts(url: str, path: Path, jobs: int, *, actor: Actor, chunk_rows
     if failures:  # the first worker's error, as the command reports any other
         raise failures[min(failures)]
     return total
-
-
-def _add(total: ImportReport, part: ImportReport) -> None:
-    total.rows += part.rows
-    total.placed += part.placed
-    total.replayed += part.replayed
-    total.bad += part.bad

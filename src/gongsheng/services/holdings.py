@@ -133,8 +133,8 @@ def take_back(stores: Stores, holder: int, start_period: int, multiple: Decimal,
     clawback = row.settled_fen - new_settled
     legs = list(extra_legs)
     reissue = None
+    total = grp.points_cpts - pts if grp else 0  # the group's points once these are out
     if grp is not None and fraction > 0:
-        total = grp.points_cpts - pts
         issued = int(released_to_date(total, num, den, fraction))
         unissue = grp.issued_fen - issued
         reissue = (issued, total)
@@ -151,8 +151,7 @@ def take_back(stores: Stores, holder: int, start_period: int, multiple: Decimal,
                                 entry=JournalEntry.build(kind, legs, f"{kind.value} {holder}"),
                                 reissue=reissue)
     if groups is not None and grp is not None:
-        groups[key] = GroupRow(fraction, reissue[0] if reissue else grp.issued_fen,
-                               grp.points_cpts - pts)
+        groups[key] = GroupRow(fraction, reissue[0] if reissue else grp.issued_fen, total)
     return clawback
 
 

@@ -72,6 +72,13 @@ class ImportReport:
     replayed: int = 0
     bad: int = 0
 
+    def add(self, other: ImportReport) -> None:
+        """Count ``other``'s rows too (the parts of one file: each row in one of them)."""
+        self.rows += other.rows
+        self.placed += other.placed
+        self.replayed += other.replayed
+        self.bad += other.bad
+
 
 def import_key(external_order_id: str) -> str:
     """The idempotency key of an imported order."""
