@@ -396,3 +396,36 @@ def test_a_take_back_and_an_order_lock_balance_rows_in_one_order(
     order.close()
     th.join(30)
     assert not isinstance(out[0], Exception), out[0]
+
+
+def test_verify_beside_orders_and_refunds_reads_one_snapshot(pg_city: City) -> None:
+    """Every check of one ``verify`` reads the same committed state: orders and refunds
+    committing while it runs never make two of its reads disagree (no false alarm)."""
+    from gongsheng.views import verification
+
+    city, plat = pg_city, pg_city.platform
+    stop = threading.Event()
+    placed: list[int] = []
+
+    def trade() -> None:
+        while not stop.is_set():
+            result = city.order(1_000 + len(placed))
+            placed.append(result.order_id)
+            if len(placed) % 3 == 0:
+                plat.refund(placed[-2], 500, f"refund-{len(placed)}")
+
+    thread, errors = _in_thread(trade)
+    found, overlapped = [], 0
+    try:
+        while overlapped < 4 and len(found) < 40:
+            before = len(placed)
+            found.append(verification.verify(plat))
+            overlapped += len(placed) > before
+    finally:
+        stop.set()
+        thread.join(60)
+    assert errors == [None], errors
+    assert overlapped == 4, "orders must commit while verify runs"
+    failed = [(c.name, c.detail) for checks in found for c in checks if not c.ok]
+    assert not failed, failed
+    assert_verified(plat)

@@ -80,3 +80,51 @@ def test_a_started_groups_row_must_hold_its_points(city: City) -> None:
     assert set(failing) == {"release index agrees with holders"}
     assert f"started group ({start}, '{multiple}') records" in failing[
         "release index agrees with holders"]
+
+
+ENTRY_CHECK = "every journal entry balances per asset and is complete"
+ORDER_CHECK = "every order names a known consumer, merchant and policy version"
+
+
+@pytest.mark.parametrize("change", ["amount", "asset", "leg gone"])
+def test_an_entry_altered_behind_the_guards_is_named_incrementally(city: City, change: str) -> None:
+    """An entry written after the last seal that no longer balances per asset, or has lost a
+    leg, is named by the full and the incremental check alike."""
+    from .test_seals import behind_the_guards
+
+    city.order(100_000)
+    city.platform.close_period()
+    order = city.order(50_000).order_id
+    e = t.journal_entries
+    with city.platform.engine.connect() as conn:
+        entry = conn.execute(select(e.c.id).where(e.c.kind == "order", e.c.ref_id == order)
+                             ).scalar_one()
+    sql = {"amount": f"UPDATE postings SET amount = amount + 1 WHERE entry_id = {entry} AND leg = 0",
+           "asset": f"UPDATE postings SET asset = 'PTS' WHERE entry_id = {entry} AND asset = 'CNY' "
+                    f"AND leg = (SELECT min(leg) FROM postings WHERE entry_id = {entry} "
+                    f"AND asset = 'CNY')",
+           "leg gone": f"DELETE FROM postings WHERE entry_id = {entry} AND leg = 0"}[change]
+    behind_the_guards(city.platform, sql)
+    for incremental in (False, True):
+        failing = {c.name: c.detail for c in verify(city.platform, incremental=incremental)
+                   if not c.ok}
+        assert failing.get(ENTRY_CHECK) == f"entry {entry} does not", (incremental, failing)
+
+
+def test_orders_since_the_last_seal_are_checked_incrementally(city: City) -> None:
+    early = city.order(100_000).order_id
+    city.platform.close_period()
+    assert {c.name: c.detail for c in verify(city.platform, incremental=True)}[ORDER_CHECK] \
+        == "no order since the last seal"
+    late = city.order(50_000).order_id
+    o = t.orders
+    with city.platform.engine.begin() as conn:
+        conn.execute(update(o).where(o.c.id == early).values(consumer_id=987_654_321))
+    full = {c.name: (c.ok, c.detail) for c in verify(city.platform)}
+    assert full[ORDER_CHECK] == (False, f"order {early} does not")
+    quick = {c.name: (c.ok, c.detail) for c in verify(city.platform, incremental=True)}
+    assert quick[ORDER_CHECK] == (True, "all do")  # sealed history is not re-read
+    with city.platform.engine.begin() as conn:
+        conn.execute(update(o).where(o.c.id == late).values(merchant_id=987_654_321))
+    quick = {c.name: (c.ok, c.detail) for c in verify(city.platform, incremental=True)}
+    assert quick[ORDER_CHECK] == (False, f"order {late} does not")

@@ -133,6 +133,19 @@ def read_only(conn: Connection) -> Connection:
     return conn.execution_options(**options)
 
 
+def one_snapshot(conn: Connection) -> Connection:
+    """Mark a connection, before it begins, as one whose transaction reads one snapshot.
+
+    PostgreSQL's default isolation (read committed) gives each statement its own snapshot, so
+    two reads of one transaction may see different commits; ``REPEATABLE READ`` makes every
+    statement read the state as of the transaction's first. SQLite's transactions read one
+    snapshot already (WAL mode: from the first read to the end). For a read of many statements
+    that must agree with each other while writers commit (``verify``)."""
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
 def read_once(engine: Engine, read: Callable[[Connection], R]) -> R:
     """Run ``read`` (a read of one statement) as cheaply as the database allows.
 

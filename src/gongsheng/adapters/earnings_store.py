@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Integer, bindparam, cast, func, null, select,
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows
+from gongsheng.adapters.kept_rows import disagreeing
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, PLATFORM_PARTY_ID, AccountKind, Asset, account_id
 
 KEYS = ("party_id", "period", "stripe")
@@ -75,14 +76,9 @@ def backfill_earnings(conn: Connection) -> None:
 
 def earnings_disagreeing(conn: Connection) -> list[tuple[int, int, int, int]]:
     """``(party, period, kept, from the journal)`` wherever the kept earnings (over stripes)
-    differ from what the journal implies: none on sound books (``verify``; scans history)."""
-    implied: dict[tuple[int, int], int] = {}
-    for party, period, _, amount in conn.execute(text(EARNINGS_FROM_HISTORY)):
-        key = (int(party), int(period))
-        implied[key] = implied.get(key, 0) + int(amount)
-    kept = {(int(p), int(per)): int(v) for p, per, v in conn.execute(
-        select(_e.c.party_id, _e.c.period, func.sum(_e.c.amount_fen))
-        .group_by(_e.c.party_id, _e.c.period))}
-    return sorted((p, per, kept.get((p, per), 0), implied.get((p, per), 0))
-                  for p, per in set(kept) | set(implied)
-                  if kept.get((p, per), 0) != implied.get((p, per), 0))
+    differ from what the journal implies: none on sound books (``verify``; scans history,
+    compared in the database)."""
+    off = disagreeing(conn, EARNINGS_FROM_HISTORY, ("party_id", "period", "stripe", "amount_fen"),
+                      "earnings", ("party_id", "period"), "amount_fen")
+    return [(int(p), int(per), int(kept), int(implied))
+            for p, per, kept, implied in off]

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import AddRows, Along, upsert_add
+from gongsheng.adapters.kept_rows import disagreeing
 from gongsheng.adapters.pg_arrays import column_arrays
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import (
@@ -310,6 +311,23 @@ def journal_balances(conn: Connection) -> dict[tuple[int, Asset], int]:
         .group_by(t.postings.c.account_id, t.postings.c.asset)
     ).all()
     return {(int(a), Asset(s)): int(v) for a, s, v in rows if v}
+
+
+def balances_disagreeing(conn: Connection) -> list[tuple[int, Asset, int, int]]:
+    """``(account, asset, kept, from the journal)`` wherever a balance (over stripes) differs from
+    the sum of its postings: none on sound books (``verify``; scans history, compared in the
+    database)."""
+    off = disagreeing(conn, "SELECT account_id, asset, amount FROM postings",
+                      ("account_id", "asset", "amount"), "balances", ("account_id", "asset"),
+                      "amount")
+    return [(int(a), Asset(s), int(kept), int(journal)) for a, s, kept, journal in off]
+
+
+def asset_totals(conn: Connection) -> dict[Asset, int]:
+    """Every account's balance summed per asset, from the balance rows (zero on sound books)."""
+    b = t.balances
+    return {Asset(s): int(v) for s, v in conn.execute(
+        select(b.c.asset, func.sum(b.c.amount)).group_by(b.c.asset))}
 
 
 def system_balance(conn: Connection, kind: AccountKind) -> int:

@@ -11,14 +11,14 @@ The seal tables are append-only, refused updates and deletes by triggers like th
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from sqlalchemy import Connection, func, insert, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.ddl import append_only_guards, run_for_dialect
+from gongsheng.adapters.snapshots import SnapshotReaders
 from gongsheng.domain.seals import (
     CHUNK_ENTRIES,
     Chunk,
@@ -104,35 +104,18 @@ def scan_chunks(conn: Connection, first_id: int, lo: int, hi: int, *,
 def scan_chunks_parallel(conn: Connection, first_id: int, ranges: Sequence[tuple[int, int]],
                          workers: int) -> Iterator[list[Chunk]]:
     """PostgreSQL: :func:`scan_chunks_sql` of each range, yielded in range order, computed on
-    ``workers`` connections of ``conn``'s engine at once.
+    ``workers`` connections reading ``conn``'s snapshot (:class:`SnapshotReaders`).
 
-    Only for committed, sealed ranges (a check, not a seal being made): the other connections
-    do not see what ``conn``'s transaction has not committed. Sealed entries never change, so
-    every connection reads the same bytes.
-    """
-    # this transaction waits, idle, while the others scan: a server's idle-in-transaction
-    # timeout (the operations guide suggests one) must not end it meanwhile
-    conn.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
-    engine = conn.engine
-    local = threading.local()
-    opened: list[Connection] = []
-    guard = threading.Lock()
+    For committed, sealed ranges (a check, not a seal being made): the other connections do
+    not see what ``conn``'s transaction has not committed."""
+    with SnapshotReaders(conn, workers) as readers:
+        scans = [readers.submit(partial(_scan_range, first_id, bounds)) for bounds in ranges]
+        for scan in scans:
+            yield scan.result()
 
-    def scan(bounds: tuple[int, int]) -> list[Chunk]:
-        own: Connection | None = getattr(local, "conn", None)
-        if own is None:
-            own = local.conn = engine.connect()
-            with guard:
-                opened.append(own)
-        with own.begin():
-            return scan_chunks_sql(own, first_id, *bounds)
 
-    try:
-        with ThreadPoolExecutor(workers, thread_name_prefix="seal-scan") as pool:
-            yield from pool.map(scan, ranges)
-    finally:
-        for own in opened:
-            own.close()
+def _scan_range(first_id: int, bounds: tuple[int, int], conn: Connection) -> list[Chunk]:
+    return scan_chunks_sql(conn, first_id, *bounds)
 
 
 def scan_ranges(first_id: int, last_id: int) -> list[tuple[int, int]]:

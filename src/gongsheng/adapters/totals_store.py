@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select, text
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.bulk import upsert_add
+from gongsheng.adapters.kept_rows import disagreeing
 from gongsheng.domain.ledger import ACCOUNTS_PER_PARTY, PLATFORM_PARTY_ID, AccountKind
 from gongsheng.domain.party_totals import IDLE_REFEREES, LIFETIME
 
@@ -98,15 +99,10 @@ def backfill_party_totals(conn: Connection) -> None:
 
 def totals_disagreeing(conn: Connection) -> list[tuple[int, int, str, int, int]]:
     """``(party, period, name, kept, from the history)`` wherever a kept total (over stripes)
-    differs from what the history implies: none on sound books (``verify``; scans history)."""
-    implied: dict[tuple[int, int, str], int] = {}
-    for select_sql in _history_totals():
-        for party, period, name, _, value in conn.execute(text(select_sql)):
-            key = (int(party), int(period), str(name))
-            implied[key] = implied.get(key, 0) + int(value)
-    pt = t.party_period_totals
-    kept = {(int(p), int(per), str(n)): int(v) for p, per, n, v in conn.execute(
-        select(pt.c.party_id, pt.c.period, pt.c.name, func.sum(pt.c.value))
-        .group_by(pt.c.party_id, pt.c.period, pt.c.name))}
-    return sorted((*key, kept.get(key, 0), implied.get(key, 0)) for key in set(kept) | set(implied)
-                  if kept.get(key, 0) != implied.get(key, 0))
+    differs from what the history implies: none on sound books (``verify``; scans history,
+    compared in the database)."""
+    off = disagreeing(conn, " UNION ALL ".join(_history_totals()),
+                      ("party_id", "period", "name", "stripe", "value"), "party_period_totals",
+                      ("party_id", "period", "name"), "value")
+    return [(int(p), int(per), str(n), int(kept), int(implied))
+            for p, per, n, kept, implied in off]

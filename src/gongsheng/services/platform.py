@@ -65,9 +65,10 @@ class Platform:
                     raise
         raise AssertionError("unreachable")
 
-    def read(self, query: Callable[..., R], *args: Any) -> R:
-        """Run a query that only reads, in a read-only transaction (never blocks other reads)."""
-        with UnitOfWork(self.engine, read_only=True) as uow:
+    def read(self, query: Callable[..., R], *args: Any, snapshot: bool = False) -> R:
+        """Run a query that only reads, in a read-only transaction (never blocks other reads);
+        ``snapshot``: every statement of it reads the same committed state."""
+        with UnitOfWork(self.engine, read_only=True, snapshot=snapshot) as uow:
             return query(uow.conn, *args)
 
     # registration

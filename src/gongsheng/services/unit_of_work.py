@@ -62,14 +62,19 @@ class UnitOfWork(SqlStores):
     readers proceed side by side (a write transaction holds SQLite's one write lock from its
     first statement); on both databases a write in it is refused.
 
+    ``snapshot=True`` makes every statement read the same committed state
+    (:func:`~gongsheng.adapters.database.one_snapshot`), for a read whose statements must agree.
+
     ``actor`` is who the use case acts for: the audit records it makes name them.
     """
 
     conn: Connection
 
-    def __init__(self, engine: Engine, *, read_only: bool = False, actor: Actor = SYSTEM) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False, snapshot: bool = False,
+                 actor: Actor = SYSTEM) -> None:
         self.engine = engine
         self.read_only = read_only
+        self.snapshot = snapshot
         self.actor = actor
         self._tx: RootTransaction | None = None
         self.events: list[Recorded] = []
@@ -81,6 +86,8 @@ class UnitOfWork(SqlStores):
         self.conn = self.engine.connect()
         if self.read_only:
             database.read_only(self.conn)
+        if self.snapshot:
+            database.one_snapshot(self.conn)
         self._tx = self.conn.begin()
         self.events = []
         self.audits = []

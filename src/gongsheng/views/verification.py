@@ -7,21 +7,23 @@ only if all hold.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from gongsheng.adapters import seal_store
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.earnings_store import earnings_disagreeing
-from gongsheng.adapters.ledger_store import journal_balances, system_balance, trial_balance
+from gongsheng.adapters.ledger_store import asset_totals, balances_disagreeing, system_balance
 from gongsheng.adapters.policy_store import current_policy
+from gongsheng.adapters.release_audit import GroupHolders, group_holders
+from gongsheng.adapters.snapshots import SnapshotReaders
 from gongsheng.adapters.totals_store import totals_disagreeing
-from gongsheng.domain.ledger import AccountKind, account_name, describe_account, unbalanced_assets
+from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, account_name, describe_account
 from gongsheng.domain.money import ratio
 from gongsheng.domain.release import released_to_date
 from gongsheng.services import seals
@@ -43,35 +45,35 @@ class Check:
 
 
 def _assets_sum_to_zero(conn: Connection) -> Check:
-    off = unbalanced_assets(trial_balance(conn))
+    off = {asset: total for asset, total in asset_totals(conn).items() if total}
     return Check("every asset sums to zero", not off, f"off: {off}" if off else "CNY, PTS, VCH")
 
 
 def _balances_match_journal(conn: Connection) -> Check:
-    kept, journal = trial_balance(conn), journal_balances(conn)
-    diff = {k: (kept.get(k, 0), journal.get(k, 0)) for k in set(kept) | set(journal)
-            if kept.get(k, 0) != journal.get(k, 0)}
-    first = next(iter(sorted(diff)), None)
-    detail = (f"{len(diff)} accounts differ, e.g. {account_name(first[0])} {first[1]}: "
-              f"balance {diff[first][0]} vs journal {diff[first][1]}") if first else \
-        f"{len(kept)} account balances agree with the journal"
-    return Check("balances agree with the journal", not diff, detail)
+    off = balances_disagreeing(conn)
+    detail = (f"{len(off)} accounts differ, e.g. {account_name(off[0][0])} {off[0][1]}: "
+              f"balance {off[0][2]} vs journal {off[0][3]}") if off else \
+        "every account balance agrees with the journal"
+    return Check("balances agree with the journal", not off, detail)
 
 
 def _entries_balanced(conn: Connection, after: int = 0) -> Check:
-    """Entries with ids above ``after`` (all of them by default)."""
+    """Entries with ids above ``after`` (all of them by default): one pass over their legs in
+    key order, summing each asset apart (a leg of any other asset is flagged too)."""
     p, e = t.postings, t.journal_entries
+    assets = [a.value for a in Asset]
+    legs = (select(p.c.entry_id, func.count().label("n"),
+                   func.count().filter(p.c.asset.not_in(assets)).label("other"),
+                   *(func.sum(p.c.amount).filter(p.c.asset == a).label(f"sum_{a}") for a in assets))
+            .where(p.c.entry_id > after).group_by(p.c.entry_id).subquery())
+    rows = select(e.c.id, e.c.leg_count).where(e.c.id > after).subquery()
     off = conn.execute(
-        select(p.c.entry_id).where(p.c.entry_id > after)
-        .group_by(p.c.entry_id, p.c.asset).having(func.sum(p.c.amount) != 0).limit(1)).scalar()
-    legs = (select(p.c.entry_id, func.count().label("n")).where(p.c.entry_id > after)
-            .group_by(p.c.entry_id).subquery())
-    short = conn.execute(select(e.c.id).select_from(e.outerjoin(legs, legs.c.entry_id == e.c.id))
-                         .where(e.c.id > after, func.coalesce(legs.c.n, 0) != e.c.leg_count)
-                         .limit(1)).scalar()
-    ok = off is None and short is None
-    return Check("every journal entry balances per asset and is complete", ok,
-                 "all entries balance" if ok else f"entry {off or short} does not")
+        select(func.min(func.coalesce(rows.c.id, legs.c.entry_id)))
+        .select_from(rows.join(legs, legs.c.entry_id == rows.c.id, full=True))
+        .where(or_(func.coalesce(legs.c.n, 0) != func.coalesce(rows.c.leg_count, -1),
+                   legs.c.other > 0, *(legs.c[f"sum_{a}"] != 0 for a in assets)))).scalar()
+    return Check("every journal entry balances per asset and is complete", off is None,
+                 "all entries balance" if off is None else f"entry {off} does not")
 
 
 def _nonnegative(conn: Connection) -> Check:
@@ -102,8 +104,9 @@ def _pool_not_negative(conn: Connection) -> Check:
 
 def _release_index(conn: Connection) -> Check:
     """Groups: issued == floor(V_g F_g); holders owed <= issued; remainder < holders; points
-    agree (and a started group's row holds them)."""
-    h, g, gp = t.holdings, t.release_groups, t.group_points
+    agree (and a started group's row holds them). The holdings are summed per group where they
+    are stored (:mod:`gongsheng.adapters.release_audit`)."""
+    g, gp = t.release_groups, t.group_points
     rows = conn.execute(select(g.c.start_period, g.c.multiple, g.c.fraction, g.c.issued_fen,
                                g.c.points_cpts)).all()
     groups = {(int(s), m): (int(f), int(i)) for s, m, f, i, _ in rows}
@@ -111,27 +114,19 @@ def _release_index(conn: Connection) -> Check:
     points = {(int(s), m): int(p) for s, m, p in conn.execute(
         select(gp.c.start_period, gp.c.multiple, func.sum(gp.c.points_cpts))
         .group_by(gp.c.start_period, gp.c.multiple)).all()}
-    owed: dict[tuple[int, str], int] = defaultdict(int)
-    holders: dict[tuple[int, str], int] = defaultdict(int)
-    held_points: dict[tuple[int, str], int] = defaultdict(int)
-    settled_total = 0
-    for s, m, p, settled in conn.execute(select(h.c.start_period, h.c.multiple, h.c.points_cpts,
-                                                h.c.settled_fen)).all():
-        key = (int(s), m)
-        num, den = ratio(Decimal(m))
-        fraction = groups.get(key, (0, 0))[0]
-        due = int(released_to_date(int(p), num, den, fraction))
-        if int(settled) > due:
+    held = group_holders(conn, {key: (*ratio(Decimal(key[1])), fraction)
+                                for key, (fraction, _) in groups.items()})
+    none = GroupHolders(0, 0, 0, 0, 0)
+    for key, found in sorted(held.items()):
+        if found.over_settled:
             return Check("release index agrees with holders", False,
-                         f"a holding of group {key} settled {settled} > released {due}")
-        owed[key] += due
-        holders[key] += 1
-        held_points[key] += int(p)
-        settled_total += int(settled)
+                         f"{found.over_settled} holdings of group {key} settled more than "
+                         f"they were released")
     for key, pts in points.items():
-        if held_points.get(key, 0) != pts:
+        found = held.get(key, none)
+        if found.points_cpts != pts:
             return Check("release index agrees with holders", False,
-                         f"group {key} totals {pts} points, holdings {held_points.get(key, 0)}")
+                         f"group {key} totals {pts} points, holdings {found.points_cpts}")
         if row_points.get(key, pts) != pts:
             return Check("release index agrees with holders", False,
                          f"started group {key} records {row_points[key]} points, holds {pts}")
@@ -140,11 +135,12 @@ def _release_index(conn: Connection) -> Check:
         if issued != int(released_to_date(pts, num, den, fraction)):
             return Check("release index agrees with holders", False,
                          f"group {key} issued {issued} != floor(cap x fraction)")
-        if not 0 <= issued - owed[key] <= max(holders[key] - 1, 0):
+        if not 0 <= issued - found.owed_fen <= max(found.holders - 1, 0):
             return Check("release index agrees with holders", False,
-                         f"group {key} remainder {issued - owed[key]} outside [0, holders)")
+                         f"group {key} remainder {issued - found.owed_fen} outside [0, holders)")
     unsettled = system_balance(conn, AccountKind.VOUCHERS_UNSETTLED)
     issued_total = sum(i for _, i in groups.values())
+    settled_total = sum(found.settled_fen for found in held.values())
     ok = unsettled == issued_total - settled_total
     return Check("release index agrees with holders", ok,
                  f"released-unsettled {unsettled} fen = issued {issued_total} - settled "
@@ -152,17 +148,24 @@ def _release_index(conn: Connection) -> Check:
                  f"{issued_total} - settled {settled_total}")
 
 
-def _orders_reference_known_rows(conn: Connection) -> Check:
+def _orders_reference_known_rows(conn: Connection, after: int = 0) -> Check:
     """Orders carry no foreign keys (``tables.py``): each must name a known consumer, merchant
-    and policy version."""
-    o, c, m, pv = t.orders, t.consumers, t.merchants, t.policy_versions
-    orphan = conn.execute(
-        select(o.c.id).select_from(
-            o.outerjoin(c, c.c.party_id == o.c.consumer_id)
-            .outerjoin(m, m.c.party_id == o.c.merchant_id)
-            .outerjoin(pv, pv.c.id == o.c.policy_version_id))
-        .where(c.c.party_id.is_(None) | m.c.party_id.is_(None) | pv.c.id.is_(None))
-        .limit(1)).scalar()
+    and policy version. With ``after`` (an entry id), only the orders posted by entries above
+    it: every order from the lowest order id those entries post on."""
+    o, c, m, pv, e = t.orders, t.consumers, t.merchants, t.policy_versions, t.journal_entries
+    query = (select(o.c.id).select_from(
+        o.outerjoin(c, c.c.party_id == o.c.consumer_id)
+        .outerjoin(m, m.c.party_id == o.c.merchant_id)
+        .outerjoin(pv, pv.c.id == o.c.policy_version_id))
+        .where(c.c.party_id.is_(None) | m.c.party_id.is_(None) | pv.c.id.is_(None)).limit(1))
+    if after:
+        first = conn.execute(select(func.min(e.c.ref_id))
+                             .where(e.c.id > after, e.c.kind == EntryKind.ORDER.value)).scalar()
+        if first is None:
+            return Check("every order names a known consumer, merchant and policy version",
+                         True, "no order since the last seal")
+        query = query.where(o.c.id >= first)
+    orphan = conn.execute(query).scalar()
     return Check("every order names a known consumer, merchant and policy version",
                  orphan is None, "all do" if orphan is None else f"order {orphan} does not")
 
@@ -210,8 +213,15 @@ CHECKS: tuple[Callable[[Connection], Check], ...] = (
     _reserve_mirrors_vouchers, _pool_not_negative, _release_index, _contracts_feasible,
     _party_totals_match, _earnings_match,
 )
+SINCE_CHECKS = (_entries_balanced, _orders_reference_known_rows)
+"""Checks that take ``after``: in an incremental run, only what entries above it wrote."""
 HISTORY_CHECKS = (_balances_match_journal, _party_totals_match, _earnings_match)
 """Checks that compare kept rows with the whole history: left out of an incremental run."""
+
+
+CHECK_WORKERS = seal_store.SCAN_WORKERS
+"""Connections the checks other than the seals' run on at once (PostgreSQL), beside the seal
+check's own scan."""
 
 
 def verify_books(conn: Connection, *, incremental: bool = False,
@@ -219,26 +229,31 @@ def verify_books(conn: Connection, *, incremental: bool = False,
     """Run every check; the books are sound iff all are ``ok``.
 
     ``incremental`` checks only what changed since the last sealed period: the seals' chain
-    (not recomputed), the entries written since, and every check that reads balance rows rather
+    (not recomputed), the entries written since and the orders they post
+    (:data:`SINCE_CHECKS`), and every check that reads balance rows, holdings or groups rather
     than history; it leaves out :data:`HISTORY_CHECKS` (every balance, total and earning
-    compared with the whole journal)."""
+    compared with the whole journal).
+
+    Every check reads ``conn``'s snapshot: on PostgreSQL the checks other than the seals' run on
+    :data:`CHECK_WORKERS` connections sharing it (:class:`SnapshotReaders`) while the seal check
+    scans on ``conn``, so ``conn`` should read one snapshot
+    (:func:`~gongsheng.adapters.database.one_snapshot`) for the checks to agree while orders
+    commit."""
     after = 0
     if incremental:
         last = seal_store.last_seal(conn)
         after = 0 if last is None else last.last_id
-    found = []
-    for check in CHECKS:
-        if check is _seals_match:
-            found.append(_seals_match(conn, incremental, progress or _no_progress))
-        elif check is _entries_balanced:
-            found.append(_entries_balanced(conn, after))
-        elif not (incremental and check in HISTORY_CHECKS):
-            found.append(check(conn))
-    return found
+    chosen = [c for c in CHECKS if not (incremental and c in HISTORY_CHECKS)]
+    with SnapshotReaders(conn, CHECK_WORKERS) as readers:
+        pending = {c: readers.submit(partial(c, after=after) if c in SINCE_CHECKS else c)
+                   for c in chosen if c is not _seals_match}
+        sealed = _seals_match(conn, incremental, progress or _no_progress)
+        return [sealed if c is _seals_match else pending[c].result() for c in chosen]
 
 
 def verify(platform: Platform, *, incremental: bool = False,
            progress: seals.Progress | None = None) -> list[Check]:
-    """:func:`verify_books` on ``platform``'s books, in one read-only transaction."""
+    """:func:`verify_books` on ``platform``'s books, in one read-only transaction that reads one
+    snapshot (orders may commit meanwhile: none of them is seen)."""
     return platform.read(lambda conn: verify_books(conn, incremental=incremental,
-                                                   progress=progress))
+                                                   progress=progress), snapshot=True)
