@@ -7,9 +7,10 @@ The books are any database this version can read, typically one that
 the larger). Nothing is written. For each mode the best of ``--repeats`` runs is printed, with
 the journal's entries and postings per second of the full check (the incremental one reads what
 changed since the last seal, not the journal); ``--checks`` also times each check on its
-own, one after another on one connection (their sum is more than a full run, whose checks run
-side by side on PostgreSQL). To compare two checkouts on the same books, run this file of each
-with ``PYTHONPATH=<checkout>/src``, one after the other, and compare the two runs' ratio.
+own, one after another (the seals' check still scans on one connection per core; their sum is
+more than a full run, whose checks run side by side on PostgreSQL). To compare two checkouts
+on the same books, run this file of each with ``PYTHONPATH=<checkout>/src``, one after the
+other, and compare the two runs' ratio.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=pg_url("gs_seed_large"), help="the books' database URL")
     parser.add_argument("--repeats", type=int, default=3, help="runs per mode (the best counts)")
-    parser.add_argument("--checks", action="store_true", help="also time each check alone")
+    parser.add_argument("--checks", action="store_true", help="also time each check alone, one after another")
     args = parser.parse_args()
     plat = Platform.open(args.db)
     try:
@@ -72,7 +73,7 @@ def main() -> None:
     print_table(f"verify: {entries:,} entries, {postings:,} postings, best of {args.repeats}",
                 ["mode", "seconds", "entries/s", "postings/s"], rows)
     if alone:
-        print_table("each check alone, one connection", ["check", "ms", "result"], alone)
+        print_table("each check alone, one after another", ["check", "ms", "result"], alone)
 
 
 if __name__ == "__main__":

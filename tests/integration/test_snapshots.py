@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import pytest
 from sqlalchemy import Connection, func, select
 
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.snapshots import SnapshotReaders
+from gongsheng.services.platform import Platform
 
 if TYPE_CHECKING:
     from conftest import City
@@ -61,3 +64,30 @@ def test_a_failing_read_hands_its_error_to_the_caller(city: City) -> None:
         return "no error"
 
     assert city.platform.read(read, snapshot=True) == "no"
+
+
+@pytest.mark.postgres
+def test_a_reader_done_early_outlives_the_servers_idle_in_transaction_timeout(
+        pg_url: str, open_platform: Callable[..., Platform]) -> None:
+    """The operations guide suggests ``idle_in_transaction_session_timeout``: a worker whose
+    read is done waits, idle in its transaction, while another reads for longer; it must not be
+    ended for it (nor the opening transaction, idle meanwhile)."""
+    plat = open_platform(pg_url)
+    with plat.engine.connect() as conn:
+        name = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+        conn.exec_driver_sql(f"ALTER DATABASE {name} SET idle_in_transaction_session_timeout = '1s'")
+        conn.commit()
+    plat.engine.dispose()  # new sessions take the setting
+
+    def slow(conn: Connection) -> int:
+        conn.exec_driver_sql("SELECT pg_sleep(2.5)")  # busy in the server, not idle
+        return _orders(conn)
+
+    def read(conn: Connection) -> list[int]:
+        with SnapshotReaders(conn, 2) as readers:
+            long = readers.submit(slow)
+            quick = readers.submit(_orders)  # on the other worker, which then waits, idle
+            return [quick.result(), long.result()]
+
+    assert plat.read(read, snapshot=True) == [0, 0]
+    assert plat.read(_orders) == 0  # the pool's connections are still good

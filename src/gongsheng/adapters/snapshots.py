@@ -18,6 +18,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, suppress
+from functools import partial
 from types import TracebackType
 from typing import TypeVar
 
@@ -26,12 +28,18 @@ from sqlalchemy import Connection
 R = TypeVar("R")
 
 
+def _close_quietly(conn: Connection) -> None:
+    with suppress(Exception):
+        conn.close()
+
+
 class SnapshotReaders:
     """Up to ``workers`` connections reading ``conn``'s snapshot; use as a context manager.
 
     Invariant: a read submitted here sees what a read on ``conn`` at ``__enter__`` saw, never a
-    commit made after it. Leaving the context waits for every submitted read, then closes the
-    workers' connections.
+    commit made after it. Leaving the context waits for every submitted read (on an error, for
+    those already running only), then closes every worker's connection, each even if another
+    fails to close.
     """
 
     def __init__(self, conn: Connection, workers: int) -> None:
@@ -62,9 +70,20 @@ class SnapshotReaders:
             with self._guard:
                 self._opened.append(own)
             own.begin()
-            own.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")
+            own.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")  # first
+            # a worker done early waits, idle in its transaction, for the others
+            own.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
             self._local.conn = own
         return own
+
+    def _run(self, read: Callable[[Connection], R]) -> R:
+        try:
+            return read(self._worker_conn())
+        except Exception:
+            # a failed statement leaves the transaction aborted: this thread's next read
+            # adopts the snapshot again on a new connection
+            self._local.conn = None
+            raise
 
     def submit(self, read: Callable[[Connection], R]) -> Future[R]:
         """Run ``read(connection)`` in the snapshot: on a worker (PostgreSQL) or now (SQLite)."""
@@ -75,11 +94,14 @@ class SnapshotReaders:
             except Exception as err:  # handed to the caller through the future
                 done.set_exception(err)
             return done
-        return self._pool.submit(lambda: read(self._worker_conn()))
+        return self._pool.submit(self._run, read)
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-        for own in self._opened:
-            own.close()  # rolls the read-only transaction back
+        with ExitStack() as closing:
+            for own in self._opened:  # a close rolls the read-only transaction back
+                # leaving on an error: that error is the one to see, not a close's after it
+                closing.callback(own.close if kind is None else partial(_close_quietly, own))
+            if self._pool is not None:
+                # leaving on an error (or Ctrl-C): reads not started yet are not started
+                self._pool.shutdown(wait=True, cancel_futures=kind is not None)

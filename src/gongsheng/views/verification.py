@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, or_, select, union_all
 
 from gongsheng.adapters import seal_store
 from gongsheng.adapters import tables as t
@@ -59,19 +59,24 @@ def _balances_match_journal(conn: Connection) -> Check:
 
 def _entries_balanced(conn: Connection, after: int = 0) -> Check:
     """Entries with ids above ``after`` (all of them by default): one pass over their legs in
-    key order, summing each asset apart (a leg of any other asset is flagged too)."""
+    key order, summing each asset apart (a leg of any other asset is flagged too); an entry
+    whose legs are not all there, and legs whose entry row is gone, are named as well."""
     p, e = t.postings, t.journal_entries
     assets = [a.value for a in Asset]
     legs = (select(p.c.entry_id, func.count().label("n"),
                    func.count().filter(p.c.asset.not_in(assets)).label("other"),
                    *(func.sum(p.c.amount).filter(p.c.asset == a).label(f"sum_{a}") for a in assets))
-            .where(p.c.entry_id > after).group_by(p.c.entry_id).subquery())
-    rows = select(e.c.id, e.c.leg_count).where(e.c.id > after).subquery()
-    off = conn.execute(
-        select(func.min(func.coalesce(rows.c.id, legs.c.entry_id)))
-        .select_from(rows.join(legs, legs.c.entry_id == rows.c.id, full=True))
-        .where(or_(func.coalesce(legs.c.n, 0) != func.coalesce(rows.c.leg_count, -1),
-                   legs.c.other > 0, *(legs.c[f"sum_{a}"] != 0 for a in assets)))).scalar()
+            .where(p.c.entry_id > after).group_by(p.c.entry_id).cte("legs"))
+    rows = select(e.c.id, e.c.leg_count).where(e.c.id > after).cte("entry_rows")
+    wrong = (select(rows.c.id.label("id"))
+             .select_from(rows.outerjoin(legs, legs.c.entry_id == rows.c.id))
+             .where(or_(func.coalesce(legs.c.n, 0) != rows.c.leg_count, legs.c.other > 0,
+                        *(legs.c[f"sum_{a}"] != 0 for a in assets))))
+    orphans = (select(legs.c.entry_id.label("id"))
+               .select_from(legs.outerjoin(rows, rows.c.id == legs.c.entry_id))
+               .where(rows.c.id.is_(None)))
+    found = union_all(wrong, orphans).subquery()
+    off = conn.execute(select(func.min(found.c.id))).scalar()
     return Check("every journal entry balances per asset and is complete", off is None,
                  "all entries balance" if off is None else f"entry {off} does not")
 
@@ -150,8 +155,10 @@ def _release_index(conn: Connection) -> Check:
 
 def _orders_reference_known_rows(conn: Connection, after: int = 0) -> Check:
     """Orders carry no foreign keys (``tables.py``): each must name a known consumer, merchant
-    and policy version. With ``after`` (an entry id), only the orders posted by entries above
-    it: every order from the lowest order id those entries post on."""
+    and policy version. With ``after`` (the last sealed entry id), only the orders written since:
+    those above the highest order id a sealed entry posts, and those the entries above ``after``
+    post (an order and its entry are written in one transaction, and a close holds the books
+    alone, so every order of a sealed period has a sealed entry)."""
     o, c, m, pv, e = t.orders, t.consumers, t.merchants, t.policy_versions, t.journal_entries
     query = (select(o.c.id).select_from(
         o.outerjoin(c, c.c.party_id == o.c.consumer_id)
@@ -159,12 +166,13 @@ def _orders_reference_known_rows(conn: Connection, after: int = 0) -> Check:
         .outerjoin(pv, pv.c.id == o.c.policy_version_id))
         .where(c.c.party_id.is_(None) | m.c.party_id.is_(None) | pv.c.id.is_(None)).limit(1))
     if after:
-        first = conn.execute(select(func.min(e.c.ref_id))
-                             .where(e.c.id > after, e.c.kind == EntryKind.ORDER.value)).scalar()
-        if first is None:
-            return Check("every order names a known consumer, merchant and policy version",
-                         True, "no order since the last seal")
-        query = query.where(o.c.id >= first)
+        orders = e.c.kind == EntryKind.ORDER.value
+        sealed = conn.execute(select(func.max(e.c.ref_id)).where(orders, e.c.id <= after)).scalar()
+        since = conn.execute(select(func.min(e.c.ref_id)).where(orders, e.c.id > after)).scalar()
+        starts = [int(x) for x in (since, None if sealed is None else int(sealed) + 1)
+                  if x is not None]
+        if starts:
+            query = query.where(o.c.id >= min(starts))
     orphan = conn.execute(query).scalar()
     return Check("every order names a known consumer, merchant and policy version",
                  orphan is None, "all do" if orphan is None else f"order {orphan} does not")
@@ -245,9 +253,13 @@ def verify_books(conn: Connection, *, incremental: bool = False,
         after = 0 if last is None else last.last_id
     chosen = [c for c in CHECKS if not (incremental and c in HISTORY_CHECKS)]
     with SnapshotReaders(conn, CHECK_WORKERS) as readers:
+        sealed = None
+        if not readers.parallel:  # one connection: the seals' scan (and its progress) first
+            sealed = _seals_match(conn, incremental, progress or _no_progress)
         pending = {c: readers.submit(partial(c, after=after) if c in SINCE_CHECKS else c)
                    for c in chosen if c is not _seals_match}
-        sealed = _seals_match(conn, incremental, progress or _no_progress)
+        if sealed is None:
+            sealed = _seals_match(conn, incremental, progress or _no_progress)
         return [sealed if c is _seals_match else pending[c].result() for c in chosen]
 
 
