@@ -167,8 +167,12 @@ def _orders_reference_known_rows(conn: Connection, after: int = 0) -> Check:
         .where(c.c.party_id.is_(None) | m.c.party_id.is_(None) | pv.c.id.is_(None)).limit(1))
     if after:
         orders = e.c.kind == EntryKind.ORDER.value
+        # the (kind, ref_id) index backwards, passing over the order entries since the seal only
         sealed = conn.execute(select(func.max(e.c.ref_id)).where(orders, e.c.id <= after)).scalar()
-        since = conn.execute(select(func.min(e.c.ref_id)).where(orders, e.c.id > after)).scalar()
+        # ``+ 0``: not the lowest ref_id by the (kind, ref_id) index, which would pass over
+        # every sealed order entry first, but from the key range of the entries since the seal
+        since = conn.execute(select(func.min(e.c.ref_id + 0)).where(orders, e.c.id > after)
+                             ).scalar()
         starts = [int(x) for x in (since, None if sealed is None else int(sealed) + 1)
                   if x is not None]
         if starts:
