@@ -15,6 +15,7 @@ from gongsheng.adapters import holding_store, ledger_store, period_store
 from gongsheng.adapters import tables as t
 from gongsheng.adapters.locks import BOOKS_LOCK, FAST_POOL_TAKE_FEN, POOL_SLOTS
 from gongsheng.adapters.period_store import open_period
+from gongsheng.adapters.tables import STRIPES
 from gongsheng.domain.errors import InsufficientBalance
 from gongsheng.domain.ledger import (
     AccountKind,
@@ -364,7 +365,7 @@ def test_a_take_back_and_an_order_lock_balance_rows_in_one_order(
     the merchant's points adds to the same system row (one that exists, or one the order is
     creating). The take-back's statement locks the system row before the points, as the order
     does, so it waits and both commit (locking the points first deadlocked them)."""
-    stripe = 5 if row == "existing" else 7
+    stripe = 5
     monkeypatch.setattr(ledger_store, "_rng", type("Fixed", (), {"randrange": lambda _, n: 5})())
     engine = pg_city.platform.engine
     points = account_id(pg_city.merchant, AccountKind.POINTS)
@@ -379,8 +380,14 @@ def test_a_take_back_and_an_order_lock_balance_rows_in_one_order(
                                                t.balances.c.stripe == 5)
                       .values(amount=t.balances.c.amount - 5))
     else:  # the order creates the system row on a stripe nobody wrote before
-        order.execute(insert(t.balances).values(account_id=source, asset=Asset.PTS.value,
-                                                stripe=7, amount=-5, nonneg=False))
+        b = t.balances
+        with engine.connect() as conn:  # the city's own orders wrote on random stripes
+            used = set(conn.execute(select(b.c.stripe).where(b.c.account_id == source,
+                                                             b.c.asset == Asset.PTS.value)
+                                    ).scalars())
+        stripe = next(s for s in range(STRIPES) if s not in used)
+        order.execute(insert(b).values(account_id=source, asset=Asset.PTS.value,
+                                       stripe=stripe, amount=-5, nonneg=False))
     monkeypatch.setattr(ledger_store, "_rng", type("Fixed", (), {"randrange": lambda _, n: stripe})())
 
     def take_back() -> int:
