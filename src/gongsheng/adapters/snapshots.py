@@ -28,6 +28,12 @@ from sqlalchemy import Connection
 R = TypeVar("R")
 
 
+def _wait_idle(conn: Connection) -> None:
+    """Let ``conn``'s transaction wait, idle, as long as the reads take: a server's
+    idle-in-transaction timeout (the operations guide suggests one) must not end it."""
+    conn.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
+
+
 def _close_quietly(conn: Connection) -> None:
     with suppress(Exception):
         conn.close()
@@ -54,9 +60,7 @@ class SnapshotReaders:
 
     def __enter__(self) -> SnapshotReaders:
         if self.parallel:
-            # this transaction waits, idle, while the workers read: a server's
-            # idle-in-transaction timeout (the operations guide suggests one) must not end it
-            self.conn.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
+            _wait_idle(self.conn)  # while the workers read
             self._snapshot = str(self.conn.exec_driver_sql("SELECT pg_export_snapshot()")
                                  .scalar_one())
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="snapshot-read")
@@ -71,8 +75,7 @@ class SnapshotReaders:
                 self._opened.append(own)
             own.begin()
             own.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")  # first
-            # a worker done early waits, idle in its transaction, for the others
-            own.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
+            _wait_idle(own)  # a worker done early waits for the others
             self._local.conn = own
         return own
 

@@ -159,4 +159,10 @@ def unbalanced_assets(balances: Mapping[tuple[int, Asset], int]) -> dict[Asset, 
     sums: dict[Asset, int] = defaultdict(int)
     for (_, asset), amount in balances.items():
         sums[asset] += amount
-    return {a: s for a, s in sums.items() if s}
+    return off_assets(sums)
+
+
+def off_assets(totals: Mapping[Asset, int]) -> dict[Asset, int]:
+    """Of every account's balance summed per asset, the assets whose sum is not zero: double
+    entry means every asset sums to zero, so the books balance when this is empty."""
+    return {a: s for a, s in totals.items() if s}

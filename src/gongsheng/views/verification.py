@@ -23,7 +23,14 @@ from gongsheng.adapters.policy_store import current_policy
 from gongsheng.adapters.release_audit import GroupHolders, group_holders
 from gongsheng.adapters.snapshots import SnapshotReaders
 from gongsheng.adapters.totals_store import totals_disagreeing
-from gongsheng.domain.ledger import AccountKind, Asset, EntryKind, account_name, describe_account
+from gongsheng.domain.ledger import (
+    AccountKind,
+    Asset,
+    EntryKind,
+    account_name,
+    describe_account,
+    off_assets,
+)
 from gongsheng.domain.money import ratio
 from gongsheng.domain.release import released_to_date
 from gongsheng.services import seals
@@ -45,7 +52,7 @@ class Check:
 
 
 def _assets_sum_to_zero(conn: Connection) -> Check:
-    off = {asset: total for asset, total in asset_totals(conn).items() if total}
+    off = off_assets(asset_totals(conn))
     return Check("every asset sums to zero", not off, f"off: {off}" if off else "CNY, PTS, VCH")
 
 
