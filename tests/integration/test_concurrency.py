@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -204,12 +206,18 @@ def two_merchants(pg_city: City) -> tuple[City, int, int, list[int], list[int]]:
     return city, other, buyer, at_m, at_n
 
 
-def _waits(plat: Platform) -> list[Any]:
-    """What this database's sessions wait for (for the message of a failed assertion)."""
+def _waits(plat: Platform, thread: threading.Thread | None = None) -> list[Any]:
+    """What this database's sessions wait for, the connection pool's state and where
+    ``thread`` is (for the message of a failed assertion)."""
+    where: list[Any] = [plat.engine.pool.status()]
+    frame = sys._current_frames().get(thread.ident or 0) if thread is not None else None
+    if frame is not None:
+        where.append("".join(traceback.format_stack(frame)))
     with plat.engine.connect() as conn:
         return [tuple(r) for r in conn.exec_driver_sql(
             "SELECT pid, pg_blocking_pids(pid), state, wait_event_type, wait_event, left(query, 120)"
-            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                ] + where
 
 
 class StripesInTurn:
@@ -242,10 +250,10 @@ def test_refunds_and_payouts_of_other_merchants_do_not_wait(
     with UnitOfWork(plat.engine) as uow:
         refunding.refund_order(uow, at_m[0], 50_000, "m-open")
         done, n_refund = _finishes(lambda: plat.refund(at_n[0], 50_000, "n-refund"), 30)
-        assert not done.is_alive(), _waits(plat)
+        assert not done.is_alive(), _waits(plat, done)
         assert not isinstance(n_refund["value"], Exception), n_refund
         done, n_payout = _finishes(lambda: plat.withdraw(other, 20_000, "n-payout"), 30)
-        assert not done.is_alive(), _waits(plat)
+        assert not done.is_alive(), _waits(plat, done)
         assert not isinstance(n_payout["value"], Exception), n_payout
         waiting, same = _finishes(lambda: plat.refund(at_m[1], 30_000, "m-second"), 1)
         assert waiting.is_alive()  # the same consumer and merchant: it waits for the first

@@ -316,8 +316,10 @@ def journal_balances(conn: Connection) -> dict[tuple[int, Asset], int]:
 def balances_disagreeing(conn: Connection) -> list[tuple[int, Asset, int, int]]:
     """``(account, asset, kept, from the journal)`` wherever a balance (over stripes) differs from
     the sum of its postings: none on sound books (``verify``; scans history, compared in the
-    database)."""
-    off = disagreeing(conn, "SELECT account_id, asset, amount FROM postings",
+    database). The postings are summed per account before the comparison: PostgreSQL sums
+    them in parallel, where the comparison's own grouping of every posting ran in one process."""
+    off = disagreeing(conn, "SELECT account_id, asset, sum(amount) FROM postings"
+                            " GROUP BY account_id, asset",
                       ("account_id", "asset", "amount"), "balances", ("account_id", "asset"),
                       "amount")
     return [(int(a), Asset(s), int(kept), int(journal)) for a, s, kept, journal in off]

@@ -38,70 +38,81 @@ def add_idle_referee(conn: Connection, referrer: int) -> None:
                [(referrer, LIFETIME, IDLE_REFEREES, 0, 1)])
 
 
-def _kind_name() -> str:
-    """SQL naming the account kind of ``p.account_id`` (as ``party_totals.posted`` does)."""
+def _kind_name(code: str) -> str:
+    """SQL naming the account kind whose code is the SQL ``code`` (as ``party_totals.posted``
+    does)."""
     whens = " ".join(f"WHEN {k.code} THEN '{k.name.lower()}'" for k in AccountKind)
-    return f"CASE p.account_id % {ACCOUNTS_PER_PARTY} {whens} END"
+    return f"CASE {code} {whens} END"
 
 
 FIRST_PARTY_KIND = min(k.code for k in AccountKind if not k.system)
 assert all(k.system == (k.code < FIRST_PARTY_KIND) for k in AccountKind)
+SALES = (("orders", "count(*)"), ("amount_fen", "sum(amount_fen)"),
+         ("concession_fen", "sum(concession_fen)"), ("voucher_fen", "sum(voucher_fen)"),
+         ("refunded_fen", "sum(refunded_fen)"))
+"""The ``sales:`` totals of a merchant's period and what each sums over its orders."""
 
 
-def _history_totals() -> list[str]:
-    """SELECTs of ``(party, period, name, stripe, value)``: every total as the history implies
-    it (stripe 0), the sums reports made over postings and orders before the totals were kept."""
-    kind = _kind_name()
-    selects = [f"""
-        SELECT p.account_id / {ACCOUNTS_PER_PARTY}, e.period, {kind} || ':' || e.kind, 0,
-               sum(p.amount)
+def _history_totals() -> str:
+    """One SELECT of ``(party, period, name, stripe, value)``: every total as the history implies
+    it (stripe 0), the sums reports made over postings and orders before the totals were kept.
+
+    The postings are joined with their entries once (``party_kinds``: a party account's legs
+    per period and entry kind, the order's merchant's own cash apart), and the party totals,
+    the all-parties totals and the merchants' ``own_cash`` from orders are all summed from
+    that. Totals are grouped on what they are keyed by and named after grouping (a name built
+    for every posting cost a string per row). The orders are read once more for the five
+    ``sales:`` sums of every merchant's period (a cross join with the five names unpivots them)
+    and once per buyer.
+    """
+    n, cash = ACCOUNTS_PER_PARTY, AccountKind.CASH.code
+    kind = _kind_name(f"account_id % {n}")
+    party_kinds = f"""
+        SELECT p.account_id, e.period, e.kind,
+               p.account_id = o.merchant_id * {n} + {cash} AS own, sum(p.amount) AS total
         FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-        WHERE p.account_id % {ACCOUNTS_PER_PARTY} >= {FIRST_PARTY_KIND}
-        GROUP BY p.account_id / {ACCOUNTS_PER_PARTY}, e.period, {kind} || ':' || e.kind"""]
-    selects += [f"""
-            SELECT merchant_id, period, 'sales:{name}', 0, sum({column}) FROM orders
-            GROUP BY merchant_id, period HAVING sum({column}) <> 0"""
-                for name, column in (("orders", "1"), ("amount_fen", "amount_fen"),
-                                     ("concession_fen", "concession_fen"),
-                                     ("voucher_fen", "voucher_fen"),
-                                     ("refunded_fen", "refunded_fen"))]
-    selects.append("""
-        SELECT consumer_id, period, 'buyer:orders', 0, count(*) FROM orders
-        GROUP BY consumer_id, period""")
-    selects.append(f"""
-        SELECT {PLATFORM_PARTY_ID}, 0, 'parties:' || {kind}, 0, sum(p.amount) FROM postings p
-        WHERE p.account_id % {ACCOUNTS_PER_PARTY} >= {FIRST_PARTY_KIND}
-        GROUP BY {kind}""")
-    selects.append("""
-        SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers
-        WHERE referrer_id IS NOT NULL AND first_order_key IS NULL GROUP BY referrer_id""")
-    cash = AccountKind.CASH.code
-    selects += [f"""
-            SELECT o.merchant_id, e.period, 'own_cash:{entry_kind}', 0, sum(p.amount)
-            FROM journal_entries e JOIN orders o ON {join}
-            JOIN postings p ON p.entry_id = e.id
-                AND p.account_id = o.merchant_id * {ACCOUNTS_PER_PARTY} + {cash}
-            WHERE e.kind = '{entry_kind}'
-            GROUP BY o.merchant_id, e.period HAVING sum(p.amount) <> 0"""
-                for entry_kind, join in (
-                    ("order", "o.id = e.ref_id"),
-                    ("refund", "o.id = (SELECT r.order_id FROM refunds r WHERE r.id = e.ref_id)"))]
-    return selects
+        LEFT JOIN orders o ON e.kind = 'order' AND o.id = e.ref_id
+        WHERE p.account_id % {n} >= {FIRST_PARTY_KIND}
+        GROUP BY p.account_id, e.period, e.kind, p.account_id = o.merchant_id * {n} + {cash}"""
+    names = " UNION ALL ".join(f"SELECT '{name}' AS name" for name, _ in SALES)
+    pick = " ".join(f"WHEN '{name}' THEN s.{name}" for name, _ in SALES)
+    sums = ", ".join(f"{column} AS {name}" for name, column in SALES)
+    selects = [
+        f"""SELECT account_id / {n}, period, {kind} || ':' || kind, 0, sum(total)
+            FROM party_kinds GROUP BY account_id, period, kind""",
+        f"""SELECT {PLATFORM_PARTY_ID}, 0, 'parties:' || {kind}, 0, sum(total)
+            FROM party_kinds GROUP BY account_id % {n}""",
+        f"""SELECT account_id / {n}, period, 'own_cash:order', 0, sum(total)
+            FROM party_kinds WHERE own GROUP BY account_id, period HAVING sum(total) <> 0""",
+        f"""SELECT s.merchant_id, s.period, 'sales:' || n.name, 0, CASE n.name {pick} END
+            FROM (SELECT merchant_id, period, {sums} FROM orders GROUP BY merchant_id, period) AS s
+            CROSS JOIN ({names}) AS n
+            WHERE CASE n.name {pick} END <> 0""",
+        """SELECT consumer_id, period, 'buyer:orders', 0, count(*) FROM orders
+           GROUP BY consumer_id, period""",
+        """SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers
+           WHERE referrer_id IS NOT NULL AND first_order_key IS NULL GROUP BY referrer_id""",
+        f"""SELECT o.merchant_id, e.period, 'own_cash:refund', 0, sum(p.amount)
+            FROM journal_entries e
+            JOIN orders o ON o.id = (SELECT r.order_id FROM refunds r WHERE r.id = e.ref_id)
+            JOIN postings p ON p.entry_id = e.id AND p.account_id = o.merchant_id * {n} + {cash}
+            WHERE e.kind = 'refund'
+            GROUP BY o.merchant_id, e.period HAVING sum(p.amount) <> 0"""]
+    return f"WITH party_kinds AS ({party_kinds}) " + " UNION ALL ".join(selects)
 
 
 def backfill_party_totals(conn: Connection) -> None:
     """Fill an empty ``party_period_totals`` from the whole history (one row per total, stripe
     0). Scans history once (migration 0019)."""
-    for select_sql in _history_totals():
-        conn.execute(text("INSERT INTO party_period_totals (party_id, period, name, stripe, value)"
-                          + select_sql))
+    conn.execute(text("INSERT INTO party_period_totals (party_id, period, name, stripe, value) "
+                      + _history_totals()))
 
 
 def totals_disagreeing(conn: Connection) -> list[tuple[int, int, str, int, int]]:
     """``(party, period, name, kept, from the history)`` wherever a kept total (over stripes)
     differs from what the history implies: none on sound books (``verify``; scans history,
     compared in the database)."""
-    off = disagreeing(conn, " UNION ALL ".join(_history_totals()),
+    off = disagreeing(conn, _history_totals(),
                       ("party_id", "period", "name", "stripe", "value"), "party_period_totals",
                       ("party_id", "period", "name"), "value")
     return [(int(p), int(per), str(n), int(kept), int(implied))
