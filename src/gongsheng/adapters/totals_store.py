@@ -53,27 +53,43 @@ SALES = (("orders", "count(*)"), ("amount_fen", "sum(amount_fen)"),
 """The ``sales:`` totals of a merchant's period and what each sums over its orders."""
 
 
-def _history_totals() -> str:
+def _own_cash(entry_kind: str, order: str) -> str:
+    """SELECT of a merchant's ``own_cash:<entry_kind>`` per period, joining the entries of that
+    kind with their order (``order``: the join condition) and its merchant's cash legs."""
+    n, cash = ACCOUNTS_PER_PARTY, AccountKind.CASH.code
+    return f"""SELECT o.merchant_id, e.period, 'own_cash:{entry_kind}', 0, sum(p.amount)
+        FROM journal_entries e JOIN orders o ON {order}
+        JOIN postings p ON p.entry_id = e.id AND p.account_id = o.merchant_id * {n} + {cash}
+        WHERE e.kind = '{entry_kind}'
+        GROUP BY o.merchant_id, e.period HAVING sum(p.amount) <> 0"""
+
+
+def _history_totals(dialect: str) -> str:
     """One SELECT of ``(party, period, name, stripe, value)``: every total as the history implies
     it (stripe 0), the sums reports made over postings and orders before the totals were kept.
 
     The postings are joined with their entries once (``party_kinds``: a party account's legs
-    per period and entry kind, the order's merchant's own cash apart), and the party totals,
-    the all-parties totals and the merchants' ``own_cash`` from orders are all summed from
-    that. Totals are grouped on what they are keyed by and named after grouping (a name built
-    for every posting cost a string per row). The orders are read once more for the five
-    ``sales:`` sums of every merchant's period (a cross join with the five names unpivots them)
-    and once per buyer.
+    per period and entry kind), and the party totals and the all-parties totals are summed from
+    that. On PostgreSQL that one join also sets the order's merchant's own cash apart, and the
+    merchants' ``own_cash`` from orders is summed from it too (a hash join with the orders,
+    against a second join of every posting with its entry); SQLite, whose nested loops made the
+    orders' lookup for every posting slower than a join of its own, joins the order entries
+    with their orders and cash legs apart. Totals are grouped on what they are keyed by and named
+    after grouping (a name built for every posting cost a string per row). The orders are read
+    once more for the five ``sales:`` sums of every merchant's period (a cross join with the five
+    names unpivots them) and once per buyer.
     """
     n, cash = ACCOUNTS_PER_PARTY, AccountKind.CASH.code
     kind = _kind_name(f"account_id % {n}")
+    fused = dialect == "postgresql"
+    own = f"p.account_id = o.merchant_id * {n} + {cash}"
     party_kinds = f"""
-        SELECT p.account_id, e.period, e.kind,
-               p.account_id = o.merchant_id * {n} + {cash} AS own, sum(p.amount) AS total
+        SELECT p.account_id, e.period, e.kind, {f"{own} AS own, " if fused else ""}
+               sum(p.amount) AS total
         FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-        LEFT JOIN orders o ON e.kind = 'order' AND o.id = e.ref_id
+        {"LEFT JOIN orders o ON e.kind = 'order' AND o.id = e.ref_id" if fused else ""}
         WHERE p.account_id % {n} >= {FIRST_PARTY_KIND}
-        GROUP BY p.account_id, e.period, e.kind, p.account_id = o.merchant_id * {n} + {cash}"""
+        GROUP BY p.account_id, e.period, e.kind{f", {own}" if fused else ""}"""
     names = " UNION ALL ".join(f"SELECT '{name}' AS name" for name, _ in SALES)
     pick = " ".join(f"WHEN '{name}' THEN s.{name}" for name, _ in SALES)
     sums = ", ".join(f"{column} AS {name}" for name, column in SALES)
@@ -83,7 +99,8 @@ def _history_totals() -> str:
         f"""SELECT {PLATFORM_PARTY_ID}, 0, 'parties:' || {kind}, 0, sum(total)
             FROM party_kinds GROUP BY account_id % {n}""",
         f"""SELECT account_id / {n}, period, 'own_cash:order', 0, sum(total)
-            FROM party_kinds WHERE own GROUP BY account_id, period HAVING sum(total) <> 0""",
+            FROM party_kinds WHERE own GROUP BY account_id, period HAVING sum(total) <> 0"""
+        if fused else _own_cash("order", "o.id = e.ref_id"),
         f"""SELECT s.merchant_id, s.period, 'sales:' || n.name, 0, CASE n.name {pick} END
             FROM (SELECT merchant_id, period, {sums} FROM orders GROUP BY merchant_id, period) AS s
             CROSS JOIN ({names}) AS n
@@ -92,12 +109,7 @@ def _history_totals() -> str:
            GROUP BY consumer_id, period""",
         """SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers
            WHERE referrer_id IS NOT NULL AND first_order_key IS NULL GROUP BY referrer_id""",
-        f"""SELECT o.merchant_id, e.period, 'own_cash:refund', 0, sum(p.amount)
-            FROM journal_entries e
-            JOIN orders o ON o.id = (SELECT r.order_id FROM refunds r WHERE r.id = e.ref_id)
-            JOIN postings p ON p.entry_id = e.id AND p.account_id = o.merchant_id * {n} + {cash}
-            WHERE e.kind = 'refund'
-            GROUP BY o.merchant_id, e.period HAVING sum(p.amount) <> 0"""]
+        _own_cash("refund", "o.id = (SELECT r.order_id FROM refunds r WHERE r.id = e.ref_id)")]
     return f"WITH party_kinds AS ({party_kinds}) " + " UNION ALL ".join(selects)
 
 
@@ -105,14 +117,14 @@ def backfill_party_totals(conn: Connection) -> None:
     """Fill an empty ``party_period_totals`` from the whole history (one row per total, stripe
     0). Scans history once (migration 0019)."""
     conn.execute(text("INSERT INTO party_period_totals (party_id, period, name, stripe, value) "
-                      + _history_totals()))
+                      + _history_totals(conn.dialect.name)))
 
 
 def totals_disagreeing(conn: Connection) -> list[tuple[int, int, str, int, int]]:
     """``(party, period, name, kept, from the history)`` wherever a kept total (over stripes)
     differs from what the history implies: none on sound books (``verify``; scans history,
     compared in the database)."""
-    off = disagreeing(conn, _history_totals(),
+    off = disagreeing(conn, _history_totals(conn.dialect.name),
                       ("party_id", "period", "name", "stripe", "value"), "party_period_totals",
                       ("party_id", "period", "name"), "value")
     return [(int(p), int(per), str(n), int(kept), int(implied))
