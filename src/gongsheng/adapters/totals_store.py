@@ -101,10 +101,12 @@ def _history_totals(dialect: str) -> str:
         f"""SELECT account_id / {n}, period, 'own_cash:order', 0, sum(total)
             FROM party_kinds WHERE own GROUP BY account_id, period HAVING sum(total) <> 0"""
         if fused else _own_cash("order", "o.id = e.ref_id"),
-        f"""SELECT s.merchant_id, s.period, 'sales:' || n.name, 0, CASE n.name {pick} END
-            FROM (SELECT merchant_id, period, {sums} FROM orders GROUP BY merchant_id, period) AS s
-            CROSS JOIN ({names}) AS n
-            WHERE CASE n.name {pick} END <> 0""",
+        f"""SELECT merchant_id, period, 'sales:' || name, 0, value FROM (
+                SELECT s.merchant_id, s.period, n.name, CASE n.name {pick} END AS value
+                FROM (SELECT merchant_id, period, {sums} FROM orders
+                      GROUP BY merchant_id, period) AS s
+                CROSS JOIN ({names}) AS n) AS unpivoted
+            WHERE value <> 0""",
         """SELECT consumer_id, period, 'buyer:orders', 0, count(*) FROM orders
            GROUP BY consumer_id, period""",
         """SELECT referrer_id, 0, 'referees:idle', 0, count(*) FROM consumers
